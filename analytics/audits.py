@@ -1,0 +1,54 @@
+"""Data-quality checks: each is a query returning the offending rows; none means pass.
+
+The checks live in ``analytics/sql/audits/*.sql``; a file's first comment line says what
+it looks for. They run after every import and from ``python -m analytics check``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from analytics.db import SQL_DIR
+
+SAMPLE_ROWS = 20
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome: how many rows fail it and the first of them."""
+
+    name: str
+    description: str
+    count: int
+    sample: pd.DataFrame
+
+    @property
+    def passed(self) -> bool:
+        """True when no row fails the check."""
+        return self.count == 0
+
+
+def checks() -> list[tuple[str, str, str]]:
+    """Every check as (name, description, sql)."""
+    found = []
+    for path in sorted((SQL_DIR / "audits").glob("*.sql")):
+        sql = path.read_text(encoding="utf-8")
+        first = sql.splitlines()[0]
+        if not first.startswith("--"):
+            raise RuntimeError(f"audit {path.name} must start with a comment saying what it checks")
+        found.append((path.stem, first.lstrip("- ").strip(), sql))
+    return found
+
+
+def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
+    """Run every check on the database."""
+    results = []
+    cur = con.cursor()
+    for name, description, sql in checks():
+        count = cur.execute(f"select count(*) from ({sql})").fetchall()[0][0]
+        sample = cur.execute(f"select * from ({sql}) limit {SAMPLE_ROWS}").df()
+        results.append(CheckResult(name, description, int(count), sample))
+    return results

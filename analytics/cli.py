@@ -1,0 +1,203 @@
+"""``python -m analytics``: the import pipeline and the data checks from a shell.
+
+Every command takes ``--json`` for scripts; errors go to stderr with a non-zero exit
+status (1: the data or file is wrong, 2: the command line is wrong, 3: the database is
+busy in another process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from analytics import audits
+from analytics.db import DatabaseBusy, connect, data_version, default_db_path
+from analytics.errors import CRMError
+from analytics.importer import DATE_ORDERS, import_file, import_history, undo_import
+from analytics.schema import KINDS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analytics",
+        description="CRM analytics: import files into the database, undo imports, check data.")
+    parser.add_argument("--db", type=Path, default=None,
+                        help="database file (default: $CRM_DB, else data/crm.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="generate the demo data set and import it")
+    demo.add_argument("--size", type=int, default=20_000, help="number of customers (default 20000)")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--json", action="store_true")
+
+    imp = sub.add_parser("import", help="validate a file and, with --commit, import it")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--kind", choices=KINDS)
+    imp.add_argument("--encoding", help="text encoding, when it is not detected (e.g. latin-1)")
+    imp.add_argument("--sheet", help="Excel sheet name or 1-based number")
+    imp.add_argument("--header-row", type=int, help="1-based line of the column names")
+    imp.add_argument("--mapping", help="use a saved column mapping")
+    imp.add_argument("--map", action="append", default=[], metavar="COLUMN=HEADER",
+                     help="map a canonical column to a file header (repeatable)")
+    imp.add_argument("--save-mapping", metavar="NAME", help="save the mapping used under NAME")
+    imp.add_argument("--date-order", choices=DATE_ORDERS,
+                     help="read dates like 01/02/2024 as day/month/year or month/day/year")
+    imp.add_argument("--commit", action="store_true", help="write the valid new rows")
+    imp.add_argument("--user", default=None, help="who imports (recorded in the ledger)")
+    imp.add_argument("--json", action="store_true")
+
+    imports = sub.add_parser("imports", help="list the import ledger")
+    imports.add_argument("--json", action="store_true")
+
+    undo = sub.add_parser("undo", help="remove the rows one import added")
+    undo.add_argument("import_id", type=int)
+    undo.add_argument("--user", default=None)
+    undo.add_argument("--json", action="store_true")
+
+    check = sub.add_parser("check", help="run the data-quality checks (exit 1 if any fails)")
+    check.add_argument("--json", action="store_true")
+    return parser
+
+
+def _who(user: str | None) -> str:
+    return user or f"cli:{getpass.getuser()}"
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _progress(enabled: bool):  # noqa: ANN202 - a callback or None
+    if not enabled:
+        return None
+
+    def show(stage: str, fraction: float) -> None:
+        print(f"  {fraction:4.0%} {stage}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _parse_map(items: Sequence[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        column, sep, header = item.partition("=")
+        if not sep or not column.strip():
+            raise CRMError(f"--map wants COLUMN=HEADER, got {item!r}")
+        mapping[column.strip()] = header.strip()
+    return mapping
+
+
+def _show_report(report: dict[str, Any]) -> None:
+    print(f"{report['file']}: {report['kind']}, {report['file_format']}, "
+          f"encoding {report['encoding'] or '—'}"
+          + (f", sheet {report['sheet']}" if report["sheet"] else "")
+          + (f", header on line {report['header_row']}" if report["header_row"] else ""))
+    print("mapping: " + ", ".join(f"{k} ← {v}" for k, v in report["mapping"].items()))
+    if report["unmapped_columns"]:
+        print("not used: " + ", ".join(report["unmapped_columns"]))
+    for label, key in (("read", "rows_read"), ("valid", "rows_valid"), ("rejected", "rows_rejected"),
+                       ("excluded (blank, totals)", "rows_excluded"),
+                       ("duplicates in file", "rows_duplicate"), ("conflicts", "rows_conflicting"),
+                       ("already in database", "rows_already_present"),
+                       ("to import", "rows_to_import"), ("imported", "rows_imported")):
+        print(f"  {label:>26}: {report[key]:,}")
+    for col, reading in report["date_readings"].items():
+        print(f"dates in {col}: read as {reading['reading']} ({reading['why']})")
+    for item in report["needs_confirmation"]:
+        print(f"NEEDS A DECISION: {item}")
+    for note in report["notes"]:
+        print(f"note: {note}")
+    if report["rejects"]:
+        print(f"rejected ({report['rejects_total']:,} problems):")
+        for r in report["rejects"][:50]:
+            print(f"  line {r['line']}, {r['column'] or '(whole line)'}: {r['value']!r}: {r['reason']}")
+        if report["rejects_total"] > 50:
+            print(f"  ... {report['rejects_total'] - 50:,} more (use --json for up to 1000)")
+    for c in report["conflicts"][:50]:
+        print(f"  conflict: line {c['line']} (key {c['key']}) differs from {c['other']}")
+    if report["status"] == "preview":
+        print("nothing written (preview); add --commit to import")
+    else:
+        print(f"import #{report['import_id']}: {report['status']}, data version {report['data_version']}")
+        failing = {k: v for k, v in report["checks"].items() if v}
+        if failing:
+            print("data-quality checks with findings: "
+                  + ", ".join(f"{k} ({v})" for k, v in failing.items()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        con = connect(args.db or default_db_path())
+    except DatabaseBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    try:
+        return _run(args, con)
+    except CRMError as exc:
+        if getattr(args, "json", False):
+            _print_json({"error": str(exc), "kind": type(exc).__name__})
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+
+
+def _run(args: argparse.Namespace, con: Any) -> int:
+    if args.command == "import":
+        report = import_file(
+            con, args.file, kind=args.kind, encoding=args.encoding, sheet=args.sheet,
+            header_row=args.header_row, mapping_name=args.mapping, mapping=_parse_map(args.map),
+            date_order=args.date_order, commit=args.commit, imported_by=_who(args.user),
+            save_as=args.save_mapping, progress=_progress(not args.json and sys.stderr.isatty()),
+        ).to_dict()
+        _print_json(report) if args.json else _show_report(report)
+        return 0
+    if args.command == "demo":
+        from analytics.demo import load_demo
+
+        reports = [r.to_dict() for r in load_demo(con, size=args.size, seed=args.seed)]
+        if args.json:
+            _print_json(reports)
+        else:
+            for r in reports:
+                print(f"{r['file']}: {r['kind']}, {r['rows_imported']:,} rows imported, "
+                      f"{r['rows_rejected']:,} rejected")
+            print(f"data version {data_version(con)}")
+        return 0 if all(r["rows_rejected"] == 0 for r in reports) else 1
+    if args.command == "imports":
+        rows = import_history(con)
+        if args.json:
+            _print_json(rows)
+        else:
+            for r in rows:
+                print(f"#{r['import_id']:<4} {r['imported_at']:%Y-%m-%d %H:%M} {r['status']:<9} "
+                      f"{r['kind']:<12} {r['rows_imported']:>10,} new {r['rows_rejected']:>8,} rejected  "
+                      f"{r['file_name']}  ({r['imported_by']})")
+        return 0
+    if args.command == "undo":
+        removed = undo_import(con, args.import_id, undone_by=_who(args.user))
+        if args.json:
+            _print_json({"import_id": args.import_id, "rows_removed": removed,
+                         "data_version": data_version(con)})
+        else:
+            print(f"import #{args.import_id} undone: {removed:,} rows removed")
+        return 0
+    if args.command == "check":
+        results = audits.run_checks(con)
+        if args.json:
+            _print_json([{"name": r.name, "description": r.description, "rows": r.count,
+                          "sample": json.loads(r.sample.to_json(orient="records", date_format="iso"))}
+                         for r in results])
+        else:
+            for r in results:
+                print(f"{'ok  ' if r.passed else 'FAIL'} {r.name}: {r.description}"
+                      + ("" if r.passed else f" — {r.count:,} rows"))
+        return 0 if all(r.passed for r in results) else 1
+    raise AssertionError(args.command)

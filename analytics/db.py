@@ -1,0 +1,194 @@
+"""The embedded DuckDB store: where the file lives, how it is opened, its schema.
+
+One process writes the database file at a time (DuckDB locks it); inside that
+process, writes are serialised by :data:`WRITE_LOCK` and every reader uses its own
+cursor. The schema is versioned: ``analytics/sql/migrations/NNN_name.sql`` files are
+applied in order, each in its own transaction, and recorded in ``schema_migrations``,
+so a newer release upgrades an existing database file in place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_DB = DATA_DIR / "crm.duckdb"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+
+#: Serialises every write (import, undo, settings) inside one process.
+WRITE_LOCK = threading.RLock()
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def default_db_path() -> Path:
+    """The database file: ``$CRM_DB`` when set, else ``data/crm.duckdb``."""
+    env = os.environ.get("CRM_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+def migrations() -> list[tuple[int, Path]]:
+    """The schema migrations shipped with this release, in order."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if match is None:
+            raise RuntimeError(f"badly named migration {path.name}: want NNN_name.sql")
+        found.append((int(match.group(1)), path))
+    return found
+
+
+SCHEMA_VERSION = migrations()[-1][0]
+
+
+def connect(path: str | Path | None = None, *, read_only: bool = False,
+            memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating when needed) the CRM database.
+
+    Parameters
+    ----------
+    path
+        The database file; ``None`` means :func:`default_db_path`. ``":memory:"`` gives
+        a throw-away database (tests).
+    read_only
+        Open without write access; the schema must already be current.
+    memory_limit
+        DuckDB's memory limit, e.g. ``"1GB"``; default ``$CRM_DB_MEMORY`` or 1GB.
+        Larger work spills to a temporary folder beside the database.
+    threads
+        Worker threads; default DuckDB's (the number of cores).
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+        Use ``con.cursor()`` per thread or per query.
+    """
+    target = Path(path) if path not in (None, ":memory:") else path
+    if target is None:
+        target = default_db_path()
+    config = {
+        "memory_limit": memory_limit or os.environ.get("CRM_DB_MEMORY", "1GB"),
+    }
+    if threads:
+        config["threads"] = threads
+    if isinstance(target, Path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(target.parent / ".duckdb_tmp")
+        database = str(target)
+    else:
+        database = ":memory:"
+    try:
+        con = duckdb.connect(database, read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise DatabaseBusy(
+                f"the database {database} is open in another process (the running app?); "
+                "stop it or use the app to import, then try again"
+            ) from exc
+        raise
+    con.execute("set enable_progress_bar = false")
+    if not read_only:
+        migrate(con)
+        from analytics import marts  # marts reads SQL through this module
+
+        marts.ensure(con)
+    else:
+        current = schema_version(con)
+        if current != SCHEMA_VERSION:
+            con.close()
+            raise RuntimeError(
+                f"database {database} has schema version {current}, this release needs "
+                f"{SCHEMA_VERSION}; open it once read-write to upgrade it"
+            )
+    return con
+
+
+class DatabaseBusy(RuntimeError):
+    """The database file is held by another process."""
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of an open database (0 for a new, empty file)."""
+    cur = con.cursor()
+    exists = cur.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'main' and table_name = 'schema_migrations'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    return int(cur.execute("select coalesce(max(version), 0) from schema_migrations").fetchall()[0][0])
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations this database has not seen; return their versions."""
+    applied = []
+    with WRITE_LOCK:
+        cur = con.cursor()
+        cur.execute(
+            "create table if not exists schema_migrations "
+            "(version integer primary key, name varchar not null, applied_at timestamp not null)"
+        )
+        current = schema_version(con)
+        for version, path in migrations():
+            if version <= current:
+                continue
+            cur.execute("begin transaction")
+            try:
+                cur.execute(path.read_text(encoding="utf-8"))
+                cur.execute("insert into schema_migrations values (?, ?, ?)",
+                            [version, path.stem, datetime.now()])
+                cur.execute("commit")
+            except Exception:
+                cur.execute("rollback")
+                raise
+            applied.append(version)
+    return applied
+
+
+@contextmanager
+def write_transaction(con: duckdb.DuckDBPyConnection,
+                      cursor: duckdb.DuckDBPyConnection | None = None
+                      ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor inside one serialised write transaction: all of it commits, or none.
+
+    ``cursor`` reuses a cursor that holds temporary tables the writes read from.
+    """
+    with WRITE_LOCK:
+        cur = cursor if cursor is not None else con.cursor()
+        cur.execute("begin transaction")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("rollback")
+            raise
+        else:
+            cur.execute("commit")
+        finally:
+            if cursor is None:
+                cur.close()
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """A number that goes up with every change to the data; cached loaders key on it."""
+    cur = con.cursor()
+    return int(cur.execute("select value from meta where key = 'data_version'").fetchall()[0][0])
+
+
+def bump_data_version(cur: duckdb.DuckDBPyConnection) -> None:
+    """Increase the data version (call inside the writing transaction)."""
+    cur.execute("update meta set value = value + 1 where key = 'data_version'")
+
+
+def read_sql(relative: str) -> str:
+    """The text of ``analytics/sql/<relative>``."""
+    return (SQL_DIR / relative).read_text(encoding="utf-8")

@@ -1,0 +1,35 @@
+"""Derived tables the pages read, rebuilt inside every import's and undo's transaction.
+
+Each is one SQL model in ``analytics/sql/marts/`` (its first comment states the grain),
+built in the order of :data:`MARTS` (later ones may read earlier ones).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from analytics.db import read_sql
+
+#: Build order; the table name is the file name.
+MARTS: tuple[str, ...] = ("customer_summary", "customer_month")
+
+
+def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild every derived table from the fact tables (inside the caller's transaction)."""
+    for name in MARTS:
+        cur.execute(f"create or replace table {name} as {read_sql(f'marts/{name}.sql')}")
+
+
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    """Build the derived tables if a database has none yet (a new or upgraded file)."""
+    cur = con.cursor()
+    have = {r[0] for r in cur.execute(
+        "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+    if not set(MARTS) <= have:
+        cur.execute("begin transaction")
+        try:
+            rebuild(cur)
+            cur.execute("commit")
+        except BaseException:
+            cur.execute("rollback")
+            raise

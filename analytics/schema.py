@@ -1,0 +1,168 @@
+"""The canonical schema: the four kinds of input file and their columns.
+
+Every imported file is mapped onto one of these kinds. A column's ``type`` says
+how its text is parsed during staging (see ``analytics/importer.py``):
+
+``id``      text, trimmed; ``00123`` stays ``00123``; Excel's ``123.0`` becomes ``123``
+``text``    text, trimmed; empty becomes NULL
+``date``    ``2024-01-05``, ``2024/1/5``, ``2024年1月5日``, ``20240105``, with or
+            without a time, Excel serial numbers; ``01/02/2024`` needs a day/month order
+``money``   ``1,234.50``, ``¥1234``, ``￥1,234``, ``$12``, ``12元``, ``(12.00)``; negative kept
+``number``  a plain decimal number
+``integer`` a whole number
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+KINDS: tuple[str, ...] = ("transactions", "customers", "feedback", "leads")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column of a kind."""
+
+    name: str
+    type: str
+    required: bool = False
+    synonyms: tuple[str, ...] = ()
+
+
+def _c(name: str, type_: str, *synonyms: str, required: bool = False) -> Column:
+    return Column(name, type_, required, (name, *synonyms))
+
+
+_CUSTOMER_ID = (
+    "customer id", "customer", "customer no", "customer number", "client id", "cust id",
+    "member id", "buyer id", "user id", "客户编号", "客户id", "客户代码", "客户号", "会员编号",
+    "会员id", "会员号", "用户id", "用户编号", "买家id", "客户",
+)
+_REGION = ("region", "area", "territory", "地区", "区域", "大区", "销售区域", "所属区域", "片区")
+_CHANNEL = ("channel", "sales channel", "渠道", "销售渠道", "来源渠道")
+_SALES_REP = (
+    "sales rep", "salesperson", "sales person", "rep", "owner", "account manager",
+    "销售代表", "业务员", "销售员", "客户经理", "负责人", "销售",
+)
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "transactions": (
+        _c("customer_id", "id", *_CUSTOMER_ID, required=True),
+        _c("order_date", "date", "date", "order date", "invoice date", "purchase date",
+           "transaction date", "orderdate", "invoicedate", "日期", "订单日期", "下单时间", "下单日期",
+           "交易日期", "交易时间", "购买日期", "成交日期", "销售日期", "付款时间", required=True),
+        _c("amount", "money", "amount", "revenue", "sales", "value", "total", "price total",
+           "order amount", "sales amount", "金额", "销售额", "实付金额", "订单金额", "交易金额",
+           "成交金额", "销售金额", "实收金额", "付款金额", required=True),
+        _c("transaction_id", "id", "transaction id", "order id", "order no", "order number",
+           "invoice", "invoice no", "invoiceno", "receipt no", "订单编号", "订单号", "交易编号",
+           "流水号", "单号", "发票号"),
+        _c("quantity", "number", "qty", "quantity", "units", "数量", "件数", "销量"),
+        _c("cost", "money", "cost", "cogs", "cost amount", "成本", "成本金额", "进货成本"),
+        _c("region", "text", *_REGION),
+        _c("channel", "text", *_CHANNEL),
+        _c("product", "text", "product", "item", "sku", "stock code", "stockcode", "product name",
+           "商品", "商品名称", "产品", "产品名称", "品名", "货品"),
+        _c("category", "text", "category", "product category", "品类", "类别", "商品类别",
+           "产品类别", "分类"),
+        _c("sales_rep", "text", *_SALES_REP),
+    ),
+    "customers": (
+        _c("customer_id", "id", *_CUSTOMER_ID, required=True),
+        _c("customer_name", "text", "name", "customer name", "client name", "客户名称",
+           "客户姓名", "姓名", "名称", "公司名称"),
+        _c("region", "text", *_REGION),
+        _c("segment", "text", "segment", "customer segment", "type", "customer type",
+           "客户类型", "客户分类", "细分", "客户群", "行业"),
+        _c("acquired_date", "date", "acquired date", "acquisition date", "signup date",
+           "join date", "created", "registration date", "注册日期", "注册时间", "获客日期",
+           "开户日期", "入会日期", "建档日期"),
+        _c("acquisition_channel", "text", "acquisition channel", "source", "获客渠道", "来源"),
+        _c("acquisition_cost", "money", "acquisition cost", "cac", "获客成本"),
+    ),
+    "feedback": (
+        _c("customer_id", "id", *_CUSTOMER_ID, required=True),
+        _c("feedback_date", "date", "date", "survey date", "response date", "feedback date",
+           "日期", "反馈日期", "调查日期", "评价日期", "投诉日期", "提交时间", required=True),
+        _c("score", "number", "score", "rating", "csat", "nps", "satisfaction", "评分", "满意度",
+           "得分", "分数", "打分", "推荐度", required=True),
+        _c("feedback_id", "id", "feedback id", "response id", "survey id", "ticket id",
+           "反馈编号", "工单号", "问卷编号"),
+        _c("scale", "text", "scale", "score type", "survey type", "量表", "评分类型", "问卷类型"),
+        _c("feedback_kind", "text", "kind", "feedback type", "feedback kind", "反馈类型",
+           "类型"),
+        _c("category", "text", "category", "complaint category", "topic", "reason", "类别",
+           "投诉类别", "问题类别", "原因"),
+        _c("resolved_date", "date", "resolved date", "closed date", "resolution date",
+           "解决日期", "处理完成日期", "结案日期"),
+        _c("comment", "text", "comment", "comments", "text", "verbatim", "备注", "评价内容",
+           "意见", "内容", "留言"),
+    ),
+    "leads": (
+        _c("lead_id", "id", "lead id", "lead", "opportunity id", "prospect id", "线索编号",
+           "线索id", "商机编号", "潜客编号", required=True),
+        _c("created_date", "date", "created date", "created", "create date", "lead date",
+           "创建日期", "创建时间", "录入日期", "线索日期", required=True),
+        _c("stage", "text", "stage", "status", "lead stage", "阶段", "状态", "销售阶段",
+           "线索阶段", required=True),
+        _c("customer_id", "id", *_CUSTOMER_ID),
+        _c("region", "text", *_REGION),
+        _c("source", "text", "source", "lead source", "来源", "线索来源", "渠道", "channel"),
+        _c("sales_rep", "text", *_SALES_REP),
+        _c("qualified_date", "date", "qualified date", "target date", "确认日期",
+           "意向日期", "转化为目标日期"),
+        _c("proposal_date", "date", "proposal date", "quote date", "报价日期", "方案日期"),
+        _c("closed_date", "date", "closed date", "close date", "won date", "成交日期",
+           "关闭日期", "结束日期"),
+        _c("outcome", "text", "outcome", "result", "won lost", "结果", "赢单输单"),
+    ),
+}
+
+# Columns that identify one row of a kind (the natural key) when the file has them.
+# Without them, a row is identified by its content (see importer).
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "transactions": ("transaction_id", "product"),
+    "customers": ("customer_id",),
+    "feedback": ("feedback_id",),
+    "leads": ("lead_id",),
+}
+
+# Words that mark an Excel-style total row (合计 / 小计 / 总计 / Total).
+TOTAL_WORDS: tuple[str, ...] = ("合计", "小计", "总计", "总和", "total", "subtotal", "grand total", "sum")
+
+
+def column(kind: str, name: str) -> Column:
+    """Return the canonical column ``name`` of ``kind``.
+
+    Raises
+    ------
+    KeyError
+        If the kind has no such column.
+    """
+    for col in COLUMNS[kind]:
+        if col.name == name:
+            return col
+    raise KeyError(f"{kind} has no column {name!r}")
+
+
+def required_columns(kind: str) -> tuple[str, ...]:
+    """Names of the columns a file of ``kind`` must have."""
+    return tuple(c.name for c in COLUMNS[kind] if c.required)
+
+
+_UNIT_SUFFIX = re.compile(r"[\(（\[【].*?[\)）\]】]")
+_SEPARATORS = re.compile(r"[\s_\-./:：·]+")
+
+
+def normalize_header(header: str) -> str:
+    """Fold a header for synonym matching.
+
+    Full-width characters become half-width, case and separators are dropped and a
+    unit in brackets is removed: ``"实付金额（元）"`` -> ``"实付金额"``,
+    ``"Customer_ID"`` -> ``"customerid"``.
+    """
+    text = unicodedata.normalize("NFKC", str(header)).strip().lower()
+    text = _UNIT_SUFFIX.sub("", text)
+    return _SEPARATORS.sub("", text)
