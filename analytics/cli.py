@@ -18,7 +18,7 @@ from typing import Any
 from analytics import audits
 from analytics.db import DatabaseBusy, connect, data_version, default_db_path
 from analytics.errors import CRMError
-from analytics.importer import DATE_ORDERS, import_file, import_history, undo_import
+from analytics.importer import DATE_ORDERS, Progress, import_file, import_history, undo_import
 from analytics.schema import KINDS
 
 
@@ -72,7 +72,7 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def _progress(enabled: bool):  # noqa: ANN202 - a callback or None
+def _progress(enabled: bool) -> Progress | None:
     if not enabled:
         return None
 

@@ -6,11 +6,13 @@ individuals, small shops and companies through online platforms, its own shop,
 stores and a telephone sales team. Nothing in the output is pasted in: the
 dashboard figures emerge from a small customer model.
 
-* Customers are acquired over three years with growth and seasonality.
+* Customers are acquired over the three years of the window with growth and
+  seasonality; about a fifth were acquired in the two years before the window and
+  are still buying at its start, so the data does not begin from an empty base.
 * Each customer has a latent satisfaction, a purchase rate (Gamma distributed,
-  as in Pareto/NBD and BG/NBD), a lifetime (exponential with a heterogeneous
-  mean that grows with satisfaction) and a chance to never come back after the
-  first purchase (more likely when dissatisfied).
+  as in Pareto/NBD and BG/NBD), a lifetime (Gamma distributed around a mean
+  that grows with satisfaction) and a chance to never come back after the first
+  purchase (BG/NBD style, more likely when dissatisfied).
 * Repeat orders form a non-homogeneous Poisson process whose intensity follows
   the Chinese retail calendar (春节, 618, 双11, 双12, 国庆 and the week), sampled
   exactly by inverting the cumulative intensity.
@@ -194,7 +196,9 @@ _PROD_POP = np.array([p[3] for p in PRODUCTS])
 
 #: Lead stages in funnel order; a lead ends in 成交 (won) or 流失 (lost).
 LEAD_STAGES: tuple[str, ...] = ("线索", "意向", "报价", "成交", "流失")
-_LEAD_SOURCES: tuple[str, ...] = ("官网表单", "搜索广告", "电话营销", "展会", "社交媒体", "老客户推荐")
+_LEAD_SOURCES: tuple[str, ...] = (
+    "官网表单", "搜索广告", "电话营销", "展会", "社交媒体", "老客户推荐",
+)
 _LEAD_SOURCE_SHARE = np.array([0.25, 0.20, 0.18, 0.12, 0.13, 0.12])
 _LEAD_SOURCE_LIFT = np.array([1.05, 0.90, 0.70, 1.15, 0.75, 1.50])
 
@@ -203,7 +207,7 @@ _COMPLAINT_SHARE = np.array([0.36, 0.28, 0.20, 0.16])
 
 # Segment parameters: 个人客户, 个体商户, 企业客户.
 _SEG_SHARE = np.array([0.80, 0.11, 0.09])
-_SEG_RATE = np.array([0.045, 0.060, 0.075])  # mean repeat orders per day while alive
+_SEG_RATE = np.array([0.048, 0.063, 0.078])  # mean repeat orders per day while alive
 _SEG_RATE_SHAPE = np.array([2.5, 2.5, 2.5])  # Gamma shape of the purchase rate
 _SEG_ONETIME = np.array([-0.45, -0.90, -1.40])  # logit of leaving after the first order
 _SEG_LIFE = np.array([480.0, 620.0, 820.0])  # mean lifetime in days at average satisfaction
@@ -216,8 +220,8 @@ _LEGACY_YEARS = 2
 _LEGACY_SAT = 0.3
 _QTY_SHAPE = 1.5
 _PRIMARY_CAT = 0.5  # share of a customer's orders in their favourite category
-_SAT_LIFE = 0.55
-_LIFE_SHAPE = 1.5  # Gamma shape of the lifetime (1 would be exponential, as in Pareto/NBD)  # log-lifetime per unit of satisfaction
+_SAT_LIFE = 0.55  # log-lifetime per unit of satisfaction
+_LIFE_SHAPE = 1.5  # Gamma shape of the lifetime (1 would be exponential, as in Pareto/NBD)
 _SAT_ONETIME = 0.85  # logit of leaving after the first order per unit of satisfaction
 
 _SURNAMES = np.array(list(
@@ -242,7 +246,7 @@ _CSAT_COMMENTS: tuple[tuple[str, ...], ...] = (
     ("不太满意", "包装破损", "和描述有差距"),
     ("一般", "还行吧", "物流有点慢"),
     ("挺好的", "发货快", "性价比不错"),
-    ("非常满意", "质量很好，会回购", "服务热情周到"),
+    ("非常满意", "质量很好会回购", "服务热情周到"),
 )
 _NPS_COMMENTS: tuple[tuple[str, ...], ...] = (
     ("不会推荐", "体验很差"),
@@ -323,7 +327,7 @@ def _calendar(start: dt.date, n_days: int) -> np.ndarray:
     days = pd.date_range(start, periods=n_days, freq="D")
     month = days.month.to_numpy()
     dom = days.day.to_numpy()
-    dow = days.dayofweek.to_numpy()
+    dow = days.day_of_week.to_numpy()
     day_no = (days - pd.Timestamp(start)).days.to_numpy()
 
     consumer = np.array([0.96, 0.95, 0.95, 0.97, 1.01, 1.07, 1.09])[dow]
@@ -341,12 +345,12 @@ def _calendar(start: dt.date, n_days: int) -> np.ndarray:
     # 双11: the pre-sale lull, the first payment wave on 1 Nov, the peak, the hangover.
     consumer[window(10, 20, 31)] *= 0.88
     consumer[window(11, 1, 3)] *= 2.2
-    consumer[window(11, 4, 9)] *= 1.35
+    consumer[window(11, 4, 9)] *= 1.45
     consumer[window(11, 10, 10)] *= 2.2
-    consumer[window(11, 11, 11)] *= 9.0
+    consumer[window(11, 11, 11)] *= 10.0
     consumer[window(11, 12, 13)] *= 1.35
     consumer[window(11, 14, 22)] *= 0.82
-    business[window(11, 1, 10)] *= 1.25
+    business[window(11, 1, 10)] *= 1.35
     business[window(11, 11, 11)] *= 2.5
     # 618 and 双12.
     consumer[window(5, 31, 31) | window(6, 1, 1)] *= 1.6
@@ -383,16 +387,9 @@ def _choice_rows(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) 
     return np.searchsorted(flat, u, side="right") - rows * probs.shape[1]
 
 
-def _sample_days(
-    rng: np.random.Generator, weights: np.ndarray, groups: np.ndarray, lo: int = 0
-) -> np.ndarray:
-    """Draw one day per element of ``groups`` with probability ``weights[group, day]``.
-
-    Days before ``lo`` are excluded.
-    """
-    w = weights.copy()
-    w[:, :lo] = 0.0
-    return _choice_rows(rng, w, groups)
+def _sample_days(rng: np.random.Generator, weights: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Draw one day per element of ``groups`` with probability ``weights[group, day]``."""
+    return _choice_rows(rng, weights, groups)
 
 
 def _rep_for(rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
@@ -401,6 +398,7 @@ def _rep_for(rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
 
 
 def _pick(rng: np.random.Generator, options: np.ndarray, n: int) -> np.ndarray:
+    """Draw ``n`` elements of ``options`` uniformly, with replacement."""
     return options[rng.integers(0, len(options), n)]
 
 
@@ -449,11 +447,11 @@ def _leads(
     rng: np.random.Generator, n: int, n_days: int, growth: np.ndarray, business: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Simulate the sales funnel. Day ``_NA`` marks a missing date."""
-    created = _sample_days(rng, (business * growth)[None, :], np.zeros(n, np.int64), 0)
+    created = _sample_days(rng, (business * growth)[None, :], np.zeros(n, np.int64))
     region = _choice_rows(rng, _REGION_WEIGHTS[None, :], np.zeros(n, np.int64))
     rep = _rep_for(rng, region)
     source = _choice_rows(rng, _LEAD_SOURCE_SHARE[None, :], np.zeros(n, np.int64))
-    skill = np.exp(rng.normal(0.0, 0.3, len(_REP_NAMES)))[rep]
+    skill = np.exp(rng.normal(0.0, 0.22, len(_REP_NAMES)))[rep]
     lift = _LEAD_SOURCE_LIFT[source]
     p_qualify = np.clip(0.34 * lift * skill, 0.02, 0.95)
     p_propose = np.clip(0.64 * np.sqrt(lift * skill), 0.02, 0.95)
@@ -501,7 +499,7 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
     Parameters
     ----------
     size : int
-        Number of customers (about 16 transactions, 0.8 feedback rows and 0.3 leads
+        Number of customers (about 16 transactions, 1 feedback row and 0.3 leads
         per customer are generated).
     seed : int
         Random seed; the same ``(size, seed, end)`` gives identical frames.
@@ -520,27 +518,44 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
     """
     if size < 1:
         raise ValueError("size must be at least 1")
-    streams = [np.random.default_rng([seed, size, k]) for k in range(8)]
+    streams = [np.random.default_rng([seed, size, k]) for k in range(5)]
     start, n_days = _window(end)
-    end_day = n_days - 1
     curves = _calendar(start, n_days)
     growth = np.exp(_GROWTH * np.arange(n_days) / 365.25)
 
-    # ---- leads; the won ones become customers --------------------------------------
-    rng = streams[0]
-    lead = _leads(rng, max(1, round(size * 0.3)), n_days, growth, curves[2])
+    lead = _leads(streams[0], max(1, round(size * 0.3)), n_days, growth, curves[2])
     won_idx = np.flatnonzero(lead["stage"] == 3)
-    if len(won_idx) > size:  # only for tiny sizes
-        drop = won_idx[size:]
-        lead["stage"][drop] = 4
+    if len(won_idx) > size:  # only for tiny sizes: more deals than customers
+        lead["stage"][won_idx[size:]] = 4
         won_idx = won_idx[:size]
+    cust = _customers(streams[1], size, lead, won_idx, curves, growth)
+    orders = _orders(streams[2], cust, curves, start)
+    return DemoData(
+        transactions=_transaction_frame(streams[2], start, cust, orders),
+        customers=_customer_frame(start, cust),
+        feedback=_feedback(streams[3], start, n_days - 1, cust, orders),
+        leads=_lead_frame(streams[4], start, lead, won_idx, cust["ids"]),
+    )
 
-    # ---- customers ------------------------------------------------------------------
-    # Won leads, customers acquired in the window and customers who were already
-    # buying before the window ("legacy", alive at its start).
-    rng = streams[1]
+
+def _customers(
+    rng: np.random.Generator,
+    size: int,
+    lead: dict[str, np.ndarray],
+    won_idx: np.ndarray,
+    curves: np.ndarray,
+    growth: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Draw the customers and their latent traits.
+
+    The first ``len(won_idx)`` customers are won leads, then customers acquired in the
+    window, then "legacy" customers acquired in the two years before it and still
+    buying at its start. Day numbers count from the window start.
+    """
+    n_days = curves.shape[1]
+    end_day = n_days - 1
     n_won = len(won_idx)
-    n_legacy = int(round((size - n_won) * _LEGACY_SHARE))
+    n_legacy = round((size - n_won) * _LEGACY_SHARE)
     n_new = size - n_won - n_legacy
     n_other = n_new + n_legacy
     seg_other = _choice_rows(rng, _SEG_SHARE[None, :], np.zeros(n_other, np.int64))
@@ -553,9 +568,9 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
         _choice_rows(rng, _REGION_WEIGHTS[None, :], np.zeros(n_other, np.int64)),
     ])
     rep = np.concatenate([lead["rep"][won_idx], _rep_for(rng, region[n_won:])])
+    source_as_channel = np.array([_ACQ_CHANNELS.index(s) for s in _LEAD_SOURCES])
     acq_channel = np.concatenate([
-        np.array([_ACQ_CHANNELS.index(_LEAD_SOURCES[s]) for s in lead["source"][won_idx]],
-                 dtype=np.int64),
+        source_as_channel[lead["source"][won_idx]],
         _choice_rows(rng, _ACQ_SHARE, seg_other),
     ])
     history = _LEGACY_YEARS * 365
@@ -565,7 +580,8 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
         _sample_days(rng, curves ** 0.7 * growth, _SEG_CURVE[seg_other[:n_new]]),
         _sample_days(rng, legacy_weight, np.zeros(n_legacy, np.int64)) - history,
     ])
-    # Most buy on the day they register; some take a few days.
+    # Most buy on the day they register; some take a few days. Legacy customers'
+    # first purchase lies before the window.
     first = acquired + np.where(rng.random(size) < 0.7, 0, rng.geometric(0.15, size))
     first = np.where(legacy, -1, np.minimum(first, end_day))
 
@@ -589,35 +605,50 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
         * np.exp(rng.normal(0.0, 0.35, size)),
         2,
     )
-
     # Customer ids in order of acquisition; ``order[k]`` is the customer with id k + 1.
     order = np.lexsort((rng.random(size), acquired))
     rank = np.empty(size, np.int64)
     rank[order] = np.arange(size)
     width = max(6, len(str(size)))
     ids = np.char.zfill((rank + 1).astype(str), width)
+    return {
+        "segment": segment, "legacy": legacy, "region": region, "rep": rep,
+        "acq_channel": acq_channel, "acquired": acquired, "first": first, "sat": sat,
+        "lifetime": lifetime, "rate": rate, "qty_level": qty_level,
+        "primary_cat": primary_cat, "pref_channel": pref_channel, "names": names,
+        "acq_cost": acq_cost, "order": order, "ids": ids,
+    }
 
-    # ---- orders -----------------------------------------------------------------------
-    rng = streams[2]
+
+def _orders(
+    rng: np.random.Generator, c: dict[str, np.ndarray], curves: np.ndarray, start: dt.date
+) -> dict[str, np.ndarray]:
+    """Draw every order (one product line each) and which of them are returned."""
+    size = len(c["segment"])
+    n_days = curves.shape[1]
+    end_day = n_days - 1
+    legacy, first, segment = c["legacy"], c["first"], c["segment"]
+
+    # Repeat orders: a Poisson process with the customer's rate on the segment's
+    # calendar while the customer is alive, sampled by inverting the cumulative
+    # intensity (all segments' curves laid end to end).
     cum = np.cumsum(curves, axis=1)
     flat = (cum + np.concatenate([[0.0], np.cumsum(cum[:, -1])[:-1]])[:, None]).ravel()
     curve = _SEG_CURVE[segment]
-    last_alive = np.minimum(first + np.floor(lifetime).astype(np.int64), end_day)
-    # Cumulative intensity up to the first order (up to the window start for legacy).
+    last_alive = np.minimum(first + np.floor(c["lifetime"]).astype(np.int64), end_day)
     lo = np.where(legacy, flat[curve * n_days] - curves[curve, 0], flat[curve * n_days + first])
     hi = np.where(last_alive < 0, lo, flat[curve * n_days + np.maximum(last_alive, 0)])
-    repeats = rng.poisson(rate * np.maximum(hi - lo, 0.0))
+    repeats = rng.poisson(c["rate"] * np.maximum(hi - lo, 0.0))
     newcomers = np.flatnonzero(~legacy)
     cust = np.concatenate([newcomers, np.repeat(np.arange(size), repeats)])
     u = np.repeat(lo, repeats) + rng.random(int(repeats.sum())) * np.repeat(hi - lo, repeats)
     repeat_day = np.searchsorted(flat, u, side="left") - np.repeat(curve, repeats) * n_days
     day = np.concatenate([first[newcomers], np.clip(repeat_day, 0, end_day)])
     n_orders = len(cust)
-    seg_o = segment[cust]
 
     # Product: mostly the customer's favourite category; the 春节 run-up favours food gifts.
     loyal_cat = rng.random(n_orders) < _PRIMARY_CAT
-    cat = np.where(loyal_cat, primary_cat[cust], _choice_rows(rng, _CAT_SHARE, seg_o))
+    cat = np.where(loyal_cat, c["primary_cat"][cust], _choice_rows(rng, _CAT_SHARE, segment[cust]))
     festive = np.zeros(n_days, bool)
     for festival in SPRING_FESTIVAL.values():
         offset = (pd.Timestamp(festival) - pd.Timestamp(start)).days
@@ -627,11 +658,11 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
     pop[_PROD_CAT, np.arange(len(PRODUCTS))] = _PROD_POP
     product = _choice_rows(rng, pop, cat)
     price = _PROD_PRICE[product]
-    small = np.clip((300.0 / price) ** 0.35, 0.35, 1.8)
-    quantity = 1 + rng.poisson(qty_level[cust] * small)
+    cheap = np.clip((300.0 / price) ** 0.35, 0.35, 1.8)  # more units of cheap products
+    quantity = 1 + rng.poisson(c["qty_level"][cust] * cheap)
     channel = np.where(
         rng.random(n_orders) < 0.8,
-        pref_channel[cust],
+        c["pref_channel"][cust],
         _choice_rows(rng, _PREF_CHANNEL, np.full(n_orders, 2, np.int64)),
     )
 
@@ -640,7 +671,7 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
     promo = np.ones(n_days)
     promo[(dates.month == 11) & (dates.day <= 10)] = 0.93
     promo[(dates.month == 11) & (dates.day == 11)] = 0.85
-    promo[(dates.month == 6) & (dates.day >= 1) & (dates.day <= 18)] = 0.93
+    promo[(dates.month == 6) & (dates.day <= 18)] = 0.93
     promo[(dates.month == 6) & (dates.day == 18)] = 0.88
     promo[(dates.month == 12) & (dates.day == 12)] = 0.92
     discount = promo[day] * np.where(rng.random(n_orders) < 0.2, 0.95, 1.0)
@@ -653,14 +684,28 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
     )
     cost = np.round(amount * (1.0 - margin), 2)
 
-    # Returns: refund of an earlier order a few days later.
-    returned = rng.random(n_orders) < _CAT_RETURN[cat] * np.exp(-0.35 * sat[cust])
+    # Returns: a refund of the order a few days later, likelier from unhappy customers.
+    returned = rng.random(n_orders) < _CAT_RETURN[cat] * np.exp(-0.35 * c["sat"][cust])
     return_day = day + 1 + rng.poisson(5.0, n_orders)
     returned &= return_day <= end_day
-    r = np.flatnonzero(returned)
+    return {
+        "cust": cust, "day": day, "cat": cat, "product": product, "quantity": quantity,
+        "channel": channel, "amount": amount, "cost": cost, "returned": returned,
+        "return_day": return_day,
+    }
 
-    all_cust = np.concatenate([cust, cust[r]])
-    all_day = np.concatenate([day, return_day[r]])
+
+def _transaction_frame(
+    rng: np.random.Generator,
+    start: dt.date,
+    c: dict[str, np.ndarray],
+    o: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """Orders and returns as transaction rows with ids like ``SO2024010500012``."""
+    n_orders = len(o["cust"])
+    r = np.flatnonzero(o["returned"])
+    all_cust = np.concatenate([o["cust"], o["cust"][r]])
+    all_day = np.concatenate([o["day"], o["return_day"][r]])
     is_return = np.concatenate([np.zeros(n_orders, bool), np.ones(len(r), bool)])
     sort = np.lexsort((rng.random(len(all_cust)), all_day))
     sorted_day = all_day[sort]
@@ -670,69 +715,75 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
     stamp = np.char.replace(stamp, "-", "")
     prefix = np.where(is_return[sort], "RT", "SO")
     tid = np.char.add(np.char.add(prefix, stamp), np.char.zfill(serial.astype(str), digits))
-    tx_idx = np.concatenate([np.arange(n_orders), r])[sort]
+    row = np.concatenate([np.arange(n_orders), r])[sort]
     sign = np.where(is_return[sort], -1.0, 1.0)
-    tx_cust = all_cust[sort]
-    transactions = pd.DataFrame({
-        "customer_id": ids[tx_cust],
+    who = all_cust[sort]
+    return pd.DataFrame({
+        "customer_id": c["ids"][who],
         "order_date": _to_dates(start, sorted_day),
-        "amount": sign * amount[tx_idx],
+        "amount": sign * o["amount"][row],
         "transaction_id": tid,
-        "quantity": quantity[tx_idx].astype(np.int64),
-        "cost": sign * cost[tx_idx],
-        "region": np.array(REGIONS)[region[tx_cust]],
-        "channel": np.array(CHANNELS)[channel[tx_idx]],
-        "product": _PROD_NAME[product[tx_idx]],
-        "category": np.array(CATEGORIES)[cat[tx_idx]],
-        "sales_rep": _REP_NAMES[rep[tx_cust]],
+        "quantity": o["quantity"][row].astype(np.int64),
+        "cost": sign * o["cost"][row],
+        "region": np.array(REGIONS)[c["region"][who]],
+        "channel": np.array(CHANNELS)[o["channel"][row]],
+        "product": _PROD_NAME[o["product"][row]],
+        "category": np.array(CATEGORIES)[o["cat"][row]],
+        "sales_rep": _REP_NAMES[c["rep"][who]],
     })
 
-    customers = pd.DataFrame({
-        "customer_id": ids[order],
-        "customer_name": names[order],
-        "region": np.array(REGIONS)[region[order]],
-        "segment": np.array(SEGMENTS)[segment[order]],
-        "acquired_date": _to_dates(start, acquired[order]),
-        "acquisition_channel": np.array(_ACQ_CHANNELS)[acq_channel[order]],
-        "acquisition_cost": acq_cost[order],
+
+def _customer_frame(start: dt.date, c: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The customer master data, in id order."""
+    order = c["order"]
+    return pd.DataFrame({
+        "customer_id": c["ids"][order],
+        "customer_name": c["names"][order],
+        "region": np.array(REGIONS)[c["region"][order]],
+        "segment": np.array(SEGMENTS)[c["segment"][order]],
+        "acquired_date": _to_dates(start, c["acquired"][order]),
+        "acquisition_channel": np.array(_ACQ_CHANNELS)[c["acq_channel"][order]],
+        "acquisition_cost": c["acq_cost"][order],
     })
 
-    feedback = _feedback(streams[3], start, end_day, ids, sat, cust, day, returned)
 
-    # ---- leads frame --------------------------------------------------------------------
-    rng = streams[4]
+def _lead_frame(
+    rng: np.random.Generator,
+    start: dt.date,
+    lead: dict[str, np.ndarray],
+    won_idx: np.ndarray,
+    ids: np.ndarray,
+) -> pd.DataFrame:
+    """The leads in order of creation; won leads point at the customers they became."""
     n_leads = len(lead["created"])
-    lead_customer = np.full(n_leads, None, dtype=object)
-    lead_customer[won_idx] = ids[np.arange(n_won)]
-    lead_order = np.lexsort((rng.random(n_leads), lead["created"]))
+    customer = np.full(n_leads, None, dtype=object)
+    customer[won_idx] = ids[np.arange(len(won_idx))]
+    order = np.lexsort((rng.random(n_leads), lead["created"]))
     outcome = np.array([None, None, None, "won", "lost"], dtype=object)[lead["stage"]]
-    leads = pd.DataFrame({
+    return pd.DataFrame({
         "lead_id": np.char.add("XS", np.char.zfill(np.arange(1, n_leads + 1).astype(str), 6)),
-        "created_date": _to_dates(start, lead["created"][lead_order]),
-        "stage": np.array(LEAD_STAGES)[lead["stage"][lead_order]],
-        "customer_id": pd.array(lead_customer[lead_order], dtype="str"),
-        "region": np.array(REGIONS)[lead["region"][lead_order]],
-        "source": np.array(_LEAD_SOURCES)[lead["source"][lead_order]],
-        "sales_rep": _REP_NAMES[lead["rep"][lead_order]],
-        "qualified_date": _to_dates(start, lead["qualified"][lead_order]),
-        "proposal_date": _to_dates(start, lead["proposal"][lead_order]),
-        "closed_date": _to_dates(start, lead["closed"][lead_order]),
-        "outcome": pd.array(outcome[lead_order], dtype="str"),
+        "created_date": _to_dates(start, lead["created"][order]),
+        "stage": np.array(LEAD_STAGES)[lead["stage"][order]],
+        "customer_id": pd.array(customer[order], dtype="str"),
+        "region": np.array(REGIONS)[lead["region"][order]],
+        "source": np.array(_LEAD_SOURCES)[lead["source"][order]],
+        "sales_rep": _REP_NAMES[lead["rep"][order]],
+        "qualified_date": _to_dates(start, lead["qualified"][order]),
+        "proposal_date": _to_dates(start, lead["proposal"][order]),
+        "closed_date": _to_dates(start, lead["closed"][order]),
+        "outcome": pd.array(outcome[order], dtype="str"),
     })
-    return DemoData(transactions, customers, feedback, leads)
 
 
 def _feedback(
     rng: np.random.Generator,
     start: dt.date,
     end_day: int,
-    ids: np.ndarray,
-    sat: np.ndarray,
-    cust: np.ndarray,
-    day: np.ndarray,
-    returned: np.ndarray,
+    c: dict[str, np.ndarray],
+    o: dict[str, np.ndarray],
 ) -> pd.DataFrame:
     """Surveys after a sample of orders and complaints, both driven by satisfaction."""
+    ids, sat, cust, day, returned = c["ids"], c["sat"], o["cust"], o["day"], o["returned"]
     n_orders = len(cust)
     # Surveys: about one order in twenty gets a questionnaire a few days later.
     surveyed = np.flatnonzero(rng.random(n_orders) < 0.05)
@@ -848,7 +899,10 @@ def _date_text(values: pd.Series) -> np.ndarray:
     return text
 
 
-def _export_frame(frame: pd.DataFrame, headers: dict[str, str], dates: Sequence[str]) -> pd.DataFrame:
+def _export_frame(
+    frame: pd.DataFrame, headers: dict[str, str], dates: Sequence[str]
+) -> pd.DataFrame:
+    """Canonical columns renamed to the file's headers, dates as text."""
     out = frame[list(headers)].copy()
     for name in dates:
         out[name] = _date_text(out[name])

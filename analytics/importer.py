@@ -30,7 +30,7 @@ from analytics import audits, marts
 from analytics.db import bump_data_version, read_sql, write_transaction
 from analytics.errors import ConfirmationRequired, ImportNotFound
 from analytics.mapping import Mapping, load_mapping, propose_mapping, save_mapping
-from analytics.readers import RawTable, read_file
+from analytics.readers import RawTable, read_file, resolve_lines
 from analytics.schema import COLUMNS, NATURAL_KEYS, TOTAL_WORDS, Column
 
 Progress = Callable[[str, float], None]
@@ -49,7 +49,8 @@ _OUTCOME_WORDS = {
     "won": ("won", "win", "赢单", "成交", "成功", "签约"),
     "lost": ("lost", "lose", "输单", "流失", "失败", "丢单"),
 }
-SCALE_RANGE = {"csat": (1, 5), "nps": (0, 10)}
+SQL_TYPES = {"id": "varchar", "text": "varchar", "date": "date", "money": "decimal(18, 4)",
+             "number": "double"}
 
 
 @dataclass
@@ -137,15 +138,36 @@ def _sql_list(words: tuple[str, ...]) -> str:
     return ", ".join("'" + w.replace("'", "''") + "'" for w in words)
 
 
-def _parse_expr(col: Column, src: str) -> str:
+# Characters trimmed from both ends of every cell: ASCII white space and the full-width
+# space (U+3000) that Chinese input methods type.
+_TRIM = "' \t\r\n\u3000'"
+
+
+_SPACE_CODES = "9, 10, 13, 32, 12288"
+
+
+def _trimmed(cell: str) -> str:
+    """Trimmed text, empty as NULL; the costly trim runs only on cells that start or end
+    with white space."""
+    return (f"case when ord({cell}) in ({_SPACE_CODES}) or ord(right({cell}, 1)) in ({_SPACE_CODES}) "
+            f"then nullif(trim({cell}, {_TRIM}), '') else nullif({cell}, '') end")
+
+
+def _typed_expr(col: Column, t: str) -> str:
+    """The parsed value of trimmed text ``t``: the fast native cast first, the full parser
+    only where it fails (CASE is evaluated lazily; COALESCE here is not)."""
     if col.type in ("id", "text"):
-        return f"crm_text({src})"
+        return t
     if col.type == "date":
-        return f"crm_date({src}, $date_order)"
+        # ord(t) in '1'..'2': 1900-2100 ISO dates; keeps words like 'epoch' away from the cast
+        return (f"case when ord({t}) between 49 and 50 and try_cast({t} as date) is not null "
+                f"then try_cast({t} as date) else crm_date({t}, null) end")
+    money = (f"case when try_cast({t} as decimal(18, 4)) is not null "
+             f"then try_cast({t} as decimal(18, 4)) else crm_money({t}) end")
     if col.type == "money":
-        return f"crm_money({src})"
+        return money
     if col.type == "number":
-        return f"crm_number({src})"
+        return f"cast({money} as double)"
     raise ValueError(f"unknown column type {col.type}")
 
 
@@ -180,6 +202,8 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
         values leave the order open.
     progress
         Called as ``progress(stage, fraction)``.
+    force_python
+        Read CSV with Python's csv module (tests compare both readers).
 
     Returns
     -------
@@ -195,18 +219,32 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
         raise ValueError(f"date order must be one of {', '.join(DATE_ORDERS)}, not {date_order!r}")
     cur = con.cursor()
     try:
-        progress("reading", 0.05)
-        raw = read_file(cur, path, encoding=encoding, sheet=sheet, header_row=header_row,
-                        force_python=force_python)
-        explicit: dict[str, str] = {}
-        if mapping_name:
-            saved_kind, explicit = load_mapping(con, mapping_name)
-            kind = kind or saved_kind
-            explicit = {k: v for k, v in explicit.items() if v in raw.headers}
-        explicit.update(mapping or {})
-        mapped = propose_mapping(raw.headers, kind, explicit or None)
-        progress("validating", 0.3)
-        prepared = _stage(con, cur, raw, mapped, date_order)
+        _define_macros(cur)
+        verify = False
+        while True:
+            progress("reading", 0.05)
+            raw = read_file(cur, path, encoding=encoding, sheet=sheet, header_row=header_row,
+                            force_python=force_python, verify_encoding=verify)
+            explicit: dict[str, str] = {}
+            if mapping_name:
+                saved_kind, explicit = load_mapping(con, mapping_name)
+                kind = kind or saved_kind
+                explicit = {k: v for k, v in explicit.items() if v in raw.headers}
+            explicit.update(mapping or {})
+            mapped = propose_mapping(raw.headers, kind, explicit or None)
+            progress("validating", 0.3)
+            staged = _parse(cur, raw, mapped)
+            retry = resolve_lines(cur, raw, staged)
+            if retry is None:
+                break
+            # DuckDB's reader could not be trusted with this file: read it again.
+            cur.execute(f"drop table {staged}")
+            cur.execute(f"drop view if exists {raw.table}")
+            if retry == "encoding":
+                verify = True
+            else:
+                force_python = True
+        prepared = _validate(con, cur, raw, mapped, staged, date_order)
         progress("compared with database", 0.5)
         return prepared
     except BaseException:
@@ -214,65 +252,136 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
         raise
 
 
-def _stage(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, raw: RawTable,
-           mapping: Mapping, date_order: str | None) -> PreparedImport:
-    _define_macros(cur)
+def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping) -> str:
+    """One pass over the raw rows: trimmed text, typed values, blank and total flags, keys.
+
+    The staged table keeps, per typed column, the text of the cells that failed to parse
+    (``raw_<column>``), so rejects can show them.
+    """
     kind = mapping.kind
     cols = COLUMNS[kind]
-    src = {c.name: f"r.c{mapping.columns[c.name]}" for c in cols if c.name in mapping.columns}
+    mapped = [c for c in cols if c.name in mapping.columns]
+    cell = {c.name: f"c{mapping.columns[c.name]}" for c in mapped}
+    cells = [f"c{i}" for i in range(len(raw.headers))]
+    id_col = "lead_id" if kind == "leads" else "customer_id"
+    words = _sql_list(TOTAL_WORDS)
+    total_forms = _sql_list(tuple(w + suffix for w in TOTAL_WORDS for suffix in ("", ":", "：")))
+    # List forms: an OR chain of IN lists here is evaluated on every row, not lazily.
+    cell_list = f"[{', '.join(cells)}]"
+    any_total = (f"list_has_any([lower(rtrim(trim(x, {_TRIM}), ':：')) for x in {cell_list}], "
+                 f"[{words}])")
+    all_blank = f"list_bool_and([coalesce(trim(x, {_TRIM}), '') = '' for x in {cell_list}])"
+    line = ["_line"] if raw.has_lines else []
+    id_text = f"t_{id_col}"
+    level1 = line + [f"{_trimmed(cell[c.name])} as t_{c.name}" for c in mapped] + cells
+    # Blank and total rows have an empty id (or the id cell holds the total word): only
+    # those rows are looked at cell by cell.
+    flags = [
+        f"case when {id_text} is not null then false else ({all_blank}) end as _blank",
+        f"case when {id_text} is null or lower({id_text}) in ({total_forms}) "
+        f"then coalesce({any_total}, false) else false end as _total",
+    ]
+    level2 = [*line, *flags]
+    failed: list[str] = []  # text of the cells that did not parse, for the rejects
+    texts: list[str] = []
+    for c in cols:
+        if c.name not in cell:
+            level2.append(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}")
+            continue
+        t = f"t_{c.name}"
+        if kind == "feedback" and c.name == "scale":
+            level2.append(f"{_word_case(t, _SCALE_WORDS)} as scale")
+            level2.append(f"case when {_word_case(t, _SCALE_WORDS)} is null then {t} end as raw_scale")
+        elif kind == "feedback" and c.name == "feedback_kind":
+            known = _word_case(t, _KIND_WORDS)
+            score_text = "t_score"
+            level2.append(f"case when {t} is null and {score_text} is null then 'complaint' "
+                          f"when {t} is null then 'survey' else {known} end as feedback_kind")
+            level2.append(f"case when {known} is null then {t} end as raw_feedback_kind")
+        elif kind == "leads" and c.name == "outcome":
+            level2.append(f"{_word_case(t, _OUTCOME_WORDS)} as outcome")
+            level2.append(f"case when {_word_case(t, _OUTCOME_WORDS)} is null then {t} end as raw_outcome")
+        else:
+            level2.append(f"{_typed_expr(c, t)} as {c.name}")
+            if c.type not in ("id", "text"):
+                level2.append(t)
+                failed.append(f"case when {c.name} is null then {t} end as raw_{c.name}")
+                texts.append(t)
+    coded = {"feedback": ("scale", "feedback_kind"), "leads": ("outcome",)}.get(kind, ())
+    level2 += [f"cast(null as varchar) as raw_{name}" for name in coded if name not in cell]
+    if kind == "feedback" and "feedback_kind" not in cell:
+        level2[level2.index("cast(null as varchar) as feedback_kind")] = (
+            "case when t_score is null then 'complaint' else 'survey' end as feedback_kind")
+    staged = f"{raw.table}_staged"
+    exclude = f" exclude ({', '.join(texts)})" if texts else ""
+    cur.execute(
+        f"create temp table {staged} as select *{exclude}, "
+        + "".join(f"{f}, " for f in failed)
+        + f"{_hash_expr(cols)} as row_hash, {_natural_key_expr(kind, mapping)} as row_key from ("
+        f"select {', '.join(level2)} from (select {', '.join(level1)} from {raw.table}))"
+    )
+    return staged
+
+
+def _hash_expr(cols: tuple[Column, ...]) -> str:
+    parts = ", ".join(f"coalesce(cast({c.name} as varchar), chr(0))" for c in cols)
+    return f"md5_number(concat_ws(chr(31), {parts}))"
+
+
+def _natural_key_columns(kind: str, mapping: Mapping) -> list[str]:
+    """The natural key columns this file has; empty when rows are keyed by content."""
+    keys = NATURAL_KEYS[kind]
+    if keys[0] not in mapping.columns:
+        return []
+    return [k for k in keys if k in mapping.columns]
+
+
+def _natural_key_expr(kind: str, mapping: Mapping) -> str:
+    keys = _natural_key_columns(kind, mapping)
+    if not keys:
+        return "cast(null as uhugeint)"
+    parts = ", ".join(f"coalesce(cast({k} as varchar), chr(0))" for k in keys)
+    return f"md5_number(concat_ws(chr(31), '{kind}', {parts}))"
+
+
+def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, raw: RawTable,
+              mapping: Mapping, staged: str, date_order: str | None) -> PreparedImport:
+    kind = mapping.kind
+    cols = COLUMNS[kind]
     report = ImportReport(
         file=raw.path.name, kind=kind, file_format=raw.file_format, encoding=raw.encoding,
         content_hash=raw.content_hash, header_row=raw.header_row, sheet=raw.sheet,
         sheets=raw.sheets, delimiter=raw.delimiter, mapping=mapping.as_names(),
         unmapped_columns=mapping.unmapped,
     )
-    date_order = _decide_date_orders(cur, raw, mapping, date_order, report)
-
-    all_cells = [f"r.c{i}" for i in range(len(raw.headers))]
-    blank = " and ".join(f"crm_text({c}) is null" for c in all_cells)
-    id_col = "lead_id" if kind == "leads" else "customer_id"
-    total_match = " or ".join(
-        f"lower(rtrim(crm_text({c}), ':：')) in ({_sql_list(TOTAL_WORDS)})" for c in all_cells)
-    id_src = src[id_col]
-    total = (f"(({total_match}) and (crm_text({id_src}) is null or "
-             f"lower(rtrim(crm_text({id_src}), ':：')) in ({_sql_list(TOTAL_WORDS)})))")
-
-    parsed = []
-    for c in cols:
-        parsed.append(f"{_parse_expr(c, src[c.name])} as {c.name}" if c.name in src
-                      else f"null as {c.name}")
-    raw_cols = [f"{src[c.name]} as raw_{c.name}" for c in cols if c.name in src]
-    staged = f"{raw.table}_staged"
-    cur.execute(
-        f"create temp table {staged} as select r._line, ({blank}) as _blank, "
-        f"coalesce({total}, false) as _total, {', '.join(parsed + raw_cols)} "
-        f"from {raw.table} r",
-        {"date_order": date_order} if "$date_order" in " ".join(parsed) else None,
-    )
-    cur.execute(f"drop table {raw.table}")
-    _normalise_words(cur, staged, kind, src, report)
-    checks = _row_checks(kind, cols, src, report)
-    # One reject row per failing cell.
-    rejects_sql = " union all ".join(
-        f"select _line as line, '{column}' as column_name, cast({value} as varchar) as value, "
-        f"{reason} as reason from {staged} where not _blank and not _total and ({cond})"
-        for column, value, cond, reason in checks
-    )
+    date_order = _settle_day_month(cur, staged, mapping, date_order, report)
+    if kind == "feedback":
+        _infer_scale(cur, staged, report)
+    checks = _row_checks(kind, cols, mapping, report)
+    bad = " or ".join(f"coalesce({cond}, false)" for _, _, cond, _ in checks) or "false"
+    ok = f"(not _blank and not _total and not ({bad}))"
+    view = f"{staged}_v"
+    cur.execute(f"create temp table {staged}_bad as select * from {view} "
+                f"where not _blank and not _total and ({bad})")
     cur.execute(f"create temp table {staged}_rejects "
                 "(line bigint, column_name varchar, value varchar, reason varchar)")
-    if rejects_sql:
-        cur.execute(f"insert into {staged}_rejects {rejects_sql}")
+    for header, value, cond, reason in checks:
+        cur.execute(f"insert into {staged}_rejects select _line, ?, cast({value} as varchar), {reason} "
+                    f"from {staged}_bad where coalesce({cond}, false)", [header])
     for m in raw.malformed:
         cur.execute(f"insert into {staged}_rejects values (?, null, ?, ?)", [m.line, m.text[:500], m.reason])
-    bad_cond = " or ".join(f"({cond})" for _, _, cond, _ in checks) or "false"
-    cur.execute(f"alter table {staged} add column _ok boolean")
-    cur.execute(f"update {staged} set _ok = not _blank and not _total and not coalesce({bad_cond}, false)")
-
-    natural = [k for k in NATURAL_KEYS[kind] if k in src]
-    natural_key = bool(natural) and NATURAL_KEYS[kind][0] in src
-    _add_keys(cur, staged, kind, cols, natural if natural_key else [])
-    _compare_with_database(cur, staged, kind, natural_key)
-    _fill_counts(cur, staged, raw, kind, natural_key, report)
+    natural = bool(_natural_key_columns(kind, mapping))
+    _find_repeats(cur, staged, ok, natural)
+    cur.execute(
+        f"create temp view {staged}_candidates as select s.*, "
+        + ("s.row_key as _key " if natural else
+           "case when d.n > 1 then md5_number(cast(s.row_hash as varchar) || '#' || d.n) "
+           "else s.row_hash end as _key ")
+        + f"from {view} s left join {staged}_dups d using (_rid) where {ok}"
+        + (" and coalesce(d.n, 1) = 1" if natural else "")
+    )
+    _compare_with_database(cur, staged, kind)
+    _fill_counts(cur, staged, raw, kind, natural, ok, report)
     imported_before = cur.execute(
         "select import_id from imports where content_hash = ? and status = 'committed' "
         "and kind = ? order by import_id", [raw.content_hash, kind]).fetchall()
@@ -281,43 +390,49 @@ def _stage(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, raw: 
         ids = ", ".join(f"#{i}" for i in report.already_imported_as)
         report.notes.append(f"this exact file was imported before as {ids}")
     return PreparedImport(con=con, cursor=cur, raw=raw, mapping=mapping, staged=staged,
-                          report=report, date_order=date_order, natural_key=natural_key)
+                          report=report, date_order=date_order, natural_key=natural)
 
 
-def _decide_date_orders(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
-                        date_order: str | None, report: ImportReport) -> str | None:
+def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
+                      date_order: str | None, report: ImportReport) -> str | None:
     """Settle the day/month order of dd/mm/yyyy-style values, never silently.
 
     Values like 25/12/2024 or 12/25/2024 decide a column's order; a column whose values
-    all fit both orders needs ``date_order`` from the user (proposed: month first).
+    all fit both orders needs ``date_order`` from the user (proposed: month first). Only
+    the rows holding such values are touched.
     """
     dates = [c for c in COLUMNS[mapping.kind] if c.type == "date" and c.name in mapping.columns]
     if not dates:
         return date_order
     exprs = []
     for c in dates:
-        s = f"c{mapping.columns[c.name]}"
+        r = f"raw_{c.name}"
+        dm = f"{r} is not null and crm_is_dm({r})"
         exprs.append(
-            f"count(*) filter (where crm_is_dm({s})), "
-            f"count(*) filter (where crm_is_dm({s}) and crm_dm_first({s}) > 12), "
-            f"count(*) filter (where crm_is_dm({s}) and crm_dm_second({s}) > 12), "
-            f"any_value({s}) filter (where crm_is_dm({s}))"
+            f"count(*) filter (where {dm}), "
+            f"count(*) filter (where {dm} and crm_dm_first({r}) > 12), "
+            f"count(*) filter (where {dm} and crm_dm_second({r}) > 12), "
+            f"arg_min({r}, rowid) filter (where {dm}), "
+            f"arg_min({r}, rowid) filter (where {dm} and crm_dm_first({r}) > 12), "
+            f"arg_min({r}, rowid) filter (where {dm} and crm_dm_second({r}) > 12)"
         )
-    row = cur.execute(f"select {', '.join(exprs)} from {raw.table}").fetchall()[0]
-    decided: set[str] = set()
+    row = cur.execute(f"select {', '.join(exprs)} from {staged} "
+                      f"where {' or '.join(f'raw_{c.name} is not null' for c in dates)}").fetchall()[0]
+    readings: dict[str, str] = {}
     for i, c in enumerate(dates):
-        n, first_big, second_big, example = row[4 * i: 4 * i + 4]
+        n, first_big, second_big, example, first_example, second_example = row[6 * i: 6 * i + 6]
         if not n:
             continue
         header = mapping.header_of(c.name)
         if date_order:
             reading, why = date_order, "chosen"
         elif first_big and not second_big:
-            reading, why = "dmy", f"values such as {example} only fit day/month/year"
+            reading, why = "dmy", f"values such as {first_example} only fit day/month/year"
         elif second_big and not first_big:
-            reading, why = "mdy", f"values such as {example} only fit month/day/year"
+            reading, why = "mdy", f"values such as {second_example} only fit month/day/year"
         elif first_big and second_big:
-            reading, why = "mdy", "values fit neither order consistently"
+            reading, why = "mdy", (f"values such as {first_example} fit only day/month/year and "
+                                   f"values such as {second_example} only month/day/year")
             report.needs_confirmation.append(
                 f"column {header}: its dates mix day/month and month/day orders; choose one "
                 "order (values that do not fit it are rejected)")
@@ -326,175 +441,149 @@ def _decide_date_orders(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: 
             report.needs_confirmation.append(
                 f"column {header}: dates like {example} could be day/month/year or "
                 "month/day/year; proposed month/day/year, confirm or choose")
-        decided.add(reading)
+        readings[c.name] = reading
         report.date_readings[header] = {"reading": reading, "why": why, "values": n}
-    if len(decided) > 1 and not date_order:
+    if len(set(readings.values())) > 1 and not date_order:
         report.needs_confirmation.append("date columns read in different orders; choose one order")
-    return date_order or (decided.pop() if len(decided) == 1 else "mdy")
+    if readings:
+        # the rows holding day/month values: parse them, then their keys, then clear the text
+        dm_rows = " or ".join(f"(raw_{n} is not null and crm_is_dm(raw_{n}))" for n in readings)
+        for name, reading in readings.items():
+            r = f"raw_{name}"
+            cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm({r}), ?) "
+                        f"where {r} is not null and crm_is_dm({r})", [reading])
+        cols = COLUMNS[mapping.kind]
+        cur.execute(f"update {staged} set row_hash = {_hash_expr(cols)}, "
+                    f"row_key = {_natural_key_expr(mapping.kind, mapping)} where {dm_rows}")
+        for name in readings:
+            cur.execute(f"update {staged} set raw_{name} = null "
+                        f"where raw_{name} is not null and {name} is not null")
+    return date_order
 
 
-def _normalise_words(cur: duckdb.DuckDBPyConnection, staged: str, kind: str,
-                     src: dict[str, str], report: ImportReport) -> None:
-    """Bring coded values (scale, feedback kind, outcome) to canonical words."""
-    if kind == "feedback":
-        cur.execute(f"alter table {staged} add column raw_scale_text varchar")
-        cur.execute(f"update {staged} set raw_scale_text = scale, "
-                    f"scale = {_word_case('scale', _SCALE_WORDS)}, "
-                    f"feedback_kind = coalesce({_word_case('feedback_kind', _KIND_WORDS)}, "
-                    "case when feedback_kind is null and score is null then 'complaint' "
-                    "when feedback_kind is null then 'survey' end)")
-        # Without a scale column, read the file's scores as CSAT when all are 1-5, else NPS.
-        lo, hi, missing = cur.execute(
-            f"select min(score), max(score), count(*) filter (where scale is null and raw_scale_text is null "
-            f"and score is not null) from {staged} where not _blank and not _total").fetchall()[0]
-        if missing:
-            inferred = "csat" if lo is not None and lo >= 1 and hi <= 5 else "nps"
-            cur.execute(f"update {staged} set scale = ? where scale is null and raw_scale_text is null "
-                        "and score is not null", [inferred])
-            label = "CSAT 1–5" if inferred == "csat" else "NPS 0–10"
-            report.notes.append(f"{missing} scores have no scale; read as {label} "
-                                f"(scores range from {lo:g} to {hi:g})")
-    elif kind == "leads":
-        cur.execute(f"alter table {staged} add column raw_outcome_text varchar")
-        cur.execute(f"update {staged} set raw_outcome_text = outcome, "
-                    f"outcome = {_word_case('outcome', _OUTCOME_WORDS)}")
+def _infer_scale(cur: duckdb.DuckDBPyConnection, staged: str, report: ImportReport) -> None:
+    """Scores without a scale: CSAT when every such score is 1-5, else NPS (and say so)."""
+    lo, hi, missing = cur.execute(
+        f"select min(score), max(score), count(*) from {staged} "
+        "where scale is null and raw_scale is null and score is not null "
+        "and not _blank and not _total").fetchall()[0]
+    if not missing:
+        return
+    inferred = "csat" if lo >= 1 and hi <= 5 else "nps"
+    cur.execute(f"update {staged} set scale = ? where scale is null and raw_scale is null "
+                "and score is not null", [inferred])
+    label = "CSAT 1–5" if inferred == "csat" else "NPS 0–10"
+    report.notes.append(f"{missing} scores have no scale; read as {label} "
+                        f"(scores range from {lo:g} to {hi:g})")
 
 
-def _row_checks(kind: str, cols: tuple[Column, ...], src: dict[str, str],
+def _row_checks(kind: str, cols: tuple[Column, ...], mapping: Mapping,
                 report: ImportReport) -> list[tuple[str, str, str, str]]:
-    """(column header, raw value, failing condition, reason) for every rule."""
+    """(column header, value shown, failing condition, reason) for every rule."""
     checks = []
     for c in cols:
-        if c.name not in src:
+        if c.name not in mapping.columns:
             continue
-        header = report.mapping[c.name].replace("'", "''")
-        raw = f"raw_{c.name}"
-        required = c.required and not (kind == "feedback" and c.name == "score")
-        if required:
-            checks.append((header, raw, f"crm_text({raw}) is null", f"'{c.name} is empty'"))
+        header = mapping.header_of(c.name)
+        typed = c.type not in ("id", "text")
+        raw = f"raw_{c.name}" if typed else c.name
+        if c.required and not (kind == "feedback" and c.name == "score"):
+            empty = f"{c.name} is null" + (f" and raw_{c.name} is null" if typed else "")
+            checks.append((header, raw, empty, f"'{c.name} is empty'"))
         if c.type == "date":
-            checks.append((header, raw, f"crm_text({raw}) is not null and {c.name} is null",
-                           "'not a date' || case when crm_is_dm(" + raw + ") then "
+            checks.append((header, raw, f"{raw} is not null",
+                           f"'not a date' || case when crm_is_dm({raw}) then "
                            "' in the chosen day/month order' else '' end"))
-            checks.append((header, raw, f"year({c.name}) < 1900 or year({c.name}) > 2100",
+            checks.append((header, c.name, f"year({c.name}) not between 1900 and 2100",
                            "'date out of range (1900-2100)'"))
-        elif c.type in ("money", "number"):
-            checks.append((header, raw, f"crm_text({raw}) is not null and {c.name} is null",
+        elif typed:
+            checks.append((header, raw, f"{raw} is not null",
                            "'not a number'" if c.type == "number" else "'not an amount'"))
     if kind == "feedback":
-        score_h = report.mapping["score"].replace("'", "''")
-        checks.append((score_h, "raw_score", "feedback_kind = 'survey' and score is null "
-                       "and crm_text(raw_score) is null", "'score is empty (required for a survey)'"))
-        checks.append((score_h, "raw_score",
+        score = mapping.header_of("score")
+        checks.append((score, "raw_score", "feedback_kind = 'survey' and score is null and raw_score is null",
+                       "'score is empty (required for a survey)'"))
+        checks.append((score, "score",
                        "(scale = 'csat' and (score < 1 or score > 5)) "
                        "or (scale = 'nps' and (score < 0 or score > 10))",
                        "'score ' || cast(score as varchar) || ' is outside the ' || "
                        "case scale when 'csat' then 'CSAT scale 1-5' else 'NPS scale 0-10' end"))
-        if "scale" in src:
-            h = report.mapping["scale"].replace("'", "''")
-            checks.append((h, "raw_scale_text", "raw_scale_text is not null and scale is null",
+        if "scale" in mapping.columns:
+            checks.append((mapping.header_of("scale"), "raw_scale", "raw_scale is not null",
                            "'unknown scale (use CSAT or NPS)'"))
-        if "feedback_kind" in src:
-            h = report.mapping["feedback_kind"].replace("'", "''")
-            known = _sql_list(_KIND_WORDS["survey"] + _KIND_WORDS["complaint"])
-            checks.append((h, "raw_feedback_kind", "crm_text(raw_feedback_kind) is not null and "
-                           f"lower(crm_text(raw_feedback_kind)) not in ({known})",
+        if "feedback_kind" in mapping.columns:
+            checks.append((mapping.header_of("feedback_kind"), "raw_feedback_kind",
+                           "raw_feedback_kind is not null",
                            "'unknown feedback kind (use survey or complaint)'"))
-    if kind == "leads" and "outcome" in src:
-        h = report.mapping["outcome"].replace("'", "''")
-        checks.append((h, "raw_outcome_text", "raw_outcome_text is not null and outcome is null",
+    if kind == "leads" and "outcome" in mapping.columns:
+        checks.append((mapping.header_of("outcome"), "raw_outcome", "raw_outcome is not null",
                        "'unknown outcome (use won or lost, or leave empty)'"))
     return checks
 
 
-def _hash_expr(cols: tuple[Column, ...]) -> str:
-    parts = ", ".join(f"coalesce(cast({c.name} as varchar), chr(0))" for c in cols)
-    return f"md5_number(concat_ws(chr(31), {parts}))"
-
-
-def _add_keys(cur: duckdb.DuckDBPyConnection, staged: str, kind: str, cols: tuple[Column, ...],
-              natural: list[str]) -> None:
-    """row_hash (content), row_key (identity) and the in-file status of every valid row."""
-    cur.execute(f"alter table {staged} add column row_hash uhugeint")
-    cur.execute(f"alter table {staged} add column row_key uhugeint")
-    cur.execute(f"alter table {staged} add column _status varchar")
-    cur.execute(f"alter table {staged} add column _first_line bigint")
-    cur.execute(f"alter table {staged} add column _db_import integer")
-    cur.execute(f"alter table {staged} add column _db_line bigint")
-    cur.execute(f"update {staged} set row_hash = {_hash_expr(cols)} where _ok")
-    if natural:
-        key = ", ".join(f"coalesce(cast({k} as varchar), chr(0))" for k in natural)
-        cur.execute(f"update {staged} set row_key = "
-                    f"md5_number(concat_ws(chr(31), '{kind}', {key})) where _ok")
-        cur.execute(
-            f"update {staged} s set _status = case when w.n = 1 then 'candidate' "
-            "when s.row_hash = w.first_hash then 'duplicate' else 'conflict' end, "
-            "_first_line = case when w.n = 1 then null else w.first_line end "
-            f"from (select _line, row_number() over (partition by row_key order by _line) as n, "
-            "first_value(row_hash) over (partition by row_key order by _line) as first_hash, "
-            f"first_value(_line) over (partition by row_key order by _line) as first_line "
-            f"from {staged} where _ok) w where s._line = w._line"
-        )
-    else:
-        cur.execute(
-            f"update {staged} s set row_key = md5_number(cast(s.row_hash as varchar) || '#' || w.n), "
-            "_status = 'candidate', _first_line = case when w.n = 1 then null else w.first_line end "
-            f"from (select _line, row_number() over (partition by row_hash order by _line) as n, "
-            f"min(_line) over (partition by row_hash) as first_line from {staged} where _ok) w "
-            "where s._line = w._line"
-        )
-
-
-def _compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, kind: str,
-                           natural_key: bool) -> None:
-    """Mark candidates already in the database ('present') or clashing with it."""
+def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, natural: bool) -> None:
+    """Rows repeating an earlier row's key (natural) or content (without one): only those
+    rows are numbered, so a file without repeats costs one grouping pass."""
+    by = "row_key" if natural else "row_hash"
     cur.execute(
-        f"update {staged} s set _status = case when s.row_hash = d.row_hash then 'present' "
-        "else 'conflict_db' end, _db_import = d.import_id, _db_line = d.line "
-        f"from {kind} d where s._status = 'candidate' and s.row_key = d.row_key"
+        f"create temp table {staged}_dups as "
+        f"with repeated as (select {by} from {staged} where {ok} group by {by} having count(*) > 1) "
+        f"select _rid, _line, row_hash, "
+        f"row_number() over w as n, first_value(row_hash) over w as first_hash, "
+        f"first_value(_line) over w as first_line "
+        f"from {staged}_v semi join repeated using ({by}) where {ok} "
+        f"window w as (partition by {by} order by _rid)"
     )
-    cur.execute(f"update {staged} set _status = 'new' where _status = 'candidate'")
+
+
+def _compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, kind: str) -> None:
+    """Candidates whose key is in the database already: same content ('present') or not."""
+    cur.execute(f"drop table if exists {staged}_db")
+    cur.execute(
+        f"create temp table {staged}_db as select c._rid, c._line, "
+        "case when c.row_hash = d.row_hash then 'present' else 'conflict_db' end as status, "
+        f"d.import_id as db_import, d.line as db_line from {staged}_candidates c "
+        f"join {kind} d on d.row_key = c._key"
+    )
 
 
 def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kind: str,
-                 natural_key: bool, report: ImportReport) -> None:
-    money = "amount" if kind == "transactions" else None
-    row = cur.execute(
-        "select count(*) filter (where _blank), count(*) filter (where _total), "
-        "count(*) filter (where not _ok and not _blank and not _total), "
-        "count(*) filter (where _ok), "
-        "count(*) filter (where _status = 'duplicate'), "
-        "count(*) filter (where _status in ('conflict', 'conflict_db')), "
-        "count(*) filter (where _status = 'present'), "
-        "count(*) filter (where _status = 'new'), "
-        + (f"count(*) filter (where _ok and {money} < 0), count(*) filter (where _ok and {money} = 0), "
-           if money else "0, 0, ")
-        + "count(*) filter (where _ok and _first_line is not null) "
-        f"from {staged}"
+                 natural: bool, ok: str, report: ImportReport) -> None:
+    money = kind == "transactions"
+    blank_rows, total_rows, valid, returns, zeros = cur.execute(
+        f"select count(*) filter (where _blank), count(*) filter (where _total and not _blank), "
+        f"count(*) filter (where {ok}), "
+        + ("count(*) filter (where amount < 0 and " + ok + "), "
+           "count(*) filter (where amount = 0 and " + ok + ") " if money else "0, 0 ")
+        + f"from {staged}"
     ).fetchall()[0]
-    (blank_rows, total_rows, rejected, valid, dup, conflicts, present, new,
-     returns, zeros, repeated) = row
-    malformed = len(raw.malformed)
-    blank_lines = len(raw.blank_lines)
+    bad = cur.execute(f"select count(*) from {staged}_bad").fetchall()[0][0]
+    dup, conflict, repeated = cur.execute(
+        "select count(*) filter (where n > 1 and row_hash = first_hash), "
+        "count(*) filter (where n > 1 and row_hash <> first_hash), count(*) filter (where n > 1) "
+        f"from {staged}_dups").fetchall()[0]
+    present, conflict_db = cur.execute(
+        f"select count(*) filter (where status = 'present'), "
+        f"count(*) filter (where status = 'conflict_db') from {staged}_db").fetchall()[0]
     report.rows_read = raw.rows_read
-    report.rows_rejected = rejected + malformed
-    report.rows_excluded = blank_rows + total_rows + blank_lines
+    report.rows_rejected = bad + len(raw.malformed)
+    report.rows_excluded = blank_rows + total_rows + len(raw.blank_lines)
     report.rows_valid = valid
-    report.rows_duplicate = dup
-    report.rows_conflicting = conflicts
-    report.rows_already_present = present
-    report.rows_to_import = new
-    report.returns = returns
-    report.zero_amounts = zeros
-    if not natural_key:
+    report.returns, report.zero_amounts = returns, zeros
+    if natural:
+        report.rows_duplicate, report.rows_conflicting = dup, conflict + conflict_db
+        if dup:
+            report.notes.append(f"{dup} rows repeat an earlier row with the same key exactly; "
+                                "each is imported once")
+    else:
+        report.rows_conflicting = conflict_db
         report.identical_rows = repeated
         if repeated:
             report.notes.append(
                 f"{repeated} rows repeat an earlier row of this file exactly; without an id column "
                 "each is kept as a separate record")
-    elif dup:
-        report.notes.append(f"{dup} rows repeat an earlier row with the same key exactly; each is "
-                            "imported once")
+    report.rows_already_present = present
+    report.rows_to_import = (valid - report.rows_duplicate - report.rows_conflicting - present)
     if returns:
         report.notes.append(f"{returns} rows have a negative amount and are kept as returns")
     if zeros:
@@ -507,30 +596,32 @@ def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kin
     ]
     excluded = [{"line": n, "reason": "blank line"} for n in raw.blank_lines[:LIST_LIMIT]]
     excluded += [
-        {"line": r[0], "reason": "total row" if r[1] else "blank row"}
-        for r in cur.execute(f"select _line, _total from {staged} where _blank or _total "
+        {"line": r[0], "reason": "blank row" if r[1] else "total row"}
+        for r in cur.execute(f"select _line, _blank from {staged}_v where _blank or _total "
                              f"order by _line limit {LIST_LIMIT}").fetchall()
     ]
     report.excluded = sorted(excluded, key=lambda e: e["line"])[:LIST_LIMIT]
     key_cols = [k for k in NATURAL_KEYS[kind] if k in report.mapping]
-    key_expr = " || ' / ' || ".join(f"coalesce(cast({k} as varchar), '')" for k in key_cols) or "''"
-    report.conflicts = [
-        {"line": r[0], "key": r[1],
-         "other": (f"line {r[2]} of this file" if r[3] == "conflict"
-                   else f"import #{r[4]}, line {r[5]}"),
-         "kept": "the other row"}
-        for r in cur.execute(
-            f"select _line, {key_expr}, _first_line, _status, _db_import, _db_line from {staged} "
-            f"where _status in ('conflict', 'conflict_db') order by _line limit {LIST_LIMIT}"
-        ).fetchall()
-    ]
+    key_expr = " || ' / ' || ".join(f"coalesce(cast(s.{k} as varchar), '')" for k in key_cols) or "''"
+    conflicts = []
+    if natural:
+        conflicts += cur.execute(
+            f"select d._line, {key_expr}, 'line ' || d.first_line || ' of this file' "
+            f"from {staged}_dups d join {staged}_v s using (_rid) "
+            f"where d.n > 1 and d.row_hash <> d.first_hash order by d._line limit {LIST_LIMIT}").fetchall()
+    conflicts += cur.execute(
+        f"select b._line, {key_expr}, 'import #' || b.db_import || ', line ' || b.db_line "
+        f"from {staged}_db b join {staged}_v s using (_rid) where b.status = 'conflict_db' "
+        f"order by b._line limit {LIST_LIMIT}").fetchall()
+    report.conflicts = [{"line": r[0], "key": r[1], "other": r[2], "kept": "the other row"}
+                        for r in sorted(conflicts)[:LIST_LIMIT]]
     if report.conflicts:
-        report.notes.append(f"{conflicts} rows share a key with another row but differ in values; "
-                            "they are not imported (listed under conflicts)")
+        report.notes.append(f"{report.rows_conflicting} rows share a key with another row but differ "
+                            "in values; they are not imported (listed under conflicts)")
 
 
 def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | None = None,
-           progress: Progress | None = None) -> ImportReport:
+                  progress: Progress | None = None) -> ImportReport:
     """Write a prepared import in one transaction and return the final report.
 
     The comparison with the database is made again inside the transaction, so rows that
@@ -554,20 +645,21 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
     select_extra = ", amount < 0" if kind == "transactions" else ""
     # The staging tables are temporary tables of the staging cursor, so it writes.
     with write_transaction(prepared.con, cur):
-        cur.execute(f"update {staged} set _status = 'candidate', _db_import = null, _db_line = null "
-                    "where _status in ('new', 'present', 'conflict_db')")
-        _compare_with_database(cur, staged, kind, prepared.natural_key)
+        _compare_with_database(cur, staged, kind)
+        present, conflict_db = cur.execute(
+            f"select count(*) filter (where status = 'present'), "
+            f"count(*) filter (where status = 'conflict_db') from {staged}_db").fetchall()[0]
         import_id = cur.execute("select nextval('import_id_seq')").fetchall()[0][0]
         progress("writing rows", 0.6)
         cur.execute(
             f"insert into {kind} (row_key, row_hash, import_id, line, {', '.join(names)}{extra}) "
-            f"select row_key, row_hash, ?, _line, {', '.join(names)}{select_extra} "
-            f"from {staged} where _status = 'new'", [import_id])
-        imported = cur.execute(f"select count(*) from {staged} where _status = 'new'").fetchall()[0][0]
-        present = cur.execute(
-            f"select count(*) filter (where _status = 'present'), "
-            f"count(*) filter (where _status in ('conflict', 'conflict_db')) from {staged}").fetchall()[0]
-        report.rows_already_present, report.rows_conflicting = present
+            f"select c._key, c.row_hash, ?, c._line, {', '.join('c.' + n for n in names)}"
+            f"{select_extra.replace('amount', 'c.amount')} "
+            f"from {staged}_candidates c anti join {staged}_db b using (_rid)", [import_id])
+        imported = cur.execute(f"select count(*) from {kind} where import_id = ?",
+                               [import_id]).fetchall()[0][0]
+        report.rows_conflicting = _in_file_conflicts(cur, staged, prepared.natural_key) + conflict_db
+        report.rows_already_present = present
         report.rows_to_import = imported
         report.rows_imported = imported
         cur.execute(
@@ -599,6 +691,13 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
     report.checks = {r.name: r.count for r in audits.run_checks(prepared.con)}
     progress("done", 1.0)
     return report
+
+
+def _in_file_conflicts(cur: duckdb.DuckDBPyConnection, staged: str, natural: bool) -> int:
+    if not natural:
+        return 0
+    return cur.execute(f"select count(*) from {staged}_dups "
+                       "where n > 1 and row_hash <> first_hash").fetchall()[0][0]
 
 
 def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, commit: bool = False,

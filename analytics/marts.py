@@ -11,7 +11,7 @@ import duckdb
 from analytics.db import read_sql
 
 #: Build order; the table name is the file name.
-MARTS: tuple[str, ...] = ("customer_summary", "customer_month")
+MARTS: tuple[str, ...] = ("customer_day", "customer_summary", "customer_month")
 
 
 def rebuild(cur: duckdb.DuckDBPyConnection) -> None:

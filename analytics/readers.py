@@ -68,7 +68,12 @@ class Malformed:
 
 @dataclass
 class RawTable:
-    """A file read into the temporary table ``table`` (``_line``, ``c0`` .. ``cN``)."""
+    """A file read into the relation ``table`` (``c0`` .. ``cN``, and ``_line`` if ``has_lines``).
+
+    For DuckDB's CSV reader ``table`` is a view that is scanned once, by staging; then
+    :func:`resolve_lines` works out the lines and fills ``rows_read``, ``blank_lines``
+    and ``malformed``.
+    """
 
     path: Path
     file_format: str
@@ -84,6 +89,9 @@ class RawTable:
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
     reader: str = ""
+    has_lines: bool = True
+    encoding_verified: bool = True
+    pending: _PendingCsv | None = None
 
     @property
     def encoding_label(self) -> str:
@@ -114,7 +122,7 @@ def file_format(path: Path) -> str:
 
 def read_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str | None = None,
               sheet: str | int | None = None, header_row: int | None = None,
-              force_python: bool = False) -> RawTable:
+              force_python: bool = False, verify_encoding: bool = False) -> RawTable:
     """Read ``path`` into a new temporary table on ``con``.
 
     Parameters
@@ -134,6 +142,9 @@ def read_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str
     force_python
         Read CSV with Python's ``csv`` module even where DuckDB's reader would do
         (tests use it to check that both paths agree).
+    verify_encoding
+        Check every byte of a text file before reading it (the importer asks for it when
+        DuckDB's reader found the file is not UTF-8 after all).
 
     Returns
     -------
@@ -151,7 +162,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str
         return _read_excel(con, path, sheet, header_row)
     if fmt == "parquet":
         return _read_parquet(con, path)
-    return _read_text(con, path, fmt, encoding, header_row, force_python)
+    return _read_text(con, path, fmt, encoding, header_row, force_python, verify_encoding)
 
 
 # --------------------------------------------------------------------------- encodings
@@ -327,9 +338,31 @@ def _top_lines(path: Path, codec: str, n: int = 60) -> list[str]:
     return lines
 
 
+def _quick_encoding(path: Path) -> tuple[str, bool]:
+    """(codec, verified): BOMs are certain; a file whose first megabyte is UTF-8 is taken
+    as UTF-8 unverified (DuckDB's reader checks every byte and reports the first bad line);
+    anything else gets the full detection."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", False
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return detect_encoding(path), True
+    try:
+        codecs.getincrementaldecoder("utf-8")(errors="strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        return detect_encoding(path), True
+    return "utf-8", False
+
+
 def _read_text(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, encoding: str | None,
-               header_row: int | None, force_python: bool) -> RawTable:
-    codec = _check_declared(path, encoding) if encoding else detect_encoding(path)
+               header_row: int | None, force_python: bool, verify_encoding: bool = False) -> RawTable:
+    if encoding:
+        codec, verified = _check_declared(path, encoding), True
+    elif verify_encoding or force_python:
+        codec, verified = detect_encoding(path), True
+    else:
+        codec, verified = _quick_encoding(path)
     content_hash = _sha256(path)
     top = _top_lines(path, codec)
     if not top:
@@ -348,10 +381,11 @@ def _read_text(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, encoding: s
     headers = _header_names(cells)
     raw = RawTable(path=path, file_format=fmt, encoding=codec, content_hash=content_hash,
                    headers=headers, header_row=header_row, table=_table_name(),
-                   rows_read=0, delimiter=delimiter)
-    if not force_python and _read_text_duckdb(con, raw, codec):
-        return raw
-    _read_text_python(con, raw, codec)
+                   rows_read=0, delimiter=delimiter, encoding_verified=verified)
+    if force_python:
+        _read_text_python(con, raw, codec)
+    else:
+        _open_duckdb_csv(con, raw, codec)
     return raw
 
 
@@ -359,33 +393,34 @@ def _table_name() -> str:
     return f"raw_{uuid.uuid4().hex[:12]}"
 
 
+_BLANK_LINE = re.compile(rb"\n(?=[ \t]*\r?\n)")
+_LEADING_BLANK = re.compile(rb"[ \t]*\r?\n")
+
+
 def _scan_lines(path: Path, after: int) -> tuple[int, list[int]]:
     """(physical line count, blank lines after line ``after``) of a UTF-8 file."""
-    blank = re.compile(rb"\n(?=[ \t]*\r?\n)")
     total, blanks, carry = 0, [], b""
-    base = 0  # line number of the first line in the buffer, minus one
     with path.open("rb") as fh:
         while True:
             chunk = fh.read(CHUNK)
-            buf = carry + chunk
             if not chunk:
                 break
+            buf = carry + chunk
             cut = buf.rfind(b"\n")
             if cut < 0:
                 carry = buf
                 continue
             body, carry = buf[: cut + 1], buf[cut + 1:]
             # every body starts at a line start: is that line blank?
-            if re.match(rb"[ \t]*\r?\n", body):
-                blanks.append(base + 1)
-            prev, lines_before = 0, 0
-            for match in blank.finditer(body):
-                lines_before += body.count(b"\n", prev, match.start())
-                prev = match.start()
-                blanks.append(base + lines_before + 2)
-            n = body.count(b"\n")
-            base += n
-            total += n
+            if _LEADING_BLANK.match(body):
+                blanks.append(total + 1)
+            if b"\n\n" in body or b"\n\r\n" in body or b"\n " in body or b"\n\t" in body:
+                prev, lines_before = 0, 0
+                for match in _BLANK_LINE.finditer(body):
+                    lines_before += body.count(b"\n", prev, match.start())
+                    prev = match.start()
+                    blanks.append(total + lines_before + 2)
+            total += body.count(b"\n")
     if carry:
         total += 1
         if not carry.strip():
@@ -393,8 +428,22 @@ def _scan_lines(path: Path, after: int) -> tuple[int, list[int]]:
     return total, sorted({b for b in blanks if b > after})
 
 
-def _read_text_duckdb(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str) -> bool:
-    """DuckDB's fast reader; False when its rows cannot be matched to lines exactly."""
+@dataclass
+class _PendingCsv:
+    """A DuckDB CSV read whose rows are matched to lines after they were scanned."""
+
+    source: Path
+    rejects: str
+    scan: str
+    workdir: Path | None
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _open_duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str) -> None:
+    """A view over DuckDB's reader; :func:`resolve_lines` settles lines after one scan."""
     workdir = None
     source = raw.path
     if codec not in ("utf-8", "utf-8-sig"):
@@ -403,70 +452,78 @@ def _read_text_duckdb(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str)
         with raw.path.open("r", encoding=codec, newline="") as src, \
                 source.open("w", encoding="utf-8", newline="") as dst:
             shutil.copyfileobj(src, dst, CHUNK // 4)
-    try:
-        return _duckdb_csv(con, raw, source)
-    finally:
-        if workdir is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
+    assert raw.header_row is not None and raw.delimiter is not None
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.headers))) + "}"
+    pending = _PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir)
+    con.execute(
+        f"create temp view {raw.table} as select * from read_csv({_sql_text(str(source))}, "
+        f"auto_detect=false, columns={columns}, header=false, skip={int(raw.header_row)}, "
+        f"delim={_sql_text(raw.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
+        f"rejects_table={_sql_text(pending.rejects)}, rejects_scan={_sql_text(pending.scan)}, "
+        "max_line_size=10000000)"
+    )
+    raw.pending = pending
+    raw.has_lines = False
+    raw.reader = "duckdb"
 
 
-def _duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, source: Path) -> bool:
-    assert raw.header_row is not None
-    columns = {f"c{i}": "VARCHAR" for i in range(len(raw.headers))}
-    stage = f"{raw.table}_csv"
-    rejects, scan = f"{raw.table}_rj", f"{raw.table}_rs"
+def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str) -> str | None:
+    """Give the rows of ``staged`` (built by one scan of ``raw.table``) their file lines.
+
+    Creates the view ``<staged>_v``: the staged rows plus ``_rid`` (row id) and ``_line``.
+
+    Returns
+    -------
+    None when done; ``"encoding"`` when the file turned out not to be UTF-8, ``"lines"``
+    when its rows cannot be matched to lines exactly. Either way the caller reads the file
+    again (with full encoding detection, or with Python's csv module).
+    """
+    if raw.pending is None:
+        con.execute(f"create temp view {staged}_v as select s.*, s.rowid as _rid from {staged} s")
+        return None
+    pending = raw.pending
     try:
-        con.execute(
-            f"create temp table {stage} as select * from read_csv(?, auto_detect=false, "
-            "columns=?, header=false, skip=?, delim=?, quote='\"', escape='\"', "
-            "store_rejects=true, rejects_table=?, rejects_scan=?, max_line_size=10000000)",
-            [str(source), columns, raw.header_row, raw.delimiter, rejects, scan],
-        )
         bad = con.execute(
             f"select line, any_value(csv_line), any_value(error_type), any_value(error_message) "
-            f"from {rejects} group by line order by line"
+            f"from {pending.rejects} group by line order by line"
         ).fetchall()
-    except duckdb.Error:
-        con.execute(f"drop table if exists {stage}")
-        return False
-    finally:
-        con.execute(f"drop table if exists {rejects}")
-        con.execute(f"drop table if exists {scan}")
-    physical, blanks = _scan_lines(source, raw.header_row)
-    records = con.execute(f"select count(*) from {stage}").fetchall()[0][0]
-    blank_set = set(blanks)
-    malformed = []
-    for line, text, _etype, message in bad:
-        if (text or "").strip() == "":
-            blank_set.add(int(line))
+        if any(etype == "INVALID ENCODING" for _, _, etype, _ in bad):
+            return "encoding"
+        physical, blanks = _scan_lines(pending.source, raw.header_row or 0)
+        records = con.execute(f"select count(*) from {staged}").fetchall()[0][0]
+        blank_set = set(blanks)
+        malformed = []
+        for line, text, _etype, message in bad:
+            if (text or "").strip() == "":
+                blank_set.add(int(line))
+            else:
+                malformed.append(Malformed(int(line), text, _cell_count_reason(message, len(raw.headers))))
+        skipped = sorted(blank_set | {m.line for m in malformed})
+        if physical != (raw.header_row or 0) + records + len(skipped):
+            return "lines"
+        first = (raw.header_row or 0) + 1
+        gaps = [(s - first - j, j + 1) for j, s in enumerate(skipped)]
+        if gaps:
+            con.execute(f"create temp table {staged}_gaps (pos bigint, k bigint)")
+            con.executemany(f"insert into {staged}_gaps values (?, ?)", gaps)
+            con.execute(
+                f"create temp view {staged}_v as "
+                f"with g as (select pos, max(k) as k from {staged}_gaps group by pos) "
+                f"select s.*, s.rowid as _rid, {first} + s.rowid + coalesce(g.k, 0) as _line "
+                f"from {staged} s asof left join g on s.rowid >= g.pos")
         else:
-            malformed.append(Malformed(int(line), text, _cell_count_reason(message, len(raw.headers))))
-    skipped = sorted(blank_set | {m.line for m in malformed})
-    if physical != raw.header_row + records + len(skipped):
-        con.execute(f"drop table {stage}")
-        return False
-    first = raw.header_row + 1
-    gaps = [(s - first - j, j + 1) for j, s in enumerate(skipped)]
-    cols = ", ".join(f"r.c{i}" for i in range(len(raw.headers)))
-    if gaps:
-        con.execute(f"create temp table {raw.table}_gaps (pos bigint, k bigint)")
-        con.executemany(f"insert into {raw.table}_gaps values (?, ?)", gaps)
-        con.execute(
-            f"create temp table {raw.table} as "
-            f"with g as (select pos, max(k) as k from {raw.table}_gaps group by pos) "
-            f"select {first} + r.rowid + coalesce(g.k, 0) as _line, {cols} "
-            f"from {stage} r asof left join g on r.rowid >= g.pos order by _line"
-        )
-        con.execute(f"drop table {raw.table}_gaps")
-    else:
-        con.execute(f"create temp table {raw.table} as "
-                    f"select {first} + r.rowid as _line, {cols} from {stage} r")
-    con.execute(f"drop table {stage}")
-    raw.blank_lines = sorted(blank_set)
-    raw.malformed = malformed
-    raw.rows_read = records + len(skipped)
-    raw.reader = "duckdb"
-    return True
+            con.execute(f"create temp view {staged}_v as "
+                        f"select s.*, s.rowid as _rid, {first} + s.rowid as _line from {staged} s")
+        raw.blank_lines = sorted(blank_set)
+        raw.malformed = malformed
+        raw.rows_read = records + len(skipped)
+        return None
+    finally:
+        con.execute(f"drop table if exists {pending.rejects}")
+        con.execute(f"drop table if exists {pending.scan}")
+        if pending.workdir is not None:
+            shutil.rmtree(pending.workdir, ignore_errors=True)
+        raw.pending = None
 
 
 def _cell_count_reason(message: str, expected: int) -> str:

@@ -4,24 +4,34 @@
 
 with
 
-transactions as (
-    select * from transactions
+customer_day as (
+    select * from customer_day
 ),
 
 customer_summary as (
     select customer_id, first_order_date from customer_summary
 ),
 
+days as (
+    select
+        customer_id,
+        order_date,
+        sum(orders) as orders,
+        sum(revenue) as revenue,
+        sum(returns_amount) as returns_amount
+    from customer_day
+    group by customer_id, order_date
+),
+
 monthly as (
     select
         customer_id,
         cast(date_trunc('month', order_date) as date) as month,
-        count(distinct coalesce(transaction_id, cast(row_key as varchar)))
-            filter (where not is_return) as orders,
-        count(distinct order_date) filter (where not is_return) as purchase_days,
-        sum(amount) as revenue,
-        coalesce(-sum(amount) filter (where is_return), 0) as returns_amount
-    from transactions
+        sum(orders) as orders,
+        count(*) filter (where orders > 0) as purchase_days,
+        sum(revenue) as revenue,
+        sum(returns_amount) as returns_amount
+    from days
     group by customer_id, month
 ),
 

@@ -7,42 +7,54 @@
 
 with
 
-transactions as (
-    select * from transactions
+customer_day as (
+    select * from customer_day
 ),
 
 customers as (
     select
         customer_id,
-        any_value(customer_name order by import_id desc) as customer_name,
-        any_value(region order by import_id desc) as region,
-        any_value(segment order by import_id desc) as segment,
-        any_value(acquired_date order by import_id desc) as acquired_date,
-        any_value(acquisition_channel order by import_id desc) as acquisition_channel,
-        any_value(acquisition_cost order by import_id desc) as acquisition_cost
+        arg_max(customer_name, import_id) as customer_name,
+        arg_max(region, import_id) as region,
+        arg_max(segment, import_id) as segment,
+        arg_max(acquired_date, import_id) as acquired_date,
+        arg_max(acquisition_channel, import_id) as acquisition_channel,
+        arg_max(acquisition_cost, import_id) as acquisition_cost
     from customers
     group by customer_id
+),
+
+days as (
+    select
+        customer_id,
+        order_date,
+        sum(orders) as orders,
+        sum(revenue) as revenue,
+        sum(gross_revenue) as gross_revenue,
+        sum(returns_amount) as returns_amount,
+        sum(margin) as margin
+    from customer_day
+    group by customer_id, order_date
 ),
 
 purchases as (
     select
         customer_id,
-        min(order_date) filter (where not is_return) as first_order_date,
-        max(order_date) filter (where not is_return) as last_order_date,
-        count(distinct coalesce(transaction_id, cast(row_key as varchar)))
-            filter (where not is_return) as orders,
-        count(distinct order_date) filter (where not is_return) as purchase_days,
-        sum(amount) as revenue,
-        sum(amount) filter (where not is_return) as gross_revenue,
-        coalesce(-sum(amount) filter (where is_return), 0) as returns_amount,
-        sum(amount - cost) as margin
-    from transactions
+        min(order_date) filter (where orders > 0) as first_order_date,
+        max(order_date) filter (where orders > 0) as last_order_date,
+        sum(orders) as orders,
+        count(*) filter (where orders > 0) as purchase_days,
+        sum(revenue) as revenue,
+        sum(gross_revenue) as gross_revenue,
+        sum(returns_amount) as returns_amount,
+        sum(margin) as margin
+    from days
     group by customer_id
 ),
 
 region_spend as (
-    select customer_id, region, sum(amount) as spend
-    from transactions
+    select customer_id, region, sum(revenue) as spend
+    from customer_day
     where region is not null
     group by customer_id, region
 ),

@@ -1,0 +1,140 @@
+"""``python -m analytics``: reports, exit statuses, the ledger, undo and checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analytics.cli import main
+from analytics.db import PROJECT_ROOT, connect
+
+GOOD = "订单编号,客户编号,订单日期,实付金额,大区\nSO1,00123,2024-01-05,100,华东\nSO2,00124,2024-01-06,x,华北\n"
+REPORT_KEYS = {"kind", "encoding", "rows_read", "rows_valid", "rows_rejected", "rows_already_present",
+               "rows_imported", "rejects", "conflicts"}
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "good.csv").write_bytes(GOOD.encode("gbk"))
+    (tmp_path / "ambiguous.csv").write_text("customer_id,order_date,amount\nC1,01/02/2024,1\n", encoding="utf-8")
+    return tmp_path
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_preview_then_commit_then_again(files, capsys):
+    db = str(files / "crm.duckdb")
+    code, out, _ = run(capsys, "--db", db, "import", str(files / "good.csv"), "--json")
+    report = json.loads(out)
+    assert code == 0 and set(report) >= REPORT_KEYS
+    assert (report["status"], report["encoding"], report["rows_read"], report["rows_valid"]) == (
+        "preview", "gb18030", 2, 1)
+    assert report["rejects"] == [{"line": 3, "column": "实付金额", "value": "x", "reason": "not an amount"}]
+    code, out, _ = run(capsys, "--db", db, "import", str(files / "good.csv"), "--commit", "--json")
+    assert code == 0 and json.loads(out)["rows_imported"] == 1
+    code, out, _ = run(capsys, "--db", db, "import", str(files / "good.csv"), "--commit", "--json")
+    again = json.loads(out)
+    assert (again["status"], again["rows_imported"], again["rows_already_present"]) == ("nothing new", 0, 1)
+
+
+def test_human_readable_report(files, capsys):
+    code, out, _ = run(capsys, "--db", str(files / "crm.duckdb"), "import", str(files / "good.csv"))
+    assert code == 0
+    assert "line 3, 实付金额: 'x': not an amount" in out
+    assert "nothing written (preview)" in out
+
+
+def test_failures_exit_non_zero_with_a_message(files, capsys):
+    db = str(files / "crm.duckdb")
+    code, out, err = run(capsys, "--db", db, "import", str(files / "ambiguous.csv"), "--commit", "--json")
+    assert code == 1 and "day/month" in err and json.loads(out)["kind"] == "ConfirmationRequired"
+    code, _, err = run(capsys, "--db", db, "import", str(files / "ambiguous.csv"), "--commit",
+                       "--date-order", "dmy")
+    assert code == 0
+    code, _, err = run(capsys, "--db", db, "import", str(files / "missing.csv"))
+    assert code == 1 and "no such file" in err
+    code, _, err = run(capsys, "--db", db, "import", str(files / "good.csv"), "--map", "amount")
+    assert code == 1 and "COLUMN=HEADER" in err
+    code, _, err = run(capsys, "--db", db, "undo", "42")
+    assert code == 1 and "no import #42" in err
+    with pytest.raises(SystemExit) as usage:
+        main(["--db", db, "import"])
+    assert usage.value.code == 2
+
+
+def test_ledger_undo_and_checks(files, capsys):
+    db = str(files / "crm.duckdb")
+    run(capsys, "--db", db, "import", str(files / "good.csv"), "--commit", "--user", "analyst@x.cn")
+    code, out, _ = run(capsys, "--db", db, "imports", "--json")
+    ledger = json.loads(out)
+    assert code == 0 and len(ledger) == 1
+    assert (ledger[0]["file_name"], ledger[0]["imported_by"], ledger[0]["rows_imported"],
+            ledger[0]["rows_rejected"], ledger[0]["status"]) == ("good.csv", "analyst@x.cn", 1, 1, "committed")
+    code, out, _ = run(capsys, "--db", db, "check", "--json")
+    assert code == 0 and all(c["rows"] == 0 for c in json.loads(out))
+    code, out, _ = run(capsys, "--db", db, "undo", "1", "--json")
+    assert code == 0 and json.loads(out)["rows_removed"] == 1
+    code, out, _ = run(capsys, "--db", db, "imports")
+    assert "undone" in out
+    code, _, err = run(capsys, "--db", db, "undo", "1")
+    assert code == 1 and "undone" in err
+
+
+def test_check_exits_1_when_a_check_finds_rows(files, capsys):
+    db = str(files / "crm.duckdb")
+    (files / "future.csv").write_text("customer_id,order_date,amount\nC1,2099-01-01,1\n", encoding="utf-8")
+    run(capsys, "--db", db, "import", str(files / "future.csv"), "--commit")
+    code, out, _ = run(capsys, "--db", db, "check")
+    assert code == 1 and "FAIL future_order_dates" in out
+
+
+def test_saved_mapping_from_the_command_line(files, capsys):
+    db = str(files / "crm.duckdb")
+    (files / "odd.csv").write_text("会员,时间,钱\nC1,2024-01-05,1\n", encoding="utf-8")
+    code, _, _ = run(capsys, "--db", db, "import", str(files / "odd.csv"), "--kind", "transactions",
+                     "--map", "customer_id=会员", "--map", "order_date=时间", "--map", "amount=钱",
+                     "--save-mapping", "门店", "--commit")
+    assert code == 0
+    (files / "odd2.csv").write_text("会员,时间,钱\nC2,2024-01-06,2\n", encoding="utf-8")
+    code, out, _ = run(capsys, "--db", db, "import", str(files / "odd2.csv"), "--mapping", "门店",
+                       "--commit", "--json")
+    assert code == 0 and json.loads(out)["rows_imported"] == 1
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "analytics", *args], cwd=PROJECT_ROOT, text=True,
+                          capture_output=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_real_entry_point_and_crm_db_variable(files):
+    db = files / "from_env.duckdb"
+    done = _cli("import", str(files / "good.csv"), "--commit", "--json", env={"CRM_DB": str(db)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows_imported"] == 1
+    assert db.exists()
+
+
+def test_a_database_held_by_another_process_is_reported_not_corrupted(files):
+    db = files / "held.duckdb"
+    holder = connect(db)
+    try:
+        done = _cli("--db", str(db), "import", str(files / "good.csv"), "--commit")
+        assert done.returncode == 3
+        assert "open in another process" in done.stderr
+    finally:
+        holder.close()
+
+
+def test_readme_documents_every_command():
+    readme = (Path(PROJECT_ROOT) / "README.md").read_text(encoding="utf-8")
+    for command in ("demo", "import", "imports", "undo", "check"):
+        assert f"python -m analytics {command}" in readme or f"analytics [--db PATH] {command}" in readme

@@ -1,0 +1,199 @@
+"""The database file: schema versions, derived tables and data-quality checks."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analytics import audits, db
+from analytics.db import connect, data_version, schema_version
+from analytics.importer import import_file
+
+TRANSACTIONS = """transaction_id,customer_id,order_date,amount,cost,region
+T1,A,2024-01-05,100,60,华东
+T2,A,2024-01-20,50,30,华北
+T3,A,2024-03-02,80,50,华北
+T4,A,2024-03-02,-20,-12,华北
+T5,B,2024-02-10,300,200,华南
+T6,B,2024-02-10,10,5,华南
+T7,C,2024-02-11,-40,-25,华中
+T8,D,2024-01-01,25,10,东北
+T9,D,2024-02-01,25,10,西北
+"""
+CUSTOMERS = "customer_id,customer_name,region,segment\nB,乙公司,西南,重要客户\nE,戊公司,华东,普通客户\n"
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    (tmp_path / "t.csv").write_text(TRANSACTIONS, encoding="utf-8")
+    (tmp_path / "c.csv").write_text(CUSTOMERS, encoding="utf-8")
+    import_file(con, tmp_path / "c.csv", commit=True)
+    import_file(con, tmp_path / "t.csv", commit=True)
+    yield con
+    con.close()
+
+
+def expected_summary() -> pd.DataFrame:
+    """customer_summary computed independently with pandas from the fixture text."""
+    from io import StringIO
+
+    t = pd.read_csv(StringIO(TRANSACTIONS), parse_dates=["order_date"])
+    c = pd.read_csv(StringIO(CUSTOMERS))
+    buys = t[t.amount >= 0]
+    out = pd.DataFrame({"customer_id": sorted(set(t.customer_id) | set(c.customer_id))})
+    out["first_order_date"] = out.customer_id.map(buys.groupby("customer_id").order_date.min())
+    out["last_order_date"] = out.customer_id.map(buys.groupby("customer_id").order_date.max())
+    out["orders"] = out.customer_id.map(buys.groupby("customer_id").transaction_id.nunique()).fillna(0)
+    out["purchase_days"] = out.customer_id.map(buys.groupby("customer_id").order_date.nunique()).fillna(0)
+    out["revenue"] = out.customer_id.map(t.groupby("customer_id").amount.sum()).fillna(0)
+    out["returns_amount"] = out.customer_id.map(-t[t.amount < 0].groupby("customer_id").amount.sum()).fillna(0)
+    spend = t.groupby(["customer_id", "region"]).amount.sum().reset_index()
+    # most spend; ties broken by the larger region name (as the SQL's arg_max over (spend, region))
+    spend = spend.sort_values(["customer_id", "amount", "region"]).groupby("customer_id").tail(1)
+    home = dict(zip(spend.customer_id, spend.region, strict=True))
+    home.update(dict(zip(c.customer_id, c.region, strict=True)))
+    out["home_region"] = out.customer_id.map(home)
+    return out
+
+
+def test_customer_summary_matches_pandas(loaded):
+    got = loaded.execute("select * from customer_summary order by customer_id").df()
+    want = expected_summary()
+    assert list(got.customer_id) == list(want.customer_id) == ["A", "B", "C", "D", "E"]
+    for col in ("orders", "purchase_days", "revenue", "returns_amount"):
+        assert got[col].astype(float).tolist() == want[col].astype(float).tolist(), col
+    assert got.home_region.tolist() == want.home_region.tolist()
+    assert pd.to_datetime(got.first_order_date).tolist() == pd.to_datetime(want.first_order_date).tolist()
+    assert pd.to_datetime(got.last_order_date).tolist() == pd.to_datetime(want.last_order_date).tolist()
+    # D spent 25 in 东北 and 25 in 西北: the tie goes to the same region every time
+    assert got.set_index("customer_id").loc["D", "home_region"] == "西北"
+    assert got.set_index("customer_id").loc["B", "segment"] == "重要客户"
+
+
+def test_customer_month_matches_pandas(loaded):
+    got = loaded.execute("select customer_id, month, orders, revenue, is_first_month "
+                         "from customer_month order by customer_id, month").fetchall()
+    assert got == [
+        ("A", date(2024, 1, 1), 2, 150, True),
+        ("A", date(2024, 3, 1), 1, 60, False),
+        ("B", date(2024, 2, 1), 2, 310, True),
+        ("C", date(2024, 2, 1), 0, -40, False),
+        ("D", date(2024, 1, 1), 1, 25, True),
+        ("D", date(2024, 2, 1), 1, 25, False),
+    ]
+
+
+def test_migrations_are_recorded_and_not_applied_twice(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    con = connect(path)
+    assert schema_version(con) == db.SCHEMA_VERSION
+    con.close()
+    con = connect(path)
+    assert con.execute("select count(*) from schema_migrations").fetchall() == [(db.SCHEMA_VERSION,)]
+    con.close()
+
+
+def test_a_newer_release_migrates_an_existing_file_in_place(tmp_path, monkeypatch, loaded):
+    path = Path(loaded.execute("select path from duckdb_databases() where database_name = 'crm'")
+                .fetchall()[0][0])
+    loaded.close()
+    extra = tmp_path / "migrations"
+    extra.mkdir()
+    for _version, src in db.migrations():
+        (extra / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    (extra / "999_add_note.sql").write_text("alter table customers add column note varchar;",
+                                            encoding="utf-8")
+    monkeypatch.setattr(db, "MIGRATIONS_DIR", extra)
+    con = connect(path)
+    assert schema_version(con) == 999
+    assert con.execute("select count(*) from transactions").fetchall() == [(9,)]
+    assert "note" in [r[0] for r in con.execute("describe customers").fetchall()]
+    con.close()
+
+
+def test_a_failing_migration_leaves_the_file_at_its_old_version(tmp_path, monkeypatch):
+    path = tmp_path / "crm.duckdb"
+    connect(path).close()
+    extra = tmp_path / "migrations"
+    extra.mkdir()
+    for _, src in db.migrations():
+        (extra / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    (extra / "998_broken.sql").write_text(
+        "alter table customers add column note varchar; select * from no_such_table;", encoding="utf-8")
+    monkeypatch.setattr(db, "MIGRATIONS_DIR", extra)
+    with pytest.raises(Exception, match="no_such_table"):
+        connect(path)
+    monkeypatch.undo()
+    con = connect(path)
+    assert schema_version(con) == db.SCHEMA_VERSION
+    assert "note" not in [r[0] for r in con.execute("describe customers").fetchall()]
+    con.close()
+
+
+def test_read_only_open_refuses_an_old_schema(tmp_path):
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    duckdb.connect(str(path)).close()
+    with pytest.raises(RuntimeError, match="schema version 0"):
+        connect(path, read_only=True)
+
+
+def test_database_path_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "x.duckdb"))
+    assert db.default_db_path() == tmp_path / "x.duckdb"
+    monkeypatch.delenv("CRM_DB")
+    assert db.default_db_path() == db.PROJECT_ROOT / "data" / "crm.duckdb"
+
+
+def test_data_version_counts_changes(loaded):
+    assert data_version(loaded) == 2
+
+
+# ----------------------------------------------------------------------------- audits
+
+def _findings(con) -> dict[str, int]:
+    return {r.name: r.count for r in audits.run_checks(con)}
+
+
+def test_every_audit_passes_on_clean_data(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    (tmp_path / "c.csv").write_text("customer_id,region\nA,华东\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text("customer_id,order_date,amount\nA,2024-01-05,10\nA,2024-02-05,12\n",
+                                    encoding="utf-8")
+    (tmp_path / "f.csv").write_text("customer_id,date,score,kind,resolved date\n"
+                                    "A,2024-01-06,,complaint,2024-01-08\n", encoding="utf-8")
+    (tmp_path / "l.csv").write_text("lead_id,created,stage,customer_id,qualified date\n"
+                                    "L1,2024-01-01,成交,A,2024-01-03\n", encoding="utf-8")
+    for name in ("c.csv", "t.csv", "f.csv", "l.csv"):
+        assert import_file(con, tmp_path / name, commit=True).rows_imported == 1 + (name == "t.csv")
+    assert set(_findings(con).values()) == {0}
+    con.close()
+
+
+def test_each_audit_finds_its_rows(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    files = {
+        "c.csv": "customer_id,region\nA,华东\nN,华北\n",
+        "t.csv": ("customer_id,order_date,amount\nA,2099-01-05,10\nZ,2024-01-05,5\nN,2024-01-05,-3\n"
+                  + "".join(f"A,2024-01-{d:02d},10\n" for d in range(1, 29))
+                  + "A,2024-02-01,1000000\n"),
+        "f.csv": "customer_id,date,score,kind,resolved date\nA,2024-01-06,,complaint,2024-01-02\n",
+        "l.csv": ("lead_id,created,stage,customer_id,qualified date,closed date\n"
+                  "L1,2024-01-05,成交,NOBODY,2024-01-01,\n"),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        import_file(con, tmp_path / name, commit=True)
+    found = _findings(con)
+    assert found == {"amount_outliers": 1, "converted_leads_unknown_customer": 1, "future_order_dates": 1,
+                     "lead_dates_out_of_order": 1, "net_negative_customers": 1,
+                     "resolved_before_reported": 1, "unknown_customers": 1}
+    samples = {r.name: r.sample for r in audits.run_checks(con)}
+    assert samples["unknown_customers"].customer_id.tolist() == ["Z"]
+    assert samples["future_order_dates"].line.tolist() == [2]
+    con.close()
