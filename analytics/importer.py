@@ -153,6 +153,10 @@ def _trimmed(cell: str) -> str:
             f"then nullif(trim({cell}, {_TRIM}), '') else nullif({cell}, '') end")
 
 
+def _empty_null(cell: str) -> str:
+    return f"nullif({cell}, '')"
+
+
 def _typed_expr(col: Column, t: str) -> str:
     """The parsed value of trimmed text ``t``: the fast native cast first, the full parser
     only where it fails (CASE is evaluated lazily; COALESCE here is not)."""
@@ -273,7 +277,11 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping) -> s
     all_blank = f"list_bool_and([coalesce(trim(x, {_TRIM}), '') = '' for x in {cell_list}])"
     line = ["_line"] if raw.has_lines else []
     id_text = f"t_{id_col}"
-    level1 = line + [f"{_trimmed(cell[c.name])} as t_{c.name}" for c in mapped] + cells
+    # Typed columns need no trim first: the native casts allow spaces around a value and the
+    # slow parsers trim for themselves. Only id and text columns are trimmed.
+    level1 = line + [
+        f"{_trimmed(cell[c.name]) if c.type in ('id', 'text') else _empty_null(cell[c.name])} as t_{c.name}"
+        for c in mapped] + cells
     # Blank and total rows have an empty id (or the id cell holds the total word): only
     # those rows are looked at cell by cell.
     flags = [
@@ -305,7 +313,8 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping) -> s
             level2.append(f"{_typed_expr(c, t)} as {c.name}")
             if c.type not in ("id", "text"):
                 level2.append(t)
-                failed.append(f"case when {c.name} is null then {t} end as raw_{c.name}")
+                failed.append(f"case when {c.name} is null and trim({t}, {_TRIM}) <> '' "
+                              f"then {t} end as raw_{c.name}")
                 texts.append(t)
     coded = {"feedback": ("scale", "feedback_kind"), "leads": ("outcome",)}.get(kind, ())
     level2 += [f"cast(null as varchar) as raw_{name}" for name in coded if name not in cell]
@@ -317,7 +326,8 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping) -> s
     cur.execute(
         f"create temp table {staged} as select *{exclude}, "
         + "".join(f"{f}, " for f in failed)
-        + f"{_hash_expr(cols)} as row_hash, {_natural_key_expr(kind, mapping)} as row_key from ("
+        + f"{_hash_expr(cols)} as _content, cast(_content >> 64 as ubigint) as row_hash, "
+        + f"{_natural_key_expr(kind, mapping)} as row_key from ("
         f"select {', '.join(level2)} from (select {', '.join(level1)} from {raw.table}))"
     )
     return staged
@@ -372,13 +382,23 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
         cur.execute(f"insert into {staged}_rejects values (?, null, ?, ?)", [m.line, m.text[:500], m.reason])
     natural = bool(_natural_key_columns(kind, mapping))
     _find_repeats(cur, staged, ok, natural)
+    orders = _order_starts(cur, staged, ok, kind, mapping)
+    # Join the small side tables only when they hold rows: each join costs a probe per row.
+    repeats = cur.execute(f"select count(*) from {staged}_dups").fetchall()[0][0] > 0
+    if natural:
+        key = "s.row_key"
+    elif repeats:
+        key = ("case when d.n > 1 then md5_number(cast(s._content as varchar) || '#' || d.n) "
+               "else s._content end")
+    else:
+        key = "s._content"
     cur.execute(
-        f"create temp view {staged}_candidates as select s.*, "
-        + ("s.row_key as _key " if natural else
-           "case when d.n > 1 then md5_number(cast(s.row_hash as varchar) || '#' || d.n) "
-           "else s.row_hash end as _key ")
-        + f"from {view} s left join {staged}_dups d using (_rid) where {ok}"
-        + (" and coalesce(d.n, 1) = 1" if natural else "")
+        f"create temp view {staged}_candidates as select s.*, {orders} as _order_start, {key} as _key "
+        f"from {view} s "
+        + (f"left join {staged}_dups d using (_rid) " if repeats else "")
+        + (f"left join {staged}_orders o using (transaction_id) " if orders != "true" else "")
+        + f"where {ok}"
+        + (" and coalesce(d.n, 1) = 1" if natural and repeats else "")
     )
     _compare_with_database(cur, staged, kind)
     _fill_counts(cur, staged, raw, kind, natural, ok, report)
@@ -450,11 +470,12 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
         dm_rows = " or ".join(f"(raw_{n} is not null and crm_is_dm(raw_{n}))" for n in readings)
         for name, reading in readings.items():
             r = f"raw_{name}"
-            cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm({r}), ?) "
+            cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm(crm_text({r})), ?) "
                         f"where {r} is not null and crm_is_dm({r})", [reading])
         cols = COLUMNS[mapping.kind]
-        cur.execute(f"update {staged} set row_hash = {_hash_expr(cols)}, "
+        cur.execute(f"update {staged} set _content = {_hash_expr(cols)}, "
                     f"row_key = {_natural_key_expr(mapping.kind, mapping)} where {dm_rows}")
+        cur.execute(f"update {staged} set row_hash = cast(_content >> 64 as ubigint) where {dm_rows}")
         for name in readings:
             cur.execute(f"update {staged} set raw_{name} = null "
                         f"where raw_{name} is not null and {name} is not null")
@@ -524,7 +545,7 @@ def _row_checks(kind: str, cols: tuple[Column, ...], mapping: Mapping,
 def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, natural: bool) -> None:
     """Rows repeating an earlier row's key (natural) or content (without one): only those
     rows are numbered, so a file without repeats costs one grouping pass."""
-    by = "row_key" if natural else "row_hash"
+    by = "row_key" if natural else "_content"
     cur.execute(
         f"create temp table {staged}_dups as "
         f"with repeated as (select {by} from {staged} where {ok} group by {by} having count(*) > 1) "
@@ -536,14 +557,35 @@ def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, natural:
     )
 
 
+def _order_starts(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: str,
+                  mapping: Mapping) -> str:
+    """The expression telling whether a candidate row starts its order.
+
+    A transaction id on several rows (order lines) starts its order on its first line in
+    the file; rows without an id are orders of their own. Only repeated ids are grouped.
+    """
+    if kind != "transactions" or "transaction_id" not in mapping.columns:
+        return "true"
+    cur.execute(
+        f"create temp table {staged}_orders as "
+        f"with repeated as (select transaction_id from {staged} where {ok} and transaction_id is not null "
+        f"group by transaction_id having count(*) > 1) "
+        f"select transaction_id, min(_rid) as first_rid from {staged}_v semi join repeated "
+        f"using (transaction_id) where {ok} group by transaction_id")
+    if not cur.execute(f"select count(*) from {staged}_orders").fetchall()[0][0]:
+        return "true"
+    return "coalesce(o.first_rid = s._rid, true)"
+
+
 def _compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, kind: str) -> None:
     """Candidates whose key is in the database already: same content ('present') or not."""
     cur.execute(f"drop table if exists {staged}_db")
+    # Only the key and content hash cross the join (a re-import matches every row); where
+    # a conflicting row came from is looked up for the few listed conflicts.
     cur.execute(
-        f"create temp table {staged}_db as select c._rid, c._line, "
-        "case when c.row_hash = d.row_hash then 'present' else 'conflict_db' end as status, "
-        f"d.import_id as db_import, d.line as db_line from {staged}_candidates c "
-        f"join {kind} d on d.row_key = c._key"
+        f"create temp table {staged}_db as select c._rid, "
+        "case when c.row_hash = d.row_hash then 'present' else 'conflict_db' end as status "
+        f"from {staged}_candidates c join (select row_key, row_hash from {kind}) d on d.row_key = c._key"
     )
 
 
@@ -610,14 +652,19 @@ def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kin
             f"from {staged}_dups d join {staged}_v s using (_rid) "
             f"where d.n > 1 and d.row_hash <> d.first_hash order by d._line limit {LIST_LIMIT}").fetchall()
     conflicts += cur.execute(
-        f"select b._line, {key_expr}, 'import #' || b.db_import || ', line ' || b.db_line "
-        f"from {staged}_db b join {staged}_v s using (_rid) where b.status = 'conflict_db' "
-        f"order by b._line limit {LIST_LIMIT}").fetchall()
+        f"with listed as (select s._line, s._rid, {key_expr} as shown from {staged}_db b "
+        f"join {staged}_v s using (_rid) where b.status = 'conflict_db' order by s._line limit {LIST_LIMIT}) "
+        f"select l._line, l.shown, 'import #' || d.import_id || ', line ' || d.line "
+        f"from listed l join {staged}_candidates c using (_rid) join {kind} d on d.row_key = c._key "
+        "order by l._line").fetchall()
     report.conflicts = [{"line": r[0], "key": r[1], "other": r[2], "kept": "the other row"}
                         for r in sorted(conflicts)[:LIST_LIMIT]]
     if report.conflicts:
         report.notes.append(f"{report.rows_conflicting} rows share a key with another row but differ "
                             "in values; they are not imported (listed under conflicts)")
+        if kind == "transactions" and "product" not in report.mapping:
+            report.notes.append("if rows with one transaction id are lines of one order, map the "
+                                "product column too: a line is identified by transaction id and product")
 
 
 def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | None = None,
@@ -641,8 +688,8 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
             + " (give the day/month order: dmy or mdy)")
     cur, staged, kind = prepared.cursor, prepared.staged, report.kind
     names = [c.name for c in COLUMNS[kind]]
-    extra = ", is_return" if kind == "transactions" else ""
-    select_extra = ", amount < 0" if kind == "transactions" else ""
+    extra = ", is_return, is_order_start" if kind == "transactions" else ""
+    select_extra = ", c.amount < 0, c._order_start" if kind == "transactions" else ""
     # The staging tables are temporary tables of the staging cursor, so it writes.
     with write_transaction(prepared.con, cur):
         _compare_with_database(cur, staged, kind)
@@ -654,8 +701,9 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
         cur.execute(
             f"insert into {kind} (row_key, row_hash, import_id, line, {', '.join(names)}{extra}) "
             f"select c._key, c.row_hash, ?, c._line, {', '.join('c.' + n for n in names)}"
-            f"{select_extra.replace('amount', 'c.amount')} "
-            f"from {staged}_candidates c anti join {staged}_db b using (_rid)", [import_id])
+            f"{select_extra} "
+            f"from {staged}_candidates c"
+            + (f" anti join {staged}_db b using (_rid)" if present + conflict_db else ""), [import_id])
         imported = cur.execute(f"select count(*) from {kind} where import_id = ?",
                                [import_id]).fetchall()[0][0]
         report.rows_conflicting = _in_file_conflicts(cur, staged, prepared.natural_key) + conflict_db
@@ -676,9 +724,11 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
              imported])
         cur.execute(f"insert into import_rejects select ?, line, column_name, value, reason "
                     f"from {staged}_rejects", [import_id])
-        progress("rebuilding summaries", 0.8)
-        marts.rebuild(cur)
-        bump_data_version(cur)
+        if imported:
+            # nothing new leaves the data (and so the derived tables) as they were
+            progress("rebuilding summaries", 0.8)
+            marts.rebuild(cur)
+            bump_data_version(cur)
     if save_as:
         save_mapping(prepared.con, save_as, prepared.mapping)
     report.import_id = import_id

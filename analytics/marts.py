@@ -1,7 +1,8 @@
 """Derived tables the pages read, rebuilt inside every import's and undo's transaction.
 
 Each is one SQL model in ``analytics/sql/marts/`` (its first comment states the grain),
-built in the order of :data:`MARTS` (later ones may read earlier ones).
+built in the order of :data:`MARTS` (later ones may read earlier ones). A model whose
+name starts with ``_`` is a temporary step, dropped once the others are built.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ import duckdb
 from analytics.db import read_sql
 
 #: Build order; the table name is the file name.
-MARTS: tuple[str, ...] = ("customer_day", "customer_summary", "customer_month")
+MARTS: tuple[str, ...] = ("customer_month", "customer_summary")
 
 
 def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every derived table from the fact tables (inside the caller's transaction)."""
     for name in MARTS:
-        cur.execute(f"create or replace table {name} as {read_sql(f'marts/{name}.sql')}")
+        temp = "temp " if name.startswith("_") else ""
+        cur.execute(f"create or replace {temp}table {name} as {read_sql(f'marts/{name}.sql')}")
+    for name in MARTS:
+        if name.startswith("_"):
+            cur.execute(f"drop table {name}")
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
@@ -25,7 +30,7 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     cur = con.cursor()
     have = {r[0] for r in cur.execute(
         "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
-    if not set(MARTS) <= have:
+    if not {m for m in MARTS if not m.startswith("_")} <= have:
         cur.execute("begin transaction")
         try:
             rebuild(cur)

@@ -6,13 +6,15 @@ line of a CSV/TSV file, the row of an Excel sheet, the row number of a Parquet f
 ``c0 .. cN``. Parsing values is the importer's job; a reader only has to get every
 cell of every row, in the right place, decoded right.
 
-CSV/TSV files take one of two paths that give identical tables:
+CSV/TSV files take one of two paths that give identical results:
 
-* DuckDB's reader (fast, parallel). Its row order is the file's, and the lines that
-  are not data rows (the header and what is above it, blank lines, malformed lines it
-  rejects) are known, so each row's line follows. The path checks itself: those counts
-  must add up to the file's physical line count. A file where they do not (a quoted
-  value holding a line break, mixed line endings) takes the second path.
+* DuckDB's reader (fast, parallel), as a view that staging scans once. The staged rows
+  keep the file's order, and the lines that are not data rows (the header and what is
+  above it, blank lines, malformed lines DuckDB rejects) are known, so each row's line
+  follows (:func:`resolve_lines`). The path checks itself: those counts must add up to
+  the file's physical line count, and DuckDB must have found only valid UTF-8. A file
+  that fails either check (a quoted value holding a line break, mixed line endings, a
+  non-UTF-8 byte deep in the file) is read again.
 * Python's ``csv`` module, which tracks line numbers exactly, loaded in batches.
 
 Encodings: UTF-8, UTF-8 with BOM, UTF-16 with BOM and GB18030 (a superset of GBK, what
@@ -90,7 +92,6 @@ class RawTable:
     sheets: list[str] = field(default_factory=list)
     reader: str = ""
     has_lines: bool = True
-    encoding_verified: bool = True
     pending: _PendingCsv | None = None
 
     @property
@@ -338,31 +339,32 @@ def _top_lines(path: Path, codec: str, n: int = 60) -> list[str]:
     return lines
 
 
-def _quick_encoding(path: Path) -> tuple[str, bool]:
-    """(codec, verified): BOMs are certain; a file whose first megabyte is UTF-8 is taken
-    as UTF-8 unverified (DuckDB's reader checks every byte and reports the first bad line);
-    anything else gets the full detection."""
+def _quick_encoding(path: Path) -> str:
+    """The codec, cheaply: BOMs are certain; a file whose first megabyte is UTF-8 is taken
+    as UTF-8 (DuckDB's reader checks every byte and reports a bad line, and the importer
+    then reads the file again with :func:`detect_encoding`); anything else gets the full
+    detection."""
     with path.open("rb") as fh:
         head = fh.read(1 << 20)
     if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", False
+        return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return detect_encoding(path), True
+        return detect_encoding(path)
     try:
         codecs.getincrementaldecoder("utf-8")(errors="strict").decode(head, final=False)
     except UnicodeDecodeError:
-        return detect_encoding(path), True
-    return "utf-8", False
+        return detect_encoding(path)
+    return "utf-8"
 
 
 def _read_text(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, encoding: str | None,
                header_row: int | None, force_python: bool, verify_encoding: bool = False) -> RawTable:
     if encoding:
-        codec, verified = _check_declared(path, encoding), True
+        codec = _check_declared(path, encoding)
     elif verify_encoding or force_python:
-        codec, verified = detect_encoding(path), True
+        codec = detect_encoding(path)
     else:
-        codec, verified = _quick_encoding(path)
+        codec = _quick_encoding(path)
     content_hash = _sha256(path)
     top = _top_lines(path, codec)
     if not top:
@@ -381,7 +383,7 @@ def _read_text(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, encoding: s
     headers = _header_names(cells)
     raw = RawTable(path=path, file_format=fmt, encoding=codec, content_hash=content_hash,
                    headers=headers, header_row=header_row, table=_table_name(),
-                   rows_read=0, delimiter=delimiter, encoding_verified=verified)
+                   rows_read=0, delimiter=delimiter)
     if force_python:
         _read_text_python(con, raw, codec)
     else:

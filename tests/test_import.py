@@ -287,7 +287,8 @@ def test_reimport_adds_nothing_and_says_so(con, tmp_path, force_python):
     assert again.rows_already_present == 3
     assert again.already_imported_as == [1]
     assert rows(con, "select count(*) from transactions") == [(3,)]
-    assert data_version(con) == version + 1  # recorded in the ledger, nothing else changed
+    assert data_version(con) == version  # recorded in the ledger; the data did not change
+    assert rows(con, "select count(*), sum(rows_imported) from imports") == [(2, 3)]
 
 
 def test_same_rows_resaved_in_another_form_add_nothing(con, tmp_path):
@@ -524,3 +525,38 @@ def test_prepare_writes_nothing(con, tmp_path):
     assert data_version(con) == version
     assert rows(con, "select count(*) from transactions union all select count(*) from imports") == [
         (0,), (0,)]
+
+
+def test_gbk_bytes_deep_in_a_large_file_are_found_and_the_file_read_as_gbk(con, tmp_path):
+    """The first megabyte is plain ASCII; the Chinese (GBK) rows come later."""
+    head = "customer_id,order_date,amount,region\n" + "C1,2024-01-05,1,east\n" * 60_000
+    path = tmp_path / "late.csv"
+    path.write_bytes(head.encode("ascii") + "C2,2024-01-06,2,华东\n".encode("gbk"))
+    assert path.stat().st_size > 1 << 20
+    report = import_file(con, path, commit=True)
+    assert report.encoding == "gb18030" and report.rows_imported == 60_001
+    assert rows(con, "select line, region from transactions where customer_id = 'C2'") == [(60_002, "华东")]
+
+
+def test_mixed_line_endings_lose_no_row(con, tmp_path):
+    path = write(tmp_path / "mixed.csv",
+                 "export\ncustomer_id,order_date,amount\r\nC1,2024-01-05,1\r\nC2,2024-01-06,2\nC3,2024-01-07,3\r\n")
+    report = import_file(con, path, commit=True)
+    assert report.header_row == 2 and report.rows_imported == 3
+    assert rows(con, "select line, customer_id from transactions order by line") == [
+        (3, "C1"), (4, "C2"), (5, "C3")]
+
+
+@pytest.mark.parametrize("force_python", READERS)
+def test_white_space_around_values_is_trimmed_and_blank_cells_are_empty(con, tmp_path, force_python):
+    path = write(tmp_path / "w.csv",
+                 "customer_id,order_date,amount,region\n"
+                 " C1 , 2024-01-05 ,\u3000100\u3000,\u3000华东 \n"
+                 "C2,\t2024/1/6\t,\t7\t,华北\t\n"
+                 "C3,   ,5,华南\n"
+                 "C4,2024-01-07,\u3000,华南\n")
+    report = import_file(con, path, commit=True, force_python=force_python)
+    assert [(r["line"], r["reason"]) for r in report.rejects] == [(4, "order_date is empty"),
+                                                                  (5, "amount is empty")]
+    assert rows(con, "select customer_id, order_date, amount, region from transactions order by line") == [
+        ("C1", date(2024, 1, 5), Decimal("100"), "华东"), ("C2", date(2024, 1, 6), Decimal("7"), "华北")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -12,16 +11,20 @@ from analytics import audits, db
 from analytics.db import connect, data_version, schema_version
 from analytics.importer import import_file
 
-TRANSACTIONS = """transaction_id,customer_id,order_date,amount,cost,region
-T1,A,2024-01-05,100,60,华东
-T2,A,2024-01-20,50,30,华北
-T3,A,2024-03-02,80,50,华北
-T4,A,2024-03-02,-20,-12,华北
-T5,B,2024-02-10,300,200,华南
-T6,B,2024-02-10,10,5,华南
-T7,C,2024-02-11,-40,-25,华中
-T8,D,2024-01-01,25,10,东北
-T9,D,2024-02-01,25,10,西北
+TRANSACTIONS = """transaction_id,customer_id,order_date,amount,cost,region,product
+T1,A,2024-01-05,100,60,华东,P0
+T2,A,2024-01-20,50,30,华北,P1
+T3,A,2024-03-02,80,50,华北,P2
+T4,A,2024-03-02,-20,-12,华北,P0
+T5,B,2024-02-10,300,200,华南,P1
+T6,B,2024-02-10,10,5,华南,P2
+T7,C,2024-02-11,-40,-25,华中,P0
+T8,D,2024-01-01,25,10,东北,P1
+T9,D,2024-02-01,25,10,西北,P2
+T10,E,2024-02-03,7,3,华东,P0
+T10,E,2024-02-03,8,3,华东,P1
+T11,E,2024-02-03,9,3,华东,P2
+,E,2024-02-28,1,,华东,P0
 """
 CUSTOMERS = "customer_id,customer_name,region,segment\nB,乙公司,西南,重要客户\nE,戊公司,华东,普通客户\n"
 
@@ -47,7 +50,8 @@ def expected_summary() -> pd.DataFrame:
     out = pd.DataFrame({"customer_id": sorted(set(t.customer_id) | set(c.customer_id))})
     out["first_order_date"] = out.customer_id.map(buys.groupby("customer_id").order_date.min())
     out["last_order_date"] = out.customer_id.map(buys.groupby("customer_id").order_date.max())
-    out["orders"] = out.customer_id.map(buys.groupby("customer_id").transaction_id.nunique()).fillna(0)
+    keys = buys.transaction_id.fillna(pd.Series("row" + buys.index.astype(str), index=buys.index))
+    out["orders"] = out.customer_id.map(buys.assign(key=keys).groupby("customer_id").key.nunique()).fillna(0)
     out["purchase_days"] = out.customer_id.map(buys.groupby("customer_id").order_date.nunique()).fillna(0)
     out["revenue"] = out.customer_id.map(t.groupby("customer_id").amount.sum()).fillna(0)
     out["returns_amount"] = out.customer_id.map(-t[t.amount < 0].groupby("customer_id").amount.sum()).fillna(0)
@@ -64,6 +68,7 @@ def test_customer_summary_matches_pandas(loaded):
     got = loaded.execute("select * from customer_summary order by customer_id").df()
     want = expected_summary()
     assert list(got.customer_id) == list(want.customer_id) == ["A", "B", "C", "D", "E"]
+    assert got.set_index("customer_id").loc["E", "orders"] == 3
     for col in ("orders", "purchase_days", "revenue", "returns_amount"):
         assert got[col].astype(float).tolist() == want[col].astype(float).tolist(), col
     assert got.home_region.tolist() == want.home_region.tolist()
@@ -75,16 +80,27 @@ def test_customer_summary_matches_pandas(loaded):
 
 
 def test_customer_month_matches_pandas(loaded):
-    got = loaded.execute("select customer_id, month, orders, revenue, is_first_month "
-                         "from customer_month order by customer_id, month").fetchall()
-    assert got == [
-        ("A", date(2024, 1, 1), 2, 150, True),
-        ("A", date(2024, 3, 1), 1, 60, False),
-        ("B", date(2024, 2, 1), 2, 310, True),
-        ("C", date(2024, 2, 1), 0, -40, False),
-        ("D", date(2024, 1, 1), 1, 25, True),
-        ("D", date(2024, 2, 1), 1, 25, False),
-    ]
+    from io import StringIO
+
+    t = pd.read_csv(StringIO(TRANSACTIONS), parse_dates=["order_date"])
+    t["month"] = t.order_date.dt.to_period("M").dt.to_timestamp()
+    buys = t[t.amount >= 0]
+    # an order is a transaction id (lines of one id are one order); a row without an id is one
+    orders = buys.assign(key=buys.transaction_id.fillna(pd.Series(buys.index.astype(str), index=buys.index)))
+    want = t.groupby(["customer_id", "month"]).agg(revenue=("amount", "sum")).reset_index()
+    want["orders"] = [orders[(orders.customer_id == c) & (orders.month == m)].key.nunique()
+                      for c, m in zip(want.customer_id, want.month, strict=True)]
+    want["purchase_days"] = [buys[(buys.customer_id == c) & (buys.month == m)].order_date.nunique()
+                             for c, m in zip(want.customer_id, want.month, strict=True)]
+    got = loaded.execute("select customer_id, month, orders, purchase_days, revenue "
+                         "from customer_month order by customer_id, month").df()
+    assert got.customer_id.tolist() == want.customer_id.tolist()
+    assert pd.to_datetime(got.month).tolist() == want.month.tolist()
+    assert got.orders.tolist() == want.orders.tolist()
+    assert got.purchase_days.tolist() == want.purchase_days.tolist()
+    assert got.revenue.astype(float).tolist() == want.revenue.astype(float).tolist()
+    # E: three lines of two orders on one day, and a row without an id later that month
+    assert got[got.customer_id == "E"][["orders", "purchase_days"]].values.tolist() == [[3, 2]]
 
 
 def test_migrations_are_recorded_and_not_applied_twice(tmp_path):
@@ -110,7 +126,7 @@ def test_a_newer_release_migrates_an_existing_file_in_place(tmp_path, monkeypatc
     monkeypatch.setattr(db, "MIGRATIONS_DIR", extra)
     con = connect(path)
     assert schema_version(con) == 999
-    assert con.execute("select count(*) from transactions").fetchall() == [(9,)]
+    assert con.execute("select count(*) from transactions").fetchall() == [(13,)]
     assert "note" in [r[0] for r in con.execute("describe customers").fetchall()]
     con.close()
 

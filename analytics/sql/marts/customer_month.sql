@@ -1,46 +1,26 @@
 -- One row per customer per calendar month with a purchase or a return.
--- month: the first day of the month; orders and purchase_days count purchases only;
--- revenue is net of returns. is_first_month marks the month of the first purchase.
+-- month: the first day of the month; orders: transactions started (first lines of
+-- transaction ids, rows without an id count one each); purchase_days: distinct days with
+-- a purchase (exact, from a bit per day of the month, without a DISTINCT aggregate);
+-- revenue is net of returns; returns_amount is positive.
 
 with
 
-customer_day as (
-    select * from customer_day
-),
-
-customer_summary as (
-    select customer_id, first_order_date from customer_summary
-),
-
-days as (
-    select
-        customer_id,
-        order_date,
-        sum(orders) as orders,
-        sum(revenue) as revenue,
-        sum(returns_amount) as returns_amount
-    from customer_day
-    group by customer_id, order_date
-),
-
-monthly as (
-    select
-        customer_id,
-        cast(date_trunc('month', order_date) as date) as month,
-        sum(orders) as orders,
-        count(*) filter (where orders > 0) as purchase_days,
-        sum(revenue) as revenue,
-        sum(returns_amount) as returns_amount
-    from days
-    group by customer_id, month
+transactions as (
+    select * from transactions
 ),
 
 final as (
     select
-        m.*,
-        coalesce(m.month = cast(date_trunc('month', s.first_order_date) as date), false) as is_first_month
-    from monthly m
-    left join customer_summary s using (customer_id)
+        customer_id,
+        cast(date_trunc('month', order_date) as date) as month,
+        count(*) filter (where is_order_start and not is_return) as orders,
+        coalesce(bit_count(bit_or(cast(1 as bigint) << day(order_date)) filter (where not is_return)), 0)
+            as purchase_days,
+        sum(amount) as revenue,
+        coalesce(-sum(amount) filter (where is_return), 0) as returns_amount
+    from transactions
+    group by customer_id, month
 )
 
 select * from final

@@ -2,13 +2,18 @@
 -- Customers come from the customers file and from transactions (either alone is enough).
 -- home_region: the customers file's region when given, else the region of most spend
 -- (ties broken by region name, so the choice is stable).
--- orders: distinct transaction ids (a row without one counts as one order);
--- purchase_days: distinct days with a purchase; revenue is net of returns.
+-- orders: transactions started (a row without an id is an order of its own);
+-- purchase_days: days with a purchase; revenue is net of returns, gross_revenue counts
+-- purchases only, returns_amount is positive; margin = revenue - cost where cost is known.
 
 with
 
-customer_day as (
-    select * from customer_day
+transactions as (
+    select * from transactions
+),
+
+customer_month as (
+    select * from customer_month
 ),
 
 customers as (
@@ -24,37 +29,29 @@ customers as (
     group by customer_id
 ),
 
-days as (
-    select
-        customer_id,
-        order_date,
-        sum(orders) as orders,
-        sum(revenue) as revenue,
-        sum(gross_revenue) as gross_revenue,
-        sum(returns_amount) as returns_amount,
-        sum(margin) as margin
-    from customer_day
-    group by customer_id, order_date
-),
-
 purchases as (
     select
         customer_id,
-        min(order_date) filter (where orders > 0) as first_order_date,
-        max(order_date) filter (where orders > 0) as last_order_date,
-        sum(orders) as orders,
-        count(*) filter (where orders > 0) as purchase_days,
-        sum(revenue) as revenue,
-        sum(gross_revenue) as gross_revenue,
-        sum(returns_amount) as returns_amount,
-        sum(margin) as margin
-    from days
+        min(order_date) filter (where not is_return) as first_order_date,
+        max(order_date) filter (where not is_return) as last_order_date,
+        count(*) filter (where is_order_start and not is_return) as orders,
+        sum(amount) as revenue,
+        coalesce(sum(amount) filter (where not is_return), 0) as gross_revenue,
+        coalesce(-sum(amount) filter (where is_return), 0) as returns_amount,
+        sum(amount - cost) as margin
+    from transactions
+    group by customer_id
+),
+
+purchase_days as (
+    select customer_id, sum(purchase_days) as purchase_days
+    from customer_month
     group by customer_id
 ),
 
 region_spend as (
-    select customer_id, region, sum(revenue) as spend
-    from customer_day
+    select customer_id, region, sum(amount) as spend
+    from transactions
     where region is not null
     group by customer_id, region
 ),
@@ -77,7 +74,7 @@ final as (
         p.first_order_date,
         p.last_order_date,
         coalesce(p.orders, 0) as orders,
-        coalesce(p.purchase_days, 0) as purchase_days,
+        coalesce(d.purchase_days, 0) as purchase_days,
         coalesce(p.revenue, 0) as revenue,
         coalesce(p.gross_revenue, 0) as gross_revenue,
         coalesce(p.returns_amount, 0) as returns_amount,
@@ -85,6 +82,7 @@ final as (
         c.customer_id is not null as is_in_customers_file
     from purchases p
     full outer join customers c on c.customer_id = p.customer_id
+    left join purchase_days d on d.customer_id = coalesce(p.customer_id, c.customer_id)
     left join spend_region s on s.customer_id = coalesce(p.customer_id, c.customer_id)
 )
 

@@ -1,7 +1,8 @@
 -- Schema version 1: the four input kinds, the import ledger, rejected rows,
 -- saved column mappings, metric settings and the data version counter.
 -- Every fact row carries the import that brought it (import_id) and two keys:
--- row_key identifies the row (natural key or content + occurrence), row_hash its content.
+-- row_key identifies the row (128-bit: natural key, or content + occurrence), row_hash is
+-- 64 bits of its content (compared only between rows that share a row_key).
 
 create sequence import_id_seq start 1;
 
@@ -41,7 +42,7 @@ create table import_rejects (
 
 create table transactions (
     row_key        uhugeint not null,
-    row_hash       uhugeint not null,
+    row_hash       ubigint not null,
     import_id      integer not null,
     line           bigint,
     transaction_id varchar,
@@ -55,12 +56,13 @@ create table transactions (
     product        varchar,
     category       varchar,
     sales_rep      varchar,
-    is_return      boolean not null
+    is_return      boolean not null,
+    is_order_start boolean not null   -- the first line of its transaction id in its file
 );
 
 create table customers (
     row_key             uhugeint not null,
-    row_hash            uhugeint not null,
+    row_hash            ubigint not null,
     import_id           integer not null,
     line                bigint,
     customer_id         varchar not null,
@@ -74,7 +76,7 @@ create table customers (
 
 create table feedback (
     row_key       uhugeint not null,
-    row_hash      uhugeint not null,
+    row_hash      ubigint not null,
     import_id     integer not null,
     line          bigint,
     feedback_id   varchar,
@@ -90,7 +92,7 @@ create table feedback (
 
 create table leads (
     row_key        uhugeint not null,
-    row_hash       uhugeint not null,
+    row_hash       ubigint not null,
     import_id      integer not null,
     line           bigint,
     lead_id        varchar not null,
