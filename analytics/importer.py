@@ -275,11 +275,12 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping) -> s
     any_total = (f"list_has_any([lower(rtrim(trim(x, {_TRIM}), ':：')) for x in {cell_list}], "
                  f"[{words}])")
     all_blank = f"list_bool_and([coalesce(trim(x, {_TRIM}), '') = '' for x in {cell_list}])"
-    line = ["_line"] if raw.has_lines else []
+    line = ["_line", "_rid"] if raw.has_lines else ["_rid"]
+    line_exprs = ["_line", "_line as _rid"] if raw.has_lines else ["_rid"]
     id_text = f"t_{id_col}"
     # Typed columns need no trim first: the native casts allow spaces around a value and the
     # slow parsers trim for themselves. Only id and text columns are trimmed.
-    level1 = line + [
+    level1 = line_exprs + [
         f"{_trimmed(cell[c.name]) if c.type in ('id', 'text') else _empty_null(cell[c.name])} as t_{c.name}"
         for c in mapped] + cells
     # Blank and total rows have an empty id (or the id cell holds the total word): only
@@ -432,9 +433,9 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
             f"count(*) filter (where {dm}), "
             f"count(*) filter (where {dm} and crm_dm_first({r}) > 12), "
             f"count(*) filter (where {dm} and crm_dm_second({r}) > 12), "
-            f"arg_min({r}, rowid) filter (where {dm}), "
-            f"arg_min({r}, rowid) filter (where {dm} and crm_dm_first({r}) > 12), "
-            f"arg_min({r}, rowid) filter (where {dm} and crm_dm_second({r}) > 12)"
+            f"arg_min({r}, _rid) filter (where {dm}), "
+            f"arg_min({r}, _rid) filter (where {dm} and crm_dm_first({r}) > 12), "
+            f"arg_min({r}, _rid) filter (where {dm} and crm_dm_second({r}) > 12)"
         )
     row = cur.execute(f"select {', '.join(exprs)} from {staged} "
                       f"where {' or '.join(f'raw_{c.name} is not null' for c in dates)}").fetchall()[0]
@@ -724,13 +725,13 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
              imported])
         cur.execute(f"insert into import_rejects select ?, line, column_name, value, reason "
                     f"from {staged}_rejects", [import_id])
+        if save_as:
+            save_mapping(cur, save_as, prepared.mapping)
         if imported:
             # nothing new leaves the data (and so the derived tables) as they were
             progress("rebuilding summaries", 0.8)
             marts.rebuild(cur)
             bump_data_version(cur)
-    if save_as:
-        save_mapping(prepared.con, save_as, prepared.mapping)
     report.import_id = import_id
     report.status = "committed" if imported else "nothing new"
     if not imported:
@@ -738,7 +739,12 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
     report.data_version = prepared.con.cursor().execute(
         "select value from meta where key = 'data_version'").fetchall()[0][0]
     progress("checking data quality", 0.95)
-    report.checks = {r.name: r.count for r in audits.run_checks(prepared.con)}
+    try:
+        report.checks = {r.name: r.count for r in audits.run_checks(prepared.con)}
+    except duckdb.Error as exc:
+        # the import is committed: its report must reach the caller, with the failure in it
+        report.notes.append(f"the data-quality checks could not run ({exc}); run them again with "
+                            "`python -m analytics check`")
     progress("done", 1.0)
     return report
 

@@ -140,12 +140,14 @@ def _kind_for_explicit(headers: list[str], explicit: dict[str, str]) -> str | No
 
 
 def save_mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: Mapping) -> None:
-    """Save ``mapping`` under ``name`` (replacing an earlier one of that name)."""
+    """Save ``mapping`` under ``name`` (replacing an earlier one of that name).
+
+    ``con`` may be a cursor inside a transaction: the mapping is then saved with it.
+    """
     if not name.strip():
         raise MappingError("a saved mapping needs a name")
     with WRITE_LOCK:
-        cur = con.cursor()
-        cur.execute(
+        con.execute(
             "insert or replace into saved_mappings values (?, ?, ?, ?)",
             [name.strip(), mapping.kind, json.dumps(mapping.as_names(), ensure_ascii=False),
              datetime.now()],

@@ -220,12 +220,19 @@ def _looks_chinese(path: Path, codec: str) -> bool:
         return True
     common = 0
     for ch, n in counts.items():
+        if ch in _COMMON_SYMBOLS:
+            common += n
+            continue
         try:
             ch.encode("gb2312")
             common += n
         except UnicodeEncodeError:
             pass
     return common / total >= 0.9
+
+
+# Symbols business files use that GB2312 lacks (GB18030 has them): ¥ above all.
+_COMMON_SYMBOLS = frozenset("¥€£©®™°±×÷·–—‘’“”…•€￥")
 
 
 def detect_encoding(path: Path) -> str:
@@ -314,15 +321,19 @@ def _excel_letter(index: int) -> str:
 # --------------------------------------------------------------------------- text files
 
 def _sniff_delimiter(lines: list[str], fmt: str) -> str:
+    """The delimiter: the one whose split of some top line names the most known columns
+    (a header); without any known names, the one splitting the lines most consistently."""
     if fmt == "tsv":
         return "\t"
-    best, best_score = ",", 0
+    best, best_score = ",", (0, 0)
     for delim in (",", "\t", ";", "|"):
-        counts = [len(r) for r in csv.reader(lines, delimiter=delim) if r]
-        if not counts:
+        rows = [r for r in csv.reader([ln.rstrip("\r\n") for ln in lines], delimiter=delim) if r]
+        if not rows:
             continue
+        named = max(_score_header(r) for r in rows[:HEADER_SEARCH_ROWS])
+        counts = [len(r) for r in rows]
         mode = max(set(counts), key=counts.count)
-        score = counts.count(mode) * (mode > 1) * mode
+        score = (named, counts.count(mode) * (mode > 1) * mode)
         if score > best_score:
             best, best_score = delim, score
     return best
@@ -399,8 +410,18 @@ _BLANK_LINE = re.compile(rb"\n(?=[ \t]*\r?\n)")
 _LEADING_BLANK = re.compile(rb"[ \t]*\r?\n")
 
 
-def _scan_lines(path: Path, after: int) -> tuple[int, list[int]]:
-    """(physical line count, blank lines after line ``after``) of a UTF-8 file."""
+def _count_lines(path: Path) -> int:
+    """The physical line count of a file (a last line without a line break counts)."""
+    total, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            total += chunk.count(b"\n")
+            last = chunk[-1:]
+    return total + (last != b"\n")
+
+
+def _blank_lines(path: Path, after: int) -> list[int]:
+    """The empty or white-space-only lines after line ``after`` of a UTF-8 file."""
     total, blanks, carry = 0, [], b""
     with path.open("rb") as fh:
         while True:
@@ -416,18 +437,15 @@ def _scan_lines(path: Path, after: int) -> tuple[int, list[int]]:
             # every body starts at a line start: is that line blank?
             if _LEADING_BLANK.match(body):
                 blanks.append(total + 1)
-            if b"\n\n" in body or b"\n\r\n" in body or b"\n " in body or b"\n\t" in body:
-                prev, lines_before = 0, 0
-                for match in _BLANK_LINE.finditer(body):
-                    lines_before += body.count(b"\n", prev, match.start())
-                    prev = match.start()
-                    blanks.append(total + lines_before + 2)
+            prev, lines_before = 0, 0
+            for match in _BLANK_LINE.finditer(body):
+                lines_before += body.count(b"\n", prev, match.start())
+                prev = match.start()
+                blanks.append(total + lines_before + 2)
             total += body.count(b"\n")
-    if carry:
-        total += 1
-        if not carry.strip():
-            blanks.append(total)
-    return total, sorted({b for b in blanks if b > after})
+    if carry and not carry.strip():
+        blanks.append(total + 1)
+    return sorted({b for b in blanks if b > after})
 
 
 @dataclass
@@ -458,7 +476,10 @@ def _open_duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str) 
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.headers))) + "}"
     pending = _PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir)
     con.execute(
-        f"create temp view {raw.table} as select * from read_csv({_sql_text(str(source))}, "
+        # _rid: the record's position in the file, numbered by a plain streaming scan.
+        # (A table's rowid is no such position: DuckDB may reorder rows while building it.)
+        f"create temp view {raw.table} as select row_number() over () - 1 as _rid, * "
+        f"from read_csv({_sql_text(str(source))}, "
         f"auto_detect=false, columns={columns}, header=false, skip={int(raw.header_row)}, "
         f"delim={_sql_text(raw.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
         f"rejects_table={_sql_text(pending.rejects)}, rejects_scan={_sql_text(pending.scan)}, "
@@ -481,7 +502,7 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str) ->
     again (with full encoding detection, or with Python's csv module).
     """
     if raw.pending is None:
-        con.execute(f"create temp view {staged}_v as select s.*, s.rowid as _rid from {staged} s")
+        con.execute(f"create temp view {staged}_v as select s.* from {staged} s")
         return None
     pending = raw.pending
     try:
@@ -491,9 +512,9 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str) ->
         ).fetchall()
         if any(etype == "INVALID ENCODING" for _, _, etype, _ in bad):
             return "encoding"
-        physical, blanks = _scan_lines(pending.source, raw.header_row or 0)
+        physical = _count_lines(pending.source)
         records = con.execute(f"select count(*) from {staged}").fetchall()[0][0]
-        blank_set = set(blanks)
+        blank_set: set[int] = set()
         malformed = []
         for line, text, _etype, message in bad:
             if (text or "").strip() == "":
@@ -502,7 +523,12 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str) ->
                 malformed.append(Malformed(int(line), text, _cell_count_reason(message, len(raw.headers))))
         skipped = sorted(blank_set | {m.line for m in malformed})
         if physical != (raw.header_row or 0) + records + len(skipped):
-            return "lines"
+            # lines DuckDB skipped without a word: empty lines (found here) or line
+            # breaks inside quoted values (then the counts still differ)
+            blank_set.update(_blank_lines(pending.source, raw.header_row or 0))
+            skipped = sorted(blank_set | {m.line for m in malformed})
+            if physical != (raw.header_row or 0) + records + len(skipped):
+                return "lines"
         first = (raw.header_row or 0) + 1
         gaps = [(s - first - j, j + 1) for j, s in enumerate(skipped)]
         if gaps:
@@ -511,11 +537,11 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str) ->
             con.execute(
                 f"create temp view {staged}_v as "
                 f"with g as (select pos, max(k) as k from {staged}_gaps group by pos) "
-                f"select s.*, s.rowid as _rid, {first} + s.rowid + coalesce(g.k, 0) as _line "
-                f"from {staged} s asof left join g on s.rowid >= g.pos")
+                f"select s.*, {first} + s._rid + coalesce(g.k, 0) as _line "
+                f"from {staged} s asof left join g on s._rid >= g.pos")
         else:
             con.execute(f"create temp view {staged}_v as "
-                        f"select s.*, s.rowid as _rid, {first} + s.rowid as _line from {staged} s")
+                        f"select s.*, {first} + s._rid as _line from {staged} s")
         raw.blank_lines = sorted(blank_set)
         raw.malformed = malformed
         raw.rows_read = records + len(skipped)
@@ -705,10 +731,8 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
     casts = ", ".join(
         f"cast({_quote_ident(row[0])} as varchar) as c{i}" for i, row in enumerate(described)
     )
-    con.execute(f"create temp table {table}_pq as select {casts} from read_parquet(?)", [str(path)])
-    cols = ", ".join(f"c{i}" for i in range(len(described)))
-    con.execute(f"create temp table {table} as select rowid + 1 as _line, {cols} from {table}_pq")
-    con.execute(f"drop table {table}_pq")
+    con.execute(f"create temp table {table} as select row_number() over () as _line, {casts} "
+                "from read_parquet(?)", [str(path)])
     rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     return RawTable(path=path, file_format="parquet", encoding=None, content_hash=_sha256(path),
                     headers=headers, header_row=None, table=table, rows_read=rows,

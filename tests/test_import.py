@@ -560,3 +560,20 @@ def test_white_space_around_values_is_trimmed_and_blank_cells_are_empty(con, tmp
                                                                   (5, "amount is empty")]
     assert rows(con, "select customer_id, order_date, amount, region from transactions order by line") == [
         ("C1", date(2024, 1, 5), Decimal("100"), "华东"), ("C2", date(2024, 1, 6), Decimal("7"), "华北")]
+
+
+def test_a_committed_import_reports_even_when_the_checks_cannot_run(con, tmp_path, monkeypatch):
+    import duckdb
+
+    from analytics import audits
+
+    def broken(_con):
+        raise duckdb.CatalogException("no such table")
+
+    monkeypatch.setattr(audits, "run_checks", broken)
+    path = write(tmp_path / "t.csv", ZH_HEADER + ZH_ROWS)
+    report = import_file(con, path, commit=True, save_as="erp")
+    assert report.status == "committed" and report.import_id == 1
+    assert any("could not run" in n for n in report.notes)
+    assert rows(con, "select count(*) from transactions") == [(3,)]
+    assert saved_mappings(con)[0][0] == "erp"
