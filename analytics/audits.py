@@ -48,7 +48,9 @@ def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     results = []
     cur = con.cursor()
     for name, description, sql in checks():
-        count = cur.execute(f"select count(*) from ({sql})").fetchall()[0][0]
-        sample = cur.execute(f"select * from ({sql}) limit {SAMPLE_ROWS}").df()
-        results.append(CheckResult(name, description, int(count), sample))
+        # one run of the check gives the count and the first rows
+        sample = cur.execute(f"select *, count(*) over () as _found from ({sql}) "
+                             f"limit {SAMPLE_ROWS}").df()
+        count = int(sample["_found"].iloc[0]) if len(sample) else 0
+        results.append(CheckResult(name, description, count, sample.drop(columns="_found")))
     return results

@@ -143,14 +143,23 @@ def _sql_list(words: tuple[str, ...]) -> str:
 _TRIM = "' \t\r\n\u3000'"
 
 
-_SPACE_CODES = "9, 10, 13, 32, 12288"
+def _is_space(char_code: str) -> str:
+    # Comparisons, not IN: DuckDB turns an IN list into a join, and a join may reorder
+    # rows, which the staging query must not (its row order gives the file's lines).
+    return f"({char_code} <= 32 or {char_code} = 12288)"
 
 
 def _trimmed(cell: str) -> str:
     """Trimmed text, empty as NULL; the costly trim runs only on cells that start or end
-    with white space."""
-    return (f"case when ord({cell}) in ({_SPACE_CODES}) or ord(right({cell}, 1)) in ({_SPACE_CODES}) "
+    with white space (or a control character)."""
+    return (f"case when {_is_space(f'ord({cell})')} or {_is_space(f'ord({cell}[-1])')} "
             f"then nullif(trim({cell}, {_TRIM}), '') else nullif({cell}, '') end")
+
+
+def _among(expr: str, words: tuple[str, ...]) -> str:
+    """``expr`` (lower-cased) is one of ``words``, without an IN list (see _is_space)."""
+    joined = "|".join(w.replace("'", "''") for w in words)
+    return f"contains('|{joined}|', '|' || lower({expr}) || '|')"
 
 
 def _empty_null(cell: str) -> str:
@@ -176,7 +185,7 @@ def _typed_expr(col: Column, t: str) -> str:
 
 
 def _word_case(expr: str, words: dict[str, tuple[str, ...]]) -> str:
-    arms = " ".join(f"when lower({expr}) in ({_sql_list(ws)}) then '{key}'" for key, ws in words.items())
+    arms = " ".join(f"when {_among(expr, ws)} then '{key}'" for key, ws in words.items())
     return f"(case {arms} end)"
 
 
@@ -237,12 +246,13 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
             explicit.update(mapping or {})
             mapped = propose_mapping(raw.headers, kind, explicit or None)
             progress("validating", 0.3)
-            staged = _parse(cur, raw, mapped)
-            retry = resolve_lines(cur, raw, staged)
+            staged, numbered = _parse(cur, raw, mapped)
+            retry = resolve_lines(cur, raw, staged, numbered)
             if retry is None:
                 break
             # DuckDB's reader could not be trusted with this file: read it again.
             cur.execute(f"drop table {staged}")
+            cur.execute(f"drop view if exists {raw.table}_numbered")
             cur.execute(f"drop view if exists {raw.table}")
             if retry == "encoding":
                 verify = True
@@ -256,7 +266,8 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
         raise
 
 
-def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping) -> str:
+def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
+           numbered: bool = False) -> tuple[str, bool]:
     """One pass over the raw rows: trimmed text, typed values, blank and total flags, keys.
 
     The staged table keeps, per typed column, the text of the cells that failed to parse
@@ -269,14 +280,14 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping) -> s
     cells = [f"c{i}" for i in range(len(raw.headers))]
     id_col = "lead_id" if kind == "leads" else "customer_id"
     words = _sql_list(TOTAL_WORDS)
-    total_forms = _sql_list(tuple(w + suffix for w in TOTAL_WORDS for suffix in ("", ":", "：")))
+    total_forms = tuple(w + suffix for w in TOTAL_WORDS for suffix in ("", ":", "："))
     # List forms: an OR chain of IN lists here is evaluated on every row, not lazily.
     cell_list = f"[{', '.join(cells)}]"
     any_total = (f"list_has_any([lower(rtrim(trim(x, {_TRIM}), ':：')) for x in {cell_list}], "
                  f"[{words}])")
     all_blank = f"list_bool_and([coalesce(trim(x, {_TRIM}), '') = '' for x in {cell_list}])"
-    line = ["_line", "_rid"] if raw.has_lines else ["_rid"]
-    line_exprs = ["_line", "_line as _rid"] if raw.has_lines else ["_rid"]
+    line = ["_line", "_rid"] if raw.has_lines else (["_rid"] if numbered else [])
+    line_exprs = ["_line", "_line as _rid"] if raw.has_lines else line
     id_text = f"t_{id_col}"
     # Typed columns need no trim first: the native casts allow spaces around a value and the
     # slow parsers trim for themselves. Only id and text columns are trimmed.
@@ -287,7 +298,7 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping) -> s
     # those rows are looked at cell by cell.
     flags = [
         f"case when {id_text} is not null then false else ({all_blank}) end as _blank",
-        f"case when {id_text} is null or lower({id_text}) in ({total_forms}) "
+        f"case when {id_text} is null or {_among(id_text, total_forms)} "
         f"then coalesce({any_total}, false) else false end as _total",
     ]
     level2 = [*line, *flags]
@@ -322,20 +333,37 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping) -> s
     if kind == "feedback" and "feedback_kind" not in cell:
         level2[level2.index("cast(null as varchar) as feedback_kind")] = (
             "case when t_score is null then 'complaint' else 'survey' end as feedback_kind")
-    staged = f"{raw.table}_staged"
     exclude = f" exclude ({', '.join(texts)})" if texts else ""
-    cur.execute(
-        f"create temp table {staged} as select *{exclude}, "
+    # Rows are identified by their natural key when the file has one; else by content.
+    # (Content is compared only where keys meet: with the database, or within the file.)
+    natural = bool(_natural_key_columns(kind, mapping))
+    source = f"{raw.table}_numbered" if numbered else raw.table
+    query = (
+        f"select *, {_invalid_expr(kind, mapping)} as _invalid from ("
+        f"select *{exclude}, "
         + "".join(f"{f}, " for f in failed)
-        + f"{_hash_expr(cols)} as _content, cast(_content >> 64 as ubigint) as row_hash, "
-        + f"{_natural_key_expr(kind, mapping)} as row_key from ("
-        f"select {', '.join(level2)} from (select {', '.join(level1)} from {raw.table}))"
+        + (f"{_natural_key_expr(kind, mapping)} as row_key from (" if natural
+           else f"{_hash_expr(cols)} as _content from (")
+        + f"select {', '.join(level2)} from (select {', '.join(level1)} from {source})))"
     )
-    return staged
+    if not raw.has_lines and not numbered and _plan_has_join(cur, query):
+        # the plan could reorder rows: number them explicitly (slower, always right)
+        return _parse(cur, raw, mapping, numbered=True)
+    staged = f"{raw.table}_staged"
+    cur.execute(f"create temp table {staged} as {query}")
+    return staged, numbered
 
 
-def _hash_expr(cols: tuple[Column, ...]) -> str:
-    parts = ", ".join(f"coalesce(cast({c.name} as varchar), chr(0))" for c in cols)
+def _plan_has_join(cur: duckdb.DuckDBPyConnection, query: str) -> bool:
+    plan = "\n".join(str(row[-1]) for row in cur.execute(f"explain {query}").fetchall())
+    return "JOIN" in plan.upper()
+
+
+def _hash_expr(cols: tuple[Column, ...], alias: str = "") -> str:
+    """128 bits of md5 over a row's canonical values (the same text whatever file they
+    came from: 2024/1/5 and 2024年1月5日 hash alike)."""
+    prefix = f"{alias}." if alias else ""
+    parts = ", ".join(f"coalesce(cast({prefix}{c.name} as varchar), chr(0))" for c in cols)
     return f"md5_number(concat_ws(chr(31), {parts}))"
 
 
@@ -359,6 +387,7 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
               mapping: Mapping, staged: str, date_order: str | None) -> PreparedImport:
     kind = mapping.kind
     cols = COLUMNS[kind]
+    raw.settle()
     report = ImportReport(
         file=raw.path.name, kind=kind, file_format=raw.file_format, encoding=raw.encoding,
         content_hash=raw.content_hash, header_row=raw.header_row, sheet=raw.sheet,
@@ -367,13 +396,12 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
     )
     date_order = _settle_day_month(cur, staged, mapping, date_order, report)
     if kind == "feedback":
-        _infer_scale(cur, staged, report)
-    checks = _row_checks(kind, cols, mapping, report)
-    bad = " or ".join(f"coalesce({cond}, false)" for _, _, cond, _ in checks) or "false"
-    ok = f"(not _blank and not _total and not ({bad}))"
+        _infer_scale(cur, staged, mapping, report)
+    checks = _row_checks(kind, cols, mapping)
+    ok = "(not _blank and not _total and not _invalid)"
     view = f"{staged}_v"
     cur.execute(f"create temp table {staged}_bad as select * from {view} "
-                f"where not _blank and not _total and ({bad})")
+                "where not _blank and not _total and _invalid")
     cur.execute(f"create temp table {staged}_rejects "
                 "(line bigint, column_name varchar, value varchar, reason varchar)")
     for header, value, cond, reason in checks:
@@ -382,8 +410,10 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
     for m in raw.malformed:
         cur.execute(f"insert into {staged}_rejects values (?, null, ?, ?)", [m.line, m.text[:500], m.reason])
     natural = bool(_natural_key_columns(kind, mapping))
-    _find_repeats(cur, staged, ok, natural)
     orders = _order_starts(cur, staged, ok, kind, mapping)
+    # A natural key starts with the transaction id: when no id repeats, no key can.
+    _find_repeats(cur, staged, ok, kind, natural,
+                  only_if=f"{staged}_orders" if natural and kind == "transactions" else None)
     # Join the small side tables only when they hold rows: each join costs a probe per row.
     repeats = cur.execute(f"select count(*) from {staged}_dups").fetchall()[0][0] > 0
     if natural:
@@ -401,7 +431,7 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
         + f"where {ok}"
         + (" and coalesce(d.n, 1) = 1" if natural and repeats else "")
     )
-    _compare_with_database(cur, staged, kind)
+    _compare_with_database(cur, staged, kind, natural)
     _fill_counts(cur, staged, raw, kind, natural, ok, report)
     imported_before = cur.execute(
         "select import_id from imports where content_hash = ? and status = 'committed' "
@@ -437,7 +467,7 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
             f"arg_min({r}, _rid) filter (where {dm} and crm_dm_first({r}) > 12), "
             f"arg_min({r}, _rid) filter (where {dm} and crm_dm_second({r}) > 12)"
         )
-    row = cur.execute(f"select {', '.join(exprs)} from {staged} "
+    row = cur.execute(f"select {', '.join(exprs)} from {staged}_v "
                       f"where {' or '.join(f'raw_{c.name} is not null' for c in dates)}").fetchall()[0]
     readings: dict[str, str] = {}
     for i, c in enumerate(dates):
@@ -473,17 +503,22 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
             r = f"raw_{name}"
             cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm(crm_text({r})), ?) "
                         f"where {r} is not null and crm_is_dm({r})", [reading])
-        cols = COLUMNS[mapping.kind]
-        cur.execute(f"update {staged} set _content = {_hash_expr(cols)}, "
-                    f"row_key = {_natural_key_expr(mapping.kind, mapping)} where {dm_rows}")
-        cur.execute(f"update {staged} set row_hash = cast(_content >> 64 as ubigint) where {dm_rows}")
+        if _natural_key_columns(mapping.kind, mapping):
+            cur.execute(f"update {staged} set row_key = {_natural_key_expr(mapping.kind, mapping)} "
+                        f"where {dm_rows}")
+        else:
+            cur.execute(f"update {staged} set _content = {_hash_expr(COLUMNS[mapping.kind])} "
+                        f"where {dm_rows}")
         for name in readings:
             cur.execute(f"update {staged} set raw_{name} = null "
                         f"where raw_{name} is not null and {name} is not null")
+        # the day/month rows were invalid (unparsed dates) until now
+        cur.execute(f"update {staged} set _invalid = {_invalid_expr(mapping.kind, mapping)} where _invalid")
     return date_order
 
 
-def _infer_scale(cur: duckdb.DuckDBPyConnection, staged: str, report: ImportReport) -> None:
+def _infer_scale(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
+                 report: ImportReport) -> None:
     """Scores without a scale: CSAT when every such score is 1-5, else NPS (and say so)."""
     lo, hi, missing = cur.execute(
         f"select min(score), max(score), count(*) from {staged} "
@@ -494,13 +529,22 @@ def _infer_scale(cur: duckdb.DuckDBPyConnection, staged: str, report: ImportRepo
     inferred = "csat" if lo >= 1 and hi <= 5 else "nps"
     cur.execute(f"update {staged} set scale = ? where scale is null and raw_scale is null "
                 "and score is not null", [inferred])
+    # the score-range rule applies now that these rows have a scale
+    cur.execute(f"update {staged} set _invalid = {_invalid_expr('feedback', mapping)} "
+                "where score is not null")
     label = "CSAT 1–5" if inferred == "csat" else "NPS 0–10"
     report.notes.append(f"{missing} scores have no scale; read as {label} "
                         f"(scores range from {lo:g} to {hi:g})")
 
 
-def _row_checks(kind: str, cols: tuple[Column, ...], mapping: Mapping,
-                report: ImportReport) -> list[tuple[str, str, str, str]]:
+def _invalid_expr(kind: str, mapping: Mapping) -> str:
+    """True for a row that fails any rule of :func:`_row_checks`."""
+    checks = _row_checks(kind, COLUMNS[kind], mapping)
+    return " or ".join(f"coalesce({cond}, false)" for _, _, cond, _ in checks) or "false"
+
+
+def _row_checks(kind: str, cols: tuple[Column, ...],
+                mapping: Mapping) -> list[tuple[str, str, str, str]]:
     """(column header, value shown, failing condition, reason) for every rule."""
     checks = []
     for c in cols:
@@ -543,17 +587,24 @@ def _row_checks(kind: str, cols: tuple[Column, ...], mapping: Mapping,
     return checks
 
 
-def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, natural: bool) -> None:
+def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: str, natural: bool,
+                  only_if: str | None = None) -> None:
     """Rows repeating an earlier row's key (natural) or content (without one): only those
-    rows are numbered, so a file without repeats costs one grouping pass."""
+    rows are numbered and, for natural keys, hashed to tell an exact repeat from a
+    conflict; a file without repeats costs one grouping pass. ``only_if``: a table of the
+    repeated transaction ids, as only their rows can repeat a key."""
     by = "row_key" if natural else "_content"
+    content = _hash_expr(COLUMNS[kind]) if natural else "_content"
+    source = f"{staged}_v"
+    if only_if is not None:
+        source = f"(select s.* from {staged}_v s semi join {only_if} o using (transaction_id))"
     cur.execute(
         f"create temp table {staged}_dups as "
-        f"with repeated as (select {by} from {staged} where {ok} group by {by} having count(*) > 1) "
-        f"select _rid, _line, row_hash, "
-        f"row_number() over w as n, first_value(row_hash) over w as first_hash, "
-        f"first_value(_line) over w as first_line "
-        f"from {staged}_v semi join repeated using ({by}) where {ok} "
+        f"with lines as (select * from {source} where {ok}), "
+        f"repeated as (select {by} from lines group by {by} having count(*) > 1), "
+        f"hashed as (select *, {content} as _h from lines semi join repeated using ({by})) "
+        f"select _rid, _line, _h as h, row_number() over w as n, first_value(_h) over w as first_h, "
+        f"first_value(_line) over w as first_line from hashed "
         f"window w as (partition by {by} order by _rid)"
     )
 
@@ -578,15 +629,18 @@ def _order_starts(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: st
     return "coalesce(o.first_rid = s._rid, true)"
 
 
-def _compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, kind: str) -> None:
+def _compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, kind: str,
+                           natural: bool) -> None:
     """Candidates whose key is in the database already: same content ('present') or not."""
     cur.execute(f"drop table if exists {staged}_db")
     # Only the key and content hash cross the join (a re-import matches every row); where
     # a conflicting row came from is looked up for the few listed conflicts.
     cur.execute(
         f"create temp table {staged}_db as select c._rid, "
-        "case when c.row_hash = d.row_hash then 'present' else 'conflict_db' end as status "
-        f"from {staged}_candidates c join (select row_key, row_hash from {kind}) d on d.row_key = c._key"
+        + (f"case when {_hash_expr(COLUMNS[kind], 'c')} = {_hash_expr(COLUMNS[kind], 'd')} "
+           "then 'present' else 'conflict_db' end as status "
+           if natural else "'present' as status ")  # a content key matches only equal content
+        + f"from {staged}_candidates c join {kind} d on d.row_key = c._key"
     )
 
 
@@ -602,8 +656,8 @@ def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kin
     ).fetchall()[0]
     bad = cur.execute(f"select count(*) from {staged}_bad").fetchall()[0][0]
     dup, conflict, repeated = cur.execute(
-        "select count(*) filter (where n > 1 and row_hash = first_hash), "
-        "count(*) filter (where n > 1 and row_hash <> first_hash), count(*) filter (where n > 1) "
+        "select count(*) filter (where n > 1 and h = first_h), "
+        "count(*) filter (where n > 1 and h <> first_h), count(*) filter (where n > 1) "
         f"from {staged}_dups").fetchall()[0]
     present, conflict_db = cur.execute(
         f"select count(*) filter (where status = 'present'), "
@@ -651,7 +705,7 @@ def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kin
         conflicts += cur.execute(
             f"select d._line, {key_expr}, 'line ' || d.first_line || ' of this file' "
             f"from {staged}_dups d join {staged}_v s using (_rid) "
-            f"where d.n > 1 and d.row_hash <> d.first_hash order by d._line limit {LIST_LIMIT}").fetchall()
+            f"where d.n > 1 and d.h <> d.first_h order by d._line limit {LIST_LIMIT}").fetchall()
     conflicts += cur.execute(
         f"with listed as (select s._line, s._rid, {key_expr} as shown from {staged}_db b "
         f"join {staged}_v s using (_rid) where b.status = 'conflict_db' order by s._line limit {LIST_LIMIT}) "
@@ -693,15 +747,15 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
     select_extra = ", c.amount < 0, c._order_start" if kind == "transactions" else ""
     # The staging tables are temporary tables of the staging cursor, so it writes.
     with write_transaction(prepared.con, cur):
-        _compare_with_database(cur, staged, kind)
+        _compare_with_database(cur, staged, kind, prepared.natural_key)
         present, conflict_db = cur.execute(
             f"select count(*) filter (where status = 'present'), "
             f"count(*) filter (where status = 'conflict_db') from {staged}_db").fetchall()[0]
         import_id = cur.execute("select nextval('import_id_seq')").fetchall()[0][0]
         progress("writing rows", 0.6)
         cur.execute(
-            f"insert into {kind} (row_key, row_hash, import_id, line, {', '.join(names)}{extra}) "
-            f"select c._key, c.row_hash, ?, c._line, {', '.join('c.' + n for n in names)}"
+            f"insert into {kind} (row_key, import_id, line, {', '.join(names)}{extra}) "
+            f"select c._key, ?, c._line, {', '.join('c.' + n for n in names)}"
             f"{select_extra} "
             f"from {staged}_candidates c"
             + (f" anti join {staged}_db b using (_rid)" if present + conflict_db else ""), [import_id])
@@ -753,7 +807,7 @@ def _in_file_conflicts(cur: duckdb.DuckDBPyConnection, staged: str, natural: boo
     if not natural:
         return 0
     return cur.execute(f"select count(*) from {staged}_dups "
-                       "where n > 1 and row_hash <> first_hash").fetchall()[0][0]
+                       "where n > 1 and h <> first_h").fetchall()[0][0]
 
 
 def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, commit: bool = False,

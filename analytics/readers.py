@@ -30,7 +30,8 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -53,6 +54,9 @@ ENCODING_LABELS = {
 }
 HEADER_SEARCH_ROWS = 30
 PYTHON_BATCH_ROWS = 100_000
+
+# Hashing and line counting of big files run beside DuckDB's scan (both release the GIL).
+_BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="crm-file")
 
 _ALL_SYNONYMS = frozenset(
     normalize_header(s) for cols in COLUMNS.values() for c in cols for s in c.synonyms
@@ -93,6 +97,12 @@ class RawTable:
     reader: str = ""
     has_lines: bool = True
     pending: _PendingCsv | None = None
+    facts: Future[tuple[str, int]] | None = None  # (sha256, line count), computed beside the scan
+
+    def settle(self) -> None:
+        """Wait for the content hash computed in the background."""
+        if self.facts is not None:
+            self.content_hash = self.facts.result()[0]
 
     @property
     def encoding_label(self) -> str:
@@ -169,11 +179,19 @@ def read_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str
 # --------------------------------------------------------------------------- encodings
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    return _fingerprint(path)[0]
+
+
+def _fingerprint(path: Path) -> tuple[str, int]:
+    """(sha256, physical line count) of a file in one read; a last line without a line
+    break counts."""
+    digest, lines, last = hashlib.sha256(), 0, b"\n"
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return digest.hexdigest(), lines + (last != b"\n")
 
 
 def _decode_error(path: Path, codec: str) -> tuple[int, int, int] | None:
@@ -376,7 +394,7 @@ def _read_text(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, encoding: s
         codec = detect_encoding(path)
     else:
         codec = _quick_encoding(path)
-    content_hash = _sha256(path)
+    facts = _BACKGROUND.submit(_fingerprint, path)
     top = _top_lines(path, codec)
     if not top:
         raise FileReadError(f"{path.name}: the file is empty")
@@ -392,9 +410,9 @@ def _read_text(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, encoding: s
     else:
         header_row, cells = _pick_header(rows)
     headers = _header_names(cells)
-    raw = RawTable(path=path, file_format=fmt, encoding=codec, content_hash=content_hash,
+    raw = RawTable(path=path, file_format=fmt, encoding=codec, content_hash="",
                    headers=headers, header_row=header_row, table=_table_name(),
-                   rows_read=0, delimiter=delimiter)
+                   rows_read=0, delimiter=delimiter, facts=facts)
     if force_python:
         _read_text_python(con, raw, codec)
     else:
@@ -456,6 +474,7 @@ class _PendingCsv:
     rejects: str
     scan: str
     workdir: Path | None
+    line_count: Callable[[], int]
 
 
 def _sql_text(value: str) -> str:
@@ -474,26 +493,37 @@ def _open_duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str) 
             shutil.copyfileobj(src, dst, CHUNK // 4)
     assert raw.header_row is not None and raw.delimiter is not None
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.headers))) + "}"
-    pending = _PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir)
+    # the file's own line count, or the transcoded copy's (UTF-16 line breaks are 2 bytes)
+    if workdir is None and raw.facts is not None:
+        facts = raw.facts
+        line_count: Callable[[], int] = lambda: facts.result()[1]  # noqa: E731
+    else:
+        line_count = _BACKGROUND.submit(_count_lines, source).result
+    pending = _PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir, line_count)
     con.execute(
-        # _rid: the record's position in the file, numbered by a plain streaming scan.
-        # (A table's rowid is no such position: DuckDB may reorder rows while building it.)
-        f"create temp view {raw.table} as select row_number() over () - 1 as _rid, * "
-        f"from read_csv({_sql_text(str(source))}, "
+        f"create temp view {raw.table} as select * from read_csv({_sql_text(str(source))}, "
         f"auto_detect=false, columns={columns}, header=false, skip={int(raw.header_row)}, "
         f"delim={_sql_text(raw.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
         f"rejects_table={_sql_text(pending.rejects)}, rejects_scan={_sql_text(pending.scan)}, "
         "max_line_size=10000000)"
     )
+    # The same rows numbered by a streaming scan: correct whatever the query does with
+    # them, but it reads the file on one thread, so staging uses it only when it must.
+    con.execute(f"create temp view {raw.table}_numbered as "
+                f"select row_number() over () - 1 as _rid, * from {raw.table}")
     raw.pending = pending
     raw.has_lines = False
     raw.reader = "duckdb"
 
 
-def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str) -> str | None:
+def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
+                  numbered: bool = False) -> str | None:
     """Give the rows of ``staged`` (built by one scan of ``raw.table``) their file lines.
 
-    Creates the view ``<staged>_v``: the staged rows plus ``_rid`` (row id) and ``_line``.
+    Creates the view ``<staged>_v``: the staged rows plus ``_rid`` (the record's position
+    in the file) and ``_line``. ``numbered`` says the staged table carries ``_rid`` (it was
+    built from ``<raw.table>_numbered``); otherwise its rowid is the position, which holds
+    because the staging query keeps the scan's order (no joins; the importer checks).
 
     Returns
     -------
@@ -504,6 +534,8 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str) ->
     if raw.pending is None:
         con.execute(f"create temp view {staged}_v as select s.* from {staged} s")
         return None
+    rid = "s._rid" if numbered else "s.rowid"
+    star = "s.*" if numbered else "s.*, s.rowid as _rid"
     pending = raw.pending
     try:
         bad = con.execute(
@@ -512,7 +544,7 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str) ->
         ).fetchall()
         if any(etype == "INVALID ENCODING" for _, _, etype, _ in bad):
             return "encoding"
-        physical = _count_lines(pending.source)
+        physical = pending.line_count()
         records = con.execute(f"select count(*) from {staged}").fetchall()[0][0]
         blank_set: set[int] = set()
         malformed = []
@@ -537,16 +569,17 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str) ->
             con.execute(
                 f"create temp view {staged}_v as "
                 f"with g as (select pos, max(k) as k from {staged}_gaps group by pos) "
-                f"select s.*, {first} + s._rid + coalesce(g.k, 0) as _line "
-                f"from {staged} s asof left join g on s._rid >= g.pos")
+                f"select {star}, {first} + {rid} + coalesce(g.k, 0) as _line "
+                f"from {staged} s asof left join g on {rid} >= g.pos")
         else:
             con.execute(f"create temp view {staged}_v as "
-                        f"select s.*, {first} + s._rid as _line from {staged} s")
+                        f"select {star}, {first} + {rid} as _line from {staged} s")
         raw.blank_lines = sorted(blank_set)
         raw.malformed = malformed
         raw.rows_read = records + len(skipped)
         return None
     finally:
+        pending.line_count()  # never delete the file under the counting thread
         con.execute(f"drop table if exists {pending.rejects}")
         con.execute(f"drop table if exists {pending.scan}")
         if pending.workdir is not None:

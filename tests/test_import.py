@@ -577,3 +577,31 @@ def test_a_committed_import_reports_even_when_the_checks_cannot_run(con, tmp_pat
     assert any("could not run" in n for n in report.notes)
     assert rows(con, "select count(*) from transactions") == [(3,)]
     assert saved_mappings(con)[0][0] == "erp"
+
+
+def test_staging_plan_keeps_file_order_and_the_guard_catches_a_join(con, tmp_path, monkeypatch):
+    """Line numbers come from the staged table's row order, which a join could break; the
+    staging query has none, and if one ever appears the rows are numbered explicitly."""
+    import duckdb
+
+    from analytics import importer
+
+    probe = duckdb.connect()
+    assert importer._plan_has_join(probe, "select * from range(10) t(i) where i in (1, 2, 3, 4, 5, 6)")
+    assert not importer._plan_has_join(probe, "select i from range(10) t(i) where i < 3")
+    used = []
+    real = importer._parse
+
+    def spy(cur, raw, mapping, numbered=False):
+        used.append(numbered)
+        return real(cur, raw, mapping, numbered)
+
+    monkeypatch.setattr(importer, "_parse", spy)
+    path = write(tmp_path / "t.csv", "customer_id,order_date,amount\n" + "".join(
+        f"C{i},2024-01-05,{'x' if i == 7 else i}\n" for i in range(10)))
+    assert import_file(con, path).rejects[0]["line"] == 9
+    assert used == [False]  # the normal path: no join, no numbering needed
+    used.clear()
+    monkeypatch.setattr(importer, "_plan_has_join", lambda cur, query: True)
+    assert import_file(con, path).rejects[0]["line"] == 9
+    assert used == [False, True]  # the guard switched to explicit numbering

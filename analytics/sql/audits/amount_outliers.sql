@@ -1,6 +1,7 @@
 -- Transactions over 100 times the median amount (a misplaced decimal point?).
 with limits as (
-    select median(abs(amount)) as typical from transactions where amount <> 0
+    -- approx_quantile: a t-digest estimate, plenty for a factor of 100, and cheap at scale
+    select approx_quantile(abs(amount), 0.5) as typical from transactions where amount <> 0
 )
 select t.import_id, t.line, t.customer_id, t.order_date, t.amount
 from transactions t, limits

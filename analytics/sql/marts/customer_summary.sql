@@ -29,9 +29,11 @@ customers as (
     group by customer_id
 ),
 
-purchases as (
+by_region as (
+    -- one scan of the transactions; a customer's rows per region roll up below
     select
         customer_id,
+        region,
         min(order_date) filter (where not is_return) as first_order_date,
         max(order_date) filter (where not is_return) as last_order_date,
         count(*) filter (where is_order_start and not is_return) as orders,
@@ -40,6 +42,22 @@ purchases as (
         coalesce(-sum(amount) filter (where is_return), 0) as returns_amount,
         sum(amount - cost) as margin
     from transactions
+    group by customer_id, region
+),
+
+purchases as (
+    select
+        customer_id,
+        min(first_order_date) as first_order_date,
+        max(last_order_date) as last_order_date,
+        sum(orders) as orders,
+        sum(revenue) as revenue,
+        sum(gross_revenue) as gross_revenue,
+        sum(returns_amount) as returns_amount,
+        sum(margin) as margin,
+        arg_max(region, struct_pack(spend := revenue, region := region))
+            filter (where region is not null) as spend_region
+    from by_region
     group by customer_id
 ),
 
@@ -49,24 +67,11 @@ purchase_days as (
     group by customer_id
 ),
 
-region_spend as (
-    select customer_id, region, sum(amount) as spend
-    from transactions
-    where region is not null
-    group by customer_id, region
-),
-
-spend_region as (
-    select customer_id, arg_max(region, struct_pack(spend := spend, region := region)) as region
-    from region_spend
-    group by customer_id
-),
-
 final as (
     select
         coalesce(p.customer_id, c.customer_id) as customer_id,
         c.customer_name,
-        coalesce(c.region, s.region) as home_region,
+        coalesce(c.region, p.spend_region) as home_region,
         c.segment,
         c.acquired_date,
         c.acquisition_channel,
@@ -83,7 +88,6 @@ final as (
     from purchases p
     full outer join customers c on c.customer_id = p.customer_id
     left join purchase_days d on d.customer_id = coalesce(p.customer_id, c.customer_id)
-    left join spend_region s on s.customer_id = coalesce(p.customer_id, c.customer_id)
 )
 
 select * from final

@@ -1,8 +1,8 @@
 -- Schema version 1: the four input kinds, the import ledger, rejected rows,
 -- saved column mappings, metric settings and the data version counter.
--- Every fact row carries the import that brought it (import_id) and two keys:
--- row_key identifies the row (128-bit: natural key, or content + occurrence), row_hash is
--- 64 bits of its content (compared only between rows that share a row_key).
+-- Every fact row carries the import that brought it (import_id) and its identity row_key:
+-- 128 bits of md5 over its natural key, or over its content and its occurrence among
+-- identical rows of its file when the file had no natural key.
 
 create sequence import_id_seq start 1;
 
@@ -42,7 +42,6 @@ create table import_rejects (
 
 create table transactions (
     row_key        uhugeint not null,
-    row_hash       ubigint not null,
     import_id      integer not null,
     line           bigint,
     transaction_id varchar,
@@ -62,7 +61,6 @@ create table transactions (
 
 create table customers (
     row_key             uhugeint not null,
-    row_hash            ubigint not null,
     import_id           integer not null,
     line                bigint,
     customer_id         varchar not null,
@@ -76,7 +74,6 @@ create table customers (
 
 create table feedback (
     row_key       uhugeint not null,
-    row_hash      ubigint not null,
     import_id     integer not null,
     line          bigint,
     feedback_id   varchar,
@@ -92,7 +89,6 @@ create table feedback (
 
 create table leads (
     row_key        uhugeint not null,
-    row_hash       ubigint not null,
     import_id      integer not null,
     line           bigint,
     lead_id        varchar not null,
