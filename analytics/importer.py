@@ -302,12 +302,13 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
         f"then coalesce({any_total}, false) else false end as _total",
     ]
     level2 = [*line, *flags]
-    failed: list[str] = []  # text of the cells that did not parse, for the rejects
+    failed: list[tuple[str, str]] = []  # (column, its text): cells that may fail to parse
     texts: list[str] = []
     for c in cols:
         if c.name not in cell:
-            level2.append(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}")
-            continue
+            if c.name in _ALWAYS_STAGED.get(kind, ()):
+                level2.append(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}")
+            continue  # an unmapped column is NULL: not stored, to keep staging narrow
         t = f"t_{c.name}"
         if kind == "feedback" and c.name == "scale":
             level2.append(f"{_word_case(t, _SCALE_WORDS)} as scale")
@@ -325,8 +326,7 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
             level2.append(f"{_typed_expr(c, t)} as {c.name}")
             if c.type not in ("id", "text"):
                 level2.append(t)
-                failed.append(f"case when {c.name} is null and trim({t}, {_TRIM}) <> '' "
-                              f"then {t} end as raw_{c.name}")
+                failed.append((c.name, t))
                 texts.append(t)
     coded = {"feedback": ("scale", "feedback_kind"), "leads": ("outcome",)}.get(kind, ())
     level2 += [f"cast(null as varchar) as raw_{name}" for name in coded if name not in cell]
@@ -341,9 +341,9 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
     query = (
         f"select *, {_invalid_expr(kind, mapping)} as _invalid from ("
         f"select *{exclude}, "
-        + "".join(f"{f}, " for f in failed)
+        + (f"{_failed_texts(failed)} as _raw, " if failed else "")
         + (f"{_natural_key_expr(kind, mapping)} as row_key from (" if natural
-           else f"{_hash_expr(cols)} as _content from (")
+           else f"{_hash_expr(cols, present=_staged_columns(mapping))} as _content from (")
         + f"select {', '.join(level2)} from (select {', '.join(level1)} from {source})))"
     )
     if not raw.has_lines and not numbered and _plan_has_join(cur, query):
@@ -354,17 +354,44 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
     return staged, numbered
 
 
+def _failed_texts(failed: list[tuple[str, str]]) -> str:
+    """One list column with the text of the typed cells that did not parse (NULL, and so
+    16 bytes, for the rows where all parsed: one column keeps staging narrow)."""
+    any_failed = " or ".join(f"({name} is null and {t} is not null)" for name, t in failed)
+    items = ", ".join(f"case when {name} is null and trim({t}, {_TRIM}) <> '' then {t} end"
+                      for name, t in failed)
+    return f"case when {any_failed} then [{items}] end"
+
+
+def _raw_text(mapping: Mapping, name: str) -> str:
+    """The expression for the unparsed text of typed column ``name`` (see _failed_texts)."""
+    typed = [c.name for c in COLUMNS[mapping.kind]
+             if c.name in mapping.columns and c.type not in ("id", "text")]
+    return f"_raw[{typed.index(name) + 1}]"
+
+
 def _plan_has_join(cur: duckdb.DuckDBPyConnection, query: str) -> bool:
     plan = "\n".join(str(row[-1]) for row in cur.execute(f"explain {query}").fetchall())
     return "JOIN" in plan.upper()
 
 
-def _hash_expr(cols: tuple[Column, ...], alias: str = "") -> str:
+def _hash_expr(cols: tuple[Column, ...], alias: str = "", present: frozenset[str] | None = None) -> str:
     """128 bits of md5 over a row's canonical values (the same text whatever file they
-    came from: 2024/1/5 and 2024年1月5日 hash alike)."""
+    came from: 2024/1/5 and 2024年1月5日 hash alike). Columns outside ``present`` are NULL."""
     prefix = f"{alias}." if alias else ""
-    parts = ", ".join(f"coalesce(cast({prefix}{c.name} as varchar), chr(0))" for c in cols)
+    parts = ", ".join(f"coalesce(cast({prefix}{c.name} as varchar), chr(0))"
+                      if present is None or c.name in present else "chr(0)" for c in cols)
     return f"md5_number(concat_ws(chr(31), {parts}))"
+
+
+# Columns computed even when the file lacks them (a feedback row's kind follows from its
+# score, its scale may be inferred from the file's scores).
+_ALWAYS_STAGED: dict[str, tuple[str, ...]] = {"feedback": ("scale", "feedback_kind")}
+
+
+def _staged_columns(mapping: Mapping) -> frozenset[str]:
+    """The canonical columns the staged table holds."""
+    return frozenset(mapping.columns) | frozenset(_ALWAYS_STAGED.get(mapping.kind, ()))
 
 
 def _natural_key_columns(kind: str, mapping: Mapping) -> list[str]:
@@ -412,7 +439,7 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
     natural = bool(_natural_key_columns(kind, mapping))
     orders = _order_starts(cur, staged, ok, kind, mapping)
     # A natural key starts with the transaction id: when no id repeats, no key can.
-    _find_repeats(cur, staged, ok, kind, natural,
+    _find_repeats(cur, staged, ok, kind, natural, _staged_columns(mapping),
                   only_if=f"{staged}_orders" if natural and kind == "transactions" else None)
     # Join the small side tables only when they hold rows: each join costs a probe per row.
     repeats = cur.execute(f"select count(*) from {staged}_dups").fetchall()[0][0] > 0
@@ -431,7 +458,7 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
         + f"where {ok}"
         + (" and coalesce(d.n, 1) = 1" if natural and repeats else "")
     )
-    _compare_with_database(cur, staged, kind, natural)
+    _compare_with_database(cur, staged, kind, natural, _staged_columns(mapping))
     _fill_counts(cur, staged, raw, kind, natural, ok, report)
     imported_before = cur.execute(
         "select import_id from imports where content_hash = ? and status = 'committed' "
@@ -457,8 +484,8 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
         return date_order
     exprs = []
     for c in dates:
-        r = f"raw_{c.name}"
-        dm = f"{r} is not null and crm_is_dm({r})"
+        r = _raw_text(mapping, c.name)
+        dm = f"{c.name} is null and {r} is not null and crm_is_dm({r})"
         exprs.append(
             f"count(*) filter (where {dm}), "
             f"count(*) filter (where {dm} and crm_dm_first({r}) > 12), "
@@ -468,7 +495,7 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
             f"arg_min({r}, _rid) filter (where {dm} and crm_dm_second({r}) > 12)"
         )
     row = cur.execute(f"select {', '.join(exprs)} from {staged}_v "
-                      f"where {' or '.join(f'raw_{c.name} is not null' for c in dates)}").fetchall()[0]
+                      "where _raw is not null").fetchall()[0]
     readings: dict[str, str] = {}
     for i, c in enumerate(dates):
         n, first_big, second_big, example, first_example, second_example = row[6 * i: 6 * i + 6]
@@ -497,21 +524,17 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
     if len(set(readings.values())) > 1 and not date_order:
         report.needs_confirmation.append("date columns read in different orders; choose one order")
     if readings:
-        # the rows holding day/month values: parse them, then their keys, then clear the text
-        dm_rows = " or ".join(f"(raw_{n} is not null and crm_is_dm(raw_{n}))" for n in readings)
-        for name, reading in readings.items():
-            r = f"raw_{name}"
-            cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm(crm_text({r})), ?) "
-                        f"where {r} is not null and crm_is_dm({r})", [reading])
+        # the rows holding day/month values: parse them, then give them their keys
         if _natural_key_columns(mapping.kind, mapping):
-            cur.execute(f"update {staged} set row_key = {_natural_key_expr(mapping.kind, mapping)} "
-                        f"where {dm_rows}")
+            rekey = f"row_key = {_natural_key_expr(mapping.kind, mapping)}"
         else:
-            cur.execute(f"update {staged} set _content = {_hash_expr(COLUMNS[mapping.kind])} "
-                        f"where {dm_rows}")
-        for name in readings:
-            cur.execute(f"update {staged} set raw_{name} = null "
-                        f"where raw_{name} is not null and {name} is not null")
+            rekey = f"_content = {_hash_expr(COLUMNS[mapping.kind], present=_staged_columns(mapping))}"
+        for name, reading in readings.items():
+            r = _raw_text(mapping, name)
+            cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm(crm_text({r})), ?) "
+                        f"where {name} is null and {r} is not null and crm_is_dm({r})", [reading])
+        # the keys of the rows whose dates were just read (the text stays; checks see the date)
+        cur.execute(f"update {staged} set {rekey} where _raw is not null")
         # the day/month rows were invalid (unparsed dates) until now
         cur.execute(f"update {staged} set _invalid = {_invalid_expr(mapping.kind, mapping)} where _invalid")
     return date_order
@@ -552,22 +575,23 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
             continue
         header = mapping.header_of(c.name)
         typed = c.type not in ("id", "text")
-        raw = f"raw_{c.name}" if typed else c.name
+        raw = _raw_text(mapping, c.name) if typed else c.name
         if c.required and not (kind == "feedback" and c.name == "score"):
-            empty = f"{c.name} is null" + (f" and raw_{c.name} is null" if typed else "")
+            empty = f"{c.name} is null" + (f" and {raw} is null" if typed else "")
             checks.append((header, raw, empty, f"'{c.name} is empty'"))
         if c.type == "date":
-            checks.append((header, raw, f"{raw} is not null",
+            checks.append((header, raw, f"{c.name} is null and {raw} is not null",
                            f"'not a date' || case when crm_is_dm({raw}) then "
                            "' in the chosen day/month order' else '' end"))
             checks.append((header, c.name, f"year({c.name}) not between 1900 and 2100",
                            "'date out of range (1900-2100)'"))
         elif typed:
-            checks.append((header, raw, f"{raw} is not null",
+            checks.append((header, raw, f"{c.name} is null and {raw} is not null",
                            "'not a number'" if c.type == "number" else "'not an amount'"))
     if kind == "feedback":
         score = mapping.header_of("score")
-        checks.append((score, "raw_score", "feedback_kind = 'survey' and score is null and raw_score is null",
+        raw_score = _raw_text(mapping, "score")
+        checks.append((score, raw_score, f"feedback_kind = 'survey' and score is null and {raw_score} is null",
                        "'score is empty (required for a survey)'"))
         checks.append((score, "score",
                        "(scale = 'csat' and (score < 1 or score > 5)) "
@@ -588,13 +612,13 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
 
 
 def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: str, natural: bool,
-                  only_if: str | None = None) -> None:
+                  present: frozenset[str], only_if: str | None = None) -> None:
     """Rows repeating an earlier row's key (natural) or content (without one): only those
     rows are numbered and, for natural keys, hashed to tell an exact repeat from a
     conflict; a file without repeats costs one grouping pass. ``only_if``: a table of the
     repeated transaction ids, as only their rows can repeat a key."""
     by = "row_key" if natural else "_content"
-    content = _hash_expr(COLUMNS[kind]) if natural else "_content"
+    content = _hash_expr(COLUMNS[kind], present=present) if natural else "_content"
     source = f"{staged}_v"
     if only_if is not None:
         source = f"(select s.* from {staged}_v s semi join {only_if} o using (transaction_id))"
@@ -630,14 +654,14 @@ def _order_starts(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: st
 
 
 def _compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, kind: str,
-                           natural: bool) -> None:
+                           natural: bool, present: frozenset[str]) -> None:
     """Candidates whose key is in the database already: same content ('present') or not."""
     cur.execute(f"drop table if exists {staged}_db")
     # Only the key and content hash cross the join (a re-import matches every row); where
     # a conflicting row came from is looked up for the few listed conflicts.
     cur.execute(
         f"create temp table {staged}_db as select c._rid, "
-        + (f"case when {_hash_expr(COLUMNS[kind], 'c')} = {_hash_expr(COLUMNS[kind], 'd')} "
+        + (f"case when {_hash_expr(COLUMNS[kind], 'c', present)} = {_hash_expr(COLUMNS[kind], 'd')} "
            "then 'present' else 'conflict_db' end as status "
            if natural else "'present' as status ")  # a content key matches only equal content
         + f"from {staged}_candidates c join {kind} d on d.row_key = c._key"
@@ -743,11 +767,13 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
             + " (give the day/month order: dmy or mdy)")
     cur, staged, kind = prepared.cursor, prepared.staged, report.kind
     names = [c.name for c in COLUMNS[kind]]
+    staged_cols = _staged_columns(prepared.mapping)
     extra = ", is_return, is_order_start" if kind == "transactions" else ""
     select_extra = ", c.amount < 0, c._order_start" if kind == "transactions" else ""
     # The staging tables are temporary tables of the staging cursor, so it writes.
     with write_transaction(prepared.con, cur):
-        _compare_with_database(cur, staged, kind, prepared.natural_key)
+        _compare_with_database(cur, staged, kind, prepared.natural_key,
+                               _staged_columns(prepared.mapping))
         present, conflict_db = cur.execute(
             f"select count(*) filter (where status = 'present'), "
             f"count(*) filter (where status = 'conflict_db') from {staged}_db").fetchall()[0]
@@ -755,7 +781,8 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
         progress("writing rows", 0.6)
         cur.execute(
             f"insert into {kind} (row_key, import_id, line, {', '.join(names)}{extra}) "
-            f"select c._key, ?, c._line, {', '.join('c.' + n for n in names)}"
+            f"select c._key, ?, c._line, "
+            f"{', '.join(f'c.{n}' if n in staged_cols else 'null' for n in names)}"
             f"{select_extra} "
             f"from {staged}_candidates c"
             + (f" anti join {staged}_db b using (_rid)" if present + conflict_db else ""), [import_id])
