@@ -342,7 +342,8 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
         f"select *, {_invalid_expr(kind, mapping)} as _invalid from ("
         f"select *{exclude}, "
         + (f"{_failed_texts(failed)} as _raw, " if failed else "")
-        + (f"{_natural_key_expr(kind, mapping)} as row_key from (" if natural
+        + (f"{_natural_key_expr(kind, mapping)} as row_key, "
+           f"{_content_if_keyless(kind, mapping)} as _content from (" if natural
            else f"{_hash_expr(cols, present=_staged_columns(mapping))} as _content from (")
         + f"select {', '.join(level2)} from (select {', '.join(level1)} from {source})))"
     )
@@ -403,11 +404,19 @@ def _natural_key_columns(kind: str, mapping: Mapping) -> list[str]:
 
 
 def _natural_key_expr(kind: str, mapping: Mapping) -> str:
+    """md5 of the natural key; NULL for a row whose key cell is empty (such a row is
+    identified by its content instead, see _content_if_keyless)."""
     keys = _natural_key_columns(kind, mapping)
     if not keys:
         return "cast(null as uhugeint)"
     parts = ", ".join(f"coalesce(cast({k} as varchar), chr(0))" for k in keys)
-    return f"md5_number(concat_ws(chr(31), '{kind}', {parts}))"
+    return f"case when {keys[0]} is not null then md5_number(concat_ws(chr(31), '{kind}', {parts})) end"
+
+
+def _content_if_keyless(kind: str, mapping: Mapping) -> str:
+    first = _natural_key_columns(kind, mapping)[0]
+    return (f"case when {first} is null then "
+            f"{_hash_expr(COLUMNS[kind], present=_staged_columns(mapping))} end")
 
 
 def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, raw: RawTable,
@@ -443,20 +452,18 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
                   only_if=f"{staged}_orders" if natural and kind == "transactions" else None)
     # Join the small side tables only when they hold rows: each join costs a probe per row.
     repeats = cur.execute(f"select count(*) from {staged}_dups").fetchall()[0][0] > 0
-    if natural:
-        key = "s.row_key"
-    elif repeats:
-        key = ("case when d.n > 1 then md5_number(cast(s._content as varchar) || '#' || d.n) "
-               "else s._content end")
-    else:
-        key = "s._content"
+    # Identity: the natural key, else the content (+ its occurrence among identical rows).
+    by_content = ("case when d.n > 1 then md5_number(cast(s._content as varchar) || '#' || d.n) "
+                  "else s._content end") if repeats else "s._content"
+    key = f"coalesce(s.row_key, {by_content})" if natural else by_content
     cur.execute(
         f"create temp view {staged}_candidates as select s.*, {orders} as _order_start, {key} as _key "
         f"from {view} s "
         + (f"left join {staged}_dups d using (_rid) " if repeats else "")
         + (f"left join {staged}_orders o using (transaction_id) " if orders != "true" else "")
         + f"where {ok}"
-        + (" and coalesce(d.n, 1) = 1" if natural and repeats else "")
+        # a repeated natural key is imported once (its first row); repeated content is not
+        + (" and (d.n is null or d.n = 1 or d.mode = 'content')" if natural and repeats else "")
     )
     _compare_with_database(cur, staged, kind, natural, _staged_columns(mapping))
     _fill_counts(cur, staged, raw, kind, natural, ok, report)
@@ -526,7 +533,8 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
     if readings:
         # the rows holding day/month values: parse them, then give them their keys
         if _natural_key_columns(mapping.kind, mapping):
-            rekey = f"row_key = {_natural_key_expr(mapping.kind, mapping)}"
+            rekey = (f"row_key = {_natural_key_expr(mapping.kind, mapping)}, "
+                     f"_content = {_content_if_keyless(mapping.kind, mapping)}")
         else:
             rekey = f"_content = {_hash_expr(COLUMNS[mapping.kind], present=_staged_columns(mapping))}"
         for name, reading in readings.items():
@@ -613,24 +621,37 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
 
 def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: str, natural: bool,
                   present: frozenset[str], only_if: str | None = None) -> None:
-    """Rows repeating an earlier row's key (natural) or content (without one): only those
-    rows are numbered and, for natural keys, hashed to tell an exact repeat from a
-    conflict; a file without repeats costs one grouping pass. ``only_if``: a table of the
-    repeated transaction ids, as only their rows can repeat a key."""
-    by = "row_key" if natural else "_content"
-    content = _hash_expr(COLUMNS[kind], present=present) if natural else "_content"
-    source = f"{staged}_v"
-    if only_if is not None:
-        source = f"(select s.* from {staged}_v s semi join {only_if} o using (transaction_id))"
-    cur.execute(
-        f"create temp table {staged}_dups as "
-        f"with lines as (select * from {source} where {ok}), "
-        f"repeated as (select {by} from lines group by {by} having count(*) > 1), "
-        f"hashed as (select *, {content} as _h from lines semi join repeated using ({by})) "
-        f"select _rid, _line, _h as h, row_number() over w as n, first_value(_h) over w as first_h, "
-        f"first_value(_line) over w as first_line from hashed "
-        f"window w as (partition by {by} order by _rid)"
-    )
+    """Rows repeating an earlier row's key or content; only those rows are numbered.
+
+    ``mode`` 'natural': rows sharing a natural key, hashed to tell an exact repeat (imported
+    once) from a conflict. ``mode`` 'content': rows without a key (a file without a key
+    column, or an empty key cell) sharing their content: separate records, numbered.
+    ``only_if``: a table of the repeated transaction ids, as only their rows can repeat a
+    natural key. A file without repeats costs one grouping pass per mode.
+    """
+    parts = []
+    if natural:
+        source = f"{staged}_v"
+        if only_if is not None:
+            source = f"(select s.* from {staged}_v s semi join {only_if} o using (transaction_id))"
+        parts.append(
+            f"with lines as (select * from {source} where {ok} and row_key is not null), "
+            f"repeated as (select row_key from lines group by row_key having count(*) > 1), "
+            f"hashed as (select *, {_hash_expr(COLUMNS[kind], present=present)} as _h "
+            f"from lines semi join repeated using (row_key)) "
+            f"select 'natural' as mode, _rid, _line, _h as h, row_number() over w as n, "
+            f"first_value(_h) over w as first_h, first_value(_line) over w as first_line from hashed "
+            f"window w as (partition by row_key order by _rid)")
+    keyless = f"{ok} and row_key is null" if natural else ok
+    parts.append(
+        f"with lines as (select * from {staged}_v where {keyless}), "
+        f"repeated as (select _content from lines group by _content having count(*) > 1) "
+        f"select 'content' as mode, _rid, _line, _content as h, row_number() over w as n, "
+        f"_content as first_h, first_value(_line) over w as first_line "
+        f"from lines semi join repeated using (_content) "
+        f"window w as (partition by _content order by _rid)")
+    cur.execute(f"create temp table {staged}_dups as "
+                + " union all ".join(f"({p})" for p in parts))
 
 
 def _order_starts(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: str,
@@ -680,8 +701,9 @@ def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kin
     ).fetchall()[0]
     bad = cur.execute(f"select count(*) from {staged}_bad").fetchall()[0][0]
     dup, conflict, repeated = cur.execute(
-        "select count(*) filter (where n > 1 and h = first_h), "
-        "count(*) filter (where n > 1 and h <> first_h), count(*) filter (where n > 1) "
+        "select count(*) filter (where mode = 'natural' and n > 1 and h = first_h), "
+        "count(*) filter (where mode = 'natural' and n > 1 and h <> first_h), "
+        "count(*) filter (where mode = 'content' and n > 1) "
         f"from {staged}_dups").fetchall()[0]
     present, conflict_db = cur.execute(
         f"select count(*) filter (where status = 'present'), "
@@ -691,18 +713,15 @@ def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kin
     report.rows_excluded = blank_rows + total_rows + len(raw.blank_lines)
     report.rows_valid = valid
     report.returns, report.zero_amounts = returns, zeros
-    if natural:
-        report.rows_duplicate, report.rows_conflicting = dup, conflict + conflict_db
-        if dup:
-            report.notes.append(f"{dup} rows repeat an earlier row with the same key exactly; "
-                                "each is imported once")
-    else:
-        report.rows_conflicting = conflict_db
-        report.identical_rows = repeated
-        if repeated:
-            report.notes.append(
-                f"{repeated} rows repeat an earlier row of this file exactly; without an id column "
-                "each is kept as a separate record")
+    report.rows_duplicate, report.rows_conflicting = dup, conflict + conflict_db
+    report.identical_rows = repeated
+    if dup:
+        report.notes.append(f"{dup} rows repeat an earlier row with the same key exactly; "
+                            "each is imported once")
+    if repeated:
+        report.notes.append(
+            f"{repeated} rows without an id repeat an earlier row of this file exactly; "
+            "each is kept as a separate record")
     report.rows_already_present = present
     report.rows_to_import = (valid - report.rows_duplicate - report.rows_conflicting - present)
     if returns:
@@ -729,7 +748,8 @@ def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kin
         conflicts += cur.execute(
             f"select d._line, {key_expr}, 'line ' || d.first_line || ' of this file' "
             f"from {staged}_dups d join {staged}_v s using (_rid) "
-            f"where d.n > 1 and d.h <> d.first_h order by d._line limit {LIST_LIMIT}").fetchall()
+            f"where d.mode = 'natural' and d.n > 1 and d.h <> d.first_h "
+            f"order by d._line limit {LIST_LIMIT}").fetchall()
     conflicts += cur.execute(
         f"with listed as (select s._line, s._rid, {key_expr} as shown from {staged}_db b "
         f"join {staged}_v s using (_rid) where b.status = 'conflict_db' order by s._line limit {LIST_LIMIT}) "
@@ -834,7 +854,7 @@ def _in_file_conflicts(cur: duckdb.DuckDBPyConnection, staged: str, natural: boo
     if not natural:
         return 0
     return cur.execute(f"select count(*) from {staged}_dups "
-                       "where n > 1 and h <> first_h").fetchall()[0][0]
+                       "where mode = 'natural' and n > 1 and h <> first_h").fetchall()[0][0]
 
 
 def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, commit: bool = False,

@@ -605,3 +605,18 @@ def test_staging_plan_keeps_file_order_and_the_guard_catches_a_join(con, tmp_pat
     monkeypatch.setattr(importer, "_plan_has_join", lambda cur, query: True)
     assert import_file(con, path).rejects[0]["line"] == 9
     assert used == [False, True]  # the guard switched to explicit numbering
+
+
+def test_rows_with_an_empty_id_in_a_file_with_ids_are_keyed_by_content(con, tmp_path):
+    """An id column with some empty cells: those rows are told apart by their content."""
+    path = write(tmp_path / "ids.csv", "transaction_id,customer_id,order_date,amount\n"
+                 "T1,C1,2024-01-05,10\n"
+                 ",C2,2024-01-06,20\n"
+                 ",C3,2024-01-07,30\n"
+                 ",C3,2024-01-07,30\n")
+    report = import_file(con, path, commit=True)
+    assert (report.rows_imported, report.rows_conflicting, report.rows_duplicate) == (4, 0, 0)
+    assert report.identical_rows == 1  # the second ",C3,2024-01-07,30" line: kept as its own record
+    again = import_file(con, path, commit=True)
+    assert (again.rows_imported, again.rows_already_present) == (0, 4)
+    assert rows(con, "select count(*) from transactions") == [(4,)]
