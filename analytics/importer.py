@@ -342,8 +342,7 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
         f"select *, {_invalid_expr(kind, mapping)} as _invalid from ("
         f"select *{exclude}, "
         + (f"{_failed_texts(failed)} as _raw, " if failed else "")
-        + (f"{_natural_key_expr(kind, mapping)} as row_key, "
-           f"{_content_if_keyless(kind, mapping)} as _content from (" if natural
+        + (f"{_natural_key_expr(kind, mapping)} as row_key from (" if natural
            else f"{_hash_expr(cols, present=_staged_columns(mapping))} as _content from (")
         + f"select {', '.join(level2)} from (select {', '.join(level1)} from {source})))"
     )
@@ -413,10 +412,12 @@ def _natural_key_expr(kind: str, mapping: Mapping) -> str:
     return f"case when {keys[0]} is not null then md5_number(concat_ws(chr(31), '{kind}', {parts})) end"
 
 
-def _content_if_keyless(kind: str, mapping: Mapping) -> str:
-    first = _natural_key_columns(kind, mapping)[0]
-    return (f"case when {first} is null then "
-            f"{_hash_expr(COLUMNS[kind], present=_staged_columns(mapping))} end")
+def _content_if_keyless(kind: str, mapping: Mapping, alias: str = "") -> str:
+    """The content hash of a row whose natural key cell is empty (computed where needed,
+    not staged: in a file with ids such rows are few)."""
+    prefix = f"{alias}." if alias else ""
+    return (f"case when {prefix}row_key is null then "
+            f"{_hash_expr(COLUMNS[kind], alias, _staged_columns(mapping))} end")
 
 
 def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, raw: RawTable,
@@ -453,9 +454,10 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
     # Join the small side tables only when they hold rows: each join costs a probe per row.
     repeats = cur.execute(f"select count(*) from {staged}_dups").fetchall()[0][0] > 0
     # Identity: the natural key, else the content (+ its occurrence among identical rows).
-    by_content = ("case when d.n > 1 then md5_number(cast(s._content as varchar) || '#' || d.n) "
-                  "else s._content end") if repeats else "s._content"
-    key = f"coalesce(s.row_key, {by_content})" if natural else by_content
+    content = _content_if_keyless(kind, mapping, "s") if natural else "s._content"
+    by_content = (f"case when d.n > 1 then md5_number(cast({content} as varchar) || '#' || d.n) "
+                  f"else {content} end") if repeats else content
+    key = f"case when s.row_key is not null then s.row_key else {by_content} end" if natural else by_content
     cur.execute(
         f"create temp view {staged}_candidates as select s.*, {orders} as _order_start, {key} as _key "
         f"from {view} s "
@@ -533,8 +535,7 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
     if readings:
         # the rows holding day/month values: parse them, then give them their keys
         if _natural_key_columns(mapping.kind, mapping):
-            rekey = (f"row_key = {_natural_key_expr(mapping.kind, mapping)}, "
-                     f"_content = {_content_if_keyless(mapping.kind, mapping)}")
+            rekey = f"row_key = {_natural_key_expr(mapping.kind, mapping)}"
         else:
             rekey = f"_content = {_hash_expr(COLUMNS[mapping.kind], present=_staged_columns(mapping))}"
         for name, reading in readings.items():
@@ -643,8 +644,9 @@ def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: st
             f"first_value(_h) over w as first_h, first_value(_line) over w as first_line from hashed "
             f"window w as (partition by row_key order by _rid)")
     keyless = f"{ok} and row_key is null" if natural else ok
+    content = f", {_hash_expr(COLUMNS[kind], present=present)} as _content" if natural else ""
     parts.append(
-        f"with lines as (select * from {staged}_v where {keyless}), "
+        f"with lines as (select *{content} from {staged}_v where {keyless}), "
         f"repeated as (select _content from lines group by _content having count(*) > 1) "
         f"select 'content' as mode, _rid, _line, _content as h, row_number() over w as n, "
         f"_content as first_h, first_value(_line) over w as first_line "
