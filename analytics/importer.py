@@ -810,7 +810,7 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
             + (f" anti join {staged}_db b using (_rid)" if present + conflict_db else ""), [import_id])
         imported = cur.execute(f"select count(*) from {kind} where import_id = ?",
                                [import_id]).fetchall()[0][0]
-        report.rows_conflicting = _in_file_conflicts(cur, staged, prepared.natural_key) + conflict_db
+        report.rows_conflicting = _in_file_conflicts(cur, staged) + conflict_db
         report.rows_already_present = present
         report.rows_to_import = imported
         report.rows_imported = imported
@@ -852,9 +852,7 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
     return report
 
 
-def _in_file_conflicts(cur: duckdb.DuckDBPyConnection, staged: str, natural: bool) -> int:
-    if not natural:
-        return 0
+def _in_file_conflicts(cur: duckdb.DuckDBPyConnection, staged: str) -> int:
     return cur.execute(f"select count(*) from {staged}_dups "
                        "where mode = 'natural' and n > 1 and h <> first_h").fetchall()[0][0]
 

@@ -250,7 +250,7 @@ def _looks_chinese(path: Path, codec: str) -> bool:
 
 
 # Symbols business files use that GB2312 lacks (GB18030 has them): ¥ above all.
-_COMMON_SYMBOLS = frozenset("¥€£©®™°±×÷·–—‘’“”…•€￥")
+_COMMON_SYMBOLS = frozenset("¥€£©®™°±×÷·–—‘’“”…•￥")
 
 
 def detect_encoding(path: Path) -> str:
