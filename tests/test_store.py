@@ -213,3 +213,15 @@ def test_each_audit_finds_its_rows(tmp_path):
     assert samples["unknown_customers"].customer_id.tolist() == ["Z"]
     assert samples["future_order_dates"].line.tolist() == [2]
     con.close()
+
+
+def test_outlier_check_flags_a_misplaced_decimal_not_a_big_order(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    rows = "".join(f"C{i},2024-01-{i % 28 + 1:02d},{4000 + i},1,冰箱\n" for i in range(30))
+    rows += "B1,2024-02-01,40000,10,冰箱\n"      # ten fridges at the usual price: fine
+    rows += "B2,2024-02-02,450000,1,冰箱\n"      # one fridge at 100 times the price: flagged
+    (tmp_path / "t.csv").write_text("customer_id,order_date,amount,quantity,product\n" + rows, encoding="utf-8")
+    import_file(con, tmp_path / "t.csv", commit=True)
+    found = {r.name: r for r in audits.run_checks(con)}["amount_outliers"]
+    assert found.count == 1 and found.sample.customer_id.tolist() == ["B2"]
+    con.close()
