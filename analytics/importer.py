@@ -49,8 +49,7 @@ _OUTCOME_WORDS = {
     "won": ("won", "win", "赢单", "成交", "成功", "签约"),
     "lost": ("lost", "lose", "输单", "流失", "失败", "丢单"),
 }
-SQL_TYPES = {"id": "varchar", "text": "varchar", "date": "date", "money": "decimal(18, 4)",
-             "number": "double"}
+
 
 
 @dataclass
@@ -270,8 +269,9 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
            numbered: bool = False) -> tuple[str, bool]:
     """One pass over the raw rows: trimmed text, typed values, blank and total flags, keys.
 
-    The staged table keeps, per typed column, the text of the cells that failed to parse
-    (``raw_<column>``), so rejects can show them.
+    The staged table keeps the text of the typed cells that failed to parse (one list
+    column, ``_raw``; see :func:`_raw_text`) and of unknown coded words (``raw_<column>``),
+    so rejects can show them.
     """
     kind = mapping.kind
     cols = COLUMNS[kind]
@@ -303,37 +303,27 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping,
     ]
     level2 = [*line, *flags]
     failed: list[tuple[str, str]] = []  # (column, its text): cells that may fail to parse
-    texts: list[str] = []
     for c in cols:
-        if c.name not in cell:
-            if c.name in _ALWAYS_STAGED.get(kind, ()):
-                level2.append(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}")
-            continue  # an unmapped column is NULL: not stored, to keep staging narrow
         t = f"t_{c.name}"
-        if kind == "feedback" and c.name == "scale":
-            level2.append(f"{_word_case(t, _SCALE_WORDS)} as scale")
-            level2.append(f"case when {_word_case(t, _SCALE_WORDS)} is null then {t} end as raw_scale")
-        elif kind == "feedback" and c.name == "feedback_kind":
-            known = _word_case(t, _KIND_WORDS)
-            score_text = "t_score"
-            level2.append(f"case when {t} is null and {score_text} is null then 'complaint' "
-                          f"when {t} is null then 'survey' else {known} end as feedback_kind")
-            level2.append(f"case when {known} is null then {t} end as raw_feedback_kind")
-        elif kind == "leads" and c.name == "outcome":
-            level2.append(f"{_word_case(t, _OUTCOME_WORDS)} as outcome")
-            level2.append(f"case when {_word_case(t, _OUTCOME_WORDS)} is null then {t} end as raw_outcome")
+        words = _CODED.get((kind, c.name))
+        if words is not None:
+            # a coded column: its canonical word, and the text when the word is unknown
+            known = _word_case(t, words) if c.name in cell else "cast(null as varchar)"
+            value = known
+            if c.name == "feedback_kind":  # a feedback row without a kind: by its score
+                given = f"when {t} is not null then {known} " if c.name in cell else ""
+                value = (f"case {given}when t_score is null then 'complaint' else 'survey' end")
+            level2.append(f"{value} as {c.name}")
+            level2.append(f"case when {known} is null then {t} end as raw_{c.name}"
+                          if c.name in cell else f"cast(null as varchar) as raw_{c.name}")
+        elif c.name not in cell:
+            continue  # an unmapped column is NULL: not stored, to keep staging narrow
         else:
             level2.append(f"{_typed_expr(c, t)} as {c.name}")
             if c.type not in ("id", "text"):
                 level2.append(t)
                 failed.append((c.name, t))
-                texts.append(t)
-    coded = {"feedback": ("scale", "feedback_kind"), "leads": ("outcome",)}.get(kind, ())
-    level2 += [f"cast(null as varchar) as raw_{name}" for name in coded if name not in cell]
-    if kind == "feedback" and "feedback_kind" not in cell:
-        level2[level2.index("cast(null as varchar) as feedback_kind")] = (
-            "case when t_score is null then 'complaint' else 'survey' end as feedback_kind")
-    exclude = f" exclude ({', '.join(texts)})" if texts else ""
+    exclude = f" exclude ({', '.join(t for _, t in failed)})" if failed else ""
     # Rows are identified by their natural key when the file has one; else by content.
     # (Content is compared only where keys meet: with the database, or within the file.)
     natural = bool(_natural_key_columns(kind, mapping))
@@ -384,14 +374,19 @@ def _hash_expr(cols: tuple[Column, ...], alias: str = "", present: frozenset[str
     return f"md5_number(concat_ws(chr(31), {parts}))"
 
 
-# Columns computed even when the file lacks them (a feedback row's kind follows from its
-# score, its scale may be inferred from the file's scores).
-_ALWAYS_STAGED: dict[str, tuple[str, ...]] = {"feedback": ("scale", "feedback_kind")}
+# Columns holding coded words, brought to canonical ones. They are staged even when the file
+# lacks them (a feedback row's kind follows from its score, its scale may be inferred from
+# the file's scores), each with raw_<column>, the text of an unknown word.
+_CODED: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
+    ("feedback", "scale"): _SCALE_WORDS,
+    ("feedback", "feedback_kind"): _KIND_WORDS,
+    ("leads", "outcome"): _OUTCOME_WORDS,
+}
 
 
 def _staged_columns(mapping: Mapping) -> frozenset[str]:
     """The canonical columns the staged table holds."""
-    return frozenset(mapping.columns) | frozenset(_ALWAYS_STAGED.get(mapping.kind, ()))
+    return frozenset(mapping.columns) | {name for kind, name in _CODED if kind == mapping.kind}
 
 
 def _natural_key_columns(kind: str, mapping: Mapping) -> list[str]:
@@ -431,7 +426,7 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
         sheets=raw.sheets, delimiter=raw.delimiter, mapping=mapping.as_names(),
         unmapped_columns=mapping.unmapped,
     )
-    date_order = _settle_day_month(cur, staged, mapping, date_order, report)
+    _settle_day_month(cur, staged, mapping, date_order, report)
     if kind == "feedback":
         _infer_scale(cur, staged, mapping, report)
     checks = _row_checks(kind, cols, mapping)
@@ -481,7 +476,7 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
 
 
 def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
-                      date_order: str | None, report: ImportReport) -> str | None:
+                      date_order: str | None, report: ImportReport) -> None:
     """Settle the day/month order of dd/mm/yyyy-style values, never silently.
 
     Values like 25/12/2024 or 12/25/2024 decide a column's order; a column whose values
@@ -490,7 +485,7 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
     """
     dates = [c for c in COLUMNS[mapping.kind] if c.type == "date" and c.name in mapping.columns]
     if not dates:
-        return date_order
+        return
     exprs = []
     for c in dates:
         r = _raw_text(mapping, c.name)
@@ -546,7 +541,6 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
         cur.execute(f"update {staged} set {rekey} where _raw is not null")
         # the day/month rows were invalid (unparsed dates) until now
         cur.execute(f"update {staged} set _invalid = {_invalid_expr(mapping.kind, mapping)} where _invalid")
-    return date_order
 
 
 def _infer_scale(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,

@@ -30,7 +30,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -428,16 +428,6 @@ _BLANK_LINE = re.compile(rb"\n(?=[ \t]*\r?\n)")
 _LEADING_BLANK = re.compile(rb"[ \t]*\r?\n")
 
 
-def _count_lines(path: Path) -> int:
-    """The physical line count of a file (a last line without a line break counts)."""
-    total, last = 0, b"\n"
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            total += chunk.count(b"\n")
-            last = chunk[-1:]
-    return total + (last != b"\n")
-
-
 def _blank_lines(path: Path, after: int) -> list[int]:
     """The empty or white-space-only lines after line ``after`` of a UTF-8 file."""
     total, blanks, carry = 0, [], b""
@@ -474,7 +464,7 @@ class _PendingCsv:
     rejects: str
     scan: str
     workdir: Path | None
-    line_count: Callable[[], int]
+    counting: Future[tuple[str, int]]  # (sha256, line count) of ``source``
 
 
 def _sql_text(value: str) -> str:
@@ -494,12 +484,9 @@ def _open_duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str) 
     assert raw.header_row is not None and raw.delimiter is not None
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.headers))) + "}"
     # the file's own line count, or the transcoded copy's (UTF-16 line breaks are 2 bytes)
-    if workdir is None and raw.facts is not None:
-        facts = raw.facts
-        line_count: Callable[[], int] = lambda: facts.result()[1]  # noqa: E731
-    else:
-        line_count = _BACKGROUND.submit(_count_lines, source).result
-    pending = _PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir, line_count)
+    counting = raw.facts if workdir is None and raw.facts is not None else _BACKGROUND.submit(
+        _fingerprint, source)
+    pending = _PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir, counting)
     con.execute(
         f"create temp view {raw.table} as select * from read_csv({_sql_text(str(source))}, "
         f"auto_detect=false, columns={columns}, header=false, skip={int(raw.header_row)}, "
@@ -544,7 +531,7 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
         ).fetchall()
         if any(etype == "INVALID ENCODING" for _, _, etype, _ in bad):
             return "encoding"
-        physical = pending.line_count()
+        physical = pending.counting.result()[1]
         records = con.execute(f"select count(*) from {staged}").fetchall()[0][0]
         blank_set: set[int] = set()
         malformed = []
@@ -579,7 +566,7 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
         raw.rows_read = records + len(skipped)
         return None
     finally:
-        pending.line_count()  # never delete the file under the counting thread
+        pending.counting.result()  # never delete the file under the counting thread
         con.execute(f"drop table if exists {pending.rejects}")
         con.execute(f"drop table if exists {pending.scan}")
         if pending.workdir is not None:
