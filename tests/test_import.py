@@ -592,9 +592,9 @@ def test_staging_plan_keeps_file_order_and_the_guard_catches_a_join(con, tmp_pat
     used = []
     real = importer._parse
 
-    def spy(cur, raw, mapping, numbered=False):
+    def spy(cur, raw, mapping, stage_db, numbered=False):
         used.append(numbered)
-        return real(cur, raw, mapping, numbered)
+        return real(cur, raw, mapping, stage_db, numbered)
 
     monkeypatch.setattr(importer, "_parse", spy)
     path = write(tmp_path / "t.csv", "customer_id,order_date,amount\n" + "".join(
@@ -620,3 +620,19 @@ def test_rows_with_an_empty_id_in_a_file_with_ids_are_keyed_by_content(con, tmp_
     again = import_file(con, path, commit=True)
     assert (again.rows_imported, again.rows_already_present) == (0, 4)
     assert rows(con, "select count(*) from transactions") == [(4,)]
+
+
+def test_staging_memory_is_released_after_preview_commit_and_failure(con, tmp_path):
+    """Staged rows live in an in-memory database attached to the whole instance: every way
+    out of an import (preview, commit, a refused file) detaches it."""
+    def attached():
+        return rows(con, "select database_name from duckdb_databases() where database_name like 'stage_%'")
+
+    path = write(tmp_path / "t.csv", ZH_HEADER + ZH_ROWS)
+    import_file(con, path)
+    import_file(con, path, commit=True)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"customer_id,amount\n\xff\xfe\x00garbage\x81\n")
+    with pytest.raises(EncodingNotDetected):
+        import_file(con, bad, kind="transactions")
+    assert attached() == []
