@@ -12,7 +12,7 @@ import duckdb
 from analytics.db import read_sql
 
 #: Build order; the table name is the file name.
-MARTS: tuple[str, ...] = ("customer_month", "customer_summary")
+MARTS: tuple[str, ...] = ("customer_month", "customer_summary", "sales_month")
 
 
 def rebuild(cur: duckdb.DuckDBPyConnection) -> None:

@@ -2,7 +2,7 @@
 -- The usual price is the median of the product's (else category's) price per unit in a fixed
 -- sample of 100,000 rows, where the sample holds 20 or more of them; a large order of many
 -- units is not an outlier. (A sample keeps the check one scan of the table at any size.)
-with priced as (
+with priced as not materialized (
     select
         *,
         abs(amount) / coalesce(nullif(quantity, 0), 1) as unit_price,

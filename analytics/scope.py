@@ -1,0 +1,224 @@
+"""The one gate for reading rows: a :class:`Scope` and the SQL that applies it.
+
+Every metric reads customer, transaction, feedback or lead rows (and the derived tables
+built from them) through the functions here, never from the tables directly. A scope holds
+the global filters (a period of whole months, a comparison period, regions, channels,
+segments) and the regions the user may see (``allowed_regions``; ``None`` means every
+region). The filters are applied as bound parameters; table and column names come only
+from the fixed text below.
+
+Which region a row has:
+
+- transaction-level figures (revenue, orders, sales by region) use the row's region and
+  channel, and the segment of its customer;
+- customer-level figures (active, new and repeat customers) use the customer's home region
+  (the customers file's region, else the region of most spend) and segment; with a channel
+  filter, a customer counts through their purchases in those channels.
+
+A user restricted to some regions sees only rows (and customers) of those regions; asking
+for other regions (a tampered URL) gives an empty scope, never someone else's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+#: Comparison periods: the months just before, the same months a year earlier, or none.
+COMPARISONS: tuple[str, ...] = ("previous", "last_year", "none")
+
+
+def month_start(d: date) -> date:
+    """The first day of ``d``'s month."""
+    return d.replace(day=1)
+
+
+def add_months(d: date, months: int) -> date:
+    """The first day of the month ``months`` after ``d``'s month (negative: before)."""
+    index = d.year * 12 + d.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a page shows: a period of whole months, filters and the user's regions.
+
+    Parameters
+    ----------
+    start, end
+        The first and last month of the period (any day of a month stands for the month);
+        both included.
+    compare
+        ``"previous"`` (as many months just before), ``"last_year"`` (the same months a year
+        earlier) or ``"none"``.
+    regions, channels, segments
+        Filter values; empty means all.
+    allowed_regions
+        The regions the user may see; ``None`` for every region (no restriction).
+    """
+
+    start: date
+    end: date
+    compare: str = "previous"
+    regions: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    allowed_regions: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", month_start(self.start))
+        object.__setattr__(self, "end", month_start(self.end))
+        if self.end < self.start:
+            raise ValueError(f"the period ends ({self.end:%Y-%m}) before it starts ({self.start:%Y-%m})")
+        if self.compare not in COMPARISONS:
+            raise ValueError(f"comparison must be one of {', '.join(COMPARISONS)}, not {self.compare!r}")
+        for name in ("regions", "channels", "segments"):
+            object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)))))
+        if self.allowed_regions is not None:
+            object.__setattr__(self, "allowed_regions", tuple(sorted(set(self.allowed_regions))))
+
+    @property
+    def months(self) -> int:
+        """The number of months in the period."""
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    @property
+    def end_exclusive(self) -> date:
+        """The first day after the period."""
+        return add_months(self.end, 1)
+
+    def comparison(self) -> Scope | None:
+        """The same scope over the comparison period; ``None`` when there is none."""
+        if self.compare == "none":
+            return None
+        shift = -self.months if self.compare == "previous" else -12
+        return replace(self, start=add_months(self.start, shift), end=add_months(self.end, shift), compare="none")
+
+    def visible_regions(self) -> tuple[str, ...] | None:
+        """The regions rows may have: the filter within the allowed regions.
+
+        ``None`` means any region (no filter, no restriction); an empty tuple means none
+        at all (the filter asks only for regions the user may not see).
+        """
+        if self.allowed_regions is None:
+            return self.regions or None
+        if not self.regions:
+            return self.allowed_regions
+        return tuple(r for r in self.regions if r in self.allowed_regions)
+
+    def cache_key(self) -> tuple:
+        """Everything that decides which rows this scope reads (for cache keys)."""
+        return (self.start, self.end, self.compare, self.regions, self.channels, self.segments,
+                self.allowed_regions)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A scoped row source: SQL text for a subquery and its bound parameters."""
+
+    sql: str
+    params: tuple
+
+    def cte(self, name: str) -> str:
+        """``name as (...)``, for a WITH clause."""
+        return f"{name} as ({self.sql})"
+
+
+def _in(column: str, values: tuple[str, ...] | None, params: list) -> str:
+    """A bound membership test; ``None`` means no condition, an empty tuple means false."""
+    if values is None:
+        return "true"
+    if not values:
+        return "false"
+    params.append(list(values))
+    return f"list_contains(?, {column})"
+
+
+def _segment_test(alias: str, scope: Scope, params: list) -> str:
+    """The customer-segment filter on a row whose customer id is ``alias.customer_id``."""
+    if not scope.segments:
+        return "true"
+    params.append(list(scope.segments))
+    return (f"{alias}.customer_id in (select customer_id from customer_summary "
+            f"where list_contains(?, segment))")
+
+
+def sales(scope: Scope) -> Rows:
+    """Monthly sales rows in scope: ``month, region, channel, segment, orders, gross_revenue,
+    revenue, returns_amount, lines`` (from ``sales_month``), the period only."""
+    params: list = [scope.start, scope.end]
+    where = [
+        "month between ? and ?",
+        _in("region", scope.visible_regions(), params),
+        _in("channel", scope.channels or None, params),
+        _in("segment", scope.segments or None, params),
+    ]
+    return Rows(f"select * from sales_month where {' and '.join(where)}", tuple(params))
+
+
+def customers(scope: Scope) -> Rows:
+    """Customers in scope by their own attributes (home region, segment): every column of
+    ``customer_summary``. The period and channels do not apply here."""
+    params: list = []
+    where = [_in("home_region", scope.visible_regions(), params),
+             _in("segment", scope.segments or None, params)]
+    return Rows(f"select * from customer_summary where {' and '.join(where)}", tuple(params))
+
+
+def customer_activity(scope: Scope) -> Rows:
+    """One row per customer in scope per month of the period with a purchase or a return:
+    ``customer_id, month, orders, revenue``.
+
+    Without a channel filter it reads ``customer_month``; with one, the transactions in
+    those channels (no derived table splits customers by channel).
+    """
+    params: list = []
+    if scope.channels:
+        params += [scope.start, scope.end_exclusive, list(scope.channels)]
+        source = ("select customer_id, cast(date_trunc('month', order_date) as date) as month, "
+                  "count(*) filter (where is_order_start and not is_return) as orders, sum(amount) as revenue "
+                  "from transactions where order_date >= ? and order_date < ? and list_contains(?, channel) "
+                  "group by all")
+    else:
+        params += [scope.start, scope.end]
+        source = ("select customer_id, month, orders, revenue from customer_month "
+                  "where month between ? and ?")
+    who = customers(scope)
+    restricted = scope.visible_regions() is not None or scope.segments
+    if not restricted:
+        return Rows(source, tuple(params))
+    return Rows(f"select a.* from ({source}) a semi join ({who.sql}) c using (customer_id)",
+                tuple(params) + who.params)
+
+
+def transactions(scope: Scope) -> Rows:
+    """Transaction rows in scope (row region and channel, customer segment), the period only:
+    every column of ``transactions``."""
+    params: list = [scope.start, scope.end_exclusive]
+    where = [
+        "order_date >= ? and order_date < ?",
+        _in("t.region", scope.visible_regions(), params),
+        _in("t.channel", scope.channels or None, params),
+        _segment_test("t", scope, params),
+    ]
+    return Rows(f"select t.* from transactions t where {' and '.join(where)}", tuple(params))
+
+
+def data_months(con, allowed_regions: tuple[str, ...] | None = None) -> tuple[date, date] | None:
+    """The first and last month with sales the user may see; ``None`` when there are none."""
+    params: list = []
+    cond = _in("region", allowed_regions, params)
+    row = con.execute(f"select min(month), max(month) from sales_month where {cond}", params).fetchall()[0]
+    return None if row[0] is None else (row[0], row[1])
+
+
+def filter_values(con, allowed_regions: tuple[str, ...] | None = None) -> dict[str, list[str]]:
+    """The values each filter offers: regions (only the allowed ones), channels, segments."""
+    params: list = []
+    cond = _in("region", allowed_regions, params)
+    out = {}
+    for column in ("region", "channel", "segment"):
+        rows = con.execute(f"select distinct {column} from sales_month where {cond} and {column} is not null "
+                           f"order by {column}", params).fetchall()
+        out[column] = [r[0] for r in rows]
+    return out

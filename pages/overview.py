@@ -1,0 +1,72 @@
+"""Overview: how are we doing, what changed, where — for the period and filters chosen."""
+
+import streamlit as st
+
+from analytics.demo import load_demo
+from ui import data, figures, filters, widgets
+from ui.i18n import fmt_date, fmt_period, t
+
+lang = filters.current_language()
+scope = filters.current_scope()
+
+if not data.has_data():
+    st.title(t("empty_db_title", lang))
+    st.info(t("empty_db_body", lang))
+    c1, c2 = st.columns(2)
+    if c1.button(t("load_demo", lang), type="primary", icon=":material/rocket_launch:", width="stretch"):
+        bar = st.progress(0.0, text=t("loading_demo", lang))
+        load_demo(data.connection(), progress=lambda stage, fraction: bar.progress(min(fraction, 1.0), text=stage))
+        st.rerun()
+    c2.page_link("pages/data.py", label=t("go_to_data", lang), icon=":material/upload_file:")
+    st.stop()
+
+if scope is None:
+    st.title(t("nav_overview", lang))
+    st.info(t("no_data_in_scope", lang))
+    st.stop()
+
+currency = data.load_settings(data.data_version())["currency"]
+view = data.load_overview(scope.cache_key(), data.data_version())
+comparison = view.comparison
+period = fmt_period(scope.start, scope.end, lang)
+comparison_label = fmt_period(comparison.start, comparison.end, lang) if comparison else None
+
+st.title(t("overview_title", lang, period=period))
+caption = t("overview_caption_compare", lang, period=comparison_label) if comparison else t("compare_none", lang)
+if view.data_through:
+    caption += " · " + t("data_through", lang, date=fmt_date(view.data_through, lang))
+st.caption(caption)
+
+if view.kpis["orders"].value == 0 and view.kpis["active_customers"].value == 0:
+    st.info(t("no_data_in_scope", lang))
+    st.stop()
+
+current = view.trend[view.trend["period"] == "current"]
+sparks = {"revenue": current["revenue"].tolist(), "orders": current["orders"].tolist(),
+          "active_customers": current["active_customers"].tolist()} if len(current) > 1 else {}
+widgets.kpi_tiles(view.kpis, lang, currency, comparison_label, sparks)
+
+if view.highlights:
+    st.subheader(t("highlights_title", lang))
+    st.markdown("\n".join(f"- {widgets.highlight_text(h, lang, currency)}" for h in view.highlights))
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(t("trend_title", lang))
+    st.plotly_chart(figures.revenue_trend_line(view.trend, lang, currency), config={"displayModeBar": False})
+    trend_table = view.trend.assign(period=[t(f"trend_{p}", lang) for p in view.trend["period"]])
+    widgets.table_with_downloads(
+        trend_table.rename(columns={c: t(f"col_{c}", lang) for c in trend_table.columns}),
+        t("trend_title", lang), lang, key="trend")
+with right:
+    st.subheader(t("region_title", lang))
+    st.plotly_chart(figures.revenue_by_region_bar(view.by_region, lang, currency), config={"displayModeBar": False})
+    region_table = view.by_region.assign(region=[r or t("unknown_region", lang) for r in view.by_region["region"]])
+    widgets.table_with_downloads(
+        region_table.rename(columns={c: t(f"col_{c}", lang) for c in region_table.columns}),
+        t("region_title", lang), lang, key="region",
+        column_config={t("col_change", lang): st.column_config.NumberColumn(format="percent"),
+                       t("col_share", lang): st.column_config.NumberColumn(format="percent")})
+
+with st.expander(t("definitions_title", lang)):
+    st.markdown(t("definitions_body", lang))

@@ -1,0 +1,1 @@
+"""Streamlit-side helpers: cached loaders, filter widgets, figure builders, i18n and downloads."""

@@ -1,0 +1,72 @@
+"""The Streamlit side of the data: the process's one connection and the cached loaders.
+
+This is the only place that caches. Every loader takes the scope's cache key and the data
+version as arguments (never reads them inside), so an import refreshes every open session
+on its next interaction, and two users with different scopes never share a result.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import db, overview, settings
+from analytics import scope as gate
+from analytics.scope import Scope
+
+CACHE_TTL = 3600
+CACHE_ENTRIES = 256
+
+
+@st.cache_resource(show_spinner=False)
+def connection() -> db.duckdb.DuckDBPyConnection:
+    """The app's connection to the CRM database (the app is its only writer while it runs).
+
+    Use ``connection().cursor()`` per query: a bare connection shared by the session
+    threads fails.
+    """
+    return db.connect(db.default_db_path())
+
+
+def data_version() -> int:
+    """The database's current data version (read on every run: it is one tiny query)."""
+    return db.data_version(connection())
+
+
+def has_data() -> bool:
+    """Whether any transactions have been imported."""
+    cur = connection().cursor()
+    return cur.execute("select exists (select 1 from transactions)").fetchall()[0][0]
+
+
+def scope_from_key(key: tuple) -> Scope:
+    """Rebuild a scope from :meth:`Scope.cache_key`."""
+    start, end, compare, regions, channels, segments, allowed = key
+    return Scope(start, end, compare, regions, channels, segments, allowed)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_overview(scope_key: tuple, version: int) -> overview.Overview:
+    """The overview's figures for a scope at a data version."""
+    del version  # part of the cache key only
+    return overview.overview(connection(), scope_from_key(scope_key))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_filter_values(allowed: tuple[str, ...] | None, version: int) -> dict[str, list[str]]:
+    """The values the filters offer to a user who may see ``allowed`` regions."""
+    del version
+    return gate.filter_values(connection().cursor(), allowed)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_data_months(allowed: tuple[str, ...] | None, version: int) -> tuple | None:
+    """The first and last month with sales the user may see."""
+    del version
+    return gate.data_months(connection().cursor(), allowed)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_settings(version: int) -> dict:
+    """The metric settings (saving them raises the data version)."""
+    del version
+    return settings.load(connection())

@@ -1,0 +1,116 @@
+"""The global filters in the sidebar, bound to the URL so a view can be shared.
+
+The widget keys are public URL parameters (treat them as API): ``lang`` (zh, en), ``from``,
+``to`` (months, ``YYYY-MM``), ``compare`` (previous, last_year, none), ``region``, ``channel``
+and ``segment`` (repeated for several values, e.g. ``?region=华东&region=华北``).
+
+Widgets whose options are shown translated (language, comparison) are kept in the URL by
+:func:`_url_choice`: Streamlit's ``bind="query-params"`` writes a widget's displayed label,
+so a link would change with the language it was made in. The others use ``bind``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from analytics.scope import COMPARISONS, Scope, add_months
+from ui import data
+from ui.i18n import LANGUAGES, detect_language, language_label, t
+
+#: How many months a page opens with (the latest months with data).
+DEFAULT_MONTHS = 12
+_SCOPE_KEY = "_scope"
+
+
+def _url_choice(widget, label: str, options: tuple[str, ...], default: str, key: str, **kwargs) -> str:
+    """A single-choice widget whose value (an option code, not its label) lives in the URL
+    as ``?key=code``; a code that is not an option is ignored."""
+    if key not in st.session_state:
+        asked = st.query_params.get(key)
+        st.session_state[key] = asked if asked in options else default
+
+    def to_url() -> None:
+        value = st.session_state.get(key)
+        if value in options and value != default:
+            st.query_params[key] = value
+        elif key in st.query_params:
+            del st.query_params[key]
+
+    value = widget(label, options, key=key, on_change=to_url, **kwargs)
+    if value not in options:  # a segmented control can be clicked empty
+        value = default
+    to_url()
+    return value
+
+
+def language() -> str:
+    """The language selector (``?lang=zh|en``); the default follows the browser's locale."""
+    default = detect_language(getattr(st.context, "locale", None))
+    return _url_choice(st.sidebar.segmented_control, "Language / 语言", LANGUAGES, default, "lang",
+                       format_func=language_label, width="stretch")
+
+
+def current_language() -> str:
+    """The language chosen on this run (for the pages)."""
+    chosen = st.session_state.get("lang")
+    return chosen if chosen in LANGUAGES else detect_language(getattr(st.context, "locale", None))
+
+
+def _month_text(d: date) -> str:
+    return f"{d:%Y-%m}"
+
+
+def _months(first: date, last: date) -> list[str]:
+    out, m = [], first
+    while m <= last:
+        out.append(_month_text(m))
+        m = add_months(m, 1)
+    return out
+
+
+def sidebar(lang: str, allowed: tuple[str, ...] | None) -> Scope | None:
+    """Draw the filters and return the scope they select; ``None`` when the user may see
+    no sales at all (an empty database, or none in their regions)."""
+    version = data.data_version()
+    span = data.load_data_months(allowed, version)
+    if span is None:
+        st.session_state[_SCOPE_KEY] = None
+        return None
+    first, last = span
+    months = _months(first, last)
+    default_start = months[max(0, len(months) - DEFAULT_MONTHS)]
+    values = data.load_filter_values(allowed, version)
+    side = st.sidebar
+    side.header(t("filter_header", lang))
+
+    c1, c2 = side.columns(2)
+    start = c1.selectbox(t("filter_from", lang), months, index=months.index(default_start),
+                         key="from", bind="query-params")
+    end = c2.selectbox(t("filter_to", lang), months, index=len(months) - 1, key="to", bind="query-params")
+    start, end = start or default_start, end or months[-1]
+    if end < start:
+        side.warning(t("period_reversed", lang))
+        start, end = end, start
+    compare = _url_choice(side.selectbox, t("filter_compare", lang), COMPARISONS, COMPARISONS[0], "compare",
+                          format_func=lambda c: t(f"compare_{c}", lang))
+    all_label = t("all_values", lang)
+    regions = side.multiselect(t("filter_region", lang), values["region"], key="region",
+                               bind="query-params", placeholder=all_label)
+    channels = side.multiselect(t("filter_channel", lang), values["channel"], key="channel",
+                                bind="query-params", placeholder=all_label)
+    segments = ()
+    if values["segment"]:
+        segments = side.multiselect(t("filter_segment", lang), values["segment"], key="segment",
+                                    bind="query-params", placeholder=all_label)
+    scope = Scope(start=date.fromisoformat(start + "-01"), end=date.fromisoformat(end + "-01"),
+                  compare=compare, regions=tuple(regions), channels=tuple(channels),
+                  segments=tuple(segments), allowed_regions=allowed)
+    st.session_state[_SCOPE_KEY] = scope
+    return scope
+
+
+def current_scope() -> Scope | None:
+    """The scope the sidebar selected on this run (for the pages)."""
+    return st.session_state.get(_SCOPE_KEY)

@@ -1,0 +1,110 @@
+"""Page building blocks: KPI tiles, a chart's table with its downloads, highlight sentences.
+
+Formatting of what the analytics layer computed; no queries here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics.overview import RATES, Highlight, Kpi
+from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
+from ui.i18n import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct, fmt_period, t
+
+#: How each KPI's value is printed.
+_MONEY = frozenset({"revenue", "aov"})
+
+
+def kpi_value(kpi_name: str, value: float | None, lang: str, currency: str) -> str:
+    """A KPI's value as the tile prints it."""
+    if kpi_name in _MONEY:
+        return fmt_money(value, lang, currency, compact=True)
+    if kpi_name in RATES:
+        return fmt_pct(value, lang)
+    return fmt_int(value, lang)
+
+
+def kpi_delta(kpi: Kpi, lang: str) -> str | None:
+    """The change a tile shows (percent for amounts and counts, points for rates)."""
+    if kpi.change is None:
+        return None
+    return fmt_delta_points(kpi.change, lang) if kpi.name in RATES else fmt_delta_pct(kpi.change, lang)
+
+
+def kpi_help(kpi: Kpi, lang: str, currency: str, comparison_label: str | None) -> str:
+    """The tile's tooltip: definition, comparison value, and for rates n and the 95 % CI."""
+    parts = [t(f"kpi_{kpi.name}_help", lang)]
+    if comparison_label and kpi.previous is not None:
+        parts.append(t("kpi_previous_value", lang, period=comparison_label,
+                       value=kpi_value(kpi.name, kpi.previous, lang, currency)))
+    if kpi.n is not None:
+        parts.append(t("sample_size", lang, n=fmt_int(kpi.n, lang)))
+    if kpi.ci is not None:
+        parts.append(t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
+    return "  \n".join(parts)
+
+
+def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: str | None,
+              sparks: dict[str, list[float]] | None = None, per_row: int = 3) -> None:
+    """The KPI tiles in rows of ``per_row`` (they stack on a phone); ``sparks`` gives a
+    KPI's monthly values for a small trend line."""
+    items = list(kpis.values())
+    sparks = sparks or {}
+    for i in range(0, len(items), per_row):
+        cols = st.columns(per_row)
+        for col, kpi in zip(cols, items[i:i + per_row], strict=False):
+            with col:
+                st.metric(
+                    t(f"kpi_{kpi.name}", lang), kpi_value(kpi.name, kpi.value, lang, currency),
+                    delta=kpi_delta(kpi, lang), help=kpi_help(kpi, lang, currency, comparison_label),
+                    delta_description=t("vs_previous", lang, period=comparison_label)
+                    if comparison_label and kpi.change is not None else None,
+                    border=True, chart_data=sparks.get(kpi.name), chart_type="area" if kpi.name in sparks else "line",
+                )
+                if kpi.n is not None and kpi.ci is not None:
+                    st.caption(t("sample_size", lang, n=fmt_int(kpi.n, lang)) + " · "
+                               + t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
+
+
+def table_with_downloads(df: pd.DataFrame, stem: str, lang: str, key: str,
+                         column_config: dict | None = None) -> None:
+    """A chart's table in an expander, with CSV and Excel downloads (formula-safe)."""
+    with st.expander(t("show_table", lang)):
+        st.dataframe(df, hide_index=True, width="stretch", column_config=column_config)
+        c1, c2 = st.columns(2)
+        c1.download_button(t("download_csv", lang), to_csv_bytes(df), file_name=download_name(stem, "csv"),
+                           mime="text/csv", key=f"{key}_csv", width="stretch", on_click="ignore")
+        c2.download_button(t("download_excel", lang), to_xlsx_bytes(df), file_name=download_name(stem, "xlsx"),
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           key=f"{key}_xlsx", width="stretch", on_click="ignore")
+
+
+def highlight_text(h: Highlight, lang: str, currency: str) -> str:
+    """One highlight as a sentence in the language (a fall is worded as a fall, with an
+    unsigned size: "fell 12.0%", never "fell -12.0%")."""
+    v = h.values
+    values: dict[str, str] = {}
+    if h.kind in ("region_up", "region_down"):
+        values["region"] = v["region"]
+        values["delta"] = fmt_money(abs(v["delta"]), lang, currency, compact=True)
+        values["change"] = fmt_delta_pct(v["change"], lang)
+        return t(f"highlight_{h.kind}", lang, **values)
+    direction = "up" if v["change"] >= 0 else "down"
+    if h.kind == "repeat_rate_change":
+        values["change"] = fmt_delta_points(abs(v["change"]), lang).lstrip("+")
+        shown = fmt_pct
+    else:
+        values["change"] = fmt_pct(abs(v["change"]), lang)
+        shown = fmt_int
+        if h.kind == "revenue_change":
+            def shown(x: float, lang: str) -> str:
+                return fmt_money(x, lang, currency, compact=True)
+    values["value"] = shown(v["value"], lang)
+    values["previous"] = shown(v["previous"], lang)
+    return t(f"highlight_{h.kind}_{direction}", lang, **values)
+
+
+def period_label(start, end, lang: str) -> str:
+    """A period of months as the page titles print it."""
+    return fmt_period(start, end, lang)
