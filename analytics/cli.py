@@ -19,7 +19,9 @@ from analytics import audits
 from analytics.db import DatabaseBusy, connect, data_version, default_db_path
 from analytics.errors import CRMError
 from analytics.importer import DATE_ORDERS, Progress, import_file, import_history, undo_import
+from analytics.report import PAGES, overview_report, overview_text, parse_month
 from analytics.schema import KINDS
+from analytics.scope import COMPARISONS, Scope, data_months, default_period
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="run the data-quality checks (exit 1 if any fails)")
     check.add_argument("--json", action="store_true")
+
+    report = sub.add_parser("report", help="print a page's figures (computed as the page computes them)")
+    report.add_argument("page", choices=PAGES)
+    report.add_argument("--from", dest="start", metavar="MONTH",
+                        help="first month, YYYY-MM (a date stands for its month); default: 12 months before --to")
+    report.add_argument("--to", dest="end", metavar="MONTH", help="last month, YYYY-MM; default: the latest with data")
+    report.add_argument("--compare", choices=COMPARISONS, default="previous")
+    report.add_argument("--region", action="append", default=[], help="a region (repeatable)")
+    report.add_argument("--channel", action="append", default=[], help="a channel (repeatable)")
+    report.add_argument("--segment", action="append", default=[], help="a customer segment (repeatable)")
+    report.add_argument("--json", action="store_true")
     return parser
 
 
@@ -200,4 +213,24 @@ def _run(args: argparse.Namespace, con: Any) -> int:
                 print(f"{'ok  ' if r.passed else 'FAIL'} {r.name}: {r.description}"
                       + ("" if r.passed else f" — {r.count:,} rows"))
         return 0 if all(r.passed for r in results) else 1
+    if args.command == "report":
+        return _report(args, con)
     raise AssertionError(args.command)
+
+
+def _report(args: argparse.Namespace, con: Any) -> int:
+    span = data_months(con.cursor())
+    if span is None:
+        print("error: there are no transactions to report on; import some first", file=sys.stderr)
+        return 1
+    try:
+        end = parse_month(args.end, "--to") if args.end else span[1]
+        start = parse_month(args.start, "--from") if args.start else default_period(span[0], end)[0]
+        scope = Scope(start=start, end=end, compare=args.compare, regions=tuple(args.region),
+                      channels=tuple(args.channel), segments=tuple(args.segment))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = overview_report(con, scope)
+    _print_json(report) if args.json else print(overview_text(report))
+    return 0

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from analytics import scope as gate
-from analytics.scope import Scope, add_months
+from analytics.scope import Scope
 
 #: The KPI tiles in order.
 KPIS: tuple[str, ...] = ("revenue", "orders", "active_customers", "new_customers", "repeat_rate", "aov")
@@ -284,13 +284,11 @@ def overview(con: duckdb.DuckDBPyConnection, scope: Scope) -> Overview:
     )
 
 
-def default_scope(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ...] | None = None,
-                  months: int = 12) -> Scope | None:
-    """The scope a page opens with: the last ``months`` months with data, against the
-    previous period; ``None`` when there are no sales the user may see."""
+def default_scope(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ...] | None = None) -> Scope | None:
+    """The scope a page opens with (:func:`analytics.scope.default_period`, against the
+    previous period); ``None`` when there are no sales the user may see."""
     span = gate.data_months(con.cursor(), allowed_regions)
     if span is None:
         return None
-    first, last = span
-    start = max(first, add_months(last, -(months - 1)))
-    return Scope(start=start, end=last, compare="previous", allowed_regions=allowed_regions)
+    start, end = gate.default_period(*span)
+    return Scope(start=start, end=end, compare="previous", allowed_regions=allowed_regions)

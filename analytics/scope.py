@@ -204,6 +204,16 @@ def transactions(scope: Scope) -> Rows:
     return Rows(f"select t.* from transactions t where {' and '.join(where)}", tuple(params))
 
 
+#: How many months a page opens with: the latest ones with data.
+DEFAULT_MONTHS = 12
+
+
+def default_period(first: date, last: date, months: int = DEFAULT_MONTHS) -> tuple[date, date]:
+    """The period a page (and ``report``) opens with: the last ``months`` months up to
+    ``last``, not before ``first``."""
+    return max(month_start(first), add_months(last, -(months - 1))), month_start(last)
+
+
 def data_months(con, allowed_regions: tuple[str, ...] | None = None) -> tuple[date, date] | None:
     """The first and last month with sales the user may see; ``None`` when there are none."""
     params: list = []

@@ -138,3 +138,47 @@ def test_readme_documents_every_command():
     readme = (Path(PROJECT_ROOT) / "README.md").read_text(encoding="utf-8")
     for command in ("demo", "import", "imports", "undo", "check"):
         assert f"python -m analytics {command}" in readme or f"analytics [--db PATH] {command}" in readme
+
+
+SALES = ("transaction_id,customer_id,order_date,amount,region,channel\n"
+         "T1,C1,2024-01-05,100,华东,online\n"
+         "T2,C1,2024-02-05,50,华东,store\n"
+         "T3,C2,2024-02-06,80,华北,online\n"
+         "T4,C2,2023-12-20,30,华北,online\n"
+         "T5,C3,2024-03-01,-20,华北,store\n")
+
+
+def test_report_overview_prints_the_page_figures(tmp_path, capsys):
+    """``report overview --json``: the figures of the overview for the given filters; a region
+    filter changes them; the months given are the months reported."""
+    (tmp_path / "sales.csv").write_text(SALES, encoding="utf-8")
+    db = str(tmp_path / "crm.duckdb")
+    assert run(capsys, "--db", db, "import", str(tmp_path / "sales.csv"), "--commit")[0] == 0
+    code, out, _ = run(capsys, "--db", db, "report", "overview", "--from", "2024-01", "--to", "2024-03-31", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["period"] == {"start": "2024-01", "end": "2024-03", "months": 3}
+    assert report["comparison"] == {"kind": "previous", "start": "2023-10", "end": "2023-12"}
+    kpis = report["kpis"]
+    assert kpis["revenue"]["value"] == 210.0 and kpis["revenue"]["previous"] == 30.0
+    assert kpis["orders"]["value"] == 3  # the return starts no order
+    assert kpis["active_customers"]["value"] == 2 and kpis["new_customers"]["value"] == 1  # C2 bought in 2023
+    assert kpis["repeat_rate"]["value"] == 0.5 and kpis["repeat_rate"]["n"] == 2
+    assert {r["region"]: r["revenue"] for r in report["by_region"]} == {"华东": 150.0, "华北": 60.0}
+    code, out, _ = run(capsys, "--db", db, "report", "overview", "--from", "2024-01", "--to", "2024-03",
+                       "--region", "华北", "--json")
+    assert json.loads(out)["kpis"]["revenue"]["value"] == 60.0
+    code, out, _ = run(capsys, "--db", db, "report", "overview", "--from", "2024-01", "--to", "2024-03")
+    assert code == 0 and "revenue" in out and "华东" in out
+
+
+def test_report_refuses_a_bad_month_and_an_empty_database(tmp_path, capsys):
+    db = str(tmp_path / "crm.duckdb")
+    code, _, err = run(capsys, "--db", db, "report", "overview")
+    assert code == 1 and "no transactions" in err
+    (tmp_path / "sales.csv").write_text(SALES, encoding="utf-8")
+    run(capsys, "--db", db, "import", str(tmp_path / "sales.csv"), "--commit")
+    code, _, err = run(capsys, "--db", db, "report", "overview", "--from", "2024-13")
+    assert code == 2 and "--from '2024-13'" in err
+    code, _, err = run(capsys, "--db", db, "report", "overview", "--from", "2024-03", "--to", "2024-01")
+    assert code == 2 and "before it starts" in err

@@ -15,12 +15,10 @@ from datetime import date
 
 import streamlit as st
 
-from analytics.scope import COMPARISONS, Scope, add_months
+from analytics.scope import COMPARISONS, Scope, add_months, default_period
 from ui import data
 from ui.i18n import LANGUAGES, detect_language, language_label, t
 
-#: How many months a page opens with (the latest months with data).
-DEFAULT_MONTHS = 12
 _SCOPE_KEY = "_scope"
 
 
@@ -80,7 +78,7 @@ def sidebar(lang: str, allowed: tuple[str, ...] | None) -> Scope | None:
         return None
     first, last = span
     months = _months(first, last)
-    default_start = months[max(0, len(months) - DEFAULT_MONTHS)]
+    default_start = _month_text(default_period(first, last)[0])
     values = data.load_filter_values(allowed, version)
     side = st.sidebar
     side.header(t("filter_header", lang))
