@@ -3,9 +3,10 @@
 import streamlit as st
 
 from analytics.demo import load_demo
-from ui import data, figures, filters, widgets
+from ui import data, figures, filters, frame, widgets
 from ui.i18n import fmt_date, fmt_period, t
 
+frame.require_frame()
 lang = filters.current_language()
 scope = filters.current_scope()
 
