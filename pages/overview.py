@@ -10,14 +10,20 @@ frame.require_frame()
 lang = filters.current_language()
 scope = filters.current_scope()
 
+
+
+def _load_demo() -> None:
+    # a callback: it runs before the page, so the click is never lost to a rerun
+    with st.spinner(t("loading_demo", lang)):
+        load_demo(data.connection())
+
+
 if not data.has_data():
     st.title(t("empty_db_title", lang))
     st.info(t("empty_db_body", lang))
     c1, c2 = st.columns(2)
-    if c1.button(t("load_demo", lang), type="primary", icon=":material/rocket_launch:", width="stretch"):
-        bar = st.progress(0.0, text=t("loading_demo", lang))
-        load_demo(data.connection(), progress=lambda stage, fraction: bar.progress(min(fraction, 1.0), text=stage))
-        st.rerun()
+    c1.button(t("load_demo", lang), type="primary", icon=":material/rocket_launch:", width="stretch",
+              on_click=_load_demo)
     c2.page_link("pages/data.py", label=t("go_to_data", lang), icon=":material/upload_file:")
     st.stop()
 
