@@ -58,7 +58,7 @@ def check(key: str, value: Any) -> Any:
             raise ValueError(f"{key} must be one of {', '.join(s.choices)}, not {value!r}")
         return value
     cuts = [float(v) for v in value]
-    if len(cuts) != 3 or not all(0 < a < b < 1 for a, b in zip([0.0, *cuts[:-1]], cuts, strict=True)):
+    if len(cuts) != 3 or not all(a < b < 1 for a, b in zip([0.0, *cuts[:-1]], cuts, strict=True)):
         raise ValueError(f"{key} must be three increasing shares between 0 and 1 (e.g. 0.01, 0.05, 0.20), "
                          f"not {value!r}")
     return cuts
