@@ -177,11 +177,24 @@ def _is_space(char_code: str) -> str:
     return f"({char_code} <= 32 or {char_code} = 12288)"
 
 
+def _last_char(cell: str) -> str:
+    """The name of the column holding the code of ``cell``'s last character (computed one
+    level below :func:`_trimmed`: used twice there, it would be computed twice)."""
+    return f"{cell}_end"
+
+
 def _trimmed(cell: str) -> str:
     """Trimmed text, empty as NULL; the costly trim runs only on cells that start or end
     with white space (or a control character)."""
-    return (f"case when {_is_space(f'ord({cell})')} or {_is_space(f'ord({cell}[-1])')} "
+    return (f"case when {_is_space(f'ord({cell})')} or {_is_space(_last_char(cell))} "
             f"then nullif(trim({cell}, {_TRIM}), '') else nullif({cell}, '') end")
+
+
+def _may_be_among(expr: str, words: tuple[str, ...]) -> str:
+    """A cheap first test for :func:`_among`: ``expr`` starts with the first letter of one of
+    ``words`` (lower-case words; either case of the letter)."""
+    codes = sorted({ord(ch) for w in words for ch in (w[0], w[0].upper())})
+    return "(" + " or ".join(f"ord({expr}) = {code}" for code in codes) + ")"
 
 
 def _among(expr: str, words: tuple[str, ...]) -> str:
@@ -194,22 +207,25 @@ def _empty_null(cell: str) -> str:
     return f"nullif({cell}, '')"
 
 
-def _typed_expr(col: Column, t: str) -> str:
-    """The parsed value of trimmed text ``t``: the fast native cast first, the full parser
-    only where it fails (CASE is evaluated lazily; COALESCE here is not)."""
+def _native_cast(col: Column, cell: str) -> str:
+    """The fast native cast of a typed cell (NULL where it fails); computed one level below
+    :func:`_typed_expr`, which uses it twice. The native casts allow spaces around a value."""
+    if col.type == "date":
+        # ord in '1'..'2': 1900-2100 ISO dates; keeps words like 'epoch' away from the cast
+        return f"case when ord({cell}) between 49 and 50 then try_cast({cell} as date) end"
+    if col.type in ("money", "number"):
+        return f"try_cast({cell} as decimal(18, 4))"
+    raise ValueError(f"unknown column type {col.type}")
+
+
+def _typed_expr(col: Column, t: str, native: str) -> str:
+    """The parsed value of the text ``t`` whose native cast is ``native``: the full parser
+    only where the native cast failed (CASE is evaluated lazily; COALESCE here is not)."""
     if col.type in ("id", "text"):
         return t
-    if col.type == "date":
-        # ord(t) in '1'..'2': 1900-2100 ISO dates; keeps words like 'epoch' away from the cast
-        return (f"case when ord({t}) between 49 and 50 and try_cast({t} as date) is not null "
-                f"then try_cast({t} as date) else crm_date({t}, null) end")
-    money = (f"case when try_cast({t} as decimal(18, 4)) is not null "
-             f"then try_cast({t} as decimal(18, 4)) else crm_money({t}) end")
-    if col.type == "money":
-        return money
-    if col.type == "number":
-        return f"cast({money} as double)"
-    raise ValueError(f"unknown column type {col.type}")
+    full = f"crm_date({t}, null)" if col.type == "date" else f"crm_money({t})"
+    value = f"case when {native} is not null then {native} else {full} end"
+    return f"cast({value} as double)" if col.type == "number" else value
 
 
 def _word_case(expr: str, words: dict[str, tuple[str, ...]]) -> str:
@@ -325,12 +341,16 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stag
     # slow parsers trim for themselves. Only id and text columns are trimmed.
     level1 = line_exprs + [
         f"{_trimmed(cell[c.name]) if c.type in ('id', 'text') else _empty_null(cell[c.name])} as t_{c.name}"
-        for c in mapped] + cells
+        for c in mapped] + [f"{_native_cast(c, cell[c.name])} as n_{c.name}" for c in mapped
+                            if c.type not in ("id", "text")] + cells
+    text_cells = dict.fromkeys(cell[c.name] for c in mapped if c.type in ("id", "text"))
+    level0 = ["*", *(f"ord({x}[-1]) as {_last_char(x)}" for x in text_cells)]
     # Blank and total rows have an empty id (or the id cell holds the total word): only
     # those rows are looked at cell by cell.
     flags = [
         f"case when {id_text} is not null then false else ({all_blank}) end as _blank",
-        f"case when {id_text} is null or {_among(id_text, total_forms)} "
+        f"case when {id_text} is null or ({_may_be_among(id_text, total_forms)} "
+        f"and {_among(id_text, total_forms)}) "
         f"then coalesce({any_total}, false) else false end as _total",
     ]
     level2 = [*line, *flags]
@@ -351,7 +371,7 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stag
         elif c.name not in cell:
             continue  # an unmapped column is NULL: not stored, to keep staging narrow
         else:
-            level2.append(f"{_typed_expr(c, t)} as {c.name}")
+            level2.append(f"{_typed_expr(c, t, f'n_{c.name}')} as {c.name}")
             if c.type not in ("id", "text"):
                 level2.append(t)
                 failed.append((c.name, t))
@@ -360,13 +380,14 @@ def _parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stag
     # (Content is compared only where keys meet: with the database, or within the file.)
     natural = bool(_natural_key_columns(kind, mapping))
     source = f"{raw.table}_numbered" if numbered else raw.table
+    # A natural key is compared as it is (no key column is staged); content is hashed.
+    level3 = ([f"{_failed_texts(failed)} as _raw"] if failed else []) + (
+        [] if natural else [f"{_hash_expr(cols, present=_staged_columns(mapping))} as _content"])
     query = (
         f"select *, {_invalid_expr(kind, mapping)} as _invalid from ("
-        f"select *{exclude}, "
-        + (f"{_failed_texts(failed)} as _raw, " if failed else "")
-        + (f"{_natural_key_expr(kind, mapping)} as row_key from (" if natural
-           else f"{_hash_expr(cols, present=_staged_columns(mapping))} as _content from (")
-        + f"select {', '.join(level2)} from (select {', '.join(level1)} from {source})))"
+        f"select *{exclude}{''.join(', ' + e for e in level3)} from ("
+        f"select {', '.join(level2)} from (select {', '.join(level1)} from ("
+        f"select {', '.join(level0)} from {source}))))"
     )
     if not raw.has_lines and not numbered and _plan_has_join(cur, query):
         # the plan could reorder rows: number them explicitly (slower, always right)
@@ -430,21 +451,38 @@ def _natural_key_columns(kind: str, mapping: Mapping) -> list[str]:
     return [k for k in keys if k in mapping.columns]
 
 
-def _natural_key_expr(kind: str, mapping: Mapping) -> str:
-    """md5 of the natural key; NULL for a row whose key cell is empty (such a row is
-    identified by its content instead, see _content_if_keyless)."""
-    keys = _natural_key_columns(kind, mapping)
-    if not keys:
-        return "cast(null as uhugeint)"
-    parts = ", ".join(f"coalesce(cast({k} as varchar), chr(0))" for k in keys)
-    return f"case when {keys[0]} is not null then md5_number(concat_ws(chr(31), '{kind}', {parts})) end"
+def _keyless(kind: str, mapping: Mapping, alias: str = "") -> str:
+    """True for a row of a file with a natural key whose key cell is empty: such a row
+    is identified by its content instead."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}{_natural_key_columns(kind, mapping)[0]} is null"
+
+
+def _same_key(kind: str, mapping: Mapping, a: str, b: str, *, stored: bool = True) -> str:
+    """Join condition: row ``a`` (staged) has the natural key of row ``b`` (stored, else
+    staged too). Empty key cells after the first compare equal, and a key column the file
+    lacks is empty."""
+    conds = []
+    for i, k in enumerate(NATURAL_KEYS[kind]):
+        if k not in mapping.columns:
+            if stored:
+                conds.append(f"{b}.{k} is null")
+        else:
+            conds.append(f"{b}.{k} = {a}.{k}" if i == 0 else f"{b}.{k} is not distinct from {a}.{k}")
+    return " and ".join(conds)
+
+
+def _same_content(kind: str, present: frozenset[str], a: str, b: str) -> str:
+    """Row ``a`` (staged, holding the columns ``present``) has the values of row ``b``
+    (stored); a column ``a`` lacks is empty."""
+    return " and ".join(f"{b}.{c.name} is not distinct from {a}.{c.name}" if c.name in present
+                        else f"{b}.{c.name} is null" for c in COLUMNS[kind])
 
 
 def _content_if_keyless(kind: str, mapping: Mapping, alias: str = "") -> str:
     """The content hash of a row whose natural key cell is empty (computed where needed,
     not staged: in a file with ids such rows are few)."""
-    prefix = f"{alias}." if alias else ""
-    return (f"case when {prefix}row_key is null then "
+    return (f"case when {_keyless(kind, mapping, alias)} then "
             f"{_hash_expr(COLUMNS[kind], alias, _staged_columns(mapping))} end")
 
 
@@ -477,15 +515,16 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
     natural = bool(_natural_key_columns(kind, mapping))
     orders = _order_starts(cur, staged, ok, kind, mapping)
     # A natural key starts with the transaction id: when no id repeats, no key can.
-    _find_repeats(cur, staged, ok, kind, natural, _staged_columns(mapping),
+    _find_repeats(cur, staged, ok, mapping,
                   only_if=f"{staged}_orders" if natural and kind == "transactions" else None)
     # Join the small side tables only when they hold rows: each join costs a probe per row.
     repeats = cur.execute(f"select count(*) from {staged}_dups").fetchall()[0][0] > 0
-    # Identity: the natural key, else the content (+ its occurrence among identical rows).
+    # Identity: the natural key (compared as it is: no row_key), else the content (+ its
+    # occurrence among identical rows).
     content = _content_if_keyless(kind, mapping, "s") if natural else "s._content"
     by_content = (f"case when d.n > 1 then md5_number(cast({content} as varchar) || '#' || d.n) "
                   f"else {content} end") if repeats else content
-    key = f"case when s.row_key is not null then s.row_key else {by_content} end" if natural else by_content
+    key = f"case when {_keyless(kind, mapping, 's')} then {by_content} end" if natural else by_content
     cur.execute(
         f"create temp view {staged}_candidates as select s.*, {orders} as _order_start, {key} as _key "
         f"from {view} s "
@@ -495,8 +534,8 @@ def _validate(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, ra
         # a repeated natural key is imported once (its first row); repeated content is not
         + (" and (d.n is null or d.n = 1 or d.mode = 'content')" if natural and repeats else "")
     )
-    _compare_with_database(cur, staged, kind, natural, _staged_columns(mapping))
-    _fill_counts(cur, staged, raw, kind, natural, ok, report)
+    _compare_with_database(cur, staged, mapping)
+    _fill_counts(cur, staged, raw, mapping, ok, report)
     imported_before = cur.execute(
         "select import_id from imports where content_hash = ? and status = 'committed' "
         "and kind = ? order by import_id", [raw.content_hash, kind]).fetchall()
@@ -561,17 +600,17 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
     if len(set(readings.values())) > 1 and not date_order:
         report.needs_confirmation.append("date columns read in different orders; choose one order")
     if readings:
-        # the rows holding day/month values: parse them, then give them their keys
-        if _natural_key_columns(mapping.kind, mapping):
-            rekey = f"row_key = {_natural_key_expr(mapping.kind, mapping)}"
-        else:
-            rekey = f"_content = {_hash_expr(COLUMNS[mapping.kind], present=_staged_columns(mapping))}"
+        # the rows holding day/month values: parse them, then hash their content again
+        # (a natural key holds no date)
+        natural = bool(_natural_key_columns(mapping.kind, mapping))
+        rekey = f"_content = {_hash_expr(COLUMNS[mapping.kind], present=_staged_columns(mapping))}"
         for name, reading in readings.items():
             r = _raw_text(mapping, name)
             cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm(crm_text({r})), ?) "
                         f"where {name} is null and {r} is not null and crm_is_dm({r})", [reading])
-        # the keys of the rows whose dates were just read (the text stays; checks see the date)
-        cur.execute(f"update {staged} set {rekey} where _raw is not null")
+        if not natural:
+            # the keys of the rows whose dates were just read (the text stays; checks see the date)
+            cur.execute(f"update {staged} set {rekey} where _raw is not null")
         # the day/month rows were invalid (unparsed dates) until now
         cur.execute(f"update {staged} set _invalid = {_invalid_expr(mapping.kind, mapping)} where _invalid")
 
@@ -647,8 +686,8 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
     return checks
 
 
-def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: str, natural: bool,
-                  present: frozenset[str], only_if: str | None = None) -> None:
+def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, mapping: Mapping,
+                  only_if: str | None = None) -> None:
     """Rows repeating an earlier row's key or content; only those rows are numbered.
 
     ``mode`` 'natural': rows sharing a natural key, hashed to tell an exact repeat (imported
@@ -657,20 +696,24 @@ def _find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: st
     ``only_if``: a table of the repeated transaction ids, as only their rows can repeat a
     natural key. A file without repeats costs one grouping pass per mode.
     """
+    kind, present = mapping.kind, _staged_columns(mapping)
+    keys = _natural_key_columns(kind, mapping)
+    natural = bool(keys)
     parts = []
     if natural:
         source = f"{staged}_v"
         if only_if is not None:
             source = f"(select s.* from {staged}_v s semi join {only_if} o using (transaction_id))"
+        key = ", ".join(keys)
         parts.append(
-            f"with lines as (select * from {source} where {ok} and row_key is not null), "
-            f"repeated as (select row_key from lines group by row_key having count(*) > 1), "
-            f"hashed as (select *, {_hash_expr(COLUMNS[kind], present=present)} as _h "
-            f"from lines semi join repeated using (row_key)) "
+            f"with lines as (select * from {source} where {ok} and not {_keyless(kind, mapping)}), "
+            f"repeated as (select {key} from lines group by {key} having count(*) > 1), "
+            f"hashed as (select l.*, {_hash_expr(COLUMNS[kind], 'l', present)} as _h "
+            f"from lines l semi join repeated r on {_same_key(kind, mapping, 'l', 'r', stored=False)}) "
             f"select 'natural' as mode, _rid, _line, _h as h, row_number() over w as n, "
             f"first_value(_h) over w as first_h, first_value(_line) over w as first_line from hashed "
-            f"window w as (partition by row_key order by _rid)")
-    keyless = f"{ok} and row_key is null" if natural else ok
+            f"window w as (partition by {key} order by _rid)")
+    keyless = f"{ok} and {_keyless(kind, mapping)}" if natural else ok
     content = f", {_hash_expr(COLUMNS[kind], present=present)} as _content" if natural else ""
     parts.append(
         f"with lines as (select *{content} from {staged}_v where {keyless}), "
@@ -703,23 +746,32 @@ def _order_starts(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: st
     return "coalesce(o.first_rid = s._rid, true)"
 
 
-def _compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, kind: str,
-                           natural: bool, present: frozenset[str]) -> None:
-    """Candidates whose key is in the database already: same content ('present') or not."""
+def _compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping) -> None:
+    """Candidates whose key is in the database already: same content ('present') or not.
+
+    A row with a natural key meets the stored rows with that key (compared column by
+    column); a row without one meets the stored rows with its content key (``row_key``),
+    which matches only equal content.
+    """
+    kind = mapping.kind
     cur.execute(f"drop table if exists {staged}_db")
-    # Only the key and content hash cross the join (a re-import matches every row); where
-    # a conflicting row came from is looked up for the few listed conflicts.
+    by_content = (f"select c._rid, 'present' as status from {staged}_candidates c "
+                  f"join {kind} d on d.row_key = c._key")
+    if not _natural_key_columns(kind, mapping):
+        cur.execute(f"create temp table {staged}_db as {by_content}")
+        return
+    same = _same_content(kind, _staged_columns(mapping), "c", "d")
     cur.execute(
-        f"create temp table {staged}_db as select c._rid, "
-        + (f"case when {_hash_expr(COLUMNS[kind], 'c', present)} = {_hash_expr(COLUMNS[kind], 'd')} "
-           "then 'present' else 'conflict_db' end as status "
-           if natural else "'present' as status ")  # a content key matches only equal content
-        + f"from {staged}_candidates c join {kind} d on d.row_key = c._key"
-    )
+        f"create temp table {staged}_db as "
+        f"select c._rid, case when {same} then 'present' else 'conflict_db' end as status "
+        f"from {staged}_candidates c join {kind} d on {_same_key(kind, mapping, 'c', 'd')} "
+        f"union all {by_content} where {_keyless(kind, mapping, 'c')}")
 
 
-def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kind: str,
-                 natural: bool, ok: str, report: ImportReport) -> None:
+def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapping: Mapping,
+                 ok: str, report: ImportReport) -> None:
+    kind = mapping.kind
+    natural = bool(_natural_key_columns(kind, mapping))
     money = kind == "transactions"
     blank_rows, total_rows, valid, returns, zeros = cur.execute(
         f"select count(*) filter (where _blank), count(*) filter (where _total and not _blank), "
@@ -779,12 +831,13 @@ def _fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, kin
             f"from {staged}_dups d join {staged}_v s using (_rid) "
             f"where d.mode = 'natural' and d.n > 1 and d.h <> d.first_h "
             f"order by d._line limit {LIST_LIMIT}").fetchall()
-    conflicts += cur.execute(
-        f"with listed as (select s._line, s._rid, {key_expr} as shown from {staged}_db b "
-        f"join {staged}_v s using (_rid) where b.status = 'conflict_db' order by s._line limit {LIST_LIMIT}) "
-        f"select l._line, l.shown, 'import #' || d.import_id || ', line ' || d.line "
-        f"from listed l join {staged}_candidates c using (_rid) join {kind} d on d.row_key = c._key "
-        "order by l._line").fetchall()
+        conflicts += cur.execute(
+            f"with listed as (select s._line, s._rid, {key_expr} as shown from {staged}_db b "
+            f"join {staged}_v s using (_rid) where b.status = 'conflict_db' "
+            f"order by s._line limit {LIST_LIMIT}) "
+            f"select l._line, l.shown, 'import #' || d.import_id || ', line ' || d.line "
+            f"from listed l join {staged}_candidates c using (_rid) join {kind} d "
+            f"on {_same_key(kind, mapping, 'c', 'd')} order by l._line").fetchall()
     report.conflicts = [{"line": r[0], "key": r[1], "other": r[2], "kept": "the other row"}
                         for r in sorted(conflicts)[:LIST_LIMIT]]
     if report.conflicts:
@@ -821,8 +874,7 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
     select_extra = ", c.amount < 0, c._order_start" if kind == "transactions" else ""
     # The staging tables are temporary tables of the staging cursor, so it writes.
     with write_transaction(prepared.con, cur):
-        _compare_with_database(cur, staged, kind, prepared.natural_key,
-                               _staged_columns(prepared.mapping))
+        _compare_with_database(cur, staged, prepared.mapping)
         present, conflict_db = cur.execute(
             f"select count(*) filter (where status = 'present'), "
             f"count(*) filter (where status = 'conflict_db') from {staged}_db").fetchall()[0]

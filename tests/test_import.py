@@ -16,10 +16,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics.db import connect, data_version
+from analytics import db, importer
+from analytics.db import connect, data_version, schema_version
 from analytics.errors import ConfirmationRequired, EncodingNotDetected, FileReadError, MappingError
 from analytics.importer import import_file, prepare, undo_import
 from analytics.mapping import save_mapping, saved_mappings
+from analytics.schema import COLUMNS
 
 READERS = [pytest.param(False, id="duckdb-reader"), pytest.param(True, id="python-reader")]
 
@@ -231,11 +233,11 @@ def test_quoted_line_breaks_keep_line_numbers_exact(con, tmp_path):
 def test_total_rows_and_blank_rows_are_excluded_and_reported(con, tmp_path, force_python):
     path = write(tmp_path / "t.csv",
                  "客户编号,订单日期,实付金额\nC1,2024-01-05,10\n,,\nC2,2024-01-05,20\n"
-                 "小计,,30\n合计：,,30\nTotal,,30\n")
+                 "小计,,30\n合计：,,30\nTotal,,30\nGRAND TOTAL:,,30\nsum,,30\n总计,,30\n")
     report = import_file(con, path, force_python=force_python)
     assert report.rows_valid == 2 and report.rows_rejected == 0
-    assert report.excluded == [{"line": 3, "reason": "blank row"}, {"line": 5, "reason": "total row"},
-                               {"line": 6, "reason": "total row"}, {"line": 7, "reason": "total row"}]
+    assert report.excluded == [{"line": 3, "reason": "blank row"}] + [
+        {"line": n, "reason": "total row"} for n in range(5, 11)]
 
 
 def test_a_customer_called_total_is_not_a_total_row(con, tmp_path):
@@ -620,6 +622,57 @@ def test_rows_with_an_empty_id_in_a_file_with_ids_are_keyed_by_content(con, tmp_
     again = import_file(con, path, commit=True)
     assert (again.rows_imported, again.rows_already_present) == (0, 4)
     assert rows(con, "select count(*) from transactions") == [(4,)]
+
+
+def test_rows_stored_under_md5_keys_keep_their_identity_after_the_upgrade(tmp_path, monkeypatch):
+    """Schema 1 stored md5 of the natural key as every keyed row's row_key; schema 2 compares
+    natural keys as they are (row_key NULL). Rows written under schema 1, as that release
+    wrote them, are still present on re-import, conflict with changed rows, and undo."""
+    first_only = tmp_path / "migrations"
+    first_only.mkdir()
+    version, initial = db.migrations()[0]
+    (first_only / initial.name).write_text(initial.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(db, "MIGRATIONS_DIR", first_only)
+    path = tmp_path / "crm.duckdb"
+    con = connect(path)
+    assert schema_version(con) == version == 1
+    cur = con.cursor()
+    cur.execute("insert into imports (import_id, kind, file_name, content_hash, imported_by, imported_at, "
+                "rows_imported, status) values (nextval('import_id_seq'), 'transactions', 'old.csv', "
+                "'-', 'test', now(), 3, 'committed')")
+    cur.execute(
+        "insert into transactions (row_key, import_id, line, transaction_id, customer_id, order_date, "
+        "amount, product, is_return, is_order_start) values "
+        "(md5_number(concat_ws(chr(31), 'transactions', 'T1', 'P1')), 1, 2, 'T1', 'C1', '2024-01-05', 10, "
+        "'P1', false, true), "
+        "(md5_number(concat_ws(chr(31), 'transactions', 'T1', 'P2')), 1, 3, 'T1', 'C1', '2024-01-05', 12, "
+        "'P2', false, false), "
+        "(0, 1, 4, null, 'C2', '2024-01-06', 20, null, false, true)")
+    # the key-less row's content key, as schema 1 computed it (unchanged since)
+    cur.execute(f"update transactions set row_key = {importer._hash_expr(COLUMNS['transactions'])} "
+                "where transaction_id is null")
+    con.close()
+    monkeypatch.undo()
+
+    con = connect(path)
+    try:
+        assert schema_version(con) == db.SCHEMA_VERSION >= 2
+        header = "transaction_id,customer_id,order_date,amount,product\n"
+        same = write(tmp_path / "same.csv", header + "T1,C1,2024-01-05,10,P1\nT1,C1,2024-01-05,12,P2\n"
+                     ",C2,2024-01-06,20,\n")
+        again = import_file(con, same, commit=True)
+        assert (again.rows_imported, again.rows_already_present, again.status) == (0, 3, "nothing new")
+        changed = write(tmp_path / "changed.csv", header + "T1,C1,2024-01-05,99,P2\nT2,C1,2024-01-07,5,P1\n")
+        report = import_file(con, changed, commit=True)
+        assert (report.rows_imported, report.rows_conflicting) == (1, 1)
+        assert report.conflicts == [{"line": 2, "key": "T1 / P2", "other": "import #1, line 3",
+                                     "kept": "the other row"}]
+        assert undo_import(con, 1) == 3
+        assert import_file(con, same, commit=True).rows_imported == 3
+        assert rows(con, "select transaction_id, row_key is null from transactions order by import_id, line") == [
+            ("T2", True), ("T1", True), ("T1", True), (None, False)]
+    finally:
+        con.close()
 
 
 def test_staging_memory_is_released_after_preview_commit_and_failure(con, tmp_path):
