@@ -264,8 +264,7 @@ def highlights(kpi: dict[str, Kpi], by_region: pd.DataFrame, has_comparison: boo
 def data_through(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
     """The last order date in the scope's period (to show how far the data goes)."""
     rows = gate.transactions(scope)
-    value = con.cursor().execute(f"select max(order_date) from ({rows.sql})", list(rows.params)).fetchall()[0][0]
-    return value
+    return con.cursor().execute(f"select max(order_date) from ({rows.sql})", list(rows.params)).fetchall()[0][0]
 
 
 def overview(con: duckdb.DuckDBPyConnection, scope: Scope) -> Overview:

@@ -107,9 +107,15 @@ class Scope:
         return tuple(r for r in self.regions if r in self.allowed_regions)
 
     def cache_key(self) -> tuple:
-        """Everything that decides which rows this scope reads (for cache keys)."""
+        """Everything that decides which rows this scope reads (for cache keys);
+        :meth:`from_key` turns it back into the scope."""
         return (self.start, self.end, self.compare, self.regions, self.channels, self.segments,
                 self.allowed_regions)
+
+    @classmethod
+    def from_key(cls, key: tuple) -> Scope:
+        """The scope whose :meth:`cache_key` is ``key``."""
+        return cls(*key)
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ if scope is None:
     st.info(t("no_data_in_scope", lang))
     st.stop()
 
-currency = data.load_settings(data.data_version())["currency"]
-view = data.load_overview(scope.cache_key(), data.data_version())
+version = data.data_version()
+currency = data.load_settings(version)["currency"]
+view = data.load_overview(scope.cache_key(), version)
 comparison = view.comparison
 period = fmt_period(scope.start, scope.end, lang)
 comparison_label = fmt_period(comparison.start, comparison.end, lang) if comparison else None

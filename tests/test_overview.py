@@ -645,3 +645,10 @@ def test_wilson_interval_other_levels():
 
 def test_wilson_interval_of_nothing_is_none():
     assert ov.wilson_interval(0, 0) is None
+
+
+def test_a_scope_comes_back_from_its_cache_key():
+    """The cached loaders receive the key and rebuild the scope from it: nothing is lost."""
+    s = Scope(date(2024, 3, 9), date(2024, 5, 2), "last_year", regions=("华北", "华东"), channels=("online",),
+              segments=("企业客户",), allowed_regions=("华东",))
+    assert Scope.from_key(s.cache_key()) == s

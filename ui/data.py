@@ -38,17 +38,11 @@ def has_data() -> bool:
     return cur.execute("select exists (select 1 from transactions)").fetchall()[0][0]
 
 
-def scope_from_key(key: tuple) -> Scope:
-    """Rebuild a scope from :meth:`Scope.cache_key`."""
-    start, end, compare, regions, channels, segments, allowed = key
-    return Scope(start, end, compare, regions, channels, segments, allowed)
-
-
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_overview(scope_key: tuple, version: int) -> overview.Overview:
     """The overview's figures for a scope at a data version."""
     del version  # part of the cache key only
-    return overview.overview(connection(), scope_from_key(scope_key))
+    return overview.overview(connection(), Scope.from_key(scope_key))
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

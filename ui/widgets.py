@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics.overview import RATES, Highlight, Kpi
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
-from ui.i18n import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct, fmt_period, t
+from ui.i18n import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct, t
 
 #: How each KPI's value is printed.
 _MONEY = frozenset({"revenue", "aov"})
@@ -103,8 +103,3 @@ def highlight_text(h: Highlight, lang: str, currency: str) -> str:
     values["value"] = shown(v["value"], lang)
     values["previous"] = shown(v["previous"], lang)
     return t(f"highlight_{h.kind}_{direction}", lang, **values)
-
-
-def period_label(start, end, lang: str) -> str:
-    """A period of months as the page titles print it."""
-    return fmt_period(start, end, lang)
