@@ -32,6 +32,9 @@ RATES: frozenset[str] = frozenset({"repeat_rate"})
 #: Highlights are given only for regions whose comparison revenue is at least this share of
 #: the total, so a tiny region's +300 % does not crowd out the real movers.
 MIN_REGION_SHARE = 0.02
+#: ... and only when the region's revenue changed by at least this much (in either
+#: direction): a +0.4 % "biggest mover" is noise, not news.
+MIN_REGION_CHANGE = 0.01
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
@@ -229,7 +232,9 @@ def revenue_by_region(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFr
 
 def highlights(kpi: dict[str, Kpi], by_region: pd.DataFrame, has_comparison: bool) -> list[Highlight]:
     """Plain-language facts from the figures: the overall revenue change, the regions that
-    moved most (up and down, in amount), and the changes in new customers and repeat rate."""
+    moved most (up and down, in amount; only regions with at least :data:`MIN_REGION_SHARE`
+    of the comparison revenue and a change of at least :data:`MIN_REGION_CHANGE`), and the
+    changes in new customers and repeat rate."""
     out: list[Highlight] = []
     if not has_comparison:
         return out
@@ -244,10 +249,10 @@ def highlights(kpi: dict[str, Kpi], by_region: pd.DataFrame, has_comparison: boo
     if len(movers) >= 2:  # with one region shown, the overall change says it all
         up = movers.sort_values(["delta", "region"], ascending=[False, True]).iloc[0]
         down = movers.sort_values(["delta", "region"], ascending=[True, True]).iloc[0]
-        if up["delta"] > 0:
+        if up["delta"] > 0 and up["change"] >= MIN_REGION_CHANGE:
             out.append(Highlight("region_up", {"region": up["region"], "delta": float(up["delta"]),
                                                "change": float(up["change"])}))
-        if down["delta"] < 0:
+        if down["delta"] < 0 and down["change"] <= -MIN_REGION_CHANGE:
             out.append(Highlight("region_down", {"region": down["region"], "delta": float(down["delta"]),
                                                  "change": float(down["change"])}))
     new = kpi["new_customers"]

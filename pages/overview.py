@@ -11,7 +11,6 @@ lang = filters.current_language()
 scope = filters.current_scope()
 
 
-
 def _load_demo() -> None:
     # a callback: it runs before the page, so the click is never lost to a rerun
     with st.spinner(t("loading_demo", lang)):
@@ -52,7 +51,7 @@ if view.kpis["orders"].value == 0 and view.kpis["active_customers"].value == 0:
 current = view.trend[view.trend["period"] == "current"]
 sparks = {"revenue": current["revenue"].tolist(), "orders": current["orders"].tolist(),
           "active_customers": current["active_customers"].tolist()} if len(current) > 1 else {}
-widgets.kpi_tiles(view.kpis, lang, currency, comparison_label, sparks)
+widgets.kpi_tiles(view.kpis, lang, currency, comparison_label, sparks, compare=scope.compare)
 
 if view.highlights:
     st.subheader(t("highlights_title", lang))

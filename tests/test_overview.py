@@ -316,11 +316,12 @@ def expected_highlights(ref: Reference, spec: Spec) -> list[tuple[str, object]]:
                      & (regions["previous_revenue"] >= threshold)]
     if len(movers) >= 2:
         delta = dict(zip(movers["region"], movers["revenue"] - movers["previous_revenue"], strict=True))
+        before = dict(zip(movers["region"], movers["previous_revenue"], strict=True))
         up = max(sorted(delta), key=lambda r: delta[r])  # the first of the largest, by name
         down = min(sorted(delta), key=lambda r: delta[r])
-        if delta[up] > 0:
+        if delta[up] > 0 and delta[up] / before[up] >= 0.01:  # moves under 1 % are no news
             out.append(("region_up", up))
-        if delta[down] < 0:
+        if delta[down] < 0 and delta[down] / before[down] <= -0.01:
             out.append(("region_down", down))
     for name, kind in (("new_customers", "new_customers_change"), ("repeat_rate", "repeat_rate_change")):
         if k[name]["change"] is not None:
@@ -522,6 +523,21 @@ def test_without_comparison_there_are_no_changes_or_highlights(con):
     assert set(view.trend["period"]) == {"current"}
     assert view.by_region["previous_revenue"].isna().all() and view.by_region["change"].isna().all()
     assert view.highlights == []
+
+
+@pytest.mark.parametrize(("north_now", "south_now", "expected"), [
+    (1_005, 900, [("region_down", "华南")]),  # 华北 +0.5 %: no mover
+    (1_100, 996, [("region_up", "华北")]),  # 华南 -0.4 %: no mover
+    (1_010, 990, [("region_up", "华北"), ("region_down", "华南")]),  # exactly ±1 % counts
+])
+def test_region_moves_under_one_percent_are_no_highlight(north_now, south_now, expected):
+    by_region = pd.DataFrame({"region": ["华北", "华南"], "revenue": [north_now, south_now],
+                              "previous_revenue": [1_000, 1_000]})
+    by_region["change"] = by_region["revenue"] / by_region["previous_revenue"] - 1
+    none = ov.Kpi("x", 0, None, None)
+    kpi = {name: none for name in ov.KPIS}
+    got = [(h.kind, h.values["region"]) for h in ov.highlights(kpi, by_region, True)]
+    assert got == expected
 
 
 def test_default_scope_is_the_last_twelve_months_with_data(con):

@@ -16,9 +16,15 @@ from ui.i18n import currency_symbol, fmt_money, fmt_month, fmt_pct, t
 #: One calm palette for every page: the period in the brand blue, the comparison in grey.
 CURRENT = "#1f5fae"
 COMPARISON = "#9aa5b1"
-UP = "#1a7f4b"
-DOWN = "#c0392b"
+GREEN = "#1a7f4b"
+RED = "#c0392b"
 _FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, Helvetica, Arial, sans-serif"
+
+
+def change_colors(lang: str) -> tuple[str, str]:
+    """(rise, fall) colours: Chinese readers see a rise in red and a fall in green (as on
+    every Chinese market screen), English readers the other way round."""
+    return (RED, GREEN) if lang == "zh" else (GREEN, RED)
 
 
 def _layout(fig: go.Figure, height: int) -> go.Figure:
@@ -88,7 +94,8 @@ def revenue_by_region_bar(by_region: pd.DataFrame, lang: str, currency: str = "C
         if has_change and pd.notna(change):
             label += f"  ({'+' if change > 0 else ''}{fmt_pct(change, lang)})"
         text.append(label)
-    colors = [CURRENT if not has_change or pd.isna(c) else (UP if c >= 0 else DOWN) for c in df["change"]]
+    up, down = change_colors(lang)
+    colors = [CURRENT if not has_change or pd.isna(c) else (up if c >= 0 else down) for c in df["change"]]
     fig = go.Figure(go.Bar(
         x=df["revenue"], y=names, orientation="h", marker_color=colors, text=text, textposition="auto",
         hovertemplate="%{y}: %{text}<extra></extra>",

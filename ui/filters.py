@@ -24,22 +24,32 @@ _SCOPE_KEY = "_scope"
 
 def _url_choice(widget, label: str, options: tuple[str, ...], default: str, key: str, **kwargs) -> str:
     """A single-choice widget whose value (an option code, not its label) lives in the URL
-    as ``?key=code``; a code that is not an option is ignored."""
+    as ``?key=code``; a code that is not an option is ignored.
+
+    The last valid choice is also kept under ``_<key>_chosen``: a segmented control can be
+    clicked empty, and on a page switch it has been seen to return None for a run although
+    a choice was made; the last choice stands then (so the language does not flip back)."""
+    chosen = f"_{key}_chosen"
     if key not in st.session_state:
         asked = st.query_params.get(key)
-        st.session_state[key] = asked if asked in options else default
+        st.session_state[key] = asked if asked in options else st.session_state.get(chosen, default)
 
-    def to_url() -> None:
-        value = st.session_state.get(key)
-        if value in options and value != default:
+    def url(value: str) -> None:
+        if value != default:
             st.query_params[key] = value
         elif key in st.query_params:
             del st.query_params[key]
 
-    value = widget(label, options, key=key, on_change=to_url, **kwargs)
-    if value not in options:  # a segmented control can be clicked empty
-        value = default
-    to_url()
+    def changed() -> None:
+        if st.session_state.get(key) not in options:  # clicked empty: keep the last choice selected
+            st.session_state[key] = st.session_state.get(chosen, default)
+        url(st.session_state[key])
+
+    value = widget(label, options, key=key, on_change=changed, **kwargs)
+    if value not in options:
+        value = st.session_state.get(chosen, default)
+    st.session_state[chosen] = value
+    url(value)
     return value
 
 
@@ -52,7 +62,7 @@ def language() -> str:
 
 def current_language() -> str:
     """The language chosen on this run (for the pages)."""
-    chosen = st.session_state.get("lang")
+    chosen = st.session_state.get("_lang_chosen")
     return chosen if chosen in LANGUAGES else detect_language(getattr(st.context, "locale", None))
 
 

@@ -46,9 +46,11 @@ def kpi_help(kpi: Kpi, lang: str, currency: str, comparison_label: str | None) -
 
 
 def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: str | None,
-              sparks: dict[str, list[float]] | None = None, per_row: int = 3) -> None:
+              sparks: dict[str, list[float]] | None = None, per_row: int = 3, compare: str | None = None) -> None:
     """The KPI tiles in rows of ``per_row`` (they stack on a phone); ``sparks`` gives a
-    KPI's monthly values for a small trend line."""
+    KPI's monthly values for a small trend line. Under the change, a short word for the
+    comparison (``compare``: previous / last_year); the period itself is in the tooltip.
+    Rises are red and falls green in Chinese (:func:`ui.figures.change_colors`)."""
     items = list(kpis.values())
     sparks = sparks or {}
     for i in range(0, len(items), per_row):
@@ -58,8 +60,9 @@ def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: 
                 st.metric(
                     t(f"kpi_{kpi.name}", lang), kpi_value(kpi.name, kpi.value, lang, currency),
                     delta=kpi_delta(kpi, lang), help=kpi_help(kpi, lang, currency, comparison_label),
-                    delta_description=t("vs_previous", lang, period=comparison_label)
-                    if comparison_label and kpi.change is not None else None,
+                    delta_description=t(f"vs_short_{compare}", lang)
+                    if compare in ("previous", "last_year") and kpi.change is not None else None,
+                    delta_color="inverse" if lang == "zh" else "normal",
                     border=True, chart_data=sparks.get(kpi.name), chart_type="area" if kpi.name in sparks else "line",
                 )
                 if kpi.n is not None and kpi.ci is not None:
