@@ -15,6 +15,7 @@ from ui.i18n import t
 HERE = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="CRM", page_icon=":material/insights:", layout="wide")
+st.logo(str(HERE / "ui" / "assets" / "logo.svg"), icon_image=str(HERE / "ui" / "assets" / "icon.svg"), size="large")
 
 lang = filters.language()
 allowed = session.allowed_regions(lang)
@@ -25,7 +26,6 @@ data_page = st.Page(HERE / "pages" / "data.py", title=t("nav_data", lang), icon=
                     url_path="data")
 page = st.navigation([overview_page, data_page])
 
-st.sidebar.caption(t("app_title", lang))
 if page.url_path != data_page.url_path and data.has_data():
     filters.sidebar(lang, allowed)
 page.run()

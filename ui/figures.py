@@ -57,12 +57,25 @@ def money_ticks(high: float, lang: str, currency: str, count: int = 5) -> tuple[
     return values, [label(v) for v in values]
 
 
+def month_ticks(months: list, lang: str) -> list[str]:
+    """Short month labels for a time axis: the year only on the first month and on each
+    January, on a second line (``"Nov<br>2025"``, ``"Dec"``, ``"Jan<br>2026"``; zh
+    ``"11月<br>2025年"``), so twelve or more months fit a phone without slanting."""
+    out = []
+    for i, m in enumerate(months):
+        name = f"{m.month}月" if lang == "zh" else fmt_month(m, lang).split(" ")[0]
+        if i == 0 or m.month == 1:
+            name += f"<br>{m.year}年" if lang == "zh" else f"<br>{m.year}"
+        out.append(name)
+    return out
+
+
 def revenue_trend_line(trend: pd.DataFrame, lang: str, currency: str = "CNY") -> go.Figure:
     """Monthly revenue of the period as a line, the comparison period dashed beneath it,
     aligned by position in the period (month 1 with month 1); hover shows both months."""
     fig = go.Figure()
     current = trend[trend["period"] == "current"]
-    labels = [fmt_month(m, lang) for m in current["month"]]
+    labels = month_ticks(list(current["month"]), lang)
     by_position = dict(zip(current["position"], labels, strict=True))
     for period, color, dash in (("comparison", COMPARISON, "dash"), ("current", CURRENT, "solid")):
         part = trend[trend["period"] == period]
@@ -79,6 +92,7 @@ def revenue_trend_line(trend: pd.DataFrame, lang: str, currency: str = "CNY") ->
         )
     values, labels = money_ticks(float(trend["revenue"].max()) if len(trend) else 0.0, lang, currency)
     fig.update_yaxes(tickvals=values, ticktext=labels, range=[0, values[-1] * 1.02])
+    fig.update_xaxes(tickangle=0, type="category")
     return _layout(fig, 320)
 
 

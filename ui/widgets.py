@@ -56,14 +56,15 @@ def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: 
     for i in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, kpi in zip(cols, items[i:i + per_row], strict=False):
-            with col:
+            # the tile is the bordered container, so a rate's sample size and interval sit inside it
+            with col, st.container(border=True, height="stretch"):
                 st.metric(
                     t(f"kpi_{kpi.name}", lang), kpi_value(kpi.name, kpi.value, lang, currency),
                     delta=kpi_delta(kpi, lang), help=kpi_help(kpi, lang, currency, comparison_label),
                     delta_description=t(f"vs_short_{compare}", lang)
                     if compare in ("previous", "last_year") and kpi.change is not None else None,
                     delta_color="inverse" if lang == "zh" else "normal",
-                    border=True, chart_data=sparks.get(kpi.name), chart_type="area" if kpi.name in sparks else "line",
+                    chart_data=sparks.get(kpi.name), chart_type="area" if kpi.name in sparks else "line",
                 )
                 if kpi.n is not None and kpi.ci is not None:
                     st.caption(t("sample_size", lang, n=fmt_int(kpi.n, lang)) + " · "
