@@ -18,6 +18,7 @@ from analytics import intake, settings
 from analytics.importer import import_file
 from ui import data, importing
 from ui.i18n import LANGUAGES, fmt_date, fmt_int, t
+from ui.widgets import kpi_value
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 CSV = "text/csv"
@@ -175,6 +176,35 @@ def test_uploading_the_same_file_again_adds_nothing_and_says_so(lang):
     assert t("data_result_nothing_new", lang, id="2", present="3") in [i.value for i in at.info]
     assert rows("select count(*) from transactions") == [(3,)]
     assert rows("select import_id, rows_imported from imports order by import_id") == [(1, 3), (2, 0)]
+
+
+def test_an_open_overview_shows_an_import_from_another_session_on_its_next_interaction():
+    """Two sessions of one server process: an analyst imports while a manager has the
+    overview open; the manager's next run shows the new figures (the loaders are keyed on
+    the data version), and an undo takes them back out."""
+    analyst = open_data_page("en")
+    upload(analyst, ("orders.csv", GOOD))
+    confirm(analyst, "en", 3)
+    manager = AppTest.from_file(str(APP), default_timeout=60)
+    manager.session_state["lang"] = "en"
+    run(manager)
+
+    def revenue() -> str:
+        return {m.label: m.value for m in manager.metric}[t("kpi_revenue", "en")]
+
+    assert revenue() == kpi_value("revenue", 350.5, "en", "CNY")
+    upload(analyst, ("more.csv", b"order_id,customer_id,order_date,amount\nT9,C9,2024-02-10,1000\n"))
+    confirm(analyst, "en", 1)
+    assert revenue() == kpi_value("revenue", 350.5, "en", "CNY"), "nothing changes before the manager's next run"
+    run(manager)
+    assert revenue() == kpi_value("revenue", 1350.5, "en", "CNY")
+    open_tab(analyst, "en", "history")
+    analyst.selectbox(key="data_undo_choice_en").set_value(2)
+    button(run(analyst), t("data_undo", "en")).click()
+    button(run(analyst), t("data_undo_yes", "en")).click()
+    run(analyst)
+    run(manager)
+    assert revenue() == kpi_value("revenue", 350.5, "en", "CNY")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
