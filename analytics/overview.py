@@ -103,42 +103,117 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: tuple) -> pd.DataFr
     return con.cursor().execute(sql, list(params)).df()
 
 
-def sales_totals(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, float]:
-    """Revenue, gross revenue and orders of the scope's period."""
-    rows = gate.sales(scope)
-    df = _fetch(con, f"select coalesce(sum(revenue), 0) as revenue, coalesce(sum(gross_revenue), 0) as gross_revenue, "
-                     f"coalesce(sum(orders), 0) as orders from ({rows.sql})", rows.params)
-    return {k: float(v) for k, v in df.iloc[0].items()}
+def _periods(scope: Scope) -> list[tuple[str, Scope]]:
+    """The period and the comparison period (when there is one), labelled as in the trend."""
+    comparison = scope.comparison()
+    return [("current", scope)] + ([("comparison", comparison)] if comparison else [])
 
 
-def customer_counts(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, int]:
-    """Active, new and repeat customers of the scope's period (see the module's definitions)."""
-    activity = gate.customer_activity(scope)
-    who = gate.customers(scope)
+def _period_table(periods: list[tuple[str, Scope]]) -> tuple[str, tuple]:
+    """A VALUES list ``(period, first, last)`` of the periods' labels and first and last months."""
+    sql = ", ".join("(?, ?::date, ?::date)" for _ in periods)
+    return f"(values {sql}) p(period, first, last)", tuple(v for label, s in periods for v in (label, s.start, s.end))
+
+
+@dataclass(frozen=True)
+class _Sales:
+    """Sales sums (revenue, gross_revenue, orders) per period, per period and month, and per
+    period and region (``''`` for rows without a region); from one query on ``sales_month``."""
+
+    totals: pd.DataFrame  # period, revenue, gross_revenue, orders
+    by_month: pd.DataFrame  # period, month, revenue, gross_revenue, orders
+    by_region: pd.DataFrame  # period, region, revenue, gross_revenue, orders
+
+
+def _sales(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Sales:
+    """Every sales figure of the period and the comparison period in one pass over the
+    (small) monthly sales mart. A month in both periods (``last_year`` over more than 12
+    months) counts in each."""
+    rows = gate.sales(scope, with_comparison=True)
+    periods, params = _period_table(_periods(scope))
     df = _fetch(con, f"""
+        with {rows.cte('sales')},
+        tagged as (
+            select p.period, s.month, coalesce(s.region, '') as region, s.revenue, s.gross_revenue, s.orders
+            from sales s join {periods} on s.month between p.first and p.last
+        )
+        select period, month, region, grouping(month, region) as level,
+               sum(revenue) as revenue, sum(gross_revenue) as gross_revenue, sum(orders) as orders
+        from tagged
+        group by grouping sets ((period), (period, month), (period, region))
+    """, rows.params + params)
+    df[["revenue", "gross_revenue", "orders"]] = df[["revenue", "gross_revenue", "orders"]].astype(float)
+    sums = ["revenue", "gross_revenue", "orders"]
+    return _Sales(totals=df.loc[df["level"] == 3, ["period", *sums]].reset_index(drop=True),
+                  by_month=df.loc[df["level"] == 1, ["period", "month", *sums]].reset_index(drop=True),
+                  by_region=df.loc[df["level"] == 2, ["period", "region", *sums]].reset_index(drop=True))
+
+
+@dataclass(frozen=True)
+class _Customers:
+    """Active, new and repeat customers per period, and active customers per month."""
+
+    counts: dict[str, dict[str, int]]  # period -> {"active", "new", "repeat"}
+    active_by_month: dict[date, int]  # month -> active customers (of either period)
+
+
+def _customers(con: duckdb.DuckDBPyConnection, scope: Scope) -> _Customers:
+    """The customer figures of the period and the comparison period (see the module's
+    definitions) in one query: the scope's activity rows of both periods are read once and
+    grouped by customer once (an order sum per period) and by month once.
+
+    The activity rows hold only customers in scope, so the customers table is read only
+    for those whose first purchase falls in one of the periods (the candidates for new).
+    """
+    periods = _periods(scope)
+    activity = gate.customer_activity(scope, with_comparison=True)
+    who = gate.customers(scope)
+    sums, firsts, counts = [], [], []
+    sum_params, first_params = [], []
+    for i, (_, s) in enumerate(periods):
+        sums.append(f"sum(orders) filter (where month between ? and ?) as orders_{i}")
+        sum_params += [s.start, s.end]
+        firsts.append(f"coalesce(c.first_order_date >= ? and c.first_order_date < ?, false) as first_{i}")
+        first_params += [s.start, s.end_exclusive]
+        counts.append(f"count(*) filter (where orders_{i} > 0) as active_{i}, "
+                      f"count(*) filter (where orders_{i} > 0 and first_{i}) as new_{i}, "
+                      f"count(*) filter (where orders_{i} >= 2) as repeat_{i}")
+    row = con.cursor().execute(f"""
         with {activity.cte('activity')},
         per_customer as (
-            select customer_id, sum(orders) as orders from activity group by customer_id
+            select customer_id, {', '.join(sums)} from activity group by customer_id
+        ),
+        first_in_a_period as (
+            select customer_id, {', '.join(firsts)}
+            from ({who.sql}) c
+            where {' or '.join(f'first_{i}' for i in range(len(periods)))}
+        ),
+        counts as (
+            select {', '.join(counts)}
+            from per_customer left join first_in_a_period using (customer_id)
+        ),
+        by_month as (
+            -- one activity row per customer and month: a month's active customers are its rows with orders
+            select month, count(*) filter (where orders > 0) as active from activity group by month
         )
-        select
-            count(*) filter (where p.orders > 0) as active,
-            count(*) filter (where p.orders > 0 and c.first_order_date >= ? and c.first_order_date < ?) as new,
-            count(*) filter (where p.orders >= 2) as repeat
-        from per_customer p
-        join ({who.sql}) c using (customer_id)
-    """, (*activity.params, scope.start, scope.end_exclusive, *who.params))
-    return {k: int(v) for k, v in df.iloc[0].items()}
+        select counts.*, (select coalesce(list((month, active)), []) from by_month) as by_month from counts
+    """, [*activity.params, *sum_params, *first_params, *who.params]).fetchall()[0]
+    out = {label: {"active": int(row[3 * i]), "new": int(row[3 * i + 1]), "repeat": int(row[3 * i + 2])}
+           for i, (label, _) in enumerate(periods)}
+    return _Customers(out, {month: int(active) for month, active in row[-1]})
 
 
-def period_kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, float | int | None]:
+def _period_values(label: str, sales: _Sales, customers: _Customers) -> dict[str, float | int | None]:
     """The raw KPI values of one period (before comparison)."""
-    sales = sales_totals(con, scope)
-    counts = customer_counts(con, scope)
+    totals = sales.totals[sales.totals["period"] == label]
+    revenue, gross, orders = (float(totals[k].iloc[0]) if len(totals) else 0.0
+                              for k in ("revenue", "gross_revenue", "orders"))
+    counts = customers.counts[label]
     return {
-        "revenue": sales["revenue"],
-        "orders": int(sales["orders"]),
-        "gross_revenue": sales["gross_revenue"],
-        "aov": sales["gross_revenue"] / sales["orders"] if sales["orders"] else None,
+        "revenue": revenue,
+        "orders": int(orders),
+        "gross_revenue": gross,
+        "aov": gross / orders if orders else None,
         "active_customers": counts["active"],
         "new_customers": counts["new"],
         "repeat_customers": counts["repeat"],
@@ -156,11 +231,9 @@ def _change(name: str, value: float | None, previous: float | None) -> float | N
     return value / previous - 1
 
 
-def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
-    """The KPI tiles: each value with its comparison-period value and change."""
-    now = period_kpis(con, scope)
-    comparison = scope.comparison()
-    before = period_kpis(con, comparison) if comparison else None
+def _kpis(scope: Scope, sales: _Sales, customers: _Customers) -> dict[str, Kpi]:
+    now = _period_values("current", sales, customers)
+    before = _period_values("comparison", sales, customers) if scope.comparison() else None
     out = {}
     for name in KPIS:
         value = now[name]
@@ -174,53 +247,48 @@ def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
     return out
 
 
-def monthly_trend(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
-    """Revenue, orders and active customers per month of the period and the comparison
-    period (columns in :class:`Overview`); months without sales are present with zeros."""
-    frames = []
-    for label, s in (("current", scope), ("comparison", scope.comparison())):
-        if s is None:
-            continue
-        sales = gate.sales(s)
-        activity = gate.customer_activity(s)
-        df = _fetch(con, f"""
-            with {sales.cte('sales')}, {activity.cte('activity')},
-            months as (select cast(m as date) as month from range(?::date, ?::date, interval 1 month) r(m)),
-            by_month as (select month, sum(revenue) as revenue, sum(orders) as orders from sales group by month),
-            active as (select month, count(*) filter (where orders > 0) as active_customers
-                       from activity group by month)
-            select ? as period, m.month, row_number() over (order by m.month) as position,
-                   coalesce(b.revenue, 0) as revenue, coalesce(b.orders, 0) as orders,
-                   coalesce(a.active_customers, 0) as active_customers
-            from months m left join by_month b using (month) left join active a using (month)
-            order by m.month
-        """, sales.params + activity.params + (s.start, s.end_exclusive, label))
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
-    out["revenue"] = out["revenue"].astype(float)
+def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
+    """The KPI tiles: each value with its comparison-period value and change."""
+    return _kpis(scope, _sales(con, scope), _customers(con, scope))
+
+
+def _trend(scope: Scope, sales: _Sales, customers: _Customers) -> pd.DataFrame:
+    parts = []
+    for label, s in _periods(scope):
+        months = [gate.add_months(s.start, i) for i in range(s.months)]
+        rows = sales.by_month[sales.by_month["period"] == label]
+        month_of = [m if type(m) is date else m.date() for m in rows["month"]]
+        revenue = dict(zip(month_of, rows["revenue"], strict=True))
+        orders = dict(zip(month_of, rows["orders"], strict=True))
+        parts.append(pd.DataFrame({
+            "period": [label] * len(months),
+            "month": pd.to_datetime(months).astype("datetime64[us]"),
+            "position": range(1, len(months) + 1),
+            "revenue": [float(revenue.get(m, 0.0)) for m in months],
+            "orders": [int(orders.get(m, 0)) for m in months],
+            "active_customers": [customers.active_by_month.get(m, 0) for m in months],
+        }))
+    out = pd.concat(parts, ignore_index=True)
     out[["orders", "active_customers", "position"]] = out[["orders", "active_customers", "position"]].astype("int64")
     return out
 
 
-def revenue_by_region(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
-    """Revenue per region (the rows' region) in the period and the comparison period."""
-    now = gate.sales(scope)
-    comparison = scope.comparison()
-    parts = [f"select region, revenue, 0 as previous_revenue from ({now.sql})"]
-    params = now.params
-    if comparison:
-        before = gate.sales(comparison)
-        parts.append(f"select region, 0, revenue from ({before.sql})")
-        params += before.params
-    df = _fetch(con, f"""
-        select coalesce(region, '') as region, sum(revenue) as revenue, sum(previous_revenue) as previous_revenue
-        from ({' union all '.join(parts)})
-        group by all
-        order by revenue desc, region
-    """, params)
-    df["revenue"] = df["revenue"].astype(float)
-    df["previous_revenue"] = df["previous_revenue"].astype(float)
-    has_before = comparison is not None
+def monthly_trend(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Revenue, orders and active customers per month of the period and the comparison
+    period (columns in :class:`Overview`); months without sales are present with zeros."""
+    return _trend(scope, _sales(con, scope), _customers(con, scope))
+
+
+def _by_region(scope: Scope, sales: _Sales) -> pd.DataFrame:
+    has_before = scope.comparison() is not None
+    rows = sales.by_region
+    now = rows[rows["period"] == "current"].set_index("region")["revenue"]
+    before = rows[rows["period"] == "comparison"].set_index("region")["revenue"]
+    regions = sorted(set(now.index) | set(before.index))
+    df = pd.DataFrame({"region": pd.Series(regions, dtype="str"),
+                       "revenue": now.reindex(regions, fill_value=0.0).to_numpy(dtype=float),
+                       "previous_revenue": before.reindex(regions, fill_value=0.0).to_numpy(dtype=float)})
+    df = df.sort_values(["revenue", "region"], ascending=[False, True], ignore_index=True)
     df["change"] = [(r / p - 1) if has_before and p > 0 else math.nan
                     for r, p in zip(df["revenue"], df["previous_revenue"], strict=True)]
     total = df["revenue"].sum()
@@ -228,6 +296,11 @@ def revenue_by_region(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFr
     if not has_before:
         df["previous_revenue"] = math.nan
     return df
+
+
+def revenue_by_region(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Revenue per region (the rows' region) in the period and the comparison period."""
+    return _by_region(scope, _sales(con, scope))
 
 
 def highlights(kpi: dict[str, Kpi], by_region: pd.DataFrame, has_comparison: bool) -> list[Highlight]:
@@ -272,19 +345,47 @@ def data_through(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
     return con.cursor().execute(f"select max(order_date) from ({rows.sql})", list(rows.params)).fetchall()[0][0]
 
 
+class _Snapshot:
+    """One cursor in one read transaction, handed to the query functions in place of the
+    connection (they ask it for a cursor per query): every query of a page then reads the
+    same committed state, so an import committed while the page computes never gives it
+    half old, half new figures."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._cur = con.cursor()
+        self._cur.execute("begin transaction")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._cur
+
+    def close(self) -> None:
+        try:
+            self._cur.execute("rollback")  # read only: nothing to keep
+        finally:
+            self._cur.close()
+
+
 def overview(con: duckdb.DuckDBPyConnection, scope: Scope) -> Overview:
-    """Everything the overview page shows for ``scope``."""
-    kpi = kpis(con, scope)
-    by_region = revenue_by_region(con, scope)
+    """Everything the overview page shows for ``scope``: three queries (the sales of both
+    periods, the customers of both periods, how far the data goes), in one read transaction."""
+    snapshot = _Snapshot(con)
+    try:
+        sales = _sales(snapshot, scope)
+        customers = _customers(snapshot, scope)
+        through = data_through(snapshot, scope)
+    finally:
+        snapshot.close()
+    kpi = _kpis(scope, sales, customers)
+    by_region = _by_region(scope, sales)
     comparison = scope.comparison()
     return Overview(
         scope=scope,
         comparison=comparison,
         kpis=kpi,
-        trend=monthly_trend(con, scope),
+        trend=_trend(scope, sales, customers),
         by_region=by_region,
         highlights=highlights(kpi, by_region, comparison is not None),
-        data_through=data_through(con, scope),
+        data_through=through,
     )
 
 

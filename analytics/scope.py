@@ -149,12 +149,44 @@ def _segment_test(alias: str, scope: Scope, params: list) -> str:
             f"where list_contains(?, segment))")
 
 
-def sales(scope: Scope) -> Rows:
+def month_spans(scope: Scope, with_comparison: bool = False) -> list[tuple[date, date]]:
+    """The months rows are read for, as (first, last) month pairs in order: the period, and
+    with ``with_comparison`` the comparison period too (merged with the period when they
+    overlap or touch, so every month is read once)."""
+    spans = [(scope.start, scope.end)]
+    comparison = scope.comparison() if with_comparison else None
+    if comparison is not None:
+        spans.append((comparison.start, comparison.end))
+    spans.sort()
+    merged = [spans[0]]
+    for first, last in spans[1:]:
+        if first <= add_months(merged[-1][1], 1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _months_test(column: str, spans: list[tuple[date, date]], params: list, *, dates: bool = False) -> str:
+    """A bound test that ``column`` (a month, or with ``dates`` any day) falls in one of ``spans``."""
+    parts = []
+    for first, last in spans:
+        if dates:
+            params += [first, add_months(last, 1)]
+            parts.append(f"({column} >= ? and {column} < ?)")
+        else:
+            params += [first, last]
+            parts.append(f"({column} between ? and ?)")
+    return f"({' or '.join(parts)})"
+
+
+def sales(scope: Scope, *, with_comparison: bool = False) -> Rows:
     """Monthly sales rows in scope: ``month, region, channel, segment, orders, gross_revenue,
-    revenue, returns_amount, lines`` (from ``sales_month``), the period only."""
-    params: list = [scope.start, scope.end]
+    revenue, returns_amount, lines`` (from ``sales_month``), the period only, or with
+    ``with_comparison`` the months of the period and of the comparison period."""
+    params: list = []
     where = [
-        "month between ? and ?",
+        _months_test("month", month_spans(scope, with_comparison), params),
         _in("region", scope.visible_regions(), params),
         _in("channel", scope.channels or None, params),
         _in("segment", scope.segments or None, params),
@@ -171,24 +203,27 @@ def customers(scope: Scope) -> Rows:
     return Rows(f"select * from customer_summary where {' and '.join(where)}", tuple(params))
 
 
-def customer_activity(scope: Scope) -> Rows:
-    """One row per customer in scope per month of the period with a purchase or a return:
+def customer_activity(scope: Scope, *, with_comparison: bool = False) -> Rows:
+    """One row per customer in scope per month of the period (with ``with_comparison``, also
+    per month of the comparison period) with a purchase or a return:
     ``customer_id, month, orders, revenue``.
 
     Without a channel filter it reads ``customer_month``; with one, the transactions in
-    those channels (no derived table splits customers by channel).
+    those channels (no derived table splits customers by channel). Every customer here is
+    one of :func:`customers` (the restriction is applied here, so callers need no join).
     """
     params: list = []
+    spans = month_spans(scope, with_comparison)
     if scope.channels:
-        params += [scope.start, scope.end_exclusive, list(scope.channels)]
+        when = _months_test("order_date", spans, params, dates=True)
+        params.append(list(scope.channels))
         source = ("select customer_id, cast(date_trunc('month', order_date) as date) as month, "
                   "count(*) filter (where is_order_start and not is_return) as orders, sum(amount) as revenue "
-                  "from transactions where order_date >= ? and order_date < ? and list_contains(?, channel) "
+                  f"from transactions where {when} and list_contains(?, channel) "
                   "group by all")
     else:
-        params += [scope.start, scope.end]
         source = ("select customer_id, month, orders, revenue from customer_month "
-                  "where month between ? and ?")
+                  f"where {_months_test('month', spans, params)}")
     who = customers(scope)
     restricted = scope.visible_regions() is not None or scope.segments
     if not restricted:

@@ -2,8 +2,9 @@
 
 For each size the benchmark imports ``bench/work/transactions_<N>.csv`` (made by
 ``import_bench.py``; generated here if missing) into ``bench/work/overview_<N>.duckdb``
-through the real pipeline (once; reused while the code that builds it is unchanged), then
-measures, each in a fresh subprocess:
+through the real pipeline (once; reused afterwards, and upgraded in place when this release
+has newer schema migrations; delete the file to import again), then measures, each in a
+fresh subprocess:
 
 - **cold**: open the database and compute everything the overview shows
   (``analytics.overview.overview`` for the default scope: 12 months against the previous
@@ -45,13 +46,21 @@ TARGET_SPEEDUP = 10.0
 
 def database(rows: int) -> Path:
     """The benchmark database for ``rows`` transactions, imported through the pipeline."""
+    import duckdb
+
+    from analytics.db import SCHEMA_VERSION, connect, schema_version
+
     db = WORK / f"overview_{rows}.duckdb"
     if db.exists():
+        probe = duckdb.connect(str(db), read_only=True)
+        current = schema_version(probe)
+        probe.close()
+        if current != SCHEMA_VERSION:  # made by an older release: apply the newer migrations
+            connect(db).close()
         return db
     from import_bench import ensure_csv
 
     csv, _ = ensure_csv(rows, os.environ.get("CRM_DB_MEMORY", "1GB"))
-    from analytics.db import connect
     from analytics.importer import import_file
 
     con = connect(db)

@@ -668,3 +668,124 @@ def test_a_scope_comes_back_from_its_cache_key():
     s = Scope(date(2024, 3, 9), date(2024, 5, 2), "last_year", regions=("华北", "华东"), channels=("online",),
               segments=("企业客户",), allowed_regions=("华东",))
     assert Scope.from_key(s.cache_key()) == s
+
+
+# ------------------------------------------------------------------ both periods in one pass
+
+#: Scopes whose comparison period overlaps the period (last year over more than 12 months)
+#: or leaves a gap before it (last year over fewer), with and without filters: the overview
+#: reads both periods in one pass, so every month must count in the right period(s) only.
+ONE_PASS_SCOPES = [
+    pytest.param(Spec("2023-03", "2024-08", "last_year"), id="overlapping-last_year"),
+    pytest.param(Spec("2023-06", "2024-08", "last_year", channels=("天猫",), allowed=("华东", "华北")),
+                 id="overlapping-last_year-channel-allowed"),
+    pytest.param(Spec("2024-03", "2024-05", "last_year", channels=("门店",)), id="gap-last_year-channel"),
+    pytest.param(Spec("2024-06", "2024-08", "last_year", segments=("企业",)), id="gap-last_year-segment"),
+    pytest.param(Spec("2023-01", "2024-12", "last_year", regions=("华东", "华南")), id="two-years-last_year-regions"),
+]
+
+
+@pytest.mark.parametrize("spec", ONE_PASS_SCOPES)
+def test_overview_with_overlapping_or_distant_comparison_matches_pandas(con, spec):
+    view = ov.overview(con, spec.scope())
+    assert_kpis(view.kpis, expected_kpis(REF, spec))
+    assert_trend(view.trend, expected_trend(REF, spec))
+    assert_by_region(view.by_region, expected_by_region(REF, spec))
+    assert_highlights(view.highlights, expected_highlights(REF, spec))
+    assert view.data_through == expected_data_through(REF, spec)
+
+
+@pytest.mark.parametrize(("start", "end", "compare", "spans"), [
+    ("2024-03", "2024-08", "previous", [("2023-09", "2024-08")]),
+    ("2024-03", "2024-08", "none", [("2024-03", "2024-08")]),
+    ("2024-03", "2024-05", "last_year", [("2023-03", "2023-05"), ("2024-03", "2024-05")]),
+    ("2024-01", "2024-12", "last_year", [("2023-01", "2024-12")]),  # touching: one span
+    ("2023-03", "2024-08", "last_year", [("2022-03", "2024-08")]),  # overlapping: one span
+])
+def test_month_spans_cover_both_periods_once(start, end, compare, spans):
+    scope = Spec(start, end, compare).scope()
+    assert gate.month_spans(scope) == [(scope.start, scope.end)]
+    assert gate.month_spans(scope, with_comparison=True) == [
+        (date.fromisoformat(a + "-01"), date.fromisoformat(b + "-01")) for a, b in spans]
+
+
+@pytest.mark.parametrize("spec", [
+    Spec("2024-03", "2024-05", "last_year"),
+    Spec("2024-03", "2024-05", "last_year", channels=("门店",), allowed=("华南", "西南")),
+    Spec("2023-03", "2024-08", "last_year", regions=("华东",), segments=("企业",)),
+], ids=["gap", "gap-channel-allowed", "overlap-region-segment"])
+def test_rows_with_comparison_are_the_two_periods_rows(con, spec):
+    """The gate's one-pass sources give exactly the union of the two periods' rows."""
+    scope = spec.scope()
+    comparison = scope.comparison()
+    for source in (gate.sales, gate.customer_activity):
+        both = source(scope, with_comparison=True)
+        parts = [source(scope), source(comparison)]
+        got = con.execute(f"select * from ({both.sql}) order by all", list(both.params)).fetchall()
+        want = con.execute(f"select * from ({parts[0].sql} union {parts[1].sql}) order by all",
+                           [*parts[0].params, *parts[1].params]).fetchall()
+        assert got == want, source.__name__
+
+
+class _CountingConnection:
+    """A connection whose cursors count the statements they run."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.statements = con, []
+
+    def cursor(self):
+        outer = self
+
+        class Cursor:
+            def __init__(self) -> None:
+                self.cur = outer.con.cursor()
+
+            def execute(self, sql, params=None):
+                if sql not in ("begin transaction", "rollback", "commit"):
+                    outer.statements.append(sql)
+                self.cur.execute(sql, params)
+                return self.cur
+
+            def close(self) -> None:
+                self.cur.close()
+
+        return Cursor()
+
+
+def test_the_overview_reads_each_source_once(con):
+    """Three statements for the whole page: the sales and the customers of both periods,
+    and how far the data goes (the customer activity is grouped once, not per period),
+    besides the read transaction they share."""
+    counting = _CountingConnection(con)
+    view = ov.overview(counting, Spec("2024-03", "2024-08", channels=("天猫",), allowed=("华东", "华北")).scope())
+    assert view.kpis["active_customers"].value is not None
+    assert len(counting.statements) == 3
+    assert sum("customer_month" in s or "from transactions where" in s for s in counting.statements) == 1
+
+
+def test_an_import_committed_while_the_overview_computes_does_not_mix_into_it(tmp_path, monkeypatch):
+    """The overview's queries read one snapshot: a sale committed between them (here right
+    after the customer query) shows in none of its figures, and in all of the next one's."""
+    con = connect(tmp_path / "snap.duckdb")
+    load_fixture(con, tmp_path)
+    scope = Spec("2024-03", "2024-08").scope()
+    before = ov.overview(con, scope)
+    late = tmp_path / "late.csv"
+    late.write_text("transaction_id,customer_id,order_date,amount,region\nZ1,C1,2024-08-30,1000,华东\n",
+                    encoding="utf-8")
+    real = ov._customers
+
+    def customers_then_an_import(snapshot, s):
+        out = real(snapshot, s)
+        import_file(con, late, commit=True, kind="transactions")  # another session's import
+        return out
+
+    monkeypatch.setattr(ov, "_customers", customers_then_an_import)
+    during = ov.overview(con, scope)
+    monkeypatch.setattr(ov, "_customers", real)
+    after = ov.overview(con, scope)
+    con.close()
+    assert during.data_through == before.data_through == date(2024, 8, 20)
+    assert during.kpis == before.kpis
+    assert after.data_through == date(2024, 8, 30)
+    assert after.kpis["revenue"].value == before.kpis["revenue"].value + 1000
