@@ -18,13 +18,14 @@ st.set_page_config(page_title="CRM", page_icon=":material/insights:", layout="wi
 st.logo(str(HERE / "ui" / "assets" / "logo.svg"), icon_image=str(HERE / "ui" / "assets" / "icon.svg"), size="large")
 
 lang = filters.language()
-allowed = session.allowed_regions(lang)
+access = session.gate(lang)  # the login screen or a refusal stops the run here
+allowed = access.allowed_regions
 
 overview_page = st.Page(HERE / "pages" / "overview.py", title=t("nav_overview", lang), icon=":material/dashboard:",
                         url_path="overview", default=True)
 data_page = st.Page(HERE / "pages" / "data.py", title=t("nav_data", lang), icon=":material/upload_file:",
                     url_path="data")
-page = st.navigation([overview_page, data_page])
+page = st.navigation([overview_page] + ([data_page] if access.may_open("data") else []))
 
 if page.url_path != data_page.url_path and data.has_data():
     filters.sidebar(lang, allowed)

@@ -2,7 +2,8 @@
 
 Every command takes ``--json`` for scripts; errors go to stderr with a non-zero exit
 status (1: the data or file is wrong, 2: the command line is wrong, 3: the database is
-busy in another process).
+busy in another process). ``report --user EMAIL`` reports as that user of the access file
+(:mod:`analytics.access`): their regions only, and only pages their role may open.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics import audits
+from analytics.access import authorize, default_access_path, load_access
 from analytics.db import DatabaseBusy, connect, data_version, default_db_path
 from analytics.errors import CRMError
 from analytics.importer import DATE_ORDERS, Progress, import_file, import_history, undo_import
@@ -73,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--region", action="append", default=[], help="a region (repeatable)")
     report.add_argument("--channel", action="append", default=[], help="a channel (repeatable)")
     report.add_argument("--segment", action="append", default=[], help="a customer segment (repeatable)")
+    report.add_argument("--user", metavar="EMAIL",
+                        help="report as this user of the access file: their regions and role (default: the local "
+                             "user, full access)")
+    report.add_argument("--access-file", type=Path, metavar="PATH",
+                        help="with --user: the access file (default: $CRM_ACCESS_FILE, else access.toml)")
     report.add_argument("--json", action="store_true")
     return parser
 
@@ -145,7 +152,10 @@ def _show_report(report: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "access_file", None) and not args.user:
+        parser.error("--access-file is used only with --user")
     try:
         con = connect(args.db or default_db_path())
     except DatabaseBusy as exc:
@@ -219,18 +229,24 @@ def _run(args: argparse.Namespace, con: Any) -> int:
 
 
 def _report(args: argparse.Namespace, con: Any) -> int:
-    span = data_months(con.cursor())
+    """``report``: the user's access first (an error before any figure), then the period
+    and filters within the regions they may see, as the page computes them."""
+    user = authorize(load_access(args.access_file or default_access_path()), args.user, args.page) \
+        if args.user else None
+    allowed = user.allowed_regions if user else None
+    span = data_months(con.cursor(), allowed)
     if span is None:
-        print("error: there are no transactions to report on; import some first", file=sys.stderr)
+        where = f" in the regions {user.email} may see ({', '.join(allowed)})" if allowed is not None else ""
+        print(f"error: there are no transactions{where} to report on; import some first", file=sys.stderr)
         return 1
     try:
         end = parse_month(args.end, "--to") if args.end else span[1]
         start = parse_month(args.start, "--from") if args.start else default_period(span[0], end)[0]
         scope = Scope(start=start, end=end, compare=args.compare, regions=tuple(args.region),
-                      channels=tuple(args.channel), segments=tuple(args.segment))
+                      channels=tuple(args.channel), segments=tuple(args.segment), allowed_regions=allowed)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = overview_report(con, scope)
+    report = overview_report(con, scope, user)
     _print_json(report) if args.json else print(overview_text(report))
     return 0

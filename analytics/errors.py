@@ -30,3 +30,23 @@ class ConfirmationRequired(CRMError):
 
 class ImportNotFound(CRMError):
     """No import with that id, or it cannot be undone in its state."""
+
+
+class AccessFileError(CRMError):
+    """The access file (who may see what) is missing or wrong; nothing of it is used.
+
+    ``path`` is the file, ``email`` the user whose entry is wrong (``None`` for the file as
+    a whole), ``line`` and ``column`` the place of a TOML syntax error (1-based, when known).
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, email: str | None = None,
+                 line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.email = email
+        self.line = line
+        self.column = column
+
+
+class AccessDenied(CRMError):
+    """The user is not in the access file, or their role may not open the page."""

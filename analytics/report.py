@@ -4,7 +4,7 @@ the same functions as the page (for scripts, scheduled reports and tests)."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from analytics import overview
+from analytics.access import Access
 from analytics.scope import Scope
 
 #: The pages ``report`` can print.
@@ -49,12 +50,25 @@ def _frame(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [_plain(r) for r in df.to_dict(orient="records")]
 
 
-def overview_report(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
-    """The overview page's figures for ``scope`` (see :class:`analytics.overview.Overview`)."""
+def overview_report(con: duckdb.DuckDBPyConnection, scope: Scope, user: Access | None = None) -> dict[str, Any]:
+    """The overview page's figures for ``scope`` (see :class:`analytics.overview.Overview`).
+
+    ``user`` is who the report is for (``"user": {"email", "role"}``; ``None`` for the
+    local user with full access); their regions must already be ``scope.allowed_regions``.
+
+    Raises
+    ------
+    ValueError
+        ``scope.allowed_regions`` is not ``user``'s regions.
+    """
+    if user is not None and replace(scope, allowed_regions=user.allowed_regions) != scope:
+        raise ValueError(f"the scope's regions {scope.allowed_regions} are not {user.email}'s "
+                         f"({user.allowed_regions})")
     view = overview.overview(con, scope)
     comparison = view.comparison
     return {
         "page": "overview",
+        "user": {"email": user.email, "role": user.role} if user else None,
         "period": {"start": f"{scope.start:%Y-%m}", "end": f"{scope.end:%Y-%m}", "months": scope.months},
         "comparison": ({"kind": scope.compare, "start": f"{comparison.start:%Y-%m}", "end": f"{comparison.end:%Y-%m}"}
                        if comparison else None),
@@ -74,6 +88,10 @@ def overview_text(report: dict[str, Any]) -> str:
     p, c = report["period"], report["comparison"]
     lines = [f"Overview {p['start']} to {p['end']}"
              + (f", compared with {c['start']} to {c['end']} ({c['kind']})" if c else ", no comparison")]
+    if report["user"]:
+        lines.append(f"for {report['user']['email']} ({report['user']['role']})"
+                     + (f", regions {', '.join(report['allowed_regions'])}"
+                        if report["allowed_regions"] is not None else ""))
     filters = {k: v for k, v in report["filters"].items() if v}
     if filters:
         lines.append("filters: " + "; ".join(f"{k} = {', '.join(v)}" for k, v in filters.items()))

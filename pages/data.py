@@ -3,11 +3,15 @@ history with undo, the data-quality checks and the metric settings."""
 
 import streamlit as st
 
-from ui import filters, frame, importing
+from ui import filters, frame, importing, session
 from ui.i18n import t
 
 frame.require_frame()
 lang = filters.current_language()
+access = session.current()
+if access is None or not access.may_open("data"):  # the frame lists the page only for those who may open it
+    st.error(t("page_not_allowed", lang))
+    st.stop()
 
 st.title(t("data_title", lang))
 st.caption(t("data_caption", lang))
@@ -34,4 +38,4 @@ if checks_tab.open:
         importing.checks_section(lang)
 if settings_tab.open:
     with settings_tab:
-        importing.settings_section(lang)
+        importing.settings_section(lang, editable=access.can_change_settings)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.demo import load_demo
-from ui import data, figures, filters, frame, widgets
+from ui import data, figures, filters, frame, session, widgets
 from ui.i18n import fmt_date, fmt_period, t
 
 frame.require_frame()
@@ -17,8 +17,14 @@ def _load_demo() -> None:
         load_demo(data.connection())
 
 
+access = session.current()
+if access is None:  # the frame grants access before any page runs
+    st.stop()
 if not data.has_data():
     st.title(t("empty_db_title", lang))
+    if not access.can_import:  # loading data is an analyst's job
+        st.info(t("empty_db_ask_analyst", lang))
+        st.stop()
     st.info(t("empty_db_body", lang))
     c1, c2 = st.columns(2)
     c1.button(t("load_demo", lang), type="primary", icon=":material/rocket_launch:", width="stretch",

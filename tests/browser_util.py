@@ -69,8 +69,11 @@ class Server:
             self.process.wait(timeout=15)
 
 
-def start_server(db_path: Path, log_dir: Path) -> Server:
-    """Start the app on a free port with ``CRM_DB=db_path`` and wait for its health check.
+def start_server(db_path: Path, log_dir: Path, *, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = (), port: int | None = None) -> Server:
+    """Start the app on a free port (or ``port``) with ``CRM_DB=db_path`` and wait for its
+    health check. ``env`` adds environment variables, ``args`` command-line options (e.g.
+    ``--secrets.files``).
 
     The file watcher is off: another engineer saving a file in the checkout must not show a
     "File change" banner or rerun the page under a test.
@@ -81,13 +84,13 @@ def start_server(db_path: Path, log_dir: Path) -> Server:
         When the server exits or does not answer within :data:`START_TIMEOUT_S`; the message
         holds what it printed.
     """
-    port = free_port()
+    port = port or free_port()
     log_path = log_dir / f"streamlit_{port}.log"
     command = [sys.executable, "-m", "streamlit", "run", "app.py",
                "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "CRM_DB": str(db_path)},
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {}), "CRM_DB": str(db_path)},
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     server = Server(db_path=db_path, log_path=log_path, port=port, process=process)

@@ -6,12 +6,17 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from analytics import overview
+from analytics.access import Access
 from analytics.cli import main
 from analytics.db import PROJECT_ROOT, connect
+from analytics.report import overview_report
+from analytics.scope import Scope
 
 GOOD = "订单编号,客户编号,订单日期,实付金额,大区\nSO1,00123,2024-01-05,100,华东\nSO2,00124,2024-01-06,x,华北\n"
 REPORT_KEYS = {"kind", "encoding", "rows_read", "rows_valid", "rows_rejected", "rows_already_present",
@@ -157,6 +162,7 @@ def test_report_overview_prints_the_page_figures(tmp_path, capsys):
     code, out, _ = run(capsys, "--db", db, "report", "overview", "--from", "2024-01", "--to", "2024-03-31", "--json")
     report = json.loads(out)
     assert code == 0
+    assert report["user"] is None and report["allowed_regions"] is None  # the local user: full access
     assert report["period"] == {"start": "2024-01", "end": "2024-03", "months": 3}
     assert report["comparison"] == {"kind": "previous", "start": "2023-10", "end": "2023-12"}
     kpis = report["kpis"]
@@ -182,3 +188,138 @@ def test_report_refuses_a_bad_month_and_an_empty_database(tmp_path, capsys):
     assert code == 2 and "--from '2024-13'" in err
     code, _, err = run(capsys, "--db", db, "report", "overview", "--from", "2024-03", "--to", "2024-01")
     assert code == 2 and "before it starts" in err
+
+
+# 华南 adds a third region; 华北's last sale (a return) is in March, the others' in February.
+ACCESS = """
+[users."Li.Wei@example.com"]
+role = "sales_manager"
+regions = ["华东", "华南"]
+
+[users."cfo@example.com"]
+role = "executive"
+"""
+MANAGER_REGIONS = ("华东", "华南")
+
+
+@pytest.fixture
+def sales_db(tmp_path, capsys):
+    """A database with SALES and a 华南 sale, and an access file with a sales manager of
+    华东 and 华南 and an executive: ``(db, access_file)``."""
+    (tmp_path / "sales.csv").write_text(SALES + "T6,C4,2024-02-10,70,华南,online\n", encoding="utf-8")
+    db = str(tmp_path / "crm.duckdb")
+    assert run(capsys, "--db", db, "import", str(tmp_path / "sales.csv"), "--commit")[0] == 0
+    (tmp_path / "access.toml").write_text(ACCESS, encoding="utf-8")
+    return db, str(tmp_path / "access.toml")
+
+
+def _expected(db: str, scope: Scope) -> dict:
+    """``overview_report`` for ``scope`` computed in-process, as the CLI's JSON reads back."""
+    con = connect(db)
+    try:
+        return json.loads(json.dumps(overview_report(con, scope), ensure_ascii=False, default=str))
+    finally:
+        con.close()
+
+
+def test_report_as_a_sales_manager_is_the_report_scoped_to_their_regions(sales_db, capsys):
+    """``--user``: the figures are those of ``Scope(..., allowed_regions=their regions)``;
+    no other region appears; the default period is the latest months of *their* data."""
+    db, access = sales_db
+    code, out, err = run(capsys, "--db", db, "report", "overview", "--from", "2024-01", "--to", "2024-03",
+                         "--user", "li.wei@EXAMPLE.com", "--access-file", access, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report.pop("user") == {"email": "Li.Wei@example.com", "role": "sales_manager"}
+    expected = _expected(db, Scope(date(2024, 1, 1), date(2024, 3, 1), allowed_regions=MANAGER_REGIONS))
+    assert report == {k: v for k, v in expected.items() if k != "user"}
+    assert report["allowed_regions"] == sorted(MANAGER_REGIONS)
+    assert {r["region"] for r in report["by_region"]} == set(MANAGER_REGIONS)
+    assert report["kpis"]["revenue"]["value"] == 100 + 50 + 70  # 华北's 80 and -20 left out
+
+    code, out, _ = run(capsys, "--db", db, "report", "overview", "--user", "li.wei@example.com",
+                       "--access-file", access, "--json")
+    report = json.loads(out)
+    con = connect(db)
+    try:
+        default = overview.default_scope(con, MANAGER_REGIONS)
+    finally:
+        con.close()
+    assert (default.start, default.end) == (date(2024, 1, 1), date(2024, 2, 1))  # not 华北's March
+    assert report["period"] == {"start": "2024-01", "end": "2024-02", "months": 2}
+    assert report["kpis"] == _expected(db, default)["kpis"]
+    code, out, _ = run(capsys, "--db", db, "report", "overview", "--user", "li.wei@example.com",
+                       "--access-file", access)
+    assert code == 0 and "for Li.Wei@example.com (sales_manager), regions 华东, 华南" in out and "华北" not in out
+
+
+def test_a_region_filter_outside_the_users_regions_gives_nothing(sales_db, capsys):
+    """``--region 华北`` for a manager of 华东 and 华南 (a tampered link) shows zero figures,
+    never 华北's; with one of their regions too, only that region's."""
+    db, access = sales_db
+    args = ("--db", db, "report", "overview", "--from", "2024-01", "--to", "2024-03",
+            "--user", "li.wei@example.com", "--access-file", access, "--json")
+    code, out, _ = run(capsys, *args, "--region", "华北")
+    report = json.loads(out)
+    assert code == 0 and report["filters"]["regions"] == ["华北"]
+    assert report["by_region"] == [] and report["highlights"] == []
+    kpis = report["kpis"]
+    assert kpis["revenue"]["value"] == 0 and kpis["orders"]["value"] == 0
+    assert kpis["active_customers"]["value"] == 0 and kpis["new_customers"]["value"] == 0
+    assert report["trend"] and all(r["revenue"] == 0 and r["orders"] == 0 for r in report["trend"])
+    assert report["data_through"] is None
+    code, out, _ = run(capsys, *args, "--region", "华北", "--region", "华东")
+    report = json.loads(out)
+    assert report["kpis"]["revenue"]["value"] == 150.0
+    assert [r["region"] for r in report["by_region"]] == ["华东"]
+
+
+def test_report_as_an_executive_through_the_environment_variable(sales_db, capsys, monkeypatch):
+    db, access = sales_db
+    monkeypatch.setenv("CRM_ACCESS_FILE", access)
+    code, out, _ = run(capsys, "--db", db, "report", "overview", "--user", "CFO@example.com", "--json")
+    report = json.loads(out)
+    assert code == 0 and report.pop("user") == {"email": "cfo@example.com", "role": "executive"}
+    assert report == {k: v for k, v in _expected(db, Scope(date(2023, 12, 1), date(2024, 3, 1))).items()
+                      if k != "user"}
+
+
+def test_report_for_a_user_not_in_the_access_file_prints_no_figures(sales_db, capsys):
+    db, access = sales_db
+    code, out, err = run(capsys, "--db", db, "report", "overview", "--user", "nobody@example.com",
+                         "--access-file", access)
+    assert code == 1 and out == ""
+    assert f"nobody@example.com has no access: not in the access file {access}" in err
+    code, out, err = run(capsys, "--db", db, "report", "overview", "--user", "nobody@example.com",
+                         "--access-file", access, "--json")
+    assert code == 1 and json.loads(out) == {"error": err.removeprefix("error: ").strip(), "kind": "AccessDenied"}
+
+
+def test_report_with_a_bad_or_missing_access_file_exits_1(sales_db, capsys, tmp_path):
+    db, _ = sales_db
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[users."li.wei@example.com"]\nrole = "sales_manager"\n', encoding="utf-8")
+    code, out, err = run(capsys, "--db", db, "report", "overview", "--user", "li.wei@example.com",
+                         "--access-file", str(bad))
+    assert code == 1 and out == ""
+    assert f"{bad}: user 'li.wei@example.com': a sales_manager needs 'regions'" in err
+    missing = tmp_path / "missing.toml"
+    code, out, err = run(capsys, "--db", db, "report", "overview", "--user", "li.wei@example.com",
+                         "--access-file", str(missing))
+    assert code == 1 and out == "" and str(missing) in err and "access.example.toml" in err
+    with pytest.raises(SystemExit) as usage:
+        main(["--db", db, "report", "overview", "--access-file", str(bad)])
+    assert usage.value.code == 2 and "only with --user" in capsys.readouterr().err
+
+
+def test_report_for_a_user_refuses_a_scope_with_other_regions(sales_db):
+    db, _ = sales_db
+    manager = Access("li.wei@example.com", "sales_manager", MANAGER_REGIONS)
+    con = connect(db)
+    try:
+        with pytest.raises(ValueError, match=r"not li\.wei@example\.com's"):
+            overview_report(con, Scope(date(2024, 1, 1), date(2024, 3, 1)), manager)
+        scope = Scope(date(2024, 1, 1), date(2024, 3, 1), allowed_regions=tuple(reversed(MANAGER_REGIONS)))
+        assert overview_report(con, scope, manager)["user"]["role"] == "sales_manager"
+    finally:
+        con.close()

@@ -371,3 +371,10 @@ def fmt_period(start: date, end: date, lang: str) -> str:
     if lang == "zh":
         return f"{start.year}年{start.month}月–{end.month}月"
     return f"{_MONTHS_EN[start.month - 1]}–{_MONTHS_EN[end.month - 1]} {end.year}"
+
+
+def md_literal(text: str) -> str:
+    """``text`` shown literally inside Markdown: every character Markdown or HTML could
+    take as markup is escaped, so a customer or region named ``**x**`` or
+    ``<img src=x onerror=alert(1)>`` prints as those characters (data is never markup)."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])", r"\\\1", text)

@@ -37,7 +37,7 @@ from analytics.readers import ENCODING_LABELS, EXCEL_FORMATS, TEXT_FORMATS
 from analytics.schema import COLUMNS, KINDS
 from ui import data, session
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
-from ui.i18n import fmt_date, fmt_int, fmt_pct, t
+from ui.i18n import fmt_date, fmt_int, fmt_pct, md_literal, t
 
 #: Encodings offered when a text file's own cannot be told (or the detected one is wrong).
 ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "utf-16", "big5", "latin-1")
@@ -220,7 +220,7 @@ def _progress_into(slot: Any, lang: str) -> Progress:
 
 def _md(text: str) -> str:
     """`text` shown literally in Markdown (a file name is not markup)."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:])", r"\\\1", text)
+    return md_literal(text)
 
 
 def _request(flag: str, value: Any = True) -> None:
@@ -873,37 +873,45 @@ def _setting_error(setting: settings.Setting, lang: str) -> str:
     return t("data_setting_error_cuts", lang)
 
 
-def settings_section(lang: str) -> None:
-    """The metric settings: a form, checked before anything is stored."""
+def settings_section(lang: str, editable: bool = True) -> None:
+    """The metric settings: a form, checked before anything is stored. Shown read-only
+    (every field disabled, nothing stored) unless ``editable`` (the admin role)."""
     con = data.connection()
     current = settings.load(con)
     by_key = {s.key: s for s in settings.SETTINGS}
     st.caption(t("data_settings_caption", lang))
+    if not editable:
+        st.info(t("data_settings_admin_only", lang), icon=":material/lock:")
+    off = not editable
     with st.form("data_settings_form"):
         first = st.columns(3)
         with first[0]:
             churn = st.number_input(t("data_setting_churn_window_days", lang), value=int(current["churn_window_days"]),
-                                    step=1, help=t("data_setting_churn_window_days_help", lang), key="data_set_churn")
+                                    step=1, help=t("data_setting_churn_window_days_help", lang), key="data_set_churn",
+                                    disabled=off)
             st.caption(t("data_setting_churn_window_days_use", lang))
         with first[1]:
             discount = st.number_input(t("data_setting_discount_rate", lang),
                                        value=round(current["discount_rate"] * 100, 4), step=0.5, format="%.1f",
-                                       help=t("data_setting_discount_rate_help", lang), key="data_set_discount")
+                                       help=t("data_setting_discount_rate_help", lang), key="data_set_discount",
+                                       disabled=off)
             st.caption(t("data_setting_discount_rate_use", lang))
         with first[2]:
             currencies = by_key["currency"].choices
             currency = st.selectbox(t("data_setting_currency", lang), currencies,
                                     index=currencies.index(current["currency"]) if current["currency"] in currencies
-                                    else 0, key="data_set_currency")
+                                    else 0, key="data_set_currency", disabled=off)
             st.caption(t("data_setting_currency_use", lang))
         st.markdown(t("data_setting_tier_cuts", lang))
         cuts = [cell.number_input(t(f"data_setting_tier_{tier}", lang), value=round(cut * 100, 4), step=0.5,
-                                  format="%.2f", key=f"data_set_tier_{tier}")
+                                  format="%.2f", key=f"data_set_tier_{tier}", disabled=off)
                 for cell, tier, cut in zip(st.columns(3), ("platinum", "gold", "iron"), current["tier_cuts"],
                                            strict=True)]
         st.caption(t("data_setting_tier_cuts_use", lang))
         st.form_submit_button(t("data_settings_save", lang), type="primary", icon=":material/save:",
-                              on_click=_request, args=("data_settings_submitted",))
+                              on_click=_request, args=("data_settings_submitted",), disabled=off)
+    if off:
+        return
     if not _requested("data_settings_submitted"):
         return
     entered = {"churn_window_days": churn, "tier_cuts": [round(c / 100, 6) for c in cuts],

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics.overview import RATES, Highlight, Kpi
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
-from ui.i18n import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct, t
+from ui.i18n import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct, md_literal, t
 
 #: How each KPI's value is printed.
 _MONEY = frozenset({"revenue", "aov"})
@@ -90,7 +90,7 @@ def highlight_text(h: Highlight, lang: str, currency: str) -> str:
     v = h.values
     values: dict[str, str] = {}
     if h.kind in ("region_up", "region_down"):
-        values["region"] = v["region"]
+        values["region"] = md_literal(v["region"])  # data, not markup
         values["delta"] = fmt_money(abs(v["delta"]), lang, currency, compact=True)
         values["change"] = fmt_delta_pct(v["change"], lang)
         return t(f"highlight_{h.kind}", lang, **values)

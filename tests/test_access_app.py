@@ -1,0 +1,276 @@
+"""Who sees what, through the whole app (AppTest): each role × each page × URL tampering ×
+the tables behind the downloads × several users served by one process.
+
+The app runs with an ``[auth]`` section in its secrets (so the login gate is on) and an
+access file of the test's own (``CRM_ACCESS_FILE``); ``AppTest.user`` plays the identity
+provider's answer. Expected figures are :func:`analytics.overview.overview` for the user's
+scope (``tests/test_overview.py`` checks those against pandas); what must never show is
+checked on the page's whole text, tables included.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from test_overview import load_fixture
+
+from analytics import overview as ov
+from analytics.db import connect
+from analytics.scope import Scope
+from ui.i18n import t
+from ui.widgets import kpi_value
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-secret",
+                 "client_id": "crm", "client_secret": "crm-secret",
+                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
+ACCESS = """
+[users."ceo@example.com"]
+role = "executive"
+
+[users."north@example.com"]
+role = "sales_manager"
+regions = ["华北"]
+
+[users."South.West@Example.com"]
+role = "sales_manager"
+regions = ["华南", "西南"]
+
+[users."analyst@example.com"]
+role = "analyst"
+
+[users."admin@example.com"]
+role = "admin"
+"""
+#: user → the regions they may see (None: all)
+USERS: dict[str, tuple[str, ...] | None] = {
+    "ceo@example.com": None,
+    "north@example.com": ("华北",),
+    "south.west@example.com": ("华南", "西南"),
+    "analyst@example.com": None,
+    "admin@example.com": None,
+}
+ALL_REGIONS = ("华东", "华北", "华南", "西南")
+CAN_IMPORT = {"analyst@example.com", "admin@example.com"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, ov.Overview]]:
+    """The fixture database, the access file, and each user's expected default overview."""
+    folder = tmp_path_factory.mktemp("access_app")
+    path = folder / "t.duckdb"
+    access = folder / "access.toml"
+    access.write_text(ACCESS, encoding="utf-8")
+    con = connect(path)
+    try:
+        load_fixture(con, folder)
+        expected = {user: ov.overview(con, ov.default_scope(con, allowed)) for user, allowed in USERS.items()}
+    finally:
+        con.close()
+    return path, access, expected
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def app_as(monkeypatch: pytest.MonkeyPatch, world, email: str | None, **params: str | list[str]) -> AppTest:
+    """The app as ``email`` (None: a visitor who has not logged in), in English."""
+    path, access, _ = world
+    monkeypatch.setenv("CRM_DB", str(path))
+    monkeypatch.setenv("CRM_ACCESS_FILE", str(access))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets = json.loads(json.dumps(AUTH))
+    at.user = {"is_logged_in": False} if email is None else {"is_logged_in": True, "email": email}
+    at.session_state["lang"] = params.pop("lang", "en")
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def page_text(at: AppTest) -> str:
+    """Everything the run drew as text: titles, markdown, captions, metrics, every table cell."""
+    parts = [str(x.value) for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
+                                       "error", "success") for x in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [df.value.to_csv() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+def shown_regions(at: AppTest) -> set[str]:
+    """The regions in the revenue-by-region table (the one the downloads are made from)."""
+    col = t("col_region", "en")
+    return {r for df in at.dataframe if col in df.value.columns for r in df.value[col]}
+
+
+def tiles(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+# ------------------------------------------------------------------------- the login gate
+
+
+def test_a_visitor_who_has_not_logged_in_sees_only_the_login_screen(monkeypatch, world):
+    at = app_as(monkeypatch, world, None)
+    assert [x.value for x in at.title] == [t("login_title", "en")]
+    assert [b.label for b in at.button] == [t("login_button", "en")]
+    assert not at.metric and not at.dataframe and not at.sidebar.multiselect
+    assert not any(r in page_text(at) for r in ALL_REGIONS)
+
+
+@pytest.mark.parametrize("params", [{}, {"region": "华东"}], ids=["plain", "tampered"])
+def test_a_logged_in_user_not_in_the_access_file_sees_nothing(monkeypatch, world, params):
+    at = app_as(monkeypatch, world, "stranger@example.com", **params)
+    assert [x.value for x in at.title] == [t("no_access_title", "en")]
+    assert t("no_access_body", "en", email="stranger@example.com") in page_text(at)
+    assert not at.metric and not at.dataframe and not at.sidebar.multiselect
+    assert not any(r in page_text(at) for r in ALL_REGIONS)
+    assert [b.label for b in at.button] == [t("logout", "en")]
+
+
+def test_an_unverified_email_is_not_trusted(monkeypatch, world):
+    path, access, _ = world
+    monkeypatch.setenv("CRM_DB", str(path))
+    monkeypatch.setenv("CRM_ACCESS_FILE", str(access))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets = json.loads(json.dumps(AUTH))
+    at.user = {"is_logged_in": True, "email": "ceo@example.com", "email_verified": False}
+    at.session_state["lang"] = "en"
+    at.run()
+    assert [x.value for x in at.title] == [t("no_access_title", "en")]
+    assert not at.metric
+
+
+def test_a_broken_access_file_lets_nobody_in(monkeypatch, world, tmp_path):
+    broken = tmp_path / "access.toml"
+    broken.write_text('[users."ceo@example.com"]\nrole = "emperor"\n', encoding="utf-8")
+    path, _, _ = world
+    at = app_as(monkeypatch, (path, broken, None), "ceo@example.com")
+    assert [x.value for x in at.title] == [t("access_file_broken_title", "en")]
+    assert not at.metric and not at.dataframe
+
+
+# ---------------------------------------------------------------- each role on each page
+
+
+@pytest.mark.parametrize("email", list(USERS))
+def test_each_user_sees_their_scope_on_the_overview(monkeypatch, world, email):
+    _, _, expected = world
+    at = app_as(monkeypatch, world, email)
+    view = expected[email]
+    allowed = USERS[email]
+    assert tiles(at) == {t(f"kpi_{name}", "en"): kpi_value(name, view.kpis[name].value, "en", "CNY")
+                         for name in ov.KPIS}
+    assert shown_regions(at) == set(view.by_region["region"].replace("", t("unknown_region", "en")))
+    if allowed is not None:
+        assert shown_regions(at) <= set(allowed)
+        assert at.sidebar.multiselect(key="region").options == sorted(allowed)
+        hidden = [r for r in ALL_REGIONS if r not in allowed]
+        assert not [r for r in hidden if r in page_text(at)], "another region's name is on the page"
+    sidebar = "\n".join(c.value for c in at.sidebar.caption)
+    assert email.lower() in sidebar.lower() and t(f"role_{_role(email)}", "en") in sidebar
+
+
+def _role(email: str) -> str:
+    return {"ceo@example.com": "executive", "analyst@example.com": "analyst",
+            "admin@example.com": "admin"}.get(email, "sales_manager")
+
+
+@pytest.mark.parametrize("email", list(USERS))
+def test_only_analysts_and_admins_get_the_data_page(monkeypatch, world, email):
+    at = app_as(monkeypatch, world, email)
+    if email not in CAN_IMPORT:  # not in the navigation at all: no link, no URL that reaches it
+        assert [p.label for p in at.get("page_link")] == []
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page("pages/data.py")
+        assert not any(b.label == t("load_demo", "en") for b in at.button)
+        return
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception
+    assert [x.value for x in at.title] == [t("data_title", "en")]
+    assert at.get("file_uploader")
+
+
+def test_the_data_page_run_without_the_frame_shows_nothing(monkeypatch, world):
+    """Defence in depth: the page script itself refuses when the frame granted no access."""
+    path, _, _ = world
+    monkeypatch.setenv("CRM_DB", str(path))
+    at = AppTest.from_file(str(Path(APP).parent / "pages" / "data.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value in {t("page_not_allowed", lang) for lang in ("zh", "en")}
+    assert not at.get("file_uploader") and not at.dataframe and not at.button
+
+
+@pytest.mark.parametrize(("email", "editable"), [("analyst@example.com", False), ("admin@example.com", True)])
+def test_only_an_admin_can_change_the_settings(monkeypatch, world, email, editable):
+    at = app_as(monkeypatch, world, email)
+    at.switch_page("pages/data.py")
+    at.run()
+    at.session_state["data_tab"] = t("data_tab_settings", "en")
+    at.run()
+    assert not at.exception
+    churn = at.number_input(key="data_set_churn")
+    assert churn.disabled is (not editable)
+    assert (t("data_settings_admin_only", "en") in page_text(at)) is (not editable)
+
+
+# ------------------------------------------------------------------------- URL tampering
+
+
+@pytest.mark.parametrize("tampered", [
+    {"region": "华东"},
+    {"region": ["华北", "华东"]},
+    {"region": "' or 1=1 --"},
+    {"region": "华东", "from": "2023-01", "to": "2024-09"},
+])
+def test_url_values_outside_a_managers_regions_never_show_another_region(monkeypatch, world, tampered):
+    at = app_as(monkeypatch, world, "north@example.com", **tampered)
+    assert shown_regions(at) <= {"华北"}
+    text = page_text(at)
+    assert not [r for r in ("华东", "华南", "西南") if r in text]
+    assert at.sidebar.multiselect(key="region").value in ([], ["华北"])
+
+
+def test_a_scope_outside_the_allowed_regions_reads_nothing(world):
+    """Below the widgets: the gate itself, should a crafted scope reach it."""
+    path, _, _ = world
+    con = connect(path)
+    try:
+        view = ov.overview(con, Scope(date(2024, 3, 1), date(2024, 8, 1), regions=("华东",), allowed_regions=("华北",)))
+    finally:
+        con.close()
+    assert view.kpis["revenue"].value == 0 and view.by_region.empty
+
+
+# ------------------------------------------------------------ users of one server process
+
+
+def test_users_served_by_one_process_never_get_each_others_results(monkeypatch, world):
+    """One process, one cache: sessions interleaved, each sees exactly their own figures."""
+    _, _, expected = world
+    order = ["north@example.com", "ceo@example.com", "south.west@example.com", "north@example.com",
+             "ceo@example.com", "south.west@example.com"]
+    seen: dict[str, list[tuple]] = {}
+    for email in order:  # no cache clearing in between: the second round is served from the cache
+        at = app_as(monkeypatch, world, email)
+        seen.setdefault(email, []).append((tuple(sorted(tiles(at).items())), frozenset(shown_regions(at))))
+    for email, runs in seen.items():
+        view = expected[email]
+        want = tuple(sorted({t(f"kpi_{n}", "en"): kpi_value(n, view.kpis[n].value, "en", "CNY")
+                             for n in ov.KPIS}.items()))
+        assert [r[0] for r in runs] == [want, want], email
+    assert len({runs[0][0] for runs in seen.values()}) == 3, "the three users' figures differ on the fixture"
