@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,8 @@ import duckdb
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_DB = DATA_DIR / "crm.duckdb"
+#: Files on their way in (uploads, transcoded copies of non-UTF-8 text files); private.
+WORK_DIR = DATA_DIR / ".work"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 
@@ -51,8 +53,44 @@ def migrations() -> list[tuple[int, Path]]:
 SCHEMA_VERSION = migrations()[-1][0]
 
 
+def work_dir() -> Path:
+    """The folder files on their way in are kept in (``data/.work/``, mode 0700), created
+    when missing: the app's connection may read only there and in the data folders."""
+    WORK_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return WORK_DIR
+
+
+def confine(con: duckdb.DuckDBPyConnection, folders: Iterable[str | Path]) -> tuple[str, ...]:
+    """Keep ``con`` from touching any file outside ``folders`` (and its own database and
+    spill files): no ``read_csv('/etc/passwd')``, no ``COPY ... TO`` elsewhere, no ``ATTACH``
+    of another file, no extension install; and lock the configuration so no statement can
+    undo it. Applies to every cursor of ``con``.
+
+    Returns
+    -------
+    tuple[str, ...]
+        The folders allowed, resolved, each ending in ``/``.
+    """
+    allowed = tuple(dict.fromkeys(str(Path(f).resolve()).rstrip("/") + "/" for f in folders))
+    if _locked(con):  # the same database opened again in this process: already confined
+        current = con.cursor().execute("select current_setting('allowed_directories')").fetchall()[0][0]
+        if not set(allowed) <= set(current):
+            raise RuntimeError(f"the database is already open in this process confined to {current}, "
+                               f"not {list(allowed)}")
+        return allowed
+    con.execute("set allowed_directories = ?", [list(allowed)])
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return allowed
+
+
+def _locked(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.cursor().execute("select current_setting('lock_configuration')").fetchall()[0][0])
+
+
 def connect(path: str | Path | None = None, *, read_only: bool = False,
-            memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+            memory_limit: str | None = None, threads: int | None = None,
+            confine_to: Iterable[str | Path] | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating and migrating when needed) the CRM database.
 
     Parameters
@@ -67,6 +105,10 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
         Larger work spills to a temporary folder beside the database.
     threads
         Worker threads; default DuckDB's (the number of cores).
+    confine_to
+        For the app: the folders the connection may read files from (the database's own
+        folder is added); see :func:`confine`. ``None`` (scripts, the command line) leaves
+        file access open.
 
     Returns
     -------
@@ -96,7 +138,8 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
                 "stop it or use the app to import, then try again"
             ) from exc
         raise
-    con.execute("set enable_progress_bar = false")
+    if not _locked(con):  # else opened before in this process, with this setting made then
+        con.execute("set enable_progress_bar = false")
     if not read_only:
         migrate(con)
         from analytics import marts  # marts reads SQL through this module
@@ -110,6 +153,11 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
                 f"database {database} has schema version {current}, this release needs "
                 f"{SCHEMA_VERSION}; open it once read-write to upgrade it"
             )
+    if confine_to is not None:
+        folders = list(confine_to)
+        if isinstance(target, Path):
+            folders.append(target.resolve().parent)
+        confine(con, folders)
     return con
 
 

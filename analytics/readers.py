@@ -39,6 +39,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from analytics.db import work_dir
 from analytics.errors import EncodingNotDetected, FileReadError
 from analytics.schema import COLUMNS, normalize_header
 
@@ -476,7 +477,7 @@ def _open_duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str) 
     workdir = None
     source = raw.path
     if codec not in ("utf-8", "utf-8-sig"):
-        workdir = Path(tempfile.mkdtemp(prefix="crm_import_"))
+        workdir = Path(tempfile.mkdtemp(prefix="crm_import_", dir=work_dir()))  # where the app may read
         source = workdir / "utf8.csv"
         with raw.path.open("r", encoding=codec, newline="") as src, \
                 source.open("w", encoding="utf-8", newline="") as dst:

@@ -14,7 +14,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analytics import intake, settings
+from analytics import db, intake, settings
 from analytics.importer import import_file
 from ui import data, importing
 from ui.i18n import LANGUAGES, fmt_date, fmt_int, t
@@ -205,6 +205,20 @@ def test_an_open_overview_shows_an_import_from_another_session_on_its_next_inter
     run(analyst)
     run(manager)
     assert revenue() == kpi_value("revenue", 350.5, "en", "CNY")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_file_over_the_upload_limit_is_refused_with_where_to_put_it(lang, monkeypatch):
+    """The browser refuses such files first; the server checks again and never reads one."""
+    monkeypatch.setattr(importing, "upload_limit_mib", lambda: 1)
+    at = open_data_page(lang)
+    big = GOOD + b"".join(b"T%07d,C1,2024-01-05,1\n" % i for i in range(60_000))  # ~1.3 MiB
+    upload(at, ("big.csv", big), ("orders.csv", GOOD))
+    size = f"{len(big) / 1024 / 1024:,.1f}"
+    assert [e.value for e in at.error] == [t("data_upload_too_large", lang, file="big\\.csv", size=size, limit="1",
+                                             folder=importing._md(str(intake.INBOX_DIR)))]
+    assert counts(at, lang, "rows_valid") == ["3"], "the other file is read as usual"
+    assert not list(db.work_dir().glob("crm-upload-*/big*")), "nothing of it was saved"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import db, overview, settings
+from analytics import db, intake, overview, settings
 from analytics import scope as gate
 from analytics.scope import Scope
 
@@ -22,9 +22,11 @@ def connection() -> db.duckdb.DuckDBPyConnection:
     """The app's connection to the CRM database (the app is its only writer while it runs).
 
     Use ``connection().cursor()`` per query: a bare connection shared by the session
-    threads fails.
+    threads fails. It may read files only in the data folder (``data/``: the inbox and the
+    demo files), the folder uploads are saved in (``data/.work/``) and the database's own
+    folder (:func:`analytics.db.confine`).
     """
-    return db.connect(db.default_db_path())
+    return db.connect(db.default_db_path(), confine_to=(db.DATA_DIR, db.work_dir(), intake.INBOX_DIR))
 
 
 def data_version() -> int:

@@ -29,7 +29,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from analytics import audits, demo, importer, intake, settings
+from analytics import audits, db, demo, importer, intake, settings
 from analytics.errors import CRMError, EncodingNotDetected, FileReadError, MappingError
 from analytics.importer import DATE_ORDERS, ImportReport, PreparedImport
 from analytics.mapping import save_mapping, saved_mappings
@@ -298,12 +298,13 @@ class Staged:
         """Save an uploaded file in a new private folder under a safe name and stage it.
 
         The name keeps letters (Chinese too), digits, ``-``, ``_`` and ``.`` of the file's
-        own name without any folder part; the folder is made by ``tempfile`` (mode 0700).
+        own name without any folder part; the folder is made by ``tempfile`` (mode 0700)
+        in ``data/.work/``, where the app's connection may read.
         """
         base = upload.name.replace("\\", "/").rsplit("/", 1)[-1]
         stem, dot, ext = base.rpartition(".")
         ext = ext.lower() if dot and ext.isascii() and ext.isalnum() else "bin"
-        folder = Path(tempfile.mkdtemp(prefix="crm-upload-"))
+        folder = Path(tempfile.mkdtemp(prefix="crm-upload-", dir=db.work_dir()))
         path = folder / download_name(stem or "upload", ext)
         path.write_bytes(upload.getvalue())
         return cls(key=f"upload:{upload.file_id}", label=path.name, path=path, folder=folder)
@@ -403,11 +404,26 @@ def _keep_only(prefix: str, keep: Sequence[Staged]) -> None:
         entries.pop(key).close()
 
 
+def upload_limit_mib() -> int:
+    """The upload size limit: ``server.maxUploadSize`` (MiB, as Streamlit counts it)."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def too_large(files: Sequence[UploadedFile] | None) -> list[UploadedFile]:
+    """Uploads over the size limit. The browser refuses them before they are sent; this is
+    the server's own check, should one arrive anyway."""
+    return [f for f in files or [] if f.size > upload_limit_mib() * 1024 * 1024]
+
+
 def sync_uploads(files: Sequence[UploadedFile] | None) -> list[Staged]:
-    """The entries of the files in the uploader: new ones staged, removed ones closed."""
+    """The entries of the files in the uploader: new ones staged, removed ones closed (a
+    file over the size limit is never staged)."""
     entries = _entries()
     staged = []
+    oversized = {f.file_id for f in too_large(files)}
     for upload in files or []:
+        if upload.file_id in oversized:
+            continue
         key = f"upload:{upload.file_id}"
         if key not in entries:
             entries[key] = Staged.from_upload(upload)
@@ -684,6 +700,10 @@ def upload_section(lang: str) -> None:
     """The file uploader and a panel per uploaded file."""
     files = st.file_uploader(t("data_upload_label", lang), type=list(intake.UPLOAD_TYPES), accept_multiple_files=True,
                              key="data_upload", help=t("data_upload_help", lang))
+    for upload in too_large(files):
+        st.error(t("data_upload_too_large", lang, file=_md(upload.name), size=f"{upload.size / 1024 / 1024:,.1f}",
+                   limit=fmt_int(upload_limit_mib(), lang), folder=_md(str(intake.INBOX_DIR))),
+                 icon=":material/error:")
     version = data.data_version()
     for entry in sync_uploads(files):
         file_panel(entry, version, lang)
@@ -697,7 +717,7 @@ def _megabytes(n_bytes: int) -> str:
 def inbox_section(lang: str) -> None:
     """Files waiting in the inbox folder, one at a time through the same panel as an upload."""
     st.caption(t("data_inbox_caption", lang, folder=str(intake.INBOX_DIR),
-                 limit=fmt_int(st.get_option("server.maxUploadSize"), lang)))
+                 limit=fmt_int(upload_limit_mib(), lang)))
     found = {f.name: f for f in intake.list_inbox(intake.INBOX_DIR)}
     if not found:
         _keep_only("inbox:", [])
