@@ -274,3 +274,15 @@ def test_users_served_by_one_process_never_get_each_others_results(monkeypatch, 
                              for n in ov.KPIS}.items()))
         assert [r[0] for r in runs] == [want, want], email
     assert len({runs[0][0] for runs in seen.values()}) == 3, "the three users' figures differ on the fixture"
+
+
+@pytest.mark.parametrize(("email", "offers_demo"), [("ceo@example.com", False), ("north@example.com", False),
+                                                    ("analyst@example.com", True)])
+def test_on_an_empty_database_only_those_who_import_are_offered_the_demo(monkeypatch, world, tmp_path, email,
+                                                                         offers_demo):
+    _, access, _ = world
+    at = app_as(monkeypatch, (tmp_path / "empty.duckdb", access, None), email)
+    assert [x.value for x in at.title] == [t("empty_db_title", "en")]
+    assert any(b.label == t("load_demo", "en") for b in at.button) is offers_demo
+    assert (t("empty_db_ask_analyst", "en") in page_text(at)) is not offers_demo
+    assert not at.metric
