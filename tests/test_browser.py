@@ -233,6 +233,21 @@ def test_overview_shows_kpis_and_charts_in_the_chosen_language(page: Page, demo_
     assert leaked_messages(_app_text(page), lang) == []
 
 
+def test_the_chosen_language_stays_when_moving_between_pages(page: Page, demo_server: Server) -> None:
+    """Chinese chosen by the link in an English browser, then back and forth between the
+    pages by the sidebar, right after each page is drawn: every page stays in Chinese."""
+    page.goto(f"{demo_server.url}/?lang=zh")
+    wait_rendered(page, page.get_by_test_id("stMetric").first)
+    nav = page.get_by_test_id("stSidebarNav")
+    for _ in range(3):
+        nav.get_by_role("link", name=t("nav_data", "zh")).click()
+        expect(page.get_by_test_id("stMain").locator("h1")).to_have_text(t("data_title", "zh"))
+        nav.get_by_role("link", name=t("nav_overview", "zh")).click()
+        wait_rendered(page, page.get_by_test_id("stMetric").first)
+        expect(page.get_by_test_id("stMain").locator("h1")).to_contain_text(t("nav_overview", "zh"))
+    expect(page).to_have_url(re.compile(r"lang=zh"))
+
+
 def test_region_filter_changes_revenue_and_its_link_reproduces_the_view(
         chromium: Browser, page: Page, demo_server: Server, demo_facts: DemoFacts) -> None:
     revenue = _kpi_value(page, "Revenue")
