@@ -624,6 +624,39 @@ def test_rows_with_an_empty_id_in_a_file_with_ids_are_keyed_by_content(con, tmp_
     assert rows(con, "select count(*) from transactions") == [(4,)]
 
 
+@pytest.mark.parametrize(("ids", "monotonic"), [
+    (["A1", "A2", "A3", "A4"], True),  # rising: proved unique in one streaming pass, nothing grouped
+    (["A4", "A3", "A2", "A1"], True),  # falling: likewise
+    (["A2", "A1", "A4", "A3"], False),  # neither: the ids are grouped
+    (["A1", "A2", "A2", "A3"], False),  # rising but for an order of two lines
+    (["A1", "A2", "A3", "A1"], False),  # rising until an id comes back
+    (["A3", "A2", "A2", "A1"], False),  # falling, with an order of two lines
+    (["A1", "", "A1", "A2"], False),  # a row without an id between two lines of one order
+])
+def test_an_order_starts_on_its_first_line_whatever_the_order_of_ids(con, tmp_path, monkeypatch, ids, monotonic):
+    """is_order_start marks the first line of each transaction id in the file (rows without
+    an id are orders of their own), and a rejected or total row does not count."""
+    from analytics import importer
+
+    found = []
+    real = importer._ids_monotonic
+    monkeypatch.setattr(importer, "_ids_monotonic", lambda *a: found.append(real(*a)) or found[-1])
+    lines = [f"{tid},C1,2024-01-0{i + 1},10,P{i}\n" for i, tid in enumerate(ids)]
+    lines.insert(2, "A9,C1,not a date,10,P9\n")  # rejected: never an order start, its id ignored
+    lines.append("合计,,,40,\n")  # a total row
+    path = write(tmp_path / "o.csv", "transaction_id,customer_id,order_date,amount,product\n" + "".join(lines))
+    report = import_file(con, path, commit=True)
+    assert (report.rows_imported, report.rows_rejected, report.rows_excluded) == (4, 1, 1)
+    seen: set[str] = set()
+    expected = []
+    for tid in ids:
+        expected.append((tid or None, tid == "" or tid not in seen))
+        seen.add(tid)
+    assert rows(con, "select transaction_id, is_order_start from transactions order by line") == expected
+    assert rows(con, "select sum(orders) from customer_month") == [(len({t for t in ids if t}) + ids.count(""),)]
+    assert found == [monotonic]
+
+
 def test_rows_stored_under_md5_keys_keep_their_identity_after_the_upgrade(tmp_path, monkeypatch):
     """Schema 1 stored md5 of the natural key as every keyed row's row_key; schema 2 compares
     natural keys as they are (row_key NULL). Rows written under schema 1, as that release
