@@ -12,6 +12,31 @@ from analytics.db import connect
 
 
 @pytest.fixture
+def fresh_streamlit_caches() -> Iterator[None]:
+    """No cached connection or result from another test, none left for the next: the app's
+    connection is a ``cache_resource``, so each AppTest opens the database its test set."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium driven by Playwright (``tests/browser_util.py``), one per test module."""
+    from browser_util import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
 def db(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A fresh, migrated CRM database file in the test's temporary folder."""
     con = connect(tmp_path / "crm.duckdb")

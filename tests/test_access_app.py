@@ -15,7 +15,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 from test_overview import load_fixture
 
@@ -26,6 +25,7 @@ from ui.i18n import t
 from ui.widgets import kpi_value
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-secret",
                  "client_id": "crm", "client_secret": "crm-secret",
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
@@ -73,15 +73,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
     finally:
         con.close()
     return path, access, expected
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def app_as(monkeypatch: pytest.MonkeyPatch, world, email: str | None, **params: str | list[str]) -> AppTest:

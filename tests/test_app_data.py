@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics import db, intake, settings
@@ -41,15 +40,10 @@ ZH_GBK = ("订单编号,客户编号,订单日期,实付金额（元）,大区,�
 
 
 @pytest.fixture(autouse=True)
-def fresh_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def fresh_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_streamlit_caches):
     """A database of the test's own and no cached connection or results from another test."""
     monkeypatch.setenv("CRM_DB", str(tmp_path / "crm.duckdb"))
     monkeypatch.setattr(intake, "INBOX_DIR", tmp_path / "inbox")
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def open_data_page(lang: str) -> AppTest:

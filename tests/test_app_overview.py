@@ -25,6 +25,7 @@ from ui.i18n import LANGUAGES, fmt_period, t
 from ui.widgets import kpi_value
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 CURRENCY = "CNY"  # the default setting
 
 # What the app opens with on the fixture: the last 12 months with data (the fixture's last
@@ -52,16 +53,6 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Scope
     finally:
         con.close()
     return path, expected
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    """The connection is a cache_resource: each test opens its own database."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, db_path: Path, **params: str | list[str]) -> AppTest:

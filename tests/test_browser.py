@@ -24,14 +24,13 @@ import duckdb
 import pytest
 from browser_util import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     Server,
     leaked_messages,
     start_server,
     wait_rendered,
 )
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from analytics import db
 from analytics.demo import load_demo
@@ -136,14 +135,6 @@ def upload_server(tmp_path: Path) -> Iterator[Server]:
 
 
 # --------------------------------------------------------------------------- browser
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _new_page(browser: Browser, size: tuple[int, int] = DESKTOP, locale: str = "en-US") -> Page:
