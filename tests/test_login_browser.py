@@ -23,8 +23,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from browser_util import CHROMIUM, CHROMIUM_ARGS, Server, free_port, start_server, wait_rendered
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from browser_util import CHROMIUM, Server, free_port, start_server, wait_rendered
+from playwright.sync_api import Browser, Page, expect
 
 from analytics import db
 from analytics.demo import load_demo
@@ -130,19 +130,11 @@ def server(world, provider: Provider, tmp_path_factory: pytest.TempPathFactory) 
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 DIALOGS: list[str] = []  # every alert/confirm/prompt any page opened: a script that ran
 
 
 def _page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US", accept_downloads=True)
     page = context.new_page()
 
     def dialog(d) -> None:
@@ -207,9 +199,30 @@ def test_two_managers_at_once_each_see_only_their_region(chromium: Browser, serv
                 sidebar = page.get_by_test_id("stSidebar").inner_text()
                 assert email in sidebar and t("role_sales_manager", "en") in sidebar
                 page.reload()
+        for email, page in pages.items():  # what they can take away holds their region only
+            wait_rendered(page, _revenue_tile(page))
+            for stem in (t("trend_title", "en"), t("region_title", "en")):
+                text = _download_csv(page, stem)
+                assert text.strip(), stem
+                leaked = [r for r in revenue if r and r != USERS[email] and r in text]
+                assert not leaked, f"{email}'s {stem} download holds {leaked}"
+            assert USERS[email] in _download_csv(page, t("region_title", "en"))
     finally:
         for page in pages.values():
             page.context.close()
+
+
+def _download_csv(page: Page, section: str) -> str:
+    """The CSV download of the table under the heading ``section``, as text."""
+    main = page.get_by_test_id("stMain")
+    block = main.get_by_test_id("stVerticalBlock").filter(
+        has=page.get_by_role("heading", name=section, exact=True)).last
+    expander = block.get_by_test_id("stExpander").first
+    if not expander.get_by_test_id("stDownloadButton").first.is_visible():
+        expander.get_by_text(t("show_table", "en")).click()
+    with page.expect_download() as download:
+        expander.get_by_test_id("stDownloadButton").first.click()
+    return Path(download.value.path()).read_text(encoding="utf-8-sig")
 
 
 def test_a_user_not_in_the_access_file_sees_no_data(chromium: Browser, server: Server, world):
