@@ -133,7 +133,8 @@ def _show_report(report: dict[str, Any]) -> None:
     for note in report["notes"]:
         print(f"note: {note}")
     if report["rejects"]:
-        print(f"rejected ({report['rejects_total']:,} problems):")
+        n = report["rejects_total"]
+        print(f"rejected ({n:,} problem{'' if n == 1 else 's'}):")
         for r in report["rejects"][:50]:
             print(f"  line {r['line']}, {r['column'] or '(whole line)'}: {r['value']!r}: {r['reason']}")
         if report["rejects_total"] > 50:
