@@ -11,6 +11,7 @@ checked on the page's whole text, tables included.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from test_overview import load_fixture
 from analytics import overview as ov
 from analytics.db import connect
 from analytics.scope import Scope
-from ui.i18n import t
+from ui.i18n import md_literal, t
 from ui.widgets import kpi_value
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -125,10 +126,17 @@ def test_a_visitor_who_has_not_logged_in_sees_only_the_login_screen(monkeypatch,
 def test_a_logged_in_user_not_in_the_access_file_sees_nothing(monkeypatch, world, params):
     at = app_as(monkeypatch, world, "stranger@example.com", **params)
     assert [x.value for x in at.title] == [t("no_access_title", "en")]
-    assert t("no_access_body", "en", email="stranger@example.com") in page_text(at)
+    assert t("no_access_body", "en", email=md_literal("stranger@example.com")) in page_text(at)
     assert not at.metric and not at.dataframe and not at.sidebar.multiselect
     assert not any(r in page_text(at) for r in ALL_REGIONS)
     assert [b.label for b in at.button] == [t("logout", "en")]
+
+
+def test_an_email_claim_is_shown_as_text(monkeypatch, world):
+    at = app_as(monkeypatch, world, "[x](javascript:alert(1))<b>@example.com")
+    body = at.info[0].value
+    assert md_literal("[x](javascript:alert(1))<b>@example.com") in body
+    assert re.search(r"(?<!\\)\]\(", body) is None, "a link would be made"
 
 
 def test_an_unverified_email_is_not_trusted(monkeypatch, world):
@@ -171,7 +179,7 @@ def test_each_user_sees_their_scope_on_the_overview(monkeypatch, world, email):
         hidden = [r for r in ALL_REGIONS if r not in allowed]
         assert not [r for r in hidden if r in page_text(at)], "another region's name is on the page"
     sidebar = "\n".join(c.value for c in at.sidebar.caption)
-    assert email.lower() in sidebar.lower() and t(f"role_{_role(email)}", "en") in sidebar
+    assert md_literal(email).lower() in sidebar.lower() and t(f"role_{_role(email)}", "en") in sidebar
 
 
 def _role(email: str) -> str:

@@ -36,6 +36,7 @@ pytestmark = [
                        reason=f"{CHROMIUM} is missing (bash .ci/run installs Debian's chromium and fonts-noto-cjk)"),
 ]
 
+SCREENSHOTS = Path(__file__).resolve().parent / "artifacts" / "screenshots"
 EAST, NORTH = "华东", "华北"
 XSS = "<img src=x onerror=alert(1)>"
 USERS = {"east@example.com": EAST, "north@example.com": NORTH}
@@ -177,6 +178,12 @@ def test_a_visitor_who_has_not_logged_in_sees_only_the_login_screen(chromium: Br
             assert page.get_by_test_id("stDataFrame").count() == 0
             text = page.get_by_test_id("stApp").inner_text()
             assert not [r for r in world[2] if r and r in text], path
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for width, height in ((1366, 768), (390, 844)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(server.url)
+            wait_rendered(page, page.get_by_role("button", name=t("login_button", "en")))
+            page.screenshot(path=SCREENSHOTS / f"login_{width}.png")
     finally:
         page.context.close()
 
@@ -231,6 +238,8 @@ def test_a_user_not_in_the_access_file_sees_no_data(chromium: Browser, server: S
         _login(page, server, "stranger@example.com")
         wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
         expect(page.get_by_test_id("stMain").locator("h1")).to_have_text(t("no_access_title", "en"))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "no-access_1366.png")
         assert page.get_by_test_id("stMetric").count() == 0
         assert not [r for r in world[2] if r and r in page.get_by_test_id("stApp").inner_text()]
     finally:

@@ -21,7 +21,7 @@ import streamlit as st
 
 from analytics.access import Access, AccessFile, default_access_path, load_access
 from analytics.errors import CRMError
-from ui.i18n import t
+from ui.i18n import md_literal, t
 
 #: The local user when no login is configured: every region, every page, the settings.
 LOCAL = Access(email="local", role="admin", regions=None)
@@ -64,6 +64,12 @@ def _stop_with(title: str, body: str, lang: str, *, logout: bool) -> None:
     st.stop()
 
 
+def _refuse(email: str, lang: str) -> None:
+    """The "no access" screen for ``email`` (a claim from the provider: shown as text)."""
+    _stop_with(t("no_access_title", lang), t("no_access_body", lang, email=md_literal(email or "?")), lang,
+               logout=True)
+
+
 def gate(lang: str) -> Access:
     """Who may use this run: returns their access, or shows the login screen / a refusal
     and stops the run (nothing after it is drawn, no data is read)."""
@@ -80,7 +86,7 @@ def gate(lang: str) -> Access:
         st.stop()
     email = str(st.user.get("email") or "")
     if st.user.get("email_verified") is False:  # the provider says the address is not the user's
-        _stop_with(t("no_access_title", lang), t("no_access_body", lang, email=email or "?"), lang, logout=True)
+        _refuse(email, lang)
     try:
         access = _load_access_file().lookup(email)
     except CRMError as exc:
@@ -88,12 +94,12 @@ def gate(lang: str) -> Access:
         _log.error("access file refused, nobody is let in: %s", exc)
         _stop_with(t("access_file_broken_title", lang), t("access_file_broken_body", lang), lang, logout=True)
     if access is None:
-        _stop_with(t("no_access_title", lang), t("no_access_body", lang, email=email or "?"), lang, logout=True)
+        _refuse(email, lang)
     st.session_state[_ACCESS_KEY] = access
     side = st.sidebar
     regions = "、".join(access.regions) if lang == "zh" and access.regions else ", ".join(access.regions or ())
-    side.caption(t("signed_in_as", lang, email=access.email, role=t(f"role_{access.role}", lang),
-                   regions=regions or t("all_regions", lang)))
+    side.caption(t("signed_in_as", lang, email=md_literal(access.email), role=t(f"role_{access.role}", lang),
+                   regions=md_literal(regions) if regions else t("all_regions", lang)))
     side.button(t("logout", lang), icon=":material/logout:", on_click=st.logout, key="logout", width="stretch")
     return access
 
