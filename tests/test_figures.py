@@ -33,3 +33,10 @@ def test_the_trend_axis_uses_the_short_labels_in_month_order():
     fig = figures.revenue_trend_line(trend, "en")
     assert [list(s.x) for s in fig.data] == [["Dec<br>2025", "Jan<br>2026", "Feb"]] * 2
     assert [list(s.y) for s in fig.data] == [[4.0, 5.0, 6.0], [1.0, 2.0, 3.0]]
+
+
+def test_region_names_are_text_in_the_chart_not_html():
+    by_region = pd.DataFrame({"region": ['<a href="javascript:alert(1)">x</a>', "华东"], "revenue": [1.0, 2.0],
+                              "previous_revenue": [None, None], "change": [None, None]})
+    bar = figures.revenue_by_region_bar(by_region, "en").data[0]
+    assert list(bar.y) == ['&lt;a href="javascript:alert(1)"&gt;x&lt;/a&gt;', "华东"]

@@ -6,6 +6,7 @@ figures carry no data the table next to them does not show.
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -100,7 +101,8 @@ def revenue_by_region_bar(by_region: pd.DataFrame, lang: str, currency: str = "C
     """Revenue per region as horizontal bars (largest on top), labelled with the amount and,
     when there is a comparison, the change."""
     df = by_region.sort_values("revenue", ascending=True)
-    names = [r if r else t("unknown_region", lang) for r in df["region"]]
+    # Plotly reads a few HTML tags in labels (<a href>, <b>, <br>): a name from the data is text
+    names = [html.escape(r, quote=False) if r else t("unknown_region", lang) for r in df["region"]]
     has_change = df["change"].notna().any()
     text = []
     for value, change in zip(df["revenue"], df["change"], strict=True):
