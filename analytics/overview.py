@@ -334,9 +334,38 @@ def highlights(kpi: dict[str, Kpi], by_region: pd.DataFrame, has_comparison: boo
                                                       "previous": new.previous}))
     rate = kpi["repeat_rate"]
     if rate.change is not None:
+        p = rate_change_p_value(rate)
         out.append(Highlight("repeat_rate_change", {"change": rate.change, "value": rate.value,
-                                                    "previous": rate.previous}))
+                                                    "previous": rate.previous, "p_value": p,
+                                                    "significant": p is not None and p < SIGNIFICANCE}))
     return out
+
+
+#: A rate's change is called out as real only below this p-value; otherwise the highlight
+#: says it is within sampling error.
+SIGNIFICANCE = 0.05
+
+
+def rate_change_p_value(rate: Kpi) -> float | None:
+    """The two-sided p-value of a rate's change between the two periods: a two-proportion
+    z-test (pooled), counting each period's customers as an independent sample.
+
+    The same customers are often active in both periods; their answers are positively
+    correlated, which makes the true variance of the difference smaller than this test
+    assumes, so it errs on the side of "within sampling error". ``None`` without both
+    samples.
+    """
+    if rate.n is None or rate.previous_n is None or not rate.n or not rate.previous_n:
+        return None
+    if rate.value is None or rate.previous is None:
+        return None
+    x1, x2 = round(rate.value * rate.n), round(rate.previous * rate.previous_n)
+    pooled = (x1 + x2) / (rate.n + rate.previous_n)
+    if pooled in (0.0, 1.0):
+        return 1.0  # every customer the same in both periods: nothing changed
+    se = math.sqrt(pooled * (1 - pooled) * (1 / rate.n + 1 / rate.previous_n))
+    z = (x1 / rate.n - x2 / rate.previous_n) / se
+    return math.erfc(abs(z) / math.sqrt(2))
 
 
 def data_through(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:

@@ -789,3 +789,23 @@ def test_an_import_committed_while_the_overview_computes_does_not_mix_into_it(tm
     assert during.kpis == before.kpis
     assert after.data_through == date(2024, 8, 30)
     assert after.kpis["revenue"].value == before.kpis["revenue"].value + 1000
+
+
+@pytest.mark.parametrize(("now", "n", "before", "n_before", "significant"), [
+    (0.700, 1149, 0.702, 1031, False),  # the demo's -0.2 points: noise
+    (0.60, 1000, 0.50, 1000, True),
+    (0.40, 5, 0.25, 4, False),  # the fixture's +15 points on 5 and 4 customers
+    (1.0, 10, 1.0, 12, False),
+])
+def test_a_repeat_rate_change_is_called_real_only_when_it_is(now, n, before, n_before, significant):
+    """Against statsmodels' two-proportion z-test, computed here independently."""
+    from statsmodels.stats.proportion import proportions_ztest
+
+    rate = ov.Kpi("repeat_rate", now, before, now - before, n=n, previous_n=n_before)
+    p = ov.rate_change_p_value(rate)
+    counts = [round(now * n), round(before * n_before)]
+    if 0 < sum(counts) < n + n_before:
+        assert p == pytest.approx(proportions_ztest(counts, [n, n_before])[1], rel=1e-9)
+    kpi = {name: ov.Kpi(name, 0, None, None) for name in ov.KPIS} | {"repeat_rate": rate}
+    (h,) = ov.highlights(kpi, pd.DataFrame(columns=["region", "revenue", "previous_revenue", "change"]), True)
+    assert h.values["significant"] is significant

@@ -106,4 +106,7 @@ def highlight_text(h: Highlight, lang: str, currency: str) -> str:
                 return fmt_money(x, lang, currency, compact=True)
     values["value"] = shown(v["value"], lang)
     values["previous"] = shown(v["previous"], lang)
-    return t(f"highlight_{h.kind}_{direction}", lang, **values)
+    sentence = t(f"highlight_{h.kind}_{direction}", lang, **values)
+    if h.kind == "repeat_rate_change" and not v.get("significant", True):
+        sentence += t("highlight_within_noise", lang)
+    return sentence
