@@ -108,5 +108,5 @@ def highlight_text(h: Highlight, lang: str, currency: str) -> str:
     values["previous"] = shown(v["previous"], lang)
     sentence = t(f"highlight_{h.kind}_{direction}", lang, **values)
     if h.kind == "repeat_rate_change" and not v.get("significant", True):
-        sentence += t("highlight_within_noise", lang)
+        sentence += ("" if lang == "zh" else " ") + t("highlight_within_noise", lang)
     return sentence
