@@ -110,13 +110,6 @@ def current() -> Access | None:
     return st.session_state.get(_ACCESS_KEY)
 
 
-def allowed_regions() -> tuple[str, ...] | None:
-    """The regions the current user may see; ``None`` means every region. Nothing (an empty
-    tuple) when no access was granted on this run."""
-    access = current()
-    return access.allowed_regions if access is not None else ()
-
-
 def user_name() -> str:
     """The name recorded with the user's imports and settings changes."""
     access = current()
