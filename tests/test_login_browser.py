@@ -25,6 +25,7 @@ import duckdb
 import pytest
 from browser_util import CHROMIUM, Server, free_port, start_server, wait_rendered
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from analytics import db
 from analytics.demo import load_demo
@@ -225,10 +226,18 @@ def _download_csv(page: Page, section: str) -> str:
     block = main.get_by_test_id("stVerticalBlock").filter(
         has=page.get_by_role("heading", name=section, exact=True)).last
     expander = block.get_by_test_id("stExpander").first
-    if not expander.get_by_test_id("stDownloadButton").first.is_visible():
+    button = expander.get_by_test_id("stDownloadButton").first
+    if not button.is_visible():
         expander.get_by_text(t("show_table", "en")).click()
-    with page.expect_download() as download:
-        expander.get_by_test_id("stDownloadButton").first.click()
+    expect(button).to_be_visible()
+    for attempt in range(2):  # a click while the page is still settling is sometimes lost (seen once in CI)
+        try:
+            with page.expect_download(timeout=15_000) as download:
+                button.click()
+            break
+        except PlaywrightTimeout:
+            if attempt:
+                raise
     return Path(download.value.path()).read_text(encoding="utf-8-sig")
 
 
