@@ -208,7 +208,7 @@ def test_a_file_over_the_upload_limit_is_refused_with_where_to_put_it(lang, monk
     at = open_data_page(lang)
     big = GOOD + b"".join(b"T%07d,C1,2024-01-05,1\n" % i for i in range(60_000))  # ~1.3 MiB
     upload(at, ("big.csv", big), ("orders.csv", GOOD))
-    size = f"{len(big) / 1024 / 1024:,.1f}"
+    size = f"{len(big) / 1024 / 1024:,.1f}"  # MiB, as the limit
     assert [e.value for e in at.error] == [t("data_upload_too_large", lang, file="big\\.csv", size=size, limit="1",
                                              folder=importing._md(str(intake.INBOX_DIR)))]
     assert counts(at, lang, "rows_valid") == ["3"], "the other file is read as usual"

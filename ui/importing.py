@@ -701,7 +701,7 @@ def upload_section(lang: str) -> None:
     files = st.file_uploader(t("data_upload_label", lang), type=list(intake.UPLOAD_TYPES), accept_multiple_files=True,
                              key="data_upload", help=t("data_upload_help", lang))
     for upload in too_large(files):
-        st.error(t("data_upload_too_large", lang, file=_md(upload.name), size=f"{upload.size / 1024 / 1024:,.1f}",
+        st.error(t("data_upload_too_large", lang, file=_md(upload.name), size=_megabytes(upload.size),
                    limit=fmt_int(upload_limit_mib(), lang), folder=_md(str(intake.INBOX_DIR))),
                  icon=":material/error:")
     version = data.data_version()
@@ -710,7 +710,8 @@ def upload_section(lang: str) -> None:
 
 
 def _megabytes(n_bytes: int) -> str:
-    mb = n_bytes / 1_000_000
+    """A file size in MB as Streamlit counts its upload limit (MiB), so sizes and the limit compare."""
+    mb = n_bytes / 1024 / 1024
     return f"{mb:,.1f}" if mb >= 0.1 else "<0.1"
 
 
