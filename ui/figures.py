@@ -22,10 +22,15 @@ RED = "#c0392b"
 _FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, Helvetica, Arial, sans-serif"
 
 
+def rises_red(lang: str) -> bool:
+    """Whether a rise is shown in red: for Chinese readers, as on every Chinese market
+    screen (and a fall in green); English readers see the other way round."""
+    return lang == "zh"
+
+
 def change_colors(lang: str) -> tuple[str, str]:
-    """(rise, fall) colours: Chinese readers see a rise in red and a fall in green (as on
-    every Chinese market screen), English readers the other way round."""
-    return (RED, GREEN) if lang == "zh" else (GREEN, RED)
+    """(rise, fall) colours in the language's convention (:func:`rises_red`)."""
+    return (RED, GREEN) if rises_red(lang) else (GREEN, RED)
 
 
 def _layout(fig: go.Figure, height: int) -> go.Figure:

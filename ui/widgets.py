@@ -10,6 +10,7 @@ import streamlit as st
 
 from analytics.overview import RATES, Highlight, Kpi
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
+from ui.figures import rises_red
 from ui.i18n import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct, md_literal, t
 
 #: How each KPI's value is printed.
@@ -50,7 +51,7 @@ def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: 
     """The KPI tiles in rows of ``per_row`` (they stack on a phone); ``sparks`` gives a
     KPI's monthly values for a small trend line. Under the change, a short word for the
     comparison (``compare``: previous / last_year); the period itself is in the tooltip.
-    Rises are red and falls green in Chinese (:func:`ui.figures.change_colors`)."""
+    Rises are red and falls green in Chinese (:func:`ui.figures.rises_red`)."""
     items = list(kpis.values())
     sparks = sparks or {}
     for i in range(0, len(items), per_row):
@@ -63,7 +64,7 @@ def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: 
                     delta=kpi_delta(kpi, lang), help=kpi_help(kpi, lang, currency, comparison_label),
                     delta_description=t(f"vs_short_{compare}", lang)
                     if compare in ("previous", "last_year") and kpi.change is not None else None,
-                    delta_color="inverse" if lang == "zh" else "normal",
+                    delta_color="inverse" if rises_red(lang) else "normal",
                     chart_data=sparks.get(kpi.name), chart_type="area" if kpi.name in sparks else "line",
                 )
                 if kpi.n is not None and kpi.ci is not None:
