@@ -101,8 +101,8 @@ def test_messages():
     assert t("app_title", "zh") == "客户关系分析"
     assert t("all_values", "en") == "All"
     assert t("all_values", "zh") == "全部"
-    assert t("vs_previous", "en", period="Jan 2024") == "vs Jan 2024"
-    assert t("vs_previous", "zh", period="2024年1月") == "对比2024年1月"
+    assert t("overview_title", "en", period="Jan 2024") == "Overview · Jan 2024"
+    assert t("overview_title", "zh", period="2024年1月") == "总览 · 2024年1月"
     assert t("sample_size", "en", n="1,234") == "n = 1,234"
     assert t("ci95", "en", low="1.2%", high="3.4%") == "95% CI 1.2%–3.4%"
     assert t("ci95", "zh", low="1.2%", high="3.4%") == "95%置信区间 1.2%–3.4%"
@@ -116,7 +116,7 @@ def test_unknown_key_raises():
 
 def test_missing_placeholder_value_raises():
     with pytest.raises(KeyError, match="period"):
-        t("vs_previous", "zh")
+        t("overview_title", "zh")
 
 
 def test_unknown_language_raises():
