@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import data, filters, session
+from ui import filters, loaders, session
 from ui.i18n import t
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +27,6 @@ data_page = st.Page(HERE / "pages" / "data.py", title=t("nav_data", lang), icon=
                     url_path="data")
 page = st.navigation([overview_page] + ([data_page] if access.may_open("data") else []))
 
-if page.url_path != data_page.url_path and data.has_data():
+if page.url_path != data_page.url_path and loaders.has_data():
     filters.sidebar(lang, allowed)
 page.run()

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analytics.db import PROJECT_ROOT
 from analytics.errors import AccessDenied, AccessFileError
+from analytics.paths import PROJECT_ROOT
 
 #: The roles, from the narrowest view of the data to the widest powers.
 ROLES: tuple[str, ...] = ("executive", "sales_manager", "analyst", "admin")

@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from analytics import audits
 from analytics.access import authorize, default_access_path, load_access
-from analytics.db import DatabaseBusy, connect, data_version, default_db_path
 from analytics.errors import CRMError
-from analytics.importer import DATE_ORDERS, Progress, import_file, import_history, undo_import
+from analytics.ingest.pipeline import DATE_ORDERS, Progress, import_file, import_history, undo_import
+from analytics.ingest.schema import KINDS
 from analytics.report import PAGES, overview_report, overview_text, parse_month
-from analytics.schema import KINDS
 from analytics.scope import COMPARISONS, Scope, data_months, default_period
+from analytics.store import audits
+from analytics.store.connection import DatabaseBusy, connect, data_version, default_db_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -184,7 +184,7 @@ def _run(args: argparse.Namespace, con: Any) -> int:
         _print_json(report) if args.json else _show_report(report)
         return 0
     if args.command == "demo":
-        from analytics.demo import load_demo
+        from analytics.ingest.demo import load_demo
 
         reports = [r.to_dict() for r in load_demo(con, size=args.size, seed=args.seed)]
         if args.json:

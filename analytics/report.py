@@ -11,8 +11,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics import overview
 from analytics.access import Access
+from analytics.metrics import overview
 from analytics.scope import Scope
 
 #: The pages ``report`` can print.
@@ -51,7 +51,7 @@ def _frame(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def overview_report(con: duckdb.DuckDBPyConnection, scope: Scope, user: Access | None = None) -> dict[str, Any]:
-    """The overview page's figures for ``scope`` (see :class:`analytics.overview.Overview`).
+    """The overview page's figures for ``scope`` (see :class:`analytics.metrics.overview.Overview`).
 
     ``user`` is who the report is for (``"user": {"email", "role"}``; ``None`` for the
     local user with full access); their regions must already be ``scope.allowed_regions``.

@@ -10,8 +10,8 @@ For each size N (``--rows``), the script
 
    * ``baseline``: ``create table t as select * from read_csv(file)`` (auto-detect) in a
      bare DuckDB database with the same memory limit and temporary directory;
-   * ``pipeline``: ``analytics.importer.import_file(con, file, commit=True)`` on a new
-     database opened with ``analytics.db.connect``;
+   * ``pipeline``: ``analytics.ingest.pipeline.import_file(con, file, commit=True)`` on a new
+     database opened with ``analytics.store.connection.connect``;
    * ``reimport`` (largest size only): the same file imported again, in a new process,
      into the database the pipeline run filled; it must add 0 rows (the dedup path);
 
@@ -68,7 +68,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 WORK_DIR = BENCH_DIR / "work"
 RESULTS_JSON = BENCH_DIR / "results.json"
-TEMP_DIR = WORK_DIR / ".duckdb_tmp"  # what analytics.db.connect uses for a database in WORK_DIR
+TEMP_DIR = WORK_DIR / ".duckdb_tmp"  # what analytics.store.connection.connect uses for a database in WORK_DIR
 
 DEFAULT_ROWS = (1_000_000, 10_000_000)
 POLL_SECONDS = 0.02
@@ -231,8 +231,8 @@ def worker_baseline(job: Job) -> dict[str, Any]:
 
 def _pipeline(job: Job) -> tuple[Callable[..., Any], Callable[..., Any]]:
     sys.path.insert(0, job.code_dir)
-    from analytics.db import connect
-    from analytics.importer import import_file
+    from analytics.ingest.pipeline import import_file
+    from analytics.store.connection import connect
 
     return connect, import_file
 

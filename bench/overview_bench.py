@@ -7,9 +7,9 @@ has newer schema migrations; delete the file to import again), then measures, ea
 fresh subprocess:
 
 - **cold**: open the database and compute everything the overview shows
-  (``analytics.overview.overview`` for the default scope: 12 months against the previous
+  (``analytics.metrics.overview.overview`` for the default scope: 12 months against the previous
   12), nothing cached; and the same with a region and a channel filter;
-- **warm**: the page's cached loader (``ui.data.load_overview``) called again with the
+- **warm**: the page's cached loader (``ui.loaders.load_overview``) called again with the
   same scope and data version: what a second visitor, or a rerun, waits for;
 - **pandas**: the same figures computed with pandas from the raw transactions already in
   memory (the load of the rows into pandas is timed separately and not counted), checked
@@ -48,7 +48,8 @@ def database(rows: int) -> Path:
     """The benchmark database for ``rows`` transactions, imported through the pipeline."""
     import duckdb
 
-    from analytics.db import SCHEMA_VERSION, connect, schema_version
+    from analytics.store.connection import connect
+    from analytics.store.migrations import SCHEMA_VERSION, schema_version
 
     db = WORK / f"overview_{rows}.duckdb"
     if db.exists():
@@ -61,7 +62,7 @@ def database(rows: int) -> Path:
     from import_bench import ensure_csv
 
     csv, _ = ensure_csv(rows, os.environ.get("CRM_DB_MEMORY", "1GB"))
-    from analytics.importer import import_file
+    from analytics.ingest.pipeline import import_file
 
     con = connect(db)
     import_file(con, csv, commit=True, kind="transactions", imported_by="bench")
@@ -70,8 +71,8 @@ def database(rows: int) -> Path:
 
 
 def _scope(db: Path, filtered: bool):
-    from analytics.db import connect
-    from analytics.overview import default_scope
+    from analytics.metrics.overview import default_scope
+    from analytics.store.connection import connect
 
     con = connect(db, read_only=True)
     scope = default_scope(con)
@@ -87,8 +88,8 @@ def _scope(db: Path, filtered: bool):
 
 def worker(mode: str, db: str, filtered: bool) -> dict:
     """One measurement in this (fresh) process."""
-    from analytics import overview
-    from analytics.db import connect
+    from analytics.metrics import overview
+    from analytics.store.connection import connect
 
     scope = _scope(Path(db), filtered)
     if mode == "cold":
@@ -102,14 +103,14 @@ def worker(mode: str, db: str, filtered: bool) -> dict:
         import logging
 
         logging.getLogger("streamlit").setLevel(logging.ERROR)
-        from ui import data
+        from ui import loaders
 
-        version = data.data_version()
-        data.load_overview(scope.cache_key(), version)  # fills the cache
+        version = loaders.data_version()
+        loaders.load_overview(scope.cache_key(), version)  # fills the cache
         times = []
         for _ in range(5):
             t0 = time.perf_counter()
-            data.load_overview(scope.cache_key(), data.data_version())
+            loaders.load_overview(scope.cache_key(), loaders.data_version())
             times.append(time.perf_counter() - t0)
         return {"seconds": statistics.median(times)}
     if mode == "pandas":

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from analytics.demo import load_demo
-from ui import data, figures, filters, frame, session, widgets
-from ui.i18n import fmt_date, fmt_period, t
+from analytics.ingest.demo import load_demo
+from ui import filters, frame, loaders, session, widgets
+from ui.figures import overview as figures
+from ui.formats import fmt_date, fmt_period
+from ui.i18n import t
 
 frame.require_frame()
 lang = filters.current_language()
@@ -14,13 +16,13 @@ scope = filters.current_scope()
 def _load_demo() -> None:
     # a callback: it runs before the page, so the click is never lost to a rerun
     with st.spinner(t("loading_demo", lang)):
-        load_demo(data.connection())
+        load_demo(loaders.connection())
 
 
 access = session.current()
 if access is None:  # the frame grants access before any page runs
     st.stop()
-if not data.has_data():
+if not loaders.has_data():
     st.title(t("empty_db_title", lang))
     if not access.can_import:  # loading data is an analyst's job
         st.info(t("empty_db_ask_analyst", lang))
@@ -37,9 +39,9 @@ if scope is None:
     st.info(t("no_data_in_scope", lang))
     st.stop()
 
-version = data.data_version()
-currency = data.load_settings(version)["currency"]
-view = data.load_overview(scope.cache_key(), version)
+version = loaders.data_version()
+currency = loaders.load_settings(version)["currency"]
+view = loaders.load_overview(scope.cache_key(), version)
 comparison = view.comparison
 period = fmt_period(scope.start, scope.end, lang)
 comparison_label = fmt_period(comparison.start, comparison.end, lang) if comparison else None

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.db import connect
+from analytics.store.connection import connect
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from analytics.access import (
     default_access_path,
     load_access,
 )
-from analytics.db import PROJECT_ROOT
 from analytics.errors import AccessDenied, AccessFileError, CRMError
+from analytics.paths import PROJECT_ROOT
 
 GOOD = """
 [users."li.wei@example.com"]

@@ -3,7 +3,7 @@ the tables behind the downloads × several users served by one process.
 
 The app runs with an ``[auth]`` section in its secrets (so the login gate is on) and an
 access file of the test's own (``CRM_ACCESS_FILE``); ``AppTest.user`` plays the identity
-provider's answer. Expected figures are :func:`analytics.overview.overview` for the user's
+provider's answer. Expected figures are :func:`analytics.metrics.overview.overview` for the user's
 scope (``tests/test_overview.py`` checks those against pandas); what must never show is
 checked on the page's whole text, tables included.
 """
@@ -19,9 +19,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_overview import load_fixture
 
-from analytics import overview as ov
-from analytics.db import connect
+from analytics.metrics import overview as ov
 from analytics.scope import Scope
+from analytics.store.connection import connect
 from ui.i18n import md_literal, t
 from ui.widgets import kpi_value
 

@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import db, intake, settings
-from analytics.importer import import_file
-from ui import data, importing
-from ui.i18n import LANGUAGES, fmt_date, fmt_int, t
+from analytics.ingest import intake
+from analytics.ingest.pipeline import import_file
+from analytics.paths import work_dir
+from analytics.store import settings
+from ui import importing, loaders
+from ui.formats import fmt_date, fmt_int
+from ui.i18n import LANGUAGES, t
 from ui.widgets import kpi_value
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -64,7 +67,7 @@ def open_data_page(lang: str) -> AppTest:
 
 def rows(sql: str, *params: object) -> list[tuple]:
     """Query the database through the app's own connection."""
-    return data.connection().cursor().execute(sql, list(params)).fetchall()
+    return loaders.connection().cursor().execute(sql, list(params)).fetchall()
 
 
 def run(at: AppTest) -> AppTest:
@@ -212,7 +215,7 @@ def test_a_file_over_the_upload_limit_is_refused_with_where_to_put_it(lang, monk
     assert [e.value for e in at.error] == [t("data_upload_too_large", lang, file="big\\.csv", size=size, limit="1",
                                              folder=importing._md(str(intake.INBOX_DIR)))]
     assert counts(at, lang, "rows_valid") == ["3"], "the other file is read as usual"
-    assert not list(db.work_dir().glob("crm-upload-*/big*")), "nothing of it was saved"
+    assert not list(work_dir().glob("crm-upload-*/big*")), "nothing of it was saved"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -460,7 +463,7 @@ def test_settings_refuse_a_bad_value_and_store_a_good_one(lang):
     save_settings(at, lang, churn=90, discount=8.0)
     assert not at.error
     assert [s.value for s in at.success] == [t("data_settings_saved", lang)]
-    assert settings.load(data.connection()) == {"churn_window_days": 90, "tier_cuts": [0.01, 0.05, 0.2],
+    assert settings.load(loaders.connection()) == {"churn_window_days": 90, "tier_cuts": [0.01, 0.05, 0.2],
                                                 "discount_rate": 0.08, "currency": "CNY"}
 
 
@@ -485,7 +488,7 @@ def test_new_tier_cuts_are_stored():
     open_tab(at, "en", "settings")
     save_settings(at, "en", tier_platinum=2.0)
     assert not at.error
-    assert settings.load(data.connection())["tier_cuts"] == [0.02, 0.05, 0.2]
+    assert settings.load(loaders.connection())["tier_cuts"] == [0.02, 0.05, 0.2]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -534,7 +537,7 @@ def test_an_upload_is_saved_under_its_base_name_in_a_private_folder():
 
 
 def test_pipeline_sentences_are_localized(tmp_path):
-    con = data.connection()
+    con = loaders.connection()
     path = tmp_path / "notes.csv"
     path.write_text("order_id,customer_id,order_date,amount\nT1,C1,2024-01-05,-10\nT1,C1,2024-01-05,-10\n"
                     "T2,C2,2024-01-06,0\nT3,C3,2024-01-07,5\nT3,C3,2024-01-07,6\n", encoding="utf-8")

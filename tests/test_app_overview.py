@@ -1,7 +1,7 @@
 """The overview page through Streamlit's AppTest: languages, URL filters, the empty state.
 
 The app reads a database built from ``test_overview``'s fixture (imported through the real
-pipeline). Every figure on the tiles is checked against ``analytics.overview.overview()``
+pipeline). Every figure on the tiles is checked against ``analytics.metrics.overview.overview()``
 for the same scope, formatted by ``ui.widgets.kpi_value``; ``test_overview`` checks those
 figures against pandas.
 """
@@ -17,11 +17,12 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from test_overview import load_fixture
 
-import analytics.demo
-from analytics import overview as ov
-from analytics.db import connect
+import analytics.ingest.demo
+from analytics.metrics import overview as ov
 from analytics.scope import Scope
-from ui.i18n import LANGUAGES, fmt_period, t
+from analytics.store.connection import connect
+from ui.formats import fmt_period
+from ui.i18n import LANGUAGES, t
 from ui.widgets import kpi_value
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -154,8 +155,8 @@ def test_an_empty_database_offers_the_demo(monkeypatch, tmp_path, lang):
 
 def test_loading_the_demo_fills_the_overview(monkeypatch, tmp_path):
     """The demo button, with a small demo written to the test's folder (not data/demo)."""
-    monkeypatch.setattr(analytics.demo, "load_demo",
-                        partial(analytics.demo.load_demo, size=200, folder=tmp_path / "demo"))
+    monkeypatch.setattr(analytics.ingest.demo, "load_demo",
+                        partial(analytics.ingest.demo.load_demo, size=200, folder=tmp_path / "demo"))
     path = tmp_path / "empty.duckdb"
     at = run_app(monkeypatch, path, lang="en")
     at.button[0].click().run()

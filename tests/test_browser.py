@@ -32,9 +32,10 @@ from browser_util import (
 )
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from analytics import db
-from analytics.demo import load_demo
-from ui.i18n import fmt_money, fmt_period, t
+from analytics.ingest.demo import load_demo
+from analytics.store import connection as db
+from ui.formats import fmt_money, fmt_period
+from ui.i18n import t
 
 pytestmark = [
     pytest.mark.browser,

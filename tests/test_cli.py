@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from analytics import overview
 from analytics.access import Access
 from analytics.cli import main
-from analytics.db import PROJECT_ROOT, connect
+from analytics.metrics import overview
+from analytics.paths import PROJECT_ROOT
 from analytics.report import overview_report
 from analytics.scope import Scope
+from analytics.store.connection import connect
 
 GOOD = "订单编号,客户编号,订单日期,实付金额,大区\nSO1,00123,2024-01-05,100,华东\nSO2,00124,2024-01-06,x,华北\n"
 REPORT_KEYS = {"kind", "encoding", "rows_read", "rows_valid", "rows_rejected", "rows_already_present",

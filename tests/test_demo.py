@@ -16,8 +16,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics import demo
-from analytics.schema import COLUMNS, normalize_header, required_columns
+from analytics.ingest import demo
+from analytics.ingest.schema import COLUMNS, normalize_header, required_columns
 
 SMALL = 3_000
 END = dt.date(2026, 10, 31)
@@ -455,8 +455,8 @@ def test_leads_workbook_has_real_dates(
 
 
 def test_load_demo_imports_every_row(tmp_path: Path) -> None:
-    pytest.importorskip("analytics.importer")
-    from analytics.db import connect
+    pytest.importorskip("analytics.ingest.pipeline")
+    from analytics.store.connection import connect
 
     con = connect(":memory:")
     try:

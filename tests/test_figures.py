@@ -4,25 +4,26 @@ from datetime import date
 
 import pandas as pd
 
-from ui import figures
+from ui.figures import common
+from ui.figures import overview as figures
 
 
 def test_month_ticks_print_the_year_on_the_first_month_and_each_january():
     months = [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
-    assert figures.month_ticks(months, "en") == ["Nov<br>2025", "Dec", "Jan<br>2026", "Feb"]
-    assert figures.month_ticks(months, "zh") == ["11月<br>2025年", "12月", "1月<br>2026年", "2月"]
+    assert common.month_ticks(months, "en") == ["Nov<br>2025", "Dec", "Jan<br>2026", "Feb"]
+    assert common.month_ticks(months, "zh") == ["11月<br>2025年", "12月", "1月<br>2026年", "2月"]
 
 
 def test_rises_are_red_in_chinese_and_green_in_english():
-    assert figures.change_colors("zh") == (figures.RED, figures.GREEN)
-    assert figures.change_colors("en") == (figures.GREEN, figures.RED)
+    assert common.change_colors("zh") == (common.RED, common.GREEN)
+    assert common.change_colors("en") == (common.GREEN, common.RED)
     by_region = pd.DataFrame({"region": ["A", "B", "C"], "revenue": [120.0, 80.0, 50.0],
                               "previous_revenue": [100.0, 100.0, None], "change": [0.2, -0.2, None]})
     for lang in ("zh", "en"):
-        up, down = figures.change_colors(lang)
+        up, down = common.change_colors(lang)
         bar = figures.revenue_by_region_bar(by_region, lang).data[0]
         # bars are drawn smallest first: C (no comparison), B (fell), A (rose)
-        assert list(bar.marker.color) == [figures.CURRENT, down, up]
+        assert list(bar.marker.color) == [common.CURRENT, down, up]
 
 
 def test_the_trend_axis_uses_the_short_labels_in_month_order():

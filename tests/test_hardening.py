@@ -10,10 +10,11 @@ import duckdb
 import pytest
 from test_overview import load_fixture
 
-from analytics import db
-from analytics import overview as ov
-from analytics.importer import import_file
+from analytics.ingest.pipeline import import_file
+from analytics.metrics import overview as ov
+from analytics.paths import work_dir
 from analytics.scope import Scope
+from analytics.store import connection as db
 from ui.i18n import md_literal
 
 
@@ -26,7 +27,7 @@ def confined(tmp_path: Path):
     for folder in ("allowed", "outside"):
         (tmp_path / folder / "x.csv").write_text("transaction_id,customer_id,order_date,amount\nT1,C1,2024-01-05,10\n",
                                                  encoding="utf-8")
-    con = db.connect(tmp_path / "db" / "crm.duckdb", confine_to=[tmp_path / "allowed", db.work_dir()])
+    con = db.connect(tmp_path / "db" / "crm.duckdb", confine_to=[tmp_path / "allowed", work_dir()])
     yield con, tmp_path
     con.close()
 

@@ -13,20 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ui.i18n import (
-    LANGUAGES,
-    detect_language,
-    fmt_date,
-    fmt_delta_pct,
-    fmt_delta_points,
-    fmt_int,
-    fmt_money,
-    fmt_month,
-    fmt_pct,
-    fmt_period,
-    language_label,
-    t,
-)
+from ui.formats import fmt_date, fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_month, fmt_pct, fmt_period
+from ui.i18n import LANGUAGES, detect_language, language_label, t
 
 LOCALES = Path(__file__).resolve().parents[1] / "ui" / "locales"
 

@@ -16,12 +16,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics import db, importer
-from analytics.db import connect, data_version, schema_version
 from analytics.errors import ConfirmationRequired, EncodingNotDetected, FileReadError, MappingError
-from analytics.importer import import_file, prepare, undo_import
-from analytics.mapping import save_mapping, saved_mappings
-from analytics.schema import COLUMNS
+from analytics.ingest import pipeline as importer
+from analytics.ingest.mapping import save_mapping, saved_mappings
+from analytics.ingest.pipeline import import_file, prepare, undo_import
+from analytics.ingest.schema import COLUMNS
+from analytics.store import migrations
+from analytics.store.connection import connect, data_version
+from analytics.store.migrations import schema_version
 
 READERS = [pytest.param(False, id="duckdb-reader"), pytest.param(True, id="python-reader")]
 
@@ -388,7 +390,7 @@ def test_mapping_errors_say_what_is_missing(con, tmp_path):
 
 
 def test_save_mapping_replaces_by_name(con):
-    from analytics.mapping import propose_mapping
+    from analytics.ingest.mapping import propose_mapping
 
     save_mapping(con, "erp", propose_mapping(["customer_id", "date", "amount"]))
     save_mapping(con, "erp", propose_mapping(["客户编号", "日期", "金额"]))
@@ -567,7 +569,7 @@ def test_white_space_around_values_is_trimmed_and_blank_cells_are_empty(con, tmp
 def test_a_committed_import_reports_even_when_the_checks_cannot_run(con, tmp_path, monkeypatch):
     import duckdb
 
-    from analytics import audits
+    from analytics.store import audits
 
     def broken(_con):
         raise duckdb.CatalogException("no such table")
@@ -586,7 +588,7 @@ def test_staging_plan_keeps_file_order_and_the_guard_catches_a_join(con, tmp_pat
     staging query has none, and if one ever appears the rows are numbered explicitly."""
     import duckdb
 
-    from analytics import importer
+    from analytics.ingest import pipeline as importer
 
     probe = duckdb.connect()
     assert importer._plan_has_join(probe, "select * from range(10) t(i) where i in (1, 2, 3, 4, 5, 6)")
@@ -636,7 +638,7 @@ def test_rows_with_an_empty_id_in_a_file_with_ids_are_keyed_by_content(con, tmp_
 def test_an_order_starts_on_its_first_line_whatever_the_order_of_ids(con, tmp_path, monkeypatch, ids, monotonic):
     """is_order_start marks the first line of each transaction id in the file (rows without
     an id are orders of their own), and a rejected or total row does not count."""
-    from analytics import importer
+    from analytics.ingest import pipeline as importer
 
     found = []
     real = importer._ids_monotonic
@@ -663,9 +665,9 @@ def test_rows_stored_under_md5_keys_keep_their_identity_after_the_upgrade(tmp_pa
     wrote them, are still present on re-import, conflict with changed rows, and undo."""
     first_only = tmp_path / "migrations"
     first_only.mkdir()
-    version, initial = db.migrations()[0]
+    version, initial = migrations.migrations()[0]
     (first_only / initial.name).write_text(initial.read_text(encoding="utf-8"), encoding="utf-8")
-    monkeypatch.setattr(db, "MIGRATIONS_DIR", first_only)
+    monkeypatch.setattr(migrations, "MIGRATIONS_DIR", first_only)
     path = tmp_path / "crm.duckdb"
     con = connect(path)
     assert schema_version(con) == version == 1
@@ -689,7 +691,7 @@ def test_rows_stored_under_md5_keys_keep_their_identity_after_the_upgrade(tmp_pa
 
     con = connect(path)
     try:
-        assert schema_version(con) == db.SCHEMA_VERSION >= 2
+        assert schema_version(con) == migrations.SCHEMA_VERSION >= 2
         header = "transaction_id,customer_id,order_date,amount,product\n"
         same = write(tmp_path / "same.csv", header + "T1,C1,2024-01-05,10,P1\nT1,C1,2024-01-05,12,P2\n"
                      ",C2,2024-01-06,20,\n")

@@ -19,11 +19,12 @@ from typing import Any
 import duckdb
 import pytest
 
-import analytics.importer as importer
-from analytics import marts
-from analytics.db import PROJECT_ROOT, connect, data_version
+import analytics.ingest.pipeline as importer
 from analytics.errors import ImportNotFound
-from analytics.importer import commit_import, import_file, prepare, undo_import
+from analytics.ingest.pipeline import commit_import, import_file, prepare, undo_import
+from analytics.paths import PROJECT_ROOT
+from analytics.store import marts
+from analytics.store.connection import connect, data_version
 
 HEADER = "customer id,order date,amount,region,channel\n"
 
@@ -156,8 +157,8 @@ CUSTOMERS = 5_000
 # stdin, which the parent never writes) so that the kill lands at exactly that point.
 CHILD = r"""
 import sys
-from analytics.db import connect
-from analytics.importer import import_file
+from analytics.store.connection import connect
+from analytics.ingest.pipeline import import_file
 
 con = connect(sys.argv[1])
 

@@ -23,9 +23,9 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from analytics.db import connect, data_version
-from analytics.importer import ImportReport, import_file, prepare
-from analytics.schema import TOTAL_WORDS
+from analytics.ingest.pipeline import ImportReport, import_file, prepare
+from analytics.ingest.schema import TOTAL_WORDS
+from analytics.store.connection import connect, data_version
 
 # Common Chinese characters (all in GB2312, so a GB18030 file of them reads as Chinese).
 ZH = "华东南北西中部线上下门店直营电商天猫京东客户北京上海深圳广州杭州成都甲乙丙丁零售批发会员新老区渠道"

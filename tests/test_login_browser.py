@@ -27,9 +27,10 @@ from browser_util import CHROMIUM, Server, free_port, start_server, wait_rendere
 from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from analytics import db
-from analytics.demo import load_demo
-from ui.i18n import fmt_money, t
+from analytics.ingest.demo import load_demo
+from analytics.store import connection as db
+from ui.formats import fmt_money
+from ui.i18n import t
 
 pytestmark = [
     pytest.mark.browser,
@@ -100,7 +101,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
         odd = folder / "odd.csv"
         odd.write_text(f"transaction_id,customer_id,order_date,amount,region\nX1,CX,{last},123,\"{XSS}\"\n",
                        encoding="utf-8")
-        from analytics.importer import import_file
+        from analytics.ingest.pipeline import import_file
         import_file(con, odd, commit=True, kind="transactions")
         revenue = _revenue_by_region(con)
     finally:

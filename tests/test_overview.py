@@ -3,7 +3,7 @@
 The fixture is written as CSV files and imported through the real pipeline
 (``import_file``), so the marts are the ones the app reads. The expected figures are
 computed here with pandas from the raw fixture rows, following the definitions in
-``analytics.overview``'s docstring, never from the database.
+``analytics.metrics.overview``'s docstring, never from the database.
 
 What the fixture exercises (the period is Mar–Aug 2024 unless a test says otherwise):
 
@@ -35,11 +35,11 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from analytics import overview as ov
 from analytics import scope as gate
-from analytics.db import connect
-from analytics.importer import import_file
+from analytics.ingest.pipeline import import_file
+from analytics.metrics import overview as ov
 from analytics.scope import Scope
+from analytics.store.connection import connect
 
 MONEY = {"rel": 1e-9, "abs": 1e-9}
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from analytics.db import read_sql
+from analytics.ingest.pipeline import MACROS_SQL
 
 
 @pytest.fixture(scope="module")
 def con() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(read_sql("staging/macros.sql"))
+    con.execute(MACROS_SQL.read_text(encoding="utf-8"))
     return con
 
 

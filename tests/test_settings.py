@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analytics import settings
-from analytics.db import connect, data_version
+from analytics.store import settings
+from analytics.store.connection import connect, data_version
 
 
 @pytest.fixture

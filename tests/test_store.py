@@ -7,9 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import audits, db
-from analytics.db import connect, data_version, schema_version
-from analytics.importer import import_file
+from analytics.ingest.pipeline import import_file
+from analytics.paths import PROJECT_ROOT
+from analytics.store import audits, migrations
+from analytics.store import connection as db
+from analytics.store.connection import connect, data_version
+from analytics.store.migrations import schema_version
 
 TRANSACTIONS = """transaction_id,customer_id,order_date,amount,cost,region,product
 T1,A,2024-01-05,100,60,华东,P0
@@ -106,10 +109,10 @@ def test_customer_month_matches_pandas(loaded):
 def test_migrations_are_recorded_and_not_applied_twice(tmp_path):
     path = tmp_path / "crm.duckdb"
     con = connect(path)
-    assert schema_version(con) == db.SCHEMA_VERSION
+    assert schema_version(con) == migrations.SCHEMA_VERSION
     con.close()
     con = connect(path)
-    assert con.execute("select count(*) from schema_migrations").fetchall() == [(db.SCHEMA_VERSION,)]
+    assert con.execute("select count(*) from schema_migrations").fetchall() == [(migrations.SCHEMA_VERSION,)]
     con.close()
 
 
@@ -119,11 +122,11 @@ def test_a_newer_release_migrates_an_existing_file_in_place(tmp_path, monkeypatc
     loaded.close()
     extra = tmp_path / "migrations"
     extra.mkdir()
-    for _version, src in db.migrations():
+    for _version, src in migrations.migrations():
         (extra / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
     (extra / "999_add_note.sql").write_text("alter table customers add column note varchar;",
                                             encoding="utf-8")
-    monkeypatch.setattr(db, "MIGRATIONS_DIR", extra)
+    monkeypatch.setattr(migrations, "MIGRATIONS_DIR", extra)
     con = connect(path)
     assert schema_version(con) == 999
     assert con.execute("select count(*) from transactions").fetchall() == [(13,)]
@@ -136,16 +139,16 @@ def test_a_failing_migration_leaves_the_file_at_its_old_version(tmp_path, monkey
     connect(path).close()
     extra = tmp_path / "migrations"
     extra.mkdir()
-    for _, src in db.migrations():
+    for _, src in migrations.migrations():
         (extra / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
     (extra / "998_broken.sql").write_text(
         "alter table customers add column note varchar; select * from no_such_table;", encoding="utf-8")
-    monkeypatch.setattr(db, "MIGRATIONS_DIR", extra)
+    monkeypatch.setattr(migrations, "MIGRATIONS_DIR", extra)
     with pytest.raises(Exception, match="no_such_table"):
         connect(path)
     monkeypatch.undo()
     con = connect(path)
-    assert schema_version(con) == db.SCHEMA_VERSION
+    assert schema_version(con) == migrations.SCHEMA_VERSION
     assert "note" not in [r[0] for r in con.execute("describe customers").fetchall()]
     con.close()
 
@@ -163,7 +166,7 @@ def test_database_path_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CRM_DB", str(tmp_path / "x.duckdb"))
     assert db.default_db_path() == tmp_path / "x.duckdb"
     monkeypatch.delenv("CRM_DB")
-    assert db.default_db_path() == db.PROJECT_ROOT / "data" / "crm.duckdb"
+    assert db.default_db_path() == PROJECT_ROOT / "data" / "crm.duckdb"
 
 
 def test_data_version_counts_changes(loaded):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.overview import Highlight, Kpi
+from analytics.metrics.overview import Highlight, Kpi
 from ui import widgets
 
 

@@ -16,7 +16,7 @@ from datetime import date
 import streamlit as st
 
 from analytics.scope import COMPARISONS, Scope, add_months, default_period
-from ui import data
+from ui import loaders
 from ui.i18n import LANGUAGES, detect_language, language_label, t
 
 _SCOPE_KEY = "_scope"
@@ -81,15 +81,15 @@ def _months(first: date, last: date) -> list[str]:
 def sidebar(lang: str, allowed: tuple[str, ...] | None) -> Scope | None:
     """Draw the filters and return the scope they select; ``None`` when the user may see
     no sales at all (an empty database, or none in their regions)."""
-    version = data.data_version()
-    span = data.load_data_months(allowed, version)
+    version = loaders.data_version()
+    span = loaders.load_data_months(allowed, version)
     if span is None:
         st.session_state[_SCOPE_KEY] = None
         return None
     first, last = span
     months = _months(first, last)
     default_start = _month_text(default_period(first, last)[0])
-    values = data.load_filter_values(allowed, version)
+    values = loaders.load_filter_values(allowed, version)
     side = st.sidebar
     side.header(t("filter_header", lang))
 

@@ -3,7 +3,7 @@ with undo, the data-quality checks and the metric settings.
 
 A file on the page is a :class:`Staged` entry kept in ``st.session_state``: where its bytes
 are, the options the analyst chose (kind, encoding, sheet, header row, mapping, day/month
-order) and the :class:`~analytics.importer.PreparedImport` made for those options at the
+order) and the :class:`~analytics.ingest.pipeline.PreparedImport` made for those options at the
 current data version. The preview is made again when either changes (an import elsewhere
 changes what is "already present"); the old one is closed. Nothing is written before the
 analyst confirms.
@@ -29,19 +29,23 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from analytics import audits, db, demo, importer, intake, settings
 from analytics.errors import CRMError, EncodingNotDetected, FileReadError, MappingError
-from analytics.importer import DATE_ORDERS, ImportReport, PreparedImport
-from analytics.mapping import save_mapping, saved_mappings
-from analytics.readers import ENCODING_LABELS, EXCEL_FORMATS, TEXT_FORMATS
-from analytics.schema import COLUMNS, KINDS
-from ui import data, session
+from analytics.ingest import demo, intake
+from analytics.ingest import pipeline as importer
+from analytics.ingest.mapping import save_mapping, saved_mappings
+from analytics.ingest.pipeline import DATE_ORDERS, ImportReport, PreparedImport
+from analytics.ingest.readers import ENCODING_LABELS, EXCEL_FORMATS, TEXT_FORMATS
+from analytics.ingest.schema import COLUMNS, KINDS
+from analytics.paths import work_dir
+from analytics.store import audits, settings
+from ui import loaders, session
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
-from ui.i18n import fmt_date, fmt_int, fmt_pct, md_literal, t
+from ui.formats import fmt_date, fmt_int, fmt_pct
+from ui.i18n import md_literal, t
 
 #: Encodings offered when a text file's own cannot be told (or the detected one is wrong).
 ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "utf-16", "big5", "latin-1")
-#: Option names of :func:`analytics.importer.prepare` the page lets the analyst set.
+#: Option names of :func:`analytics.ingest.pipeline.prepare` the page lets the analyst set.
 OPTIONS: tuple[str, ...] = ("kind", "encoding", "sheet", "header_row", "mapping_name", "date_order")
 
 _ENTRIES = "data_entries"
@@ -74,7 +78,7 @@ def kind_label(kind: str, lang: str) -> str:
     return _maybe(f"data_kind_{kind}", lang) or kind
 
 
-# The pipeline's sentences (analytics.importer, analytics.mapping, analytics.readers) and the
+# The pipeline's sentences (analytics.ingest.pipeline, analytics.ingest.mapping, analytics.ingest.readers) and the
 # message each becomes. Named groups fill the message's placeholders (see _FORMATS).
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) for p, key in (
     # reasons a row or cell is rejected, and why a row is excluded
@@ -266,7 +270,7 @@ def downloads(df: pd.DataFrame, stem: str, lang: str, key: str) -> None:
 class Staged:
     """A file on the page, on its way into the database.
 
-    ``options`` are keyword arguments of :func:`analytics.importer.prepare`; ``overrides``
+    ``options`` are keyword arguments of :func:`analytics.ingest.pipeline.prepare`; ``overrides``
     the mapping choices made by hand (``{canonical: header}``, ``""`` unmaps). ``revision``
     goes up with every choice, so the widgets showing the pipeline's proposal are drawn anew.
     """
@@ -304,7 +308,7 @@ class Staged:
         base = upload.name.replace("\\", "/").rsplit("/", 1)[-1]
         stem, dot, ext = base.rpartition(".")
         ext = ext.lower() if dot and ext.isascii() and ext.isalnum() else "bin"
-        folder = Path(tempfile.mkdtemp(prefix="crm-upload-", dir=db.work_dir()))
+        folder = Path(tempfile.mkdtemp(prefix="crm-upload-", dir=work_dir()))
         path = folder / download_name(stem or "upload", ext)
         path.write_bytes(upload.getvalue())
         return cls(key=f"upload:{upload.file_id}", label=path.name, path=path, folder=folder)
@@ -469,7 +473,7 @@ def _options_row(entry: Staged, report: ImportReport | None, lang: str) -> None:
         cols[2].number_input(t("data_header_row_label", lang), min_value=1, value=value, step=1,
                              placeholder=t("data_header_row_auto", lang), help=t("data_header_row_help", lang),
                              key=key, on_change=_on_option, args=(entry, "header_row", key))
-    saved = saved_mappings(data.connection())
+    saved = saved_mappings(loaders.connection())
     if saved:
         names = [None, *(name for name, _, _ in saved)]
         kinds = {name: k for name, k, _ in saved}
@@ -518,7 +522,7 @@ def _mapping_editor(entry: Staged, report: ImportReport, lang: str) -> None:
         if _requested(flag):
             name = (st.session_state.get(name_key) or "").strip()
             try:
-                save_mapping(data.connection().cursor(), name, entry.prepared.mapping)
+                save_mapping(loaders.connection().cursor(), name, entry.prepared.mapping)
             except MappingError:
                 st.error(t("data_save_mapping_no_name", lang))
             else:  # drawn again, so the options above offer the new mapping
@@ -676,7 +680,7 @@ def file_panel(entry: Staged, version: int, lang: str) -> None:
             return
         entry.speak(lang)
         slot = st.empty()
-        entry.ensure(data.connection(), version, _progress_into(slot, lang))
+        entry.ensure(loaders.connection(), version, _progress_into(slot, lang))
         slot.empty()
         report = entry.prepared.report if entry.prepared is not None else None
         _options_row(entry, report, lang)
@@ -704,7 +708,7 @@ def upload_section(lang: str) -> None:
         st.error(t("data_upload_too_large", lang, file=_md(upload.name), size=_megabytes(upload.size),
                    limit=fmt_int(upload_limit_mib(), lang), folder=_md(str(intake.INBOX_DIR))),
                  icon=":material/error:")
-    version = data.data_version()
+    version = loaders.data_version()
     for entry in sync_uploads(files):
         file_panel(entry, version, lang)
 
@@ -742,12 +746,12 @@ def inbox_section(lang: str) -> None:
         entries[key] = Staged.from_inbox(chosen)
     entry = entries[key]
     _keep_only("inbox:", [entry])
-    file_panel(entry, data.data_version(), lang)
+    file_panel(entry, loaders.data_version(), lang)
 
 
 def empty_state(lang: str) -> None:
     """An empty database: say so and offer the demo data (uploading works as always)."""
-    if data.has_data():
+    if loaders.has_data():
         return
     with st.container(border=True):
         st.markdown(f"**{t('data_empty_title', lang)}**")
@@ -768,7 +772,7 @@ def empty_state(lang: str) -> None:
             if stage == "done":
                 done += 1
 
-        reports = demo.load_demo(data.connection(), progress=progress)
+        reports = demo.load_demo(loaders.connection(), progress=progress)
         _flash("success", t("data_demo_loaded", lang, rows=fmt_int(sum(r.rows_imported for r in reports), lang),
                             files=fmt_int(len(reports), lang)))
         st.rerun()
@@ -800,7 +804,7 @@ def history_table(rows: list[dict[str, Any]], lang: str) -> pd.DataFrame:
 
 def history_section(lang: str) -> None:
     """The import ledger, its downloads, and undo with a confirm step."""
-    con = data.connection()
+    con = loaders.connection()
     rows = importer.import_history(con)
     if not rows:
         st.info(t("data_history_empty", lang), icon=":material/history:")
@@ -861,7 +865,7 @@ def check_title(name: str, lang: str) -> str:
 def checks_section(lang: str) -> None:
     """Every data-quality check: passed or how many rows it found, and the first of them."""
     with st.spinner(t("data_checks_running", lang)):
-        results = audits.run_checks(data.connection())
+        results = audits.run_checks(loaders.connection())
     passed = sum(r.passed for r in results)
     st.caption(t("data_checks_summary", lang, passed=fmt_int(passed, lang), total=fmt_int(len(results), lang)))
     for r in sorted(results, key=lambda r: r.passed):  # findings first
@@ -897,7 +901,7 @@ def _setting_error(setting: settings.Setting, lang: str) -> str:
 def settings_section(lang: str, editable: bool = True) -> None:
     """The metric settings: a form, checked before anything is stored. Shown read-only
     (every field disabled, nothing stored) unless ``editable`` (the admin role)."""
-    con = data.connection()
+    con = loaders.connection()
     current = settings.load(con)
     by_key = {s.key: s for s in settings.SETTINGS}
     st.caption(t("data_settings_caption", lang))

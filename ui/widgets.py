@@ -8,10 +8,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.overview import RATES, Highlight, Kpi
+from analytics.metrics.overview import RATES, Highlight, Kpi
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
-from ui.figures import rises_red
-from ui.i18n import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct, md_literal, t
+from ui.figures.common import rises_red
+from ui.formats import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct
+from ui.i18n import md_literal, t
 
 #: How each KPI's value is printed.
 _MONEY = frozenset({"revenue", "aov"})
@@ -51,7 +52,7 @@ def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: 
     """The KPI tiles in rows of ``per_row`` (they stack on a phone); ``sparks`` gives a
     KPI's monthly values for a small trend line. Under the change, a short word for the
     comparison (``compare``: previous / last_year); the period itself is in the tooltip.
-    Rises are red and falls green in Chinese (:func:`ui.figures.rises_red`)."""
+    Rises are red and falls green in Chinese (:func:`ui.figures.common.rises_red`)."""
     items = list(kpis.values())
     sparks = sparks or {}
     for i in range(0, len(items), per_row):

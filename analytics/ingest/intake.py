@@ -16,8 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.db import DATA_DIR
-from analytics.readers import read_file
+from analytics.ingest.readers import read_file
+from analytics.paths import DATA_DIR
 
 #: File extensions the app takes, by upload or from the inbox (no dot, lower case).
 UPLOAD_TYPES: tuple[str, ...] = ("csv", "tsv", "txt", "xlsx", "parquet")
@@ -96,7 +96,7 @@ def file_headers(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: 
     path : str or pathlib.Path
         The file.
     encoding, sheet, header_row
-        As for :func:`analytics.importer.prepare`.
+        As for :func:`analytics.ingest.pipeline.prepare`.
 
     Returns
     -------
@@ -106,7 +106,7 @@ def file_headers(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: 
     Raises
     ------
     FileReadError, EncodingNotDetected
-        As :func:`analytics.readers.read_file`.
+        As :func:`analytics.ingest.readers.read_file`.
     """
     cur = con.cursor()
     try:

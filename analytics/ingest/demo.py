@@ -268,7 +268,7 @@ _NA = -(10**6)  # day number of a missing date
 
 @dataclass(frozen=True, eq=False)
 class DemoData:
-    """The four generated tables, with the canonical columns of ``analytics.schema``.
+    """The four generated tables, with the canonical columns of ``analytics.ingest.schema``.
 
     Attributes
     ----------
@@ -283,7 +283,7 @@ class DemoData:
     leads: pd.DataFrame
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Return the frames keyed by kind, in ``analytics.schema.KINDS`` order."""
+        """Return the frames keyed by kind, in ``analytics.ingest.schema.KINDS`` order."""
         return {
             "transactions": self.transactions,
             "customers": self.customers,
@@ -986,11 +986,11 @@ def load_demo(
 
     Returns
     -------
-    list[analytics.importer.ImportReport]
+    list[analytics.ingest.pipeline.ImportReport]
         One report per file (customers, transactions, feedback, leads), each with
         ``rows_read``, ``rows_rejected`` and ``rows_imported``.
     """
-    from analytics.importer import import_file
+    from analytics.ingest.pipeline import import_file
 
     files = write_files(generate(size=size, seed=seed), folder or DEFAULT_FOLDER)
     return [

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import db, intake, overview, settings
 from analytics import scope as gate
+from analytics.ingest import intake
+from analytics.metrics import overview
+from analytics.paths import DATA_DIR, work_dir
 from analytics.scope import Scope
+from analytics.store import connection as db
+from analytics.store import settings
 
 CACHE_TTL = 3600
 CACHE_ENTRIES = 256
@@ -24,9 +28,9 @@ def connection() -> db.duckdb.DuckDBPyConnection:
     Use ``connection().cursor()`` per query: a bare connection shared by the session
     threads fails. It may read files only in the data folder (``data/``: the inbox and the
     demo files), the folder uploads are saved in (``data/.work/``) and the database's own
-    folder (:func:`analytics.db.confine`).
+    folder (:func:`analytics.store.connection.confine`).
     """
-    return db.connect(db.default_db_path(), confine_to=(db.DATA_DIR, db.work_dir(), intake.INBOX_DIR))
+    return db.connect(db.default_db_path(), confine_to=(DATA_DIR, work_dir(), intake.INBOX_DIR))
 
 
 def data_version() -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from analytics.db import bump_data_version, write_transaction
+from analytics.store.connection import bump_data_version, write_transaction
 
 
 @dataclass(frozen=True)

@@ -1,63 +1,36 @@
-"""The embedded DuckDB store: where the file lives, how it is opened, its schema.
+"""The embedded DuckDB store: where the file lives, how it is opened, how writes go.
 
 One process writes the database file at a time (DuckDB locks it); inside that
 process, writes are serialised by :data:`WRITE_LOCK` and every reader uses its own
-cursor. The schema is versioned: ``analytics/sql/migrations/NNN_name.sql`` files are
-applied in order, each in its own transaction, and recorded in ``schema_migrations``,
-so a newer release upgrades an existing database file in place.
+cursor. Opening a file read-write brings its schema up to date
+(:mod:`analytics.store.migrations`) and builds the derived tables when it has none
+(:mod:`analytics.store.marts`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = PROJECT_ROOT / "data"
+from analytics.paths import DATA_DIR
+from analytics.store import marts
+from analytics.store.migrations import SCHEMA_VERSION, migrate, schema_version
+
 DEFAULT_DB = DATA_DIR / "crm.duckdb"
-#: Files on their way in (uploads, transcoded copies of non-UTF-8 text files); private.
-WORK_DIR = DATA_DIR / ".work"
-SQL_DIR = Path(__file__).resolve().parent / "sql"
-MIGRATIONS_DIR = SQL_DIR / "migrations"
 
 #: Serialises every write (import, undo, settings) inside one process.
 WRITE_LOCK = threading.RLock()
-
-_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
 def default_db_path() -> Path:
     """The database file: ``$CRM_DB`` when set, else ``data/crm.duckdb``."""
     env = os.environ.get("CRM_DB")
     return Path(env) if env else DEFAULT_DB
-
-
-def migrations() -> list[tuple[int, Path]]:
-    """The schema migrations shipped with this release, in order."""
-    found = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        match = _MIGRATION_NAME.match(path.name)
-        if match is None:
-            raise RuntimeError(f"badly named migration {path.name}: want NNN_name.sql")
-        found.append((int(match.group(1)), path))
-    return found
-
-
-SCHEMA_VERSION = migrations()[-1][0]
-
-
-def work_dir() -> Path:
-    """The folder files on their way in are kept in (``data/.work/``, mode 0700), created
-    when missing: the app's connection may read only there and in the data folders."""
-    WORK_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return WORK_DIR
 
 
 def confine(con: duckdb.DuckDBPyConnection, folders: Iterable[str | Path]) -> tuple[str, ...]:
@@ -141,9 +114,8 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
     if not _locked(con):  # else opened before in this process, with this setting made then
         con.execute("set enable_progress_bar = false")
     if not read_only:
-        migrate(con)
-        from analytics import marts  # marts reads SQL through this module
-
+        with WRITE_LOCK:
+            migrate(con)
         marts.ensure(con)
     else:
         current = schema_version(con)
@@ -163,44 +135,6 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
 
 class DatabaseBusy(RuntimeError):
     """The database file is held by another process."""
-
-
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The schema version of an open database (0 for a new, empty file)."""
-    cur = con.cursor()
-    exists = cur.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'main' and table_name = 'schema_migrations'"
-    ).fetchall()[0][0]
-    if not exists:
-        return 0
-    return int(cur.execute("select coalesce(max(version), 0) from schema_migrations").fetchall()[0][0])
-
-
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply the migrations this database has not seen; return their versions."""
-    applied = []
-    with WRITE_LOCK:
-        cur = con.cursor()
-        cur.execute(
-            "create table if not exists schema_migrations "
-            "(version integer primary key, name varchar not null, applied_at timestamp not null)"
-        )
-        current = schema_version(con)
-        for version, path in migrations():
-            if version <= current:
-                continue
-            cur.execute("begin transaction")
-            try:
-                cur.execute(path.read_text(encoding="utf-8"))
-                cur.execute("insert into schema_migrations values (?, ?, ?)",
-                            [version, path.stem, datetime.now()])
-                cur.execute("commit")
-            except Exception:
-                cur.execute("rollback")
-                raise
-            applied.append(version)
-    return applied
 
 
 @contextmanager
@@ -235,8 +169,3 @@ def data_version(con: duckdb.DuckDBPyConnection) -> int:
 def bump_data_version(cur: duckdb.DuckDBPyConnection) -> None:
     """Increase the data version (call inside the writing transaction)."""
     cur.execute("update meta set value = value + 1 where key = 'data_version'")
-
-
-def read_sql(relative: str) -> str:
-    """The text of ``analytics/sql/<relative>``."""
-    return (SQL_DIR / relative).read_text(encoding="utf-8")

@@ -1,25 +1,32 @@
 """Derived tables the pages read, rebuilt inside every import's and undo's transaction.
 
-Each is one SQL model in ``analytics/sql/marts/`` (its first comment states the grain),
+Each is one SQL model in ``analytics/store/sql/marts/`` (its first comment states the grain),
 built in the order of :data:`MARTS` (later ones may read earlier ones). A model whose
 name starts with ``_`` is a temporary step, dropped once the others are built.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
-from analytics.db import read_sql
+MARTS_DIR = Path(__file__).resolve().parent / "sql" / "marts"
 
 #: Build order; the table name is the file name.
 MARTS: tuple[str, ...] = ("customer_month", "customer_summary", "sales_month")
+
+
+def model_sql(name: str) -> str:
+    """The SQL of the derived table ``name`` (``store/sql/marts/<name>.sql``)."""
+    return (MARTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every derived table from the fact tables (inside the caller's transaction)."""
     for name in MARTS:
         temp = "temp " if name.startswith("_") else ""
-        cur.execute(f"create or replace {temp}table {name} as {read_sql(f'marts/{name}.sql')}")
+        cur.execute(f"create or replace {temp}table {name} as {model_sql(name)}")
     for name in MARTS:
         if name.startswith("_"):
             cur.execute(f"drop table {name}")

@@ -27,16 +27,18 @@ from typing import Any
 
 import duckdb
 
-from analytics import audits, marts
-from analytics.db import bump_data_version, read_sql, write_transaction
 from analytics.errors import ConfirmationRequired, ImportNotFound
-from analytics.mapping import Mapping, load_mapping, propose_mapping, save_mapping
-from analytics.readers import RawTable, read_file, resolve_lines
-from analytics.schema import COLUMNS, NATURAL_KEYS, TOTAL_WORDS, Column
+from analytics.ingest.mapping import Mapping, load_mapping, propose_mapping, save_mapping
+from analytics.ingest.readers import RawTable, read_file, resolve_lines
+from analytics.ingest.schema import COLUMNS, NATURAL_KEYS, TOTAL_WORDS, Column
+from analytics.store import audits, marts
+from analytics.store.connection import bump_data_version, write_transaction
 
 Progress = Callable[[str, float], None]
 LIST_LIMIT = 1000  # rejects / conflicts listed in a report (all rejects are stored)
 DATE_ORDERS = ("dmy", "mdy")
+#: The value parsers the staging query calls (``crm_date``, ``crm_money``, ...).
+MACROS_SQL = Path(__file__).resolve().parent / "sql" / "macros.sql"
 
 _KIND_WORDS = {
     "complaint": ("complaint", "投诉", "客诉"),
@@ -158,7 +160,7 @@ def _attach_stage(cur: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def _define_macros(cur: duckdb.DuckDBPyConnection) -> None:
-    cur.execute(read_sql("staging/macros.sql"))
+    cur.execute(MACROS_SQL.read_text(encoding="utf-8"))
 
 
 def _sql_list(words: tuple[str, ...]) -> str:
@@ -249,7 +251,7 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
     kind
         ``transactions``, ``customers``, ``feedback`` or ``leads``; default detected.
     encoding, sheet, header_row
-        See :func:`analytics.readers.read_file`.
+        See :func:`analytics.ingest.readers.read_file`.
     mapping
         ``{canonical: file header}`` overriding the proposed mapping.
     mapping_name

@@ -1,17 +1,18 @@
 """Data-quality checks: each is a query returning the offending rows; none means pass.
 
-The checks live in ``analytics/sql/audits/*.sql``; a file's first comment line says what
+The checks live in ``analytics/store/sql/audits/*.sql``; a file's first comment line says what
 it looks for. They run after every import and from ``python -m analytics check``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from analytics.db import SQL_DIR
+AUDITS_DIR = Path(__file__).resolve().parent / "sql" / "audits"
 
 SAMPLE_ROWS = 20
 
@@ -34,7 +35,7 @@ class CheckResult:
 def checks() -> list[tuple[str, str, str]]:
     """Every check as (name, description, sql)."""
     found = []
-    for path in sorted((SQL_DIR / "audits").glob("*.sql")):
+    for path in sorted(AUDITS_DIR.glob("*.sql")):
         sql = path.read_text(encoding="utf-8")
         first = sql.splitlines()[0]
         if not first.startswith("--"):

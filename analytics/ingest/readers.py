@@ -39,9 +39,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from analytics.db import work_dir
 from analytics.errors import EncodingNotDetected, FileReadError
-from analytics.schema import COLUMNS, normalize_header
+from analytics.ingest.schema import COLUMNS, normalize_header
+from analytics.paths import work_dir
 
 CHUNK = 16 * 1024 * 1024
 TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "csv"}

@@ -1,6 +1,6 @@
 """Mapping a file's columns onto the canonical columns of a kind.
 
-The proposal comes from header synonyms in English and Chinese (``analytics.schema``);
+The proposal comes from header synonyms in English and Chinese (``analytics.ingest.schema``);
 an explicit mapping (``{canonical: file header}``) overrides it column by column, and a
 mapping can be saved under a name and reused for the next file from the same source.
 """
@@ -13,9 +13,9 @@ from datetime import datetime
 
 import duckdb
 
-from analytics.db import WRITE_LOCK
 from analytics.errors import MappingError
-from analytics.schema import COLUMNS, KINDS, normalize_header, required_columns
+from analytics.ingest.schema import COLUMNS, KINDS, normalize_header, required_columns
+from analytics.store.connection import WRITE_LOCK
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Plotly figures: :mod:`ui.figures.common` (shared), one module per page."""
