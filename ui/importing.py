@@ -39,9 +39,10 @@ from analytics.ingest.schema import COLUMNS, KINDS
 from analytics.paths import work_dir
 from analytics.store import audits, settings
 from ui import loaders, session
-from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
+from ui.downloads import download_name
 from ui.formats import fmt_date, fmt_int, fmt_pct
 from ui.i18n import md_literal, t
+from ui.widgets import download_buttons
 
 #: Encodings offered when a text file's own cannot be told (or the detected one is wrong).
 ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "utf-16", "big5", "latin-1")
@@ -52,7 +53,6 @@ _ENTRIES = "data_entries"
 _FLASH = "data_flash"
 _UNDO_PENDING = "data_undo_pending"
 _GRID = 3  # mapping selectboxes per row
-_XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 
 Progress = Callable[[str, float], None]
@@ -253,15 +253,6 @@ def show_flash() -> None:
     if flash is not None:
         kind, text = flash
         (st.success if kind == "success" else st.info)(text)
-
-
-def downloads(df: pd.DataFrame, stem: str, lang: str, key: str) -> None:
-    """CSV and Excel download buttons for a table shown on the page (formula-safe)."""
-    row = st.container(horizontal=True)
-    row.download_button(t("download_csv", lang), to_csv_bytes(df), file_name=download_name(stem, "csv"),
-                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    row.download_button(t("download_excel", lang), to_xlsx_bytes(df, stem), file_name=download_name(stem, "xlsx"),
-                        mime=_XLSX_MIME, key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
 
 
 # --------------------------------------------------------------------------- staged files
@@ -614,7 +605,7 @@ def _tables(entry: Staged, report: ImportReport, lang: str) -> None:
         if report.rejects_total > len(report.rejects):
             st.caption(t("data_rejects_more", lang, shown=fmt_int(len(report.rejects), lang),
                          total=fmt_int(report.rejects_total, lang)))
-        downloads(rejects, f"{stem}_{t('data_rejects_stem', lang)}", lang, entry.widget("rejects"))
+        download_buttons(rejects, f"{stem}_{t('data_rejects_stem', lang)}", lang, entry.widget("rejects"))
     if report.conflicts:
         st.markdown(f"**{t('data_conflicts_title', lang, n=fmt_int(report.rows_conflicting, lang))}**")
         conflicts = _table(report.conflicts, {"line": _plain, "key": _plain,
@@ -818,7 +809,7 @@ def history_section(lang: str) -> None:
     undone = [t("data_hist_undone_at", lang), t("data_hist_undone_by", lang)]
     shown = table if any(r["status"] == "undone" for r in rows) else table.drop(columns=undone)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-    downloads(table, t("data_history_stem", lang), lang, "data_history")
+    download_buttons(table, t("data_history_stem", lang), lang, "data_history")
     committed = {r["import_id"]: r for r in rows if r["status"] == "committed"}
     if not committed:
         return

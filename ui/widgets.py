@@ -14,6 +14,8 @@ from ui.figures.common import rises_red
 from ui.formats import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct
 from ui.i18n import md_literal, t
 
+#: The media type of an Excel download.
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: How each KPI's value is printed.
 _MONEY = frozenset({"revenue", "aov"})
 
@@ -73,17 +75,22 @@ def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: 
                                + t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
 
 
+def download_buttons(df: pd.DataFrame, stem: str, lang: str, key: str) -> None:
+    """CSV and Excel download buttons, side by side, for a table shown on the page
+    (formula-safe: :mod:`ui.downloads`); the file names start with ``stem``."""
+    row = st.container(horizontal=True)
+    row.download_button(t("download_csv", lang), to_csv_bytes(df), file_name=download_name(stem, "csv"),
+                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
+    row.download_button(t("download_excel", lang), to_xlsx_bytes(df, stem), file_name=download_name(stem, "xlsx"),
+                        mime=XLSX_MIME, key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
+
+
 def table_with_downloads(df: pd.DataFrame, stem: str, lang: str, key: str,
                          column_config: dict | None = None) -> None:
     """A chart's table in an expander, with CSV and Excel downloads (formula-safe)."""
     with st.expander(t("show_table", lang)):
         st.dataframe(df, hide_index=True, width="stretch", column_config=column_config)
-        c1, c2 = st.columns(2)
-        c1.download_button(t("download_csv", lang), to_csv_bytes(df), file_name=download_name(stem, "csv"),
-                           mime="text/csv", key=f"{key}_csv", width="stretch", on_click="ignore")
-        c2.download_button(t("download_excel", lang), to_xlsx_bytes(df), file_name=download_name(stem, "xlsx"),
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           key=f"{key}_xlsx", width="stretch", on_click="ignore")
+        download_buttons(df, stem, lang, key)
 
 
 def highlight_text(h: Highlight, lang: str, currency: str) -> str:
