@@ -1,21 +1,40 @@
 """Number, money, percent and date formatting in 中文 ("zh") and English ("en").
 
-Every formatter prints a missing value (None, NaN, NaT) as an en dash, ``–``, and never
-prints a sign on a value that rounds to zero.
+Every formatter prints a missing value (None, NaN, pd.NA, NaT) as an en dash, ``–``, and
+never prints a sign on a value that rounds to zero.
+
+The formatting goes through Babel (CLDR data), locale ``zh_CN`` for zh and ``en`` for en:
+numbers through ``babel.numbers.format_decimal`` and ``format_percent`` with explicit
+patterns, days and months through ``babel.dates.format_date`` with explicit patterns, and
+the compact units (万/亿/万亿; K/M/B/T) read from the locale's short compact decimal formats.
+
+Rounding is half-even on the exact binary value of the float given, as Python's own
+``format`` does (``0.12345`` → ``"12.35%"``): Babel is handed ``Decimal(float(x))``, not the
+float's shortest repr, in a decimal context wide enough to hold any float exactly.
+
+The currency symbols are product data, not formatting: the product prints ¥ for CNY in both
+languages (its users are Chinese companies), and no single CLDR locale gives the symbols
+chosen (en has CN¥ for CNY and ¥ for JPY; zh_CN has US$ for USD), so `_SYMBOLS` lists them.
 """
 
 from __future__ import annotations
 
+import decimal
 import re
 from datetime import date
+from functools import cache
 
 import pandas as pd
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
 
 from ui.i18n import check_language
 
 MISSING = "–"
 
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: The product's symbol per ISO 4217 code (see the module docstring); other codes print as
+#: the code and a space.
 _SYMBOLS = {
     "CNY": "¥",
     "USD": "$",
@@ -26,16 +45,25 @@ _SYMBOLS = {
     "TWD": "NT$",
     "SGD": "S$",
 }
-# compact units, smallest first: Chinese groups digits by 万 (10^4), English by thousands
-_COMPACT_UNITS = {
-    "zh": ((1e4, "万"), (1e8, "亿"), (1e12, "万亿")),
-    "en": ((1e3, "K"), (1e6, "M"), (1e9, "B"), (1e12, "T")),
+_LOCALES = {"zh": "zh_CN", "en": "en"}
+#: Babel date patterns: a day, a month, a month without its year.
+_DATE_PATTERNS = {
+    "zh": {"date": "y年M月d日", "month": "y年M月", "month_short": "LLL"},
+    "en": {"date": "d MMM y", "month": "MMM y", "month_short": "LLL"},
 }
+#: Holds any float's decimal expansion exactly (at most 767 significant digits), so Babel's
+#: normalisation and quantisation round once, half-even, whatever the thread's context is.
+_EXACT = decimal.Context(prec=800, rounding=decimal.ROUND_HALF_EVEN)
 _NONZERO_DIGIT = re.compile(r"[1-9]")
 
 
 def _is_missing(value: object) -> bool:
     return value is None or bool(pd.isna(value))
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(_LOCALES[lang])
 
 
 def _sign(x: float, shown: str, *, plus: bool = False) -> str:
@@ -45,6 +73,30 @@ def _sign(x: float, shown: str, *, plus: bool = False) -> str:
     if x < 0:
         return "-"
     return "+" if plus else ""
+
+
+def _number_pattern(decimals: int, *, optional: bool = False) -> str:
+    """``"#,##0"`` with `decimals` fraction digits, shown always (``0``) or only when not zero (``#``)."""
+    return "#,##0" + ("." + ("#" if optional else "0") * decimals if decimals else "")
+
+
+def _decimal(a: float, decimals: int, lang: str, *, optional: bool = False) -> str:
+    """`a` (not negative) grouped by thousands, rounded to `decimals` by Babel."""
+    with decimal.localcontext(_EXACT):
+        return format_decimal(decimal.Decimal(float(a)), _number_pattern(decimals, optional=optional),
+                              locale=_locale(lang))
+
+
+def _percent(a: float, decimals: int, lang: str) -> str:
+    """The fraction `a` (not negative) as a percentage, rounded to `decimals` by Babel.
+
+    The percentage is computed as ``a * 100`` in floating point, as it always was, and Babel
+    gets that float's exact value (scaled back by 10**-2 without rounding): Babel's own
+    exact ×100 of ``a`` would round some values differently (0.0015 → "0.2%", not "0.1%").
+    """
+    with decimal.localcontext(_EXACT):
+        value = decimal.Decimal(float(a) * 100).scaleb(-2)
+        return format_percent(value, _number_pattern(decimals) + "%", locale=_locale(lang))
 
 
 def fmt_int(n: float | None, lang: str) -> str:
@@ -65,8 +117,26 @@ def fmt_int(n: float | None, lang: str) -> str:
     check_language(lang)
     if _is_missing(n):
         return MISSING
-    shown = f"{abs(n):,.0f}"
+    shown = _decimal(abs(n), 0, lang)
     return _sign(n, shown) + shown
+
+
+@cache
+def _compact_units(lang: str) -> tuple[tuple[int, str], ...]:
+    """(size, unit) pairs, smallest first, from the locale's CLDR short compact decimal formats.
+
+    CLDR gives a pattern per magnitude, e.g. ``{"10000": "0万", "100000": "00万", ...}``;
+    a unit's size is the magnitude divided by 10**(number of zeros - 1) (``"00万"`` at
+    100,000 is 万 = 10,000). Magnitudes printed without a unit (zh ``"0"`` at 1,000) are
+    skipped.
+    """
+    units: dict[int, str] = {}
+    for magnitude, pattern in _locale(lang).compact_decimal_formats["short"]["other"].items():
+        text = pattern.pattern
+        unit = text.replace("0", "").replace("'", "").strip()
+        if unit:
+            units.setdefault(int(magnitude) // 10 ** (text.count("0") - 1), unit)
+    return tuple(sorted(units.items()))
 
 
 def _sig3_decimals(scaled: float) -> int:
@@ -81,19 +151,16 @@ def _compact_number(a: float, lang: str) -> str | None:
     trailing decimal zeros are dropped ("1亿", not "1.00亿"). A value that rounds up to the
     next unit shows in it (99,999,999 → "1亿").
     """
-    units = _COMPACT_UNITS[lang]
+    units = _compact_units(lang)
     if a < units[0][0]:
         return None
     index = max(i for i, (size, _) in enumerate(units) if a >= size)
     size = units[index][0]
     if index + 1 < len(units) and round(a / size, _sig3_decimals(a / size)) * size >= units[index + 1][0]:
         index += 1
-    size, suffix = units[index]
+    size, unit = units[index]
     scaled = a / size
-    shown = f"{scaled:,.{_sig3_decimals(scaled)}f}"
-    if "." in shown:
-        shown = shown.rstrip("0").rstrip(".")
-    return shown + suffix
+    return _decimal(scaled, _sig3_decimals(scaled), lang, optional=True) + unit
 
 
 def currency_symbol(currency: str) -> str:
@@ -133,7 +200,7 @@ def fmt_money(x: float | None, lang: str, currency: str = "CNY", compact: bool =
     a = abs(x)
     shown = _compact_number(a, lang) if compact else None
     if shown is None:
-        shown = f"{a:,.0f}" if round(a, 2) >= 1000 else f"{a:,.2f}"
+        shown = _decimal(a, 0 if round(a, 2) >= 1000 else 2, lang)
     return _sign(x, shown) + symbol + shown
 
 
@@ -157,7 +224,7 @@ def fmt_pct(p: float | None, lang: str, digits: int = 1) -> str:
     check_language(lang)
     if _is_missing(p):
         return MISSING
-    shown = f"{abs(p) * 100:,.{digits}f}%"
+    shown = _percent(abs(p), digits, lang)
     return _sign(p, shown) + shown
 
 
@@ -180,7 +247,7 @@ def fmt_delta_pct(p: float | None, lang: str) -> str:
     check_language(lang)
     if _is_missing(p):
         return MISSING
-    shown = f"{abs(p) * 100:,.1f}%"
+    shown = _percent(abs(p), 1, lang)
     return _sign(p, shown, plus=True) + shown
 
 
@@ -203,9 +270,13 @@ def fmt_delta_points(d: float | None, lang: str) -> str:
     check_language(lang)
     if _is_missing(d):
         return MISSING
-    shown = f"{abs(d) * 100:,.1f}"
+    shown = _decimal(abs(d) * 100, 1, lang)
     unit = "个百分点" if lang == "zh" else " pts"
     return _sign(d, shown, plus=True) + shown + unit
+
+
+def _date(d: date, kind: str, lang: str) -> str:
+    return format_date(d, _DATE_PATTERNS[lang][kind], locale=_locale(lang))
 
 
 def fmt_date(d: date | None, lang: str) -> str:
@@ -226,9 +297,7 @@ def fmt_date(d: date | None, lang: str) -> str:
     check_language(lang)
     if _is_missing(d):
         return MISSING
-    if lang == "zh":
-        return f"{d.year}年{d.month}月{d.day}日"
-    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+    return _date(d, "date", lang)
 
 
 def fmt_month(d: date | None, lang: str) -> str:
@@ -249,9 +318,28 @@ def fmt_month(d: date | None, lang: str) -> str:
     check_language(lang)
     if _is_missing(d):
         return MISSING
-    if lang == "zh":
-        return f"{d.year}年{d.month}月"
-    return f"{_MONTHS_EN[d.month - 1]} {d.year}"
+    return _date(d, "month", lang)
+
+
+def fmt_month_short(d: date | None, lang: str) -> str:
+    """The month a day falls in, without its year: en ``"Jan"``, zh ``"1月"``.
+
+    Parameters
+    ----------
+    d : datetime.date or None
+        Any day of the month. None or NaT prints as ``"–"``.
+    lang : str
+        One of `LANGUAGES`.
+
+    Returns
+    -------
+    str
+        The locale's abbreviated month name (CLDR stand-alone form).
+    """
+    check_language(lang)
+    if _is_missing(d):
+        return MISSING
+    return _date(d, "month_short", lang)
 
 
 def fmt_period(start: date, end: date, lang: str) -> str:
@@ -282,6 +370,6 @@ def fmt_period(start: date, end: date, lang: str) -> str:
         return fmt_month(start, lang)
     if start.year != end.year:
         return f"{fmt_month(start, lang)}–{fmt_month(end, lang)}"
-    if lang == "zh":
-        return f"{start.year}年{start.month}月–{end.month}月"
-    return f"{_MONTHS_EN[start.month - 1]}–{_MONTHS_EN[end.month - 1]} {end.year}"
+    if lang == "zh":  # the year leads in Chinese, so it stays on the first month
+        return f"{fmt_month(start, lang)}–{fmt_month_short(end, lang)}"
+    return f"{fmt_month_short(start, lang)}–{fmt_month(end, lang)}"

@@ -12,7 +12,7 @@ import math
 
 import plotly.graph_objects as go
 
-from ui.formats import currency_symbol, fmt_money, fmt_month
+from ui.formats import currency_symbol, fmt_money, fmt_month_short
 
 #: One calm palette for every page: the period in the brand blue, the comparison in grey.
 CURRENT = "#1f5fae"
@@ -69,7 +69,7 @@ def month_ticks(months: list, lang: str) -> list[str]:
     ``"11月<br>2025年"``), so twelve or more months fit a phone without slanting."""
     out = []
     for i, m in enumerate(months):
-        name = f"{m.month}月" if lang == "zh" else fmt_month(m, lang).split(" ")[0]
+        name = fmt_month_short(m, lang)
         if i == 0 or m.month == 1:
             name += f"<br>{m.year}年" if lang == "zh" else f"<br>{m.year}"
         out.append(name)
