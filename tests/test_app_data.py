@@ -1,4 +1,4 @@
-"""The Data page (pages/data.py, ui/importing.py, analytics/intake.py), driven through AppTest.
+"""The Data page (pages/data.py, ui/importing/, analytics/ingest/intake.py), driven through AppTest.
 
 Each test runs the whole app on a database of its own (``CRM_DB`` in a temporary folder),
 opens the Data page in 中文 or English, and checks what the page shows against what the
@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.ingest import intake
+from analytics.ingest import demo, intake
 from analytics.ingest.pipeline import import_file
 from analytics.paths import work_dir
 from analytics.store import settings
 from ui import importing, loaders
 from ui.formats import fmt_date, fmt_int
-from ui.i18n import LANGUAGES, t
+from ui.i18n import LANGUAGES, md_literal, t
 from ui.widgets import kpi_value
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -207,13 +207,13 @@ def test_an_open_overview_shows_an_import_from_another_session_on_its_next_inter
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_file_over_the_upload_limit_is_refused_with_where_to_put_it(lang, monkeypatch):
     """The browser refuses such files first; the server checks again and never reads one."""
-    monkeypatch.setattr(importing, "upload_limit_mib", lambda: 1)
+    monkeypatch.setattr(importing.sources, "upload_limit_mib", lambda: 1)
     at = open_data_page(lang)
     big = GOOD + b"".join(b"T%07d,C1,2024-01-05,1\n" % i for i in range(60_000))  # ~1.3 MiB
     upload(at, ("big.csv", big), ("orders.csv", GOOD))
     size = f"{len(big) / 1024 / 1024:,.1f}"  # MiB, as the limit
     assert [e.value for e in at.error] == [t("data_upload_too_large", lang, file="big\\.csv", size=size, limit="1",
-                                             folder=importing._md(str(intake.INBOX_DIR)))]
+                                             folder=md_literal(str(intake.INBOX_DIR)))]
     assert counts(at, lang, "rows_valid") == ["3"], "the other file is read as usual"
     assert not list(work_dir().glob("crm-upload-*/big*")), "nothing of it was saved"
 
@@ -279,8 +279,8 @@ def test_an_unknown_encoding_says_where_and_imports_once_chosen(lang):
     content = "customer_id,date,amount\nC1,2024-01-05,1\nCafé,2024-01-06,2\n".encode("latin-1")
     at = open_data_page(lang)
     upload(at, ("latin.csv", content))
-    assert [e.value for e in at.error] == [importing._md(t("data_error_encoding", lang, file="latin.csv", line="3",
-                                                                column="4", byte="0xE9"))]
+    assert [e.value for e in at.error] == [md_literal(t("data_error_encoding", lang, file="latin.csv", line="3",
+                                                        column="4", byte="0xE9"))]
     assert not at.metric
     selectbox(at, t("data_encoding_label", lang)).set_value("latin-1")
     run(at)
@@ -294,7 +294,7 @@ def test_unknown_columns_are_mapped_by_hand(lang):
     content = b"who,when,how much\nC1,2024-01-05,10\nC2,2024-01-06,20\n"
     at = open_data_page(lang)
     upload(at, ("odd.csv", content))
-    assert at.error[0].value == importing._md(t("data_error_kind_unknown", lang, columns="who, when, how much"))
+    assert at.error[0].value == md_literal(t("data_error_kind_unknown", lang, columns="who, when, how much"))
     selectbox(at, t("data_kind_label", lang)).set_value("transactions")
     run(at)
     assert at.error, "the required columns are still missing"
@@ -313,8 +313,8 @@ def test_a_changed_kind_is_prepared_again():
     assert selectbox(at, "Kind of data").value == "customers"
     selectbox(at, "Kind of data").set_value("transactions")
     run(at)
-    assert at.error[0].value == importing._md(t("data_error_missing_columns", "en", kind="Transactions",
-                                                 missing="Order date, Amount", columns="customer_id, region"))
+    assert at.error[0].value == md_literal(t("data_error_missing_columns", "en", kind="Transactions",
+                                             missing="Order date, Amount", columns="customer_id, region"))
     selectbox(at, "Kind of data").set_value("customers")
     run(at)
     confirm(at, "en", 2)
@@ -348,8 +348,8 @@ def test_an_open_day_month_order_blocks_the_confirm_until_chosen(lang):
     at = open_data_page(lang)
     upload(at, ("dates.csv", content))
     assert button(at, t("data_confirm", lang, n="2")).disabled
-    assert at.warning[0].value == importing._md(t("data_confirm_ambiguous", lang, header="order_date",
-                                                  example="01/02/2024"))
+    assert at.warning[0].value == md_literal(t("data_confirm_ambiguous", lang, header="order_date",
+                                               example="01/02/2024"))
     at.radio[0].set_value("dmy")
     run(at)
     assert not at.warning
@@ -502,8 +502,8 @@ def test_an_empty_database_offers_the_demo_and_an_empty_history(lang):
 
 
 def test_the_demo_data_loads_from_the_empty_page(tmp_path, monkeypatch):
-    real = importing.demo.load_demo
-    monkeypatch.setattr(importing.demo, "load_demo",
+    real = demo.load_demo
+    monkeypatch.setattr(demo, "load_demo",
                         lambda con, progress: real(con, size=300, folder=tmp_path / "demo", progress=progress))
     at = open_data_page("zh")
     button(at, "加载演示数据").click()

@@ -1,0 +1,176 @@
+"""The import pipeline's sentences, and the names it uses, in the page's language.
+
+The pipeline speaks English (its reports and errors are also the command line's);
+:func:`localize` puts its known sentences into the page's language and leaves any other
+text as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from analytics.errors import CRMError, EncodingNotDetected, FileReadError, MappingError
+from ui.formats import fmt_int
+from ui.i18n import t
+
+
+def maybe_text(key: str, lang: str, **values: object) -> str | None:
+    """The message `key`, or None when the catalogue has none (an optional translation)."""
+    try:
+        return t(key, lang, **values)
+    except KeyError:
+        return None
+
+
+def column_label(name: str, lang: str) -> str:
+    """A canonical column's (or a check's sample column's) name for people; the name itself when unknown."""
+    return maybe_text(f"data_col_{name}", lang) or name
+
+
+def kind_label(kind: str, lang: str) -> str:
+    """The name of a kind of file: ``transactions`` → "交易明细" / "Transactions"."""
+    return maybe_text(f"data_kind_{kind}", lang) or kind
+
+
+def check_title(name: str, lang: str) -> str:
+    """A data-quality check's name for people (its file name when the catalogue has none)."""
+    return maybe_text(f"data_check_{name}", lang) or name
+
+
+def stage_label(stage: str, lang: str) -> str:
+    """What the pipeline is doing (a ``progress`` callback's stage), for a progress bar."""
+    return maybe_text("data_stage_" + re.sub(r"\W+", "_", stage), lang) or t("data_stage_working", lang)
+
+
+# The pipeline's sentences (analytics.ingest.pipeline, analytics.ingest.mapping, analytics.ingest.readers) and the
+# message each becomes. Named groups fill the message's placeholders (see _FORMATS).
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) for p, key in (
+    # reasons a row or cell is rejected, and why a row is excluded
+    (r"(?P<column>\w+) is empty", "data_reason_empty"),
+    (r"not a date in the chosen day/month order", "data_reason_not_date_order"),
+    (r"not a date", "data_reason_not_date"),
+    (r"date out of range \(1900-2100\)", "data_reason_date_range"),
+    (r"not a number", "data_reason_not_number"),
+    (r"not an amount", "data_reason_not_amount"),
+    (r"score is empty \(required for a survey\)", "data_reason_score_empty"),
+    (r"score (?P<score>\S+) is outside the CSAT scale 1-5", "data_reason_csat_range"),
+    (r"score (?P<score>\S+) is outside the NPS scale 0-10", "data_reason_nps_range"),
+    (r"unknown scale \(use CSAT or NPS\)", "data_reason_unknown_scale"),
+    (r"unknown feedback kind \(use survey or complaint\)", "data_reason_unknown_feedback_kind"),
+    (r"unknown outcome \(use won or lost, or leave empty\)", "data_reason_unknown_outcome"),
+    (r"expected (?P<expected>\d+) cells, found (?P<found>\d+)", "data_reason_cells"),
+    (r"blank line", "data_excluded_blank_line"),
+    (r"blank row", "data_excluded_blank_row"),
+    (r"total row", "data_excluded_total_row"),
+    # where the other row of a conflict is
+    (r"line (?P<line>\d+) of this file", "data_other_in_file"),
+    (r"import #(?P<import_id>\d+), line (?P<line>\d+)", "data_other_in_db"),
+    # why a date column was read day-first or month-first
+    (r"chosen", "data_why_chosen"),
+    (r"values such as (?P<example>.+) only fit day/month/year", "data_why_dmy"),
+    (r"values such as (?P<example>.+) only fit month/day/year", "data_why_mdy"),
+    (r"values such as (?P<first>.+) fit only day/month/year and values such as (?P<second>.+) "
+     r"only month/day/year", "data_why_mixed"),
+    (r"every value \(e\.g\. (?P<example>.+)\) fits both orders", "data_why_both"),
+    # decisions the report asks for
+    (r"column (?P<header>.+): its dates mix day/month and month/day orders; choose one order "
+     r"\(values that do not fit it are rejected\)", "data_confirm_mixed"),
+    (r"column (?P<header>.+): dates like (?P<example>.+) could be day/month/year or month/day/year; "
+     r"proposed month/day/year, confirm or choose", "data_confirm_ambiguous"),
+    (r"date columns read in different orders; choose one order", "data_confirm_orders_differ"),
+    # notes
+    (r"(?P<n>\d+) rows repeat an earlier row with the same key exactly; each is imported once",
+     "data_note_duplicates"),
+    (r"(?P<n>\d+) rows without an id repeat an earlier row of this file exactly; each is kept as a "
+     r"separate record", "data_note_identical"),
+    (r"(?P<n>\d+) rows have a negative amount and are kept as returns", "data_note_returns"),
+    (r"(?P<n>\d+) rows have an amount of zero", "data_note_zero"),
+    (r"(?P<n>\d+) rows share a key with another row but differ in values; they are not imported "
+     r"\(listed under conflicts\)", "data_note_conflicts"),
+    (r"if rows with one transaction id are lines of one order, map the product column too: .*",
+     "data_note_map_product"),
+    (r"this exact file was imported before as (?P<ids>#\d+(?:, #\d+)*)", "data_note_imported_before"),
+    (r"(?P<n>\d+) scores have no scale; read as CSAT 1–5 \(scores range from (?P<low>\S+) to (?P<high>\S+)\)",
+     "data_note_scale_csat"),
+    (r"(?P<n>\d+) scores have no scale; read as NPS 0–10 \(scores range from (?P<low>\S+) to (?P<high>\S+)\)",
+     "data_note_scale_nps"),
+    (r"nothing new: every valid row is already in the database", "data_note_nothing_new"),
+    (r"the data-quality checks could not run \((?P<error>.*)\); run them again with .*", "data_note_checks_failed"),
+    # errors
+    (r"(?P<file>.+): the file is empty", "data_error_empty_file"),
+    (r"the file has no rows", "data_error_no_rows"),
+    (r"(?P<file>.+): unsupported file type (?P<ext>\S+); use CSV, TSV, Excel \.xlsx or Parquet",
+     "data_error_file_type"),
+    (r"(?P<file>.+): old Excel \.xls files are not read; open it in Excel and save it as \.xlsx \(or CSV\)",
+     "data_error_xls"),
+    (r"cannot tell what kind of file this is from its columns \((?P<columns>.*)\); choose the kind .*",
+     "data_error_kind_unknown"),
+    (r"a (?P<kind>\w+) file needs the column\(s\) (?P<missing>.+), which were not found among (?P<columns>.*); "
+     r"map them explicitly", "data_error_missing_columns"),
+    (r"(?P<file>.+): cannot tell the text encoding\. It is not UTF-8 \(line (?P<line>\d+), column (?P<column>\d+): "
+     r"byte (?P<byte>0x[0-9A-F]{2})\) and does not read as Chinese GBK/GB18030\. .*", "data_error_encoding"),
+    (r"(?P<file>.+) is not valid (?P<encoding>\S+): line (?P<line>\d+), column (?P<column>\d+) "
+     r"\(byte (?P<byte>0x[0-9A-F]{2})\)", "data_error_encoding_declared"),
+))
+
+
+def _list_of_columns(text: str, lang: str) -> str:
+    names = [column_label(n.strip(), lang) for n in text.split(",")]
+    return ("、" if lang == "zh" else ", ").join(names)
+
+
+# How a named group's text is shown; any other group is shown as it is.
+_FORMATS: dict[str, Callable[[str, str], str]] = {
+    **dict.fromkeys(("n", "line", "expected", "found", "import_id"), lambda v, lang: fmt_int(int(v), lang)),
+    "column": column_label,
+    "kind": kind_label,
+    "missing": _list_of_columns,
+}
+
+
+def _translated(text: str, lang: str) -> str | None:
+    for pattern, key in _PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            values = {name: _FORMATS.get(name, lambda v, _lang: v)(value, lang)
+                      for name, value in match.groupdict().items()}
+            return t(key, lang, **values)
+    return None
+
+
+def localize(text: str | None, lang: str) -> str:
+    """A sentence of the import pipeline in the page's language.
+
+    Parameters
+    ----------
+    text : str or None
+        A reject reason, note, decision asked for, or error message as the pipeline wrote it.
+    lang : str
+        One of ``ui.i18n.LANGUAGES``.
+
+    Returns
+    -------
+    str
+        The message for a known sentence, numbers formatted and column names translated; any
+        other text unchanged (empty for None).
+    """
+    if not text:
+        return ""
+    return _translated(text, lang) or text
+
+
+def error_text(exc: CRMError, lang: str) -> str:
+    """What went wrong and what to do next, for an error the pipeline raised."""
+    known = _translated(str(exc), lang)
+    if known is not None:
+        return known
+    if isinstance(exc, EncodingNotDetected):
+        key = "data_error_encoding_other"
+    elif isinstance(exc, FileReadError):
+        key = "data_error_read"
+    elif isinstance(exc, MappingError):
+        key = "data_error_mapping"
+    else:
+        key = "data_error_other"
+    return t(key, lang, detail=str(exc))

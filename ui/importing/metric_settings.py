@@ -1,0 +1,88 @@
+"""The Settings tab: the metric settings as a form, checked before anything is stored, and
+read-only for everyone but admins."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics.store import settings
+from ui import loaders
+from ui.formats import fmt_int, fmt_pct
+from ui.i18n import t
+from ui.importing.state import request, requested
+
+
+def _setting_error(setting: settings.Setting, lang: str) -> str:
+    """Why a value of `setting` was refused, with the values it takes."""
+    name = t(f"data_setting_{setting.key}", lang)
+    if setting.key == "churn_window_days":
+        return t("data_setting_error_days", lang, setting=name, low=fmt_int(setting.low, lang),
+                 high=fmt_int(setting.high, lang))
+    if setting.kind in ("int", "float"):
+        return t("data_setting_error_range", lang, setting=name, low=fmt_pct(setting.low, lang, 0),
+                 high=fmt_pct(setting.high, lang, 0))
+    if setting.kind == "choice":
+        return t("data_setting_error_choice", lang, setting=name, choices=", ".join(setting.choices))
+    return t("data_setting_error_cuts", lang)
+
+
+def settings_section(lang: str, editable: bool = True) -> None:
+    """The metric settings: a form, checked before anything is stored. Shown read-only
+    (every field disabled, nothing stored) unless ``editable`` (the admin role)."""
+    con = loaders.connection()
+    current = settings.load(con)
+    by_key = {s.key: s for s in settings.SETTINGS}
+    st.caption(t("data_settings_caption", lang))
+    if not editable:
+        st.info(t("data_settings_admin_only", lang), icon=":material/lock:")
+    off = not editable
+    with st.form("data_settings_form"):
+        first = st.columns(3)
+        with first[0]:
+            churn = st.number_input(t("data_setting_churn_window_days", lang), value=int(current["churn_window_days"]),
+                                    step=1, help=t("data_setting_churn_window_days_help", lang), key="data_set_churn",
+                                    disabled=off)
+            st.caption(t("data_setting_churn_window_days_use", lang))
+        with first[1]:
+            discount = st.number_input(t("data_setting_discount_rate", lang),
+                                       value=round(current["discount_rate"] * 100, 4), step=0.5, format="%.1f",
+                                       help=t("data_setting_discount_rate_help", lang), key="data_set_discount",
+                                       disabled=off)
+            st.caption(t("data_setting_discount_rate_use", lang))
+        with first[2]:
+            currencies = by_key["currency"].choices
+            currency = st.selectbox(t("data_setting_currency", lang), currencies,
+                                    index=currencies.index(current["currency"]) if current["currency"] in currencies
+                                    else 0, key="data_set_currency", disabled=off)
+            st.caption(t("data_setting_currency_use", lang))
+        st.markdown(t("data_setting_tier_cuts", lang))
+        cuts = [cell.number_input(t(f"data_setting_tier_{tier}", lang), value=round(cut * 100, 4), step=0.5,
+                                  format="%.2f", key=f"data_set_tier_{tier}", disabled=off)
+                for cell, tier, cut in zip(st.columns(3), ("platinum", "gold", "iron"), current["tier_cuts"],
+                                           strict=True)]
+        st.caption(t("data_setting_tier_cuts_use", lang))
+        st.form_submit_button(t("data_settings_save", lang), type="primary", icon=":material/save:",
+                              on_click=request, args=("data_settings_submitted",), disabled=off)
+    if off:
+        return
+    if not requested("data_settings_submitted"):
+        return
+    entered = {"churn_window_days": churn, "tier_cuts": [round(c / 100, 6) for c in cuts],
+               "discount_rate": round(discount / 100, 6), "currency": currency}
+    values = {key: value for key, value in entered.items() if value != current[key]}
+    if not values:
+        st.info(t("data_settings_unchanged", lang), icon=":material/info:")
+        return
+    refused = []
+    for key, value in values.items():
+        try:
+            settings.check(key, value)
+        except ValueError:
+            refused.append(by_key[key])
+    if refused:
+        for setting in refused:
+            st.error(_setting_error(setting, lang), icon=":material/error:")
+        st.caption(t("data_settings_not_saved", lang))
+        return
+    settings.save(con, values)
+    st.success(t("data_settings_saved", lang), icon=":material/check:")

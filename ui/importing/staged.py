@@ -1,0 +1,179 @@
+"""The files on the Data page: a :class:`Staged` entry per uploaded or inbox file, kept in
+``st.session_state``.
+
+An entry holds where the file's bytes are, the options the analyst chose (kind, encoding,
+sheet, header row, mapping, day/month order) and the
+:class:`~analytics.ingest.pipeline.PreparedImport` made for those options at the current
+data version. The preview is made again when either changes (an import elsewhere changes
+what is "already present"); the old one is closed. Nothing is written before the analyst
+confirms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from analytics.errors import CRMError, MappingError
+from analytics.ingest import intake, pipeline
+from analytics.ingest.readers import EXCEL_FORMATS, TEXT_FORMATS
+from analytics.paths import work_dir
+from ui.downloads import download_name
+
+#: Option names of :func:`analytics.ingest.pipeline.prepare` the page lets the analyst set.
+OPTIONS: tuple[str, ...] = ("kind", "encoding", "sheet", "header_row", "mapping_name", "date_order")
+
+_ENTRIES = "data_entries"
+
+
+@dataclass(eq=False)
+class Staged:
+    """A file on the page, on its way into the database.
+
+    ``options`` are keyword arguments of :func:`analytics.ingest.pipeline.prepare`; ``overrides``
+    the mapping choices made by hand (``{canonical: header}``, ``""`` unmaps). ``revision``
+    goes up with every choice, so the widgets showing the pipeline's proposal are drawn anew.
+    """
+
+    key: str
+    label: str
+    path: Path
+    options: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(OPTIONS))
+    overrides: dict[str, str] = field(default_factory=dict)
+    prepared: pipeline.PreparedImport | None = None
+    made_for: tuple | None = None
+    error: CRMError | None = None
+    headers: list[str] | None = None
+    result: pipeline.ImportReport | None = None
+    revision: int = 0
+    folder: Path | None = None  # the private folder of an upload, removed with the entry
+    lang: str | None = None  # the language its widgets were drawn in
+    notice: str | None = None  # a success to show on the next run
+
+    def __post_init__(self) -> None:
+        self.slug = hashlib.sha1(self.key.encode("utf-8")).hexdigest()[:10]
+        self._release: weakref.finalize | None = None
+        # a session that ends (or a file dropped without close) still frees its folder
+        self._remove_folder = (weakref.finalize(self, shutil.rmtree, str(self.folder), True)
+                               if self.folder is not None else None)
+
+    @classmethod
+    def from_upload(cls, upload: UploadedFile) -> Staged:
+        """Save an uploaded file in a new private folder under a safe name and stage it.
+
+        The name keeps letters (Chinese too), digits, ``-``, ``_`` and ``.`` of the file's
+        own name without any folder part; the folder is made by ``tempfile`` (mode 0700)
+        in ``data/.work/``, where the app's connection may read.
+        """
+        base = upload.name.replace("\\", "/").rsplit("/", 1)[-1]
+        stem, dot, ext = base.rpartition(".")
+        ext = ext.lower() if dot and ext.isascii() and ext.isalnum() else "bin"
+        folder = Path(tempfile.mkdtemp(prefix="crm-upload-", dir=work_dir()))
+        path = folder / download_name(stem or "upload", ext)
+        path.write_bytes(upload.getvalue())
+        return cls(key=f"upload:{upload.file_id}", label=path.name, path=path, folder=folder)
+
+    @classmethod
+    def from_inbox(cls, found: intake.InboxFile) -> Staged:
+        """Stage a file of the inbox, read where it is."""
+        return cls(key=f"inbox:{found.key}", label=found.name, path=found.path)
+
+    def widget(self, name: str) -> str:
+        """The key of this entry's widget `name` for its current revision."""
+        return f"data_{self.slug}_{self.revision}_{name}"
+
+    @property
+    def is_text(self) -> bool:
+        """CSV, TSV or text: the encoding can be chosen."""
+        return self.path.suffix.lower() in TEXT_FORMATS
+
+    @property
+    def has_header_row(self) -> bool:
+        """Text or Excel: the header row can be chosen (Parquet has named columns)."""
+        return self.is_text or self.path.suffix.lower() in EXCEL_FORMATS
+
+    def speak(self, lang: str) -> None:
+        """Draw the widgets anew when the language changes: a selectbox sends back the label it
+        showed, which the new language's options no longer hold."""
+        if lang != self.lang:
+            self.lang = lang
+            self.revision += 1
+
+    def choose(self, name: str, value: Any) -> None:
+        """Set option `name`; a new kind or saved mapping starts the mapping afresh."""
+        self.options[name] = value
+        if name in ("kind", "mapping_name"):
+            self.overrides.clear()
+        self.revision += 1
+
+    def map_column(self, kind: str, canonical: str, header: str) -> None:
+        """Feed `canonical` from `header` (``""``: from no column); the kind stays as it is."""
+        self.options["kind"] = kind
+        if header:
+            for other in [c for c, h in self.overrides.items() if h == header]:
+                del self.overrides[other]
+        self.overrides.pop(canonical, None)
+        self.overrides[canonical] = header  # last, so it wins over the proposal
+        self.revision += 1
+
+    def ensure(self, con: Any, version: int, progress: pipeline.Progress) -> None:
+        """Prepare the file for the current options and data version, unless done already."""
+        wanted = (tuple(self.options.items()), tuple(self.overrides.items()), version)
+        if self.result is not None or self.made_for == wanted:
+            return
+        self.release()
+        self.error, self.headers = None, None
+        try:
+            self.prepared = pipeline.prepare(con, self.path, mapping=dict(self.overrides) or None,
+                                             progress=progress, **self.options)
+        except MappingError as exc:
+            self.error = exc
+            self.headers = intake.file_headers(con, self.path, encoding=self.options["encoding"],
+                                               sheet=self.options["sheet"], header_row=self.options["header_row"])
+        except CRMError as exc:
+            self.error = exc
+        else:
+            self._release = weakref.finalize(self, pipeline.PreparedImport.release, self.prepared.cursor,
+                                             self.prepared.stage_db)
+        self.made_for = wanted
+
+    def commit(self, user: str, progress: pipeline.Progress) -> pipeline.ImportReport:
+        """Write the prepared file; keep the final report, let go of the preview and the upload."""
+        assert self.prepared is not None
+        self.result = pipeline.commit_import(self.prepared, imported_by=user, progress=progress)
+        self.close()
+        return self.result
+
+    def release(self) -> None:
+        """Close the preview (its staging tables and cursor)."""
+        if self._release is not None:
+            self._release()
+        self._release, self.prepared = None, None
+
+    def close(self) -> None:
+        """Close the preview and remove an upload's private copy."""
+        self.release()
+        if self._remove_folder is not None:
+            self._remove_folder()
+
+
+
+def entries() -> dict[str, Staged]:
+    """The session's entries by key (``upload:<file id>`` or ``inbox:<file key>``)."""
+    return st.session_state.setdefault(_ENTRIES, {})
+
+
+def keep_only(prefix: str, keep: Sequence[Staged]) -> None:
+    """Drop (and close) the entries under `prefix` that are not in `keep`."""
+    staged, wanted = entries(), {e.key for e in keep}
+    for key in [k for k in staged if k.startswith(prefix) and k not in wanted]:
+        staged.pop(key).close()
