@@ -637,8 +637,8 @@ def run_benchmark(row_counts: list[int], repeat: int, memory_limit: str, setting
         code_dir = PROJECT_ROOT
     elif code_from is not None:
         code_dir = code_from.resolve()
-        if not (code_dir / "analytics" / "importer.py").is_file():
-            raise SystemExit(f"--code {code_from}: no analytics/importer.py there")
+        if not (code_dir / "analytics" / "ingest" / "pipeline.py").is_file():
+            raise SystemExit(f"--code {code_from}: no analytics/ingest/pipeline.py there")
     else:
         code_dir = snapshot_code()
     code = {**_git_state(), "measured": "working tree" if live_code else code_dir.name,

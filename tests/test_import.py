@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics.errors import ConfirmationRequired, EncodingNotDetected, FileReadError, MappingError
-from analytics.ingest import pipeline as importer
+from analytics.ingest.identity import hash_expr
 from analytics.ingest.mapping import save_mapping, saved_mappings
 from analytics.ingest.pipeline import import_file, prepare, undo_import
 from analytics.ingest.schema import COLUMNS
@@ -588,25 +588,27 @@ def test_staging_plan_keeps_file_order_and_the_guard_catches_a_join(con, tmp_pat
     staging query has none, and if one ever appears the rows are numbered explicitly."""
     import duckdb
 
-    from analytics.ingest import pipeline as importer
+    from analytics.ingest import pipeline, staging
 
     probe = duckdb.connect()
-    assert importer._plan_has_join(probe, "select * from range(10) t(i) where i in (1, 2, 3, 4, 5, 6)")
-    assert not importer._plan_has_join(probe, "select i from range(10) t(i) where i < 3")
+    assert staging._plan_has_join(probe, "select * from range(10) t(i) where i in (1, 2, 3, 4, 5, 6)")
+    assert not staging._plan_has_join(probe, "select i from range(10) t(i) where i < 3")
     used = []
-    real = importer._parse
+    real = staging.parse
 
     def spy(cur, raw, mapping, stage_db, numbered=False):
         used.append(numbered)
         return real(cur, raw, mapping, stage_db, numbered)
 
-    monkeypatch.setattr(importer, "_parse", spy)
+    # prepare calls the name in the pipeline; the guard's second call, the name in staging
+    monkeypatch.setattr(pipeline, "parse", spy)
+    monkeypatch.setattr(staging, "parse", spy)
     path = write(tmp_path / "t.csv", "customer_id,order_date,amount\n" + "".join(
         f"C{i},2024-01-05,{'x' if i == 7 else i}\n" for i in range(10)))
     assert import_file(con, path).rejects[0]["line"] == 9
     assert used == [False]  # the normal path: no join, no numbering needed
     used.clear()
-    monkeypatch.setattr(importer, "_plan_has_join", lambda cur, query: True)
+    monkeypatch.setattr(staging, "_plan_has_join", lambda cur, query: True)
     assert import_file(con, path).rejects[0]["line"] == 9
     assert used == [False, True]  # the guard switched to explicit numbering
 
@@ -638,11 +640,11 @@ def test_rows_with_an_empty_id_in_a_file_with_ids_are_keyed_by_content(con, tmp_
 def test_an_order_starts_on_its_first_line_whatever_the_order_of_ids(con, tmp_path, monkeypatch, ids, monotonic):
     """is_order_start marks the first line of each transaction id in the file (rows without
     an id are orders of their own), and a rejected or total row does not count."""
-    from analytics.ingest import pipeline as importer
+    from analytics.ingest import identity
 
     found = []
-    real = importer._ids_monotonic
-    monkeypatch.setattr(importer, "_ids_monotonic", lambda *a: found.append(real(*a)) or found[-1])
+    real = identity._ids_monotonic
+    monkeypatch.setattr(identity, "_ids_monotonic", lambda *a: found.append(real(*a)) or found[-1])
     lines = [f"{tid},C1,2024-01-0{i + 1},10,P{i}\n" for i, tid in enumerate(ids)]
     lines.insert(2, "A9,C1,not a date,10,P9\n")  # rejected: never an order start, its id ignored
     lines.append("合计,,,40,\n")  # a total row
@@ -684,7 +686,7 @@ def test_rows_stored_under_md5_keys_keep_their_identity_after_the_upgrade(tmp_pa
         "'P2', false, false), "
         "(0, 1, 4, null, 'C2', '2024-01-06', 20, null, false, true)")
     # the key-less row's content key, as schema 1 computed it (unchanged since)
-    cur.execute(f"update transactions set row_key = {importer._hash_expr(COLUMNS['transactions'])} "
+    cur.execute(f"update transactions set row_key = {hash_expr(COLUMNS['transactions'])} "
                 "where transaction_id is null")
     con.close()
     monkeypatch.undo()

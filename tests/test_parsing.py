@@ -1,4 +1,4 @@
-"""Value parsers of the staging layer (analytics/sql/staging/macros.sql), form by form."""
+"""Value parsers of the staging layer (analytics/ingest/sql/macros.sql), form by form."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from analytics.ingest.pipeline import MACROS_SQL
+from analytics.ingest.staging import MACROS_SQL
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The canonical schema: the four kinds of input file and their columns.
 
 Every imported file is mapped onto one of these kinds. A column's ``type`` says
-how its text is parsed during staging (see ``analytics/importer.py``):
+how its text is parsed during staging (see ``analytics/ingest/staging.py``):
 
 ``id``      text, trimmed; ``00123`` stays ``00123``; Excel's ``123.0`` becomes ``123``
 ``text``    text, trimmed; empty becomes NULL
@@ -121,7 +121,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 }
 
 # Columns that identify one row of a kind (the natural key) when the file has them.
-# Without them, a row is identified by its content (see importer).
+# Without them, a row is identified by its content (see analytics/ingest/identity.py).
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "transactions": ("transaction_id", "product"),
     "customers": ("customer_id",),

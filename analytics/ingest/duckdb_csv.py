@@ -1,0 +1,183 @@
+"""DuckDB's CSV reader, with each row's line in the file worked out after the scan.
+
+The file is opened as a view over ``read_csv`` that staging scans once. The staged rows
+keep the file's order, and the lines that are not data rows (the header and what is above
+it, blank lines, malformed lines DuckDB rejects) are known, so each row's line follows
+(:func:`resolve_lines`). The path checks itself: those counts must add up to the file's
+physical line count, and DuckDB must have found only valid UTF-8. A file that fails either
+check (a quoted value holding a line break, mixed line endings, a non-UTF-8 byte deep in the
+file) is read again. A file in another encoding is read from a UTF-8 copy.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from analytics.ingest.encoding import CHUNK, fingerprint_later
+from analytics.ingest.raw import Malformed, RawTable
+from analytics.paths import work_dir
+
+
+@dataclass
+class PendingCsv:
+    """A DuckDB CSV read whose rows are matched to lines after they were scanned."""
+
+    source: Path
+    rejects: str
+    scan: str
+    workdir: Path | None
+    counting: Future[tuple[str, int]]  # (sha256, line count) of ``source``
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def open_duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str) -> None:
+    """Make ``raw.table`` a view over DuckDB's reader of ``raw``'s file in ``codec`` (and
+    ``<raw.table>_numbered``, its rows numbered); :func:`resolve_lines` settles lines after
+    one scan."""
+    workdir = None
+    source = raw.path
+    if codec not in ("utf-8", "utf-8-sig"):
+        workdir = Path(tempfile.mkdtemp(prefix="crm_import_", dir=work_dir()))  # where the app may read
+        source = workdir / "utf8.csv"
+        with raw.path.open("r", encoding=codec, newline="") as src, \
+                source.open("w", encoding="utf-8", newline="") as dst:
+            shutil.copyfileobj(src, dst, CHUNK // 4)
+    assert raw.header_row is not None and raw.delimiter is not None
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.headers))) + "}"
+    # the file's own line count, or the transcoded copy's (UTF-16 line breaks are 2 bytes)
+    counting = raw.facts if workdir is None and raw.facts is not None else fingerprint_later(source)
+    pending = PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir, counting)
+    con.execute(
+        f"create temp view {raw.table} as select * from read_csv({_sql_text(str(source))}, "
+        f"auto_detect=false, columns={columns}, header=false, skip={int(raw.header_row)}, "
+        f"delim={_sql_text(raw.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
+        f"rejects_table={_sql_text(pending.rejects)}, rejects_scan={_sql_text(pending.scan)}, "
+        "max_line_size=10000000)"
+    )
+    # The same rows numbered by a streaming scan: correct whatever the query does with
+    # them, but it reads the file on one thread, so staging uses it only when it must.
+    con.execute(f"create temp view {raw.table}_numbered as "
+                f"select row_number() over () - 1 as _rid, * from {raw.table}")
+    raw.pending = pending
+    raw.has_lines = False
+    raw.reader = "duckdb"
+
+
+def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
+                  numbered: bool = False) -> str | None:
+    """Give the rows of ``staged`` (built by one scan of ``raw.table``) their file lines.
+
+    Creates the view ``<staged>_v``: the staged rows plus ``_rid`` (the record's position
+    in the file) and ``_line``. ``numbered`` says the staged table carries ``_rid`` (it was
+    built from ``<raw.table>_numbered``); otherwise its rowid is the position, which holds
+    because the staging query keeps the scan's order (no joins: :mod:`analytics.ingest.staging` checks).
+
+    Returns
+    -------
+    None when done; ``"encoding"`` when the file turned out not to be UTF-8, ``"lines"``
+    when its rows cannot be matched to lines exactly. Either way the caller reads the file
+    again (with full encoding detection, or with Python's csv module).
+    """
+    if raw.pending is None:
+        con.execute(f"create temp view {staged}_v as select s.* from {staged} s")
+        return None
+    rid = "s._rid" if numbered else "s.rowid"
+    star = "s.*" if numbered else "s.*, s.rowid as _rid"
+    pending = raw.pending
+    try:
+        bad = con.execute(
+            f"select line, any_value(csv_line), any_value(error_type), any_value(error_message) "
+            f"from {pending.rejects} group by line order by line"
+        ).fetchall()
+        if any(etype == "INVALID ENCODING" for _, _, etype, _ in bad):
+            return "encoding"
+        physical = pending.counting.result()[1]
+        records = con.execute(f"select count(*) from {staged}").fetchall()[0][0]
+        blank_set: set[int] = set()
+        malformed = []
+        for line, text, _etype, message in bad:
+            if (text or "").strip() == "":
+                blank_set.add(int(line))
+            else:
+                malformed.append(Malformed(int(line), text, _cell_count_reason(message, len(raw.headers))))
+        skipped = sorted(blank_set | {m.line for m in malformed})
+        if physical != (raw.header_row or 0) + records + len(skipped):
+            # lines DuckDB skipped without a word: empty lines (found here) or line
+            # breaks inside quoted values (then the counts still differ)
+            blank_set.update(_blank_lines(pending.source, raw.header_row or 0))
+            skipped = sorted(blank_set | {m.line for m in malformed})
+            if physical != (raw.header_row or 0) + records + len(skipped):
+                return "lines"
+        first = (raw.header_row or 0) + 1
+        gaps = [(s - first - j, j + 1) for j, s in enumerate(skipped)]
+        if gaps:
+            con.execute(f"create temp table {staged}_gaps (pos bigint, k bigint)")
+            con.executemany(f"insert into {staged}_gaps values (?, ?)", gaps)
+            con.execute(
+                f"create temp view {staged}_v as "
+                f"with g as (select pos, max(k) as k from {staged}_gaps group by pos) "
+                f"select {star}, {first} + {rid} + coalesce(g.k, 0) as _line "
+                f"from {staged} s asof left join g on {rid} >= g.pos")
+        else:
+            con.execute(f"create temp view {staged}_v as "
+                        f"select {star}, {first} + {rid} as _line from {staged} s")
+        raw.blank_lines = sorted(blank_set)
+        raw.malformed = malformed
+        raw.rows_read = records + len(skipped)
+        return None
+    finally:
+        pending.counting.result()  # never delete the file under the counting thread
+        con.execute(f"drop table if exists {pending.rejects}")
+        con.execute(f"drop table if exists {pending.scan}")
+        if pending.workdir is not None:
+            shutil.rmtree(pending.workdir, ignore_errors=True)
+        raw.pending = None
+
+
+def _cell_count_reason(message: str, expected: int) -> str:
+    found = re.search(r"Found:\s*(\d+)", message or "")
+    if found:
+        return f"expected {expected} cells, found {found.group(1)}"
+    return (message or "malformed line").splitlines()[0]
+
+
+_BLANK_LINE = re.compile(rb"\n(?=[ \t]*\r?\n)")
+_LEADING_BLANK = re.compile(rb"[ \t]*\r?\n")
+
+
+def _blank_lines(path: Path, after: int) -> list[int]:
+    """The empty or white-space-only lines after line ``after`` of a UTF-8 file."""
+    total, blanks, carry = 0, [], b""
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(CHUNK)
+            if not chunk:
+                break
+            buf = carry + chunk
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                carry = buf
+                continue
+            body, carry = buf[: cut + 1], buf[cut + 1:]
+            # every body starts at a line start: is that line blank?
+            if _LEADING_BLANK.match(body):
+                blanks.append(total + 1)
+            prev, lines_before = 0, 0
+            for match in _BLANK_LINE.finditer(body):
+                lines_before += body.count(b"\n", prev, match.start())
+                prev = match.start()
+                blanks.append(total + lines_before + 2)
+            total += body.count(b"\n")
+    if carry and not carry.strip():
+        blanks.append(total + 1)
+    return sorted({b for b in blanks if b > after})

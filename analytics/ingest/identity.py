@@ -1,0 +1,216 @@
+"""Row identity: which staged rows repeat each other or rows already in the database.
+
+A row of a kind with a natural key in the file (transaction id [+ product], customer id,
+feedback id, lead id) is identified by that key; two rows with the same key and different
+values are a *conflict*: listed, and only the first (or the database's) kept. A row without
+one is identified by its content plus its occurrence among identical rows of the same file,
+so importing a file again, or the same rows re-saved in another file, adds nothing, while
+two identical purchases inside one file stay two purchases.
+
+Natural keys are compared as they are (stored rows keyed so have no ``row_key``); content is
+hashed (:func:`hash_expr`) and compared only where keys meet: with the database, or within
+the file. Each query here writes a small side table of the staged table ``<staged>``:
+``_dups`` (:func:`find_repeats`), ``_orders`` (:func:`order_starts`) and ``_db``
+(:func:`compare_with_database`).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from analytics.ingest.layout import staged_columns
+from analytics.ingest.mapping import Mapping
+from analytics.ingest.schema import COLUMNS, NATURAL_KEYS, Column
+
+
+def hash_expr(cols: tuple[Column, ...], alias: str = "", present: frozenset[str] | None = None) -> str:
+    """128 bits of md5 over a row's canonical values (the same text whatever file they
+    came from: 2024/1/5 and 2024年1月5日 hash alike). Columns outside ``present`` are NULL."""
+    prefix = f"{alias}." if alias else ""
+    parts = ", ".join(f"coalesce(cast({prefix}{c.name} as varchar), chr(0))"
+                      if present is None or c.name in present else "chr(0)" for c in cols)
+    return f"md5_number(concat_ws(chr(31), {parts}))"
+
+
+def natural_key_columns(kind: str, mapping: Mapping) -> list[str]:
+    """The natural key columns this file has; empty when rows are keyed by content."""
+    keys = NATURAL_KEYS[kind]
+    if keys[0] not in mapping.columns:
+        return []
+    return [k for k in keys if k in mapping.columns]
+
+
+def keyless(kind: str, mapping: Mapping, alias: str = "") -> str:
+    """True for a row of a file with a natural key whose key cell is empty: such a row
+    is identified by its content instead."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}{natural_key_columns(kind, mapping)[0]} is null"
+
+
+def same_key(kind: str, mapping: Mapping, a: str, b: str, *, stored: bool = True) -> str:
+    """Join condition: row ``a`` (staged) has the natural key of row ``b`` (stored, else
+    staged too). Empty key cells after the first compare equal, and a key column the file
+    lacks is empty."""
+    conds = []
+    for i, k in enumerate(NATURAL_KEYS[kind]):
+        if k not in mapping.columns:
+            if stored:
+                conds.append(f"{b}.{k} is null")
+        else:
+            conds.append(f"{b}.{k} = {a}.{k}" if i == 0 else f"{b}.{k} is not distinct from {a}.{k}")
+    return " and ".join(conds)
+
+
+def _same_content(kind: str, present: frozenset[str], a: str, b: str) -> str:
+    """Row ``a`` (staged, holding the columns ``present``) has the values of row ``b``
+    (stored); a column ``a`` lacks is empty."""
+    return " and ".join(f"{b}.{c.name} is not distinct from {a}.{c.name}" if c.name in present
+                        else f"{b}.{c.name} is null" for c in COLUMNS[kind])
+
+
+def content_if_keyless(kind: str, mapping: Mapping, alias: str = "") -> str:
+    """The content hash of a row whose natural key cell is empty (computed where needed,
+    not staged: in a file with ids such rows are few)."""
+    return (f"case when {keyless(kind, mapping, alias)} then "
+            f"{hash_expr(COLUMNS[kind], alias, staged_columns(mapping))} end")
+
+
+def find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, mapping: Mapping,
+                 only_if: str | None = None) -> None:
+    """Rows repeating an earlier row's key or content, in ``<staged>_dups``; only those rows
+    are numbered.
+
+    ``mode`` 'natural': rows sharing a natural key, hashed to tell an exact repeat (imported
+    once) from a conflict. ``mode`` 'content': rows without a key (a file without a key
+    column, or an empty key cell) sharing their content: separate records, numbered.
+    A file without repeats costs one grouping pass per mode.
+
+    Parameters
+    ----------
+    cur
+        The staging cursor.
+    staged
+        The staged table (its view ``<staged>_v`` gives each row's ``_rid`` and ``_line``).
+    ok
+        The condition of a valid row (not blank, not a total, not invalid).
+    mapping
+        The file's mapping.
+    only_if
+        A table of the repeated transaction ids, as only their rows can repeat a natural
+        key; None: every row may.
+    """
+    kind, present = mapping.kind, staged_columns(mapping)
+    keys = natural_key_columns(kind, mapping)
+    natural = bool(keys)
+    parts = []
+    if natural:
+        source = f"{staged}_v"
+        if only_if is not None:
+            source = f"(select s.* from {staged}_v s semi join {only_if} o using (transaction_id))"
+        key = ", ".join(keys)
+        parts.append(
+            f"with lines as (select * from {source} where {ok} and not {keyless(kind, mapping)}), "
+            f"repeated as (select {key} from lines group by {key} having count(*) > 1), "
+            f"hashed as (select l.*, {hash_expr(COLUMNS[kind], 'l', present)} as _h "
+            f"from lines l semi join repeated r on {same_key(kind, mapping, 'l', 'r', stored=False)}) "
+            f"select 'natural' as mode, _rid, _line, _h as h, row_number() over w as n, "
+            f"first_value(_h) over w as first_h, first_value(_line) over w as first_line from hashed "
+            f"window w as (partition by {key} order by _rid)")
+    without_key = f"{ok} and {keyless(kind, mapping)}" if natural else ok
+    content = f", {hash_expr(COLUMNS[kind], present=present)} as _content" if natural else ""
+    parts.append(
+        f"with lines as (select *{content} from {staged}_v where {without_key}), "
+        f"repeated as (select _content from lines group by _content having count(*) > 1) "
+        f"select 'content' as mode, _rid, _line, _content as h, row_number() over w as n, "
+        f"_content as first_h, first_value(_line) over w as first_line "
+        f"from lines semi join repeated using (_content) "
+        f"window w as (partition by _content order by _rid)")
+    cur.execute(f"create temp table {staged}_dups as "
+                + " union all ".join(f"({p})" for p in parts))
+
+
+def order_starts(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: str,
+                 mapping: Mapping) -> str:
+    """The expression telling whether a candidate row starts its order (``<staged>_orders``
+    holds the first row of each repeated transaction id).
+
+    A transaction id on several rows (order lines) starts its order on its first line in
+    the file; rows without an id are orders of their own. Ids in strictly rising (or
+    falling) order cannot repeat: that takes one streaming pass (:func:`_ids_monotonic`).
+    Otherwise the ids are grouped (a hash table of every id: ~1.5 CPU-s at 10M rows, more
+    under the memory limit), and only the repeated ones are numbered.
+
+    Parameters
+    ----------
+    cur, staged, ok, mapping
+        As for :func:`find_repeats`.
+    kind
+        The kind of rows (only transactions have orders).
+
+    Returns
+    -------
+    str
+        A SQL condition over the staged row ``s`` and its order ``o`` (joined on the
+        transaction id only when it is not ``"true"``).
+    """
+    if kind != "transactions" or "transaction_id" not in mapping.columns:
+        return "true"
+    if _ids_monotonic(cur, staged, ok):
+        cur.execute(f"create temp table {staged}_orders (transaction_id varchar, first_rid bigint)")
+        return "true"
+    cur.execute(
+        f"create temp table {staged}_orders as "
+        f"with repeated as (select transaction_id from {staged} where {ok} and transaction_id is not null "
+        f"group by transaction_id having count(*) > 1) "
+        f"select transaction_id, min(_rid) as first_rid from {staged}_v semi join repeated "
+        f"using (transaction_id) where {ok} group by transaction_id")
+    if not cur.execute(f"select count(*) from {staged}_orders").fetchall()[0][0]:
+        return "true"
+    return "coalesce(o.first_rid = s._rid, true)"
+
+
+def _ids_monotonic(cur: duckdb.DuckDBPyConnection, staged: str, ok: str) -> bool:
+    """True when the candidates' transaction ids, read in one stream, rise (or fall) strictly
+    from each to the next: then no id repeats, which is proved without grouping them.
+
+    Exports are often sorted by id. ``lag(...) over ()`` is a streaming window (one pass,
+    no hash table); whatever order the stream has, a strict rise along one unbroken chain
+    means every id differs. Only the first row may lack a predecessor (checked)."""
+    starts, not_rising, not_falling = cur.execute(
+        "select count(*) filter (where prev is null), count(*) filter (where not transaction_id > prev), "
+        "count(*) filter (where not transaction_id < prev) "
+        f"from (select transaction_id, lag(transaction_id) over () as prev from {staged} "
+        f"where {ok} and transaction_id is not null)").fetchall()[0]
+    return starts <= 1 and (not_rising == 0 or not_falling == 0)
+
+
+def compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping) -> None:
+    """Candidates whose key is in the database already, in ``<staged>_db``: same content
+    ('present') or not ('conflict_db').
+
+    A row with a natural key meets the stored rows with that key (compared column by
+    column); a row without one meets the stored rows with its content key (``row_key``),
+    which matches only equal content. Run again inside the commit's transaction.
+
+    Parameters
+    ----------
+    cur
+        The staging cursor.
+    staged
+        The staged table; its view ``<staged>_candidates`` holds the rows to import.
+    mapping
+        The file's mapping.
+    """
+    kind = mapping.kind
+    cur.execute(f"drop table if exists {staged}_db")
+    by_content = (f"select c._rid, 'present' as status from {staged}_candidates c "
+                  f"join {kind} d on d.row_key = c._key")
+    if not natural_key_columns(kind, mapping):
+        cur.execute(f"create temp table {staged}_db as {by_content}")
+        return
+    same = _same_content(kind, staged_columns(mapping), "c", "d")
+    cur.execute(
+        f"create temp table {staged}_db as "
+        f"select c._rid, case when {same} then 'present' else 'conflict_db' end as status "
+        f"from {staged}_candidates c join {kind} d on {same_key(kind, mapping, 'c', 'd')} "
+        f"union all {by_content} where {keyless(kind, mapping, 'c')}")

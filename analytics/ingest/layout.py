@@ -1,0 +1,66 @@
+"""The staged table's layout, shared by staging, the row rules and row identity.
+
+The staged table holds the file's mapped columns (typed) and, always, the columns of coded
+words (:data:`CODED`: brought to canonical words, each with ``raw_<column>``, the text of an
+unknown word). The text of the typed cells that failed to parse is kept in one list column,
+``_raw`` (built by :func:`failed_texts`, read by :func:`raw_text`), so rejects can show it
+and the day/month order can be settled afterwards.
+"""
+
+from __future__ import annotations
+
+from analytics.ingest.mapping import Mapping
+from analytics.ingest.schema import COLUMNS
+
+_KIND_WORDS = {
+    "complaint": ("complaint", "投诉", "客诉"),
+    "survey": ("survey", "调查", "问卷", "评价", "回访", "调研"),
+}
+_SCALE_WORDS = {
+    "csat": ("csat", "满意度", "1-5", "5分", "五分制"),
+    "nps": ("nps", "推荐", "推荐度", "净推荐值", "0-10", "10分", "十分制"),
+}
+_OUTCOME_WORDS = {
+    "won": ("won", "win", "赢单", "成交", "成功", "签约"),
+    "lost": ("lost", "lose", "输单", "流失", "失败", "丢单"),
+}
+
+
+# Columns holding coded words, brought to canonical ones. They are staged even when the file
+# lacks them (a feedback row's kind follows from its score, its scale may be inferred from
+# the file's scores), each with raw_<column>, the text of an unknown word.
+CODED: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
+    ("feedback", "scale"): _SCALE_WORDS,
+    ("feedback", "feedback_kind"): _KIND_WORDS,
+    ("leads", "outcome"): _OUTCOME_WORDS,
+}
+
+
+def staged_columns(mapping: Mapping) -> frozenset[str]:
+    """The canonical columns the staged table holds."""
+    return frozenset(mapping.columns) | {name for kind, name in CODED if kind == mapping.kind}
+
+
+# Characters trimmed from both ends of every cell: ASCII white space and the full-width
+# space (U+3000) that Chinese input methods type.
+TRIM = "' \t\r\n\u3000'"
+
+
+def failed_texts(failed: list[tuple[str, str]]) -> str:
+    """One list column with the text of the typed cells that did not parse (NULL, and so
+    16 bytes, for the rows where all parsed: one column keeps staging narrow).
+
+    ``failed`` holds (column, the expression of its text) for each mapped typed column, in
+    the order of the schema's columns: the order :func:`raw_text` counts in.
+    """
+    any_failed = " or ".join(f"({name} is null and {t} is not null)" for name, t in failed)
+    items = ", ".join(f"case when {name} is null and trim({t}, {TRIM}) <> '' then {t} end"
+                      for name, t in failed)
+    return f"case when {any_failed} then [{items}] end"
+
+
+def raw_text(mapping: Mapping, name: str) -> str:
+    """The expression for the unparsed text of typed column ``name`` (see failed_texts)."""
+    typed = [c.name for c in COLUMNS[mapping.kind]
+             if c.name in mapping.columns and c.type not in ("id", "text")]
+    return f"_raw[{typed.index(name) + 1}]"

@@ -1,0 +1,173 @@
+"""The report of an import, :class:`ImportReport`: what it found (the validation report
+shown before anything is committed) or did.
+
+:func:`fill_counts` fills it from the staged table and its side tables. A report lists at
+most :data:`LIST_LIMIT` rejects, excluded rows and conflicts; every reject is stored with
+the import.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import duckdb
+
+from analytics.ingest.identity import natural_key_columns, same_key
+from analytics.ingest.mapping import Mapping
+from analytics.ingest.readers import RawTable
+from analytics.ingest.schema import NATURAL_KEYS
+
+LIST_LIMIT = 1000  # rejects / conflicts listed in a report (all rejects are stored)
+
+
+@dataclass
+class ImportReport:
+    """What an import found (preview) or did (committed).
+
+    ``rows_read = rows_valid + rows_rejected + rows_excluded``;
+    ``rows_valid = rows_duplicate + rows_conflicting + rows_already_present + rows_to_import``.
+    """
+
+    file: str
+    kind: str
+    file_format: str
+    encoding: str | None
+    content_hash: str
+    header_row: int | None
+    sheet: str | None
+    sheets: list[str]
+    delimiter: str | None
+    mapping: dict[str, str]
+    unmapped_columns: list[str]
+    rows_read: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    rows_excluded: int = 0
+    rows_duplicate: int = 0
+    rows_conflicting: int = 0
+    rows_already_present: int = 0
+    rows_to_import: int = 0
+    rows_imported: int = 0
+    returns: int = 0
+    zero_amounts: int = 0
+    identical_rows: int = 0
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rejects_total: int = 0
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    date_readings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    needs_confirmation: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    already_imported_as: list[int] = field(default_factory=list)
+    status: str = "preview"  # preview | committed | nothing new
+    import_id: int | None = None
+    data_version: int | None = None
+    checks: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready data."""
+        return asdict(self)
+
+    def to_json(self) -> str:
+        """The report as JSON text (non-ASCII kept readable)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
+
+
+def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapping: Mapping,
+                ok: str, report: ImportReport) -> None:
+    """Fill ``report``'s counts, notes and lists from the staged table and its side tables.
+
+    Parameters
+    ----------
+    cur
+        The staging cursor.
+    staged
+        The staged table, with ``_bad``, ``_rejects``, ``_dups``, ``_db`` and the view
+        ``_candidates`` made (see :func:`analytics.ingest.validate.validate_staged`).
+    raw
+        The file as read (rows read, blank and malformed lines).
+    mapping
+        The file's mapping.
+    ok
+        The condition of a valid row.
+    report
+        The report to fill.
+    """
+    kind = mapping.kind
+    natural = bool(natural_key_columns(kind, mapping))
+    money = kind == "transactions"
+    blank_rows, total_rows, valid, returns, zeros = cur.execute(
+        f"select count(*) filter (where _blank), count(*) filter (where _total and not _blank), "
+        f"count(*) filter (where {ok}), "
+        + ("count(*) filter (where amount < 0 and " + ok + "), "
+           "count(*) filter (where amount = 0 and " + ok + ") " if money else "0, 0 ")
+        + f"from {staged}"
+    ).fetchall()[0]
+    bad = cur.execute(f"select count(*) from {staged}_bad").fetchall()[0][0]
+    dup, conflict, repeated = cur.execute(
+        "select count(*) filter (where mode = 'natural' and n > 1 and h = first_h), "
+        "count(*) filter (where mode = 'natural' and n > 1 and h <> first_h), "
+        "count(*) filter (where mode = 'content' and n > 1) "
+        f"from {staged}_dups").fetchall()[0]
+    present, conflict_db = cur.execute(
+        f"select count(*) filter (where status = 'present'), "
+        f"count(*) filter (where status = 'conflict_db') from {staged}_db").fetchall()[0]
+    report.rows_read = raw.rows_read
+    report.rows_rejected = bad + len(raw.malformed)
+    report.rows_excluded = blank_rows + total_rows + len(raw.blank_lines)
+    report.rows_valid = valid
+    report.returns, report.zero_amounts = returns, zeros
+    report.rows_duplicate, report.rows_conflicting = dup, conflict + conflict_db
+    report.identical_rows = repeated
+    if dup:
+        report.notes.append(f"{dup} rows repeat an earlier row with the same key exactly; "
+                            "each is imported once")
+    if repeated:
+        report.notes.append(
+            f"{repeated} rows without an id repeat an earlier row of this file exactly; "
+            "each is kept as a separate record")
+    report.rows_already_present = present
+    report.rows_to_import = (valid - report.rows_duplicate - report.rows_conflicting - present)
+    if returns:
+        report.notes.append(f"{returns} rows have a negative amount and are kept as returns")
+    if zeros:
+        report.notes.append(f"{zeros} rows have an amount of zero")
+    report.rejects_total = cur.execute(f"select count(*) from {staged}_rejects").fetchall()[0][0]
+    report.rejects = [
+        {"line": r[0], "column": r[1], "value": r[2], "reason": r[3]}
+        for r in cur.execute(f"select * from {staged}_rejects order by line, column_name "
+                             f"limit {LIST_LIMIT}").fetchall()
+    ]
+    excluded = [{"line": n, "reason": "blank line"} for n in raw.blank_lines[:LIST_LIMIT]]
+    excluded += [
+        {"line": r[0], "reason": "blank row" if r[1] else "total row"}
+        for r in cur.execute(f"select _line, _blank from {staged}_v where _blank or _total "
+                             f"order by _line limit {LIST_LIMIT}").fetchall()
+    ]
+    report.excluded = sorted(excluded, key=lambda e: e["line"])[:LIST_LIMIT]
+    key_cols = [k for k in NATURAL_KEYS[kind] if k in report.mapping]
+    key_expr = " || ' / ' || ".join(f"coalesce(cast(s.{k} as varchar), '')" for k in key_cols) or "''"
+    conflicts = []
+    if natural:
+        conflicts += cur.execute(
+            f"select d._line, {key_expr}, 'line ' || d.first_line || ' of this file' "
+            f"from {staged}_dups d join {staged}_v s using (_rid) "
+            f"where d.mode = 'natural' and d.n > 1 and d.h <> d.first_h "
+            f"order by d._line limit {LIST_LIMIT}").fetchall()
+        conflicts += cur.execute(
+            f"with listed as (select s._line, s._rid, {key_expr} as shown from {staged}_db b "
+            f"join {staged}_v s using (_rid) where b.status = 'conflict_db' "
+            f"order by s._line limit {LIST_LIMIT}) "
+            f"select l._line, l.shown, 'import #' || d.import_id || ', line ' || d.line "
+            f"from listed l join {staged}_candidates c using (_rid) join {kind} d "
+            f"on {same_key(kind, mapping, 'c', 'd')} order by l._line").fetchall()
+    report.conflicts = [{"line": r[0], "key": r[1], "other": r[2], "kept": "the other row"}
+                        for r in sorted(conflicts)[:LIST_LIMIT]]
+    if report.conflicts:
+        report.notes.append(f"{report.rows_conflicting} rows share a key with another row but differ "
+                            "in values; they are not imported (listed under conflicts)")
+        if kind == "transactions" and "product" not in report.mapping:
+            report.notes.append("if rows with one transaction id are lines of one order, map the "
+                                "product column too: a line is identified by transaction id and product")

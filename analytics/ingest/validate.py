@@ -1,0 +1,253 @@
+"""Validation of the staged rows: the row rules, their rejects and the report.
+
+Every rule (:func:`_row_checks`) is a SQL condition over a staged row: a required cell
+empty, a value that did not parse (its text shown from ``_raw``), a date outside
+1900-2100, a score outside its scale, an unknown coded word. The staging pass flags a row
+failing any rule (``_invalid``, :func:`invalid_expr`); :func:`validate_staged` then lists
+every rule a row fails as a reject (line, column, value, reason), after settling what the
+file's values leave open: the day/month order of dd/mm/yyyy dates (never silently) and the
+scale of feedback scores given without one. It identifies the valid rows
+(:mod:`analytics.ingest.identity`) and fills the :class:`ImportReport`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from analytics.ingest.identity import (
+    compare_with_database,
+    content_if_keyless,
+    find_repeats,
+    hash_expr,
+    keyless,
+    natural_key_columns,
+    order_starts,
+)
+from analytics.ingest.layout import raw_text, staged_columns
+from analytics.ingest.mapping import Mapping
+from analytics.ingest.readers import RawTable
+from analytics.ingest.report import ImportReport, fill_counts
+from analytics.ingest.schema import COLUMNS, Column
+
+
+def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, staged: str,
+                    date_order: str | None) -> ImportReport:
+    """Validate and identify the staged rows; report what the import would do.
+
+    Writes the side tables of ``staged``: ``_bad`` (the invalid rows), ``_rejects``,
+    ``_dups``, ``_orders``, ``_db`` and the view ``_candidates`` (the rows to import, with
+    their ``_key`` and ``_order_start``).
+
+    Parameters
+    ----------
+    cur
+        The staging cursor.
+    raw
+        The file as read (its lines resolved).
+    mapping
+        The file's mapping.
+    staged
+        The staged table.
+    date_order
+        ``"dmy"``, ``"mdy"`` or None: see :func:`analytics.ingest.pipeline.prepare`.
+
+    Returns
+    -------
+    ImportReport
+        The validation report (status ``preview``).
+    """
+    kind = mapping.kind
+    cols = COLUMNS[kind]
+    raw.settle()
+    report = ImportReport(
+        file=raw.path.name, kind=kind, file_format=raw.file_format, encoding=raw.encoding,
+        content_hash=raw.content_hash, header_row=raw.header_row, sheet=raw.sheet,
+        sheets=raw.sheets, delimiter=raw.delimiter, mapping=mapping.as_names(),
+        unmapped_columns=mapping.unmapped,
+    )
+    _settle_day_month(cur, staged, mapping, date_order, report)
+    if kind == "feedback":
+        _infer_scale(cur, staged, mapping, report)
+    checks = _row_checks(kind, cols, mapping)
+    ok = "(not _blank and not _total and not _invalid)"
+    view = f"{staged}_v"
+    cur.execute(f"create temp table {staged}_bad as select * from {view} "
+                "where not _blank and not _total and _invalid")
+    cur.execute(f"create temp table {staged}_rejects "
+                "(line bigint, column_name varchar, value varchar, reason varchar)")
+    for header, value, cond, reason in checks:
+        cur.execute(f"insert into {staged}_rejects select _line, ?, cast({value} as varchar), {reason} "
+                    f"from {staged}_bad where coalesce({cond}, false)", [header])
+    for m in raw.malformed:
+        cur.execute(f"insert into {staged}_rejects values (?, null, ?, ?)", [m.line, m.text[:500], m.reason])
+    natural = bool(natural_key_columns(kind, mapping))
+    orders = order_starts(cur, staged, ok, kind, mapping)
+    # A natural key starts with the transaction id: when no id repeats, no key can.
+    find_repeats(cur, staged, ok, mapping,
+                 only_if=f"{staged}_orders" if natural and kind == "transactions" else None)
+    # Join the small side tables only when they hold rows: each join costs a probe per row.
+    repeats = cur.execute(f"select count(*) from {staged}_dups").fetchall()[0][0] > 0
+    # Identity: the natural key (compared as it is: no row_key), else the content (+ its
+    # occurrence among identical rows).
+    content = content_if_keyless(kind, mapping, "s") if natural else "s._content"
+    by_content = (f"case when d.n > 1 then md5_number(cast({content} as varchar) || '#' || d.n) "
+                  f"else {content} end") if repeats else content
+    key = f"case when {keyless(kind, mapping, 's')} then {by_content} end" if natural else by_content
+    cur.execute(
+        f"create temp view {staged}_candidates as select s.*, {orders} as _order_start, {key} as _key "
+        f"from {view} s "
+        + (f"left join {staged}_dups d using (_rid) " if repeats else "")
+        + (f"left join {staged}_orders o using (transaction_id) " if orders != "true" else "")
+        + f"where {ok}"
+        # a repeated natural key is imported once (its first row); repeated content is not
+        + (" and (d.n is null or d.n = 1 or d.mode = 'content')" if natural and repeats else "")
+    )
+    compare_with_database(cur, staged, mapping)
+    fill_counts(cur, staged, raw, mapping, ok, report)
+    imported_before = cur.execute(
+        "select import_id from imports where content_hash = ? and status = 'committed' "
+        "and kind = ? order by import_id", [raw.content_hash, kind]).fetchall()
+    report.already_imported_as = [r[0] for r in imported_before]
+    if report.already_imported_as:
+        ids = ", ".join(f"#{i}" for i in report.already_imported_as)
+        report.notes.append(f"this exact file was imported before as {ids}")
+    return report
+
+
+def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
+                      date_order: str | None, report: ImportReport) -> None:
+    """Settle the day/month order of dd/mm/yyyy-style values, never silently.
+
+    Values like 25/12/2024 or 12/25/2024 decide a column's order; a column whose values
+    all fit both orders needs ``date_order`` from the user (proposed: month first). Only
+    the rows holding such values are touched.
+    """
+    dates = [c for c in COLUMNS[mapping.kind] if c.type == "date" and c.name in mapping.columns]
+    if not dates:
+        return
+    exprs = []
+    for c in dates:
+        r = raw_text(mapping, c.name)
+        dm = f"{c.name} is null and {r} is not null and crm_is_dm({r})"
+        exprs.append(
+            f"count(*) filter (where {dm}), "
+            f"count(*) filter (where {dm} and crm_dm_first({r}) > 12), "
+            f"count(*) filter (where {dm} and crm_dm_second({r}) > 12), "
+            f"arg_min({r}, _rid) filter (where {dm}), "
+            f"arg_min({r}, _rid) filter (where {dm} and crm_dm_first({r}) > 12), "
+            f"arg_min({r}, _rid) filter (where {dm} and crm_dm_second({r}) > 12)"
+        )
+    row = cur.execute(f"select {', '.join(exprs)} from {staged}_v "
+                      "where _raw is not null").fetchall()[0]
+    readings: dict[str, str] = {}
+    for i, c in enumerate(dates):
+        n, first_big, second_big, example, first_example, second_example = row[6 * i: 6 * i + 6]
+        if not n:
+            continue
+        header = mapping.header_of(c.name)
+        if date_order:
+            reading, why = date_order, "chosen"
+        elif first_big and not second_big:
+            reading, why = "dmy", f"values such as {first_example} only fit day/month/year"
+        elif second_big and not first_big:
+            reading, why = "mdy", f"values such as {second_example} only fit month/day/year"
+        elif first_big and second_big:
+            reading, why = "mdy", (f"values such as {first_example} fit only day/month/year and "
+                                   f"values such as {second_example} only month/day/year")
+            report.needs_confirmation.append(
+                f"column {header}: its dates mix day/month and month/day orders; choose one "
+                "order (values that do not fit it are rejected)")
+        else:
+            reading, why = "mdy", f"every value (e.g. {example}) fits both orders"
+            report.needs_confirmation.append(
+                f"column {header}: dates like {example} could be day/month/year or "
+                "month/day/year; proposed month/day/year, confirm or choose")
+        readings[c.name] = reading
+        report.date_readings[header] = {"reading": reading, "why": why, "values": n}
+    if len(set(readings.values())) > 1 and not date_order:
+        report.needs_confirmation.append("date columns read in different orders; choose one order")
+    if readings:
+        # the rows holding day/month values: parse them, then hash their content again
+        # (a natural key holds no date)
+        natural = bool(natural_key_columns(mapping.kind, mapping))
+        rekey = f"_content = {hash_expr(COLUMNS[mapping.kind], present=staged_columns(mapping))}"
+        for name, reading in readings.items():
+            r = raw_text(mapping, name)
+            cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm(crm_text({r})), ?) "
+                        f"where {name} is null and {r} is not null and crm_is_dm({r})", [reading])
+        if not natural:
+            # the keys of the rows whose dates were just read (the text stays; checks see the date)
+            cur.execute(f"update {staged} set {rekey} where _raw is not null")
+        # the day/month rows were invalid (unparsed dates) until now
+        cur.execute(f"update {staged} set _invalid = {invalid_expr(mapping.kind, mapping)} where _invalid")
+
+
+def _infer_scale(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
+                 report: ImportReport) -> None:
+    """Scores without a scale: CSAT when every such score is 1-5, else NPS (and say so)."""
+    lo, hi, missing = cur.execute(
+        f"select min(score), max(score), count(*) from {staged} "
+        "where scale is null and raw_scale is null and score is not null "
+        "and not _blank and not _total").fetchall()[0]
+    if not missing:
+        return
+    inferred = "csat" if lo >= 1 and hi <= 5 else "nps"
+    cur.execute(f"update {staged} set scale = ? where scale is null and raw_scale is null "
+                "and score is not null", [inferred])
+    # the score-range rule applies now that these rows have a scale
+    cur.execute(f"update {staged} set _invalid = {invalid_expr('feedback', mapping)} "
+                "where score is not null")
+    label = "CSAT 1–5" if inferred == "csat" else "NPS 0–10"
+    report.notes.append(f"{missing} scores have no scale; read as {label} "
+                        f"(scores range from {lo:g} to {hi:g})")
+
+
+def invalid_expr(kind: str, mapping: Mapping) -> str:
+    """True for a row that fails any rule of :func:`_row_checks`."""
+    checks = _row_checks(kind, COLUMNS[kind], mapping)
+    return " or ".join(f"coalesce({cond}, false)" for _, _, cond, _ in checks) or "false"
+
+
+def _row_checks(kind: str, cols: tuple[Column, ...],
+                mapping: Mapping) -> list[tuple[str, str, str, str]]:
+    """(column header, value shown, failing condition, reason) for every rule."""
+    checks = []
+    for c in cols:
+        if c.name not in mapping.columns:
+            continue
+        header = mapping.header_of(c.name)
+        typed = c.type not in ("id", "text")
+        raw = raw_text(mapping, c.name) if typed else c.name
+        if c.required and not (kind == "feedback" and c.name == "score"):
+            empty = f"{c.name} is null" + (f" and {raw} is null" if typed else "")
+            checks.append((header, raw, empty, f"'{c.name} is empty'"))
+        if c.type == "date":
+            checks.append((header, raw, f"{c.name} is null and {raw} is not null",
+                           f"'not a date' || case when crm_is_dm({raw}) then "
+                           "' in the chosen day/month order' else '' end"))
+            checks.append((header, c.name, f"year({c.name}) not between 1900 and 2100",
+                           "'date out of range (1900-2100)'"))
+        elif typed:
+            checks.append((header, raw, f"{c.name} is null and {raw} is not null",
+                           "'not a number'" if c.type == "number" else "'not an amount'"))
+    if kind == "feedback":
+        score = mapping.header_of("score")
+        raw_score = raw_text(mapping, "score")
+        checks.append((score, raw_score, f"feedback_kind = 'survey' and score is null and {raw_score} is null",
+                       "'score is empty (required for a survey)'"))
+        checks.append((score, "score",
+                       "(scale = 'csat' and (score < 1 or score > 5)) "
+                       "or (scale = 'nps' and (score < 0 or score > 10))",
+                       "'score ' || cast(score as varchar) || ' is outside the ' || "
+                       "case scale when 'csat' then 'CSAT scale 1-5' else 'NPS scale 0-10' end"))
+        if "scale" in mapping.columns:
+            checks.append((mapping.header_of("scale"), "raw_scale", "raw_scale is not null",
+                           "'unknown scale (use CSAT or NPS)'"))
+        if "feedback_kind" in mapping.columns:
+            checks.append((mapping.header_of("feedback_kind"), "raw_feedback_kind",
+                           "raw_feedback_kind is not null",
+                           "'unknown feedback kind (use survey or complaint)'"))
+    if kind == "leads" and "outcome" in mapping.columns:
+        checks.append((mapping.header_of("outcome"), "raw_outcome", "raw_outcome is not null",
+                       "'unknown outcome (use won or lost, or leave empty)'"))
+    return checks
