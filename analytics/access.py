@@ -45,9 +45,6 @@ ALL_REGION_ROLES: frozenset[str] = frozenset({"executive", "analyst", "admin"})
 IMPORT_ROLES: frozenset[str] = frozenset({"analyst", "admin"})
 #: Roles that may change the metric settings.
 SETTINGS_ROLES: frozenset[str] = frozenset({"admin"})
-#: Pages that need :attr:`Access.can_import`; every other page is an analysis page that
-#: every role may open.
-DATA_PAGES: frozenset[str] = frozenset({"data"})
 #: The keys a user's table may have.
 USER_KEYS: tuple[str, ...] = ("role", "regions")
 #: The environment variable that names the access file.
@@ -125,11 +122,6 @@ class Access:
         """Whether the user may change the metric settings."""
         return self.role in SETTINGS_ROLES
 
-    def may_open(self, page: str) -> bool:
-        """Whether the user may open ``page`` (``"overview"``, ``"data"``, ...): a page in
-        :data:`DATA_PAGES` needs :attr:`can_import`; any other page is an analysis page."""
-        return page not in DATA_PAGES or self.can_import
-
 
 @dataclass(frozen=True)
 class AccessFile:
@@ -168,21 +160,19 @@ class AccessFile:
         return self._by_email.get(key) if key else None
 
 
-def authorize(access_file: AccessFile, email: str | None, page: str) -> Access:
-    """The access of the user with ``email``, checked for opening ``page``.
+def authorize(access_file: AccessFile, email: str | None) -> Access:
+    """The access of the user with ``email`` (which pages their role may open is the page
+    registry's to say: :meth:`analytics.pages.Page.require`).
 
     Raises
     ------
     AccessDenied
-        The user is not in the access file, or their role may not open the page.
+        The user is not in the access file.
     """
     access = access_file.lookup(email)
     if access is None:
         raise AccessDenied(f"{(email or '').strip() or 'a user without an email'} has no access: "
                            f"not in the access file {access_file.path}")
-    if not access.may_open(page):
-        raise AccessDenied(f"{access.email} ({access.role}) may not open the {page} page: "
-                           f"it needs the role {' or '.join(sorted(IMPORT_ROLES))}")
     return access
 
 

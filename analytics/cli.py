@@ -16,14 +16,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from analytics import pages
 from analytics.access import authorize, default_access_path, load_access
 from analytics.errors import CRMError
-from analytics.ingest.pipeline import DATE_ORDERS, Progress, import_file, import_history, undo_import
+from analytics.ingest.pipeline import DATE_ORDERS, Progress, import_file, undo_import
 from analytics.ingest.schema import KINDS
-from analytics.report import PAGES, overview_report, overview_text, parse_month
+from analytics.report import parse_month, report_text, run_report
 from analytics.scope import COMPARISONS, Scope, data_months, default_period
 from analytics.store import audits
 from analytics.store.connection import DatabaseBusy, connect, data_version, default_db_path
+from analytics.store.ledger import import_history
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true")
 
     report = sub.add_parser("report", help="print a page's figures (computed as the page computes them)")
-    report.add_argument("page", choices=PAGES)
+    report.add_argument("page", choices=pages.all_keys())
     report.add_argument("--from", dest="start", metavar="MONTH",
                         help="first month, YYYY-MM (a date stands for its month); default: 12 months before --to")
     report.add_argument("--to", dest="end", metavar="MONTH", help="last month, YYYY-MM; default: the latest with data")
@@ -229,11 +231,25 @@ def _run(args: argparse.Namespace, con: Any) -> int:
     raise AssertionError(args.command)
 
 
+_FILTER_OPTIONS = {"start": "--from", "end": "--to", "region": "--region", "channel": "--channel",
+                   "segment": "--segment"}
+
+
 def _report(args: argparse.Namespace, con: Any) -> int:
     """``report``: the user's access first (an error before any figure), then the period
     and filters within the regions they may see, as the page computes them."""
-    user = authorize(load_access(args.access_file or default_access_path()), args.user, args.page) \
-        if args.user else None
+    page = pages.get(args.page)
+    user = authorize(load_access(args.access_file or default_access_path()), args.user) if args.user else None
+    if user is not None:
+        page.require(user)
+    if not page.scoped:
+        given = [option for name, option in _FILTER_OPTIONS.items() if getattr(args, name)]
+        if given:
+            print(f"error: {', '.join(given)}: the {page.key} page has no period or filters", file=sys.stderr)
+            return 2
+        report = run_report(con, page.key, None, user)
+        _print_json(report) if args.json else print(report_text(report))
+        return 0
     allowed = user.allowed_regions if user else None
     span = data_months(con.cursor(), allowed)
     if span is None:
@@ -248,6 +264,6 @@ def _report(args: argparse.Namespace, con: Any) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = overview_report(con, scope, user)
-    _print_json(report) if args.json else print(overview_text(report))
+    report = run_report(con, page.key, scope, user)
+    _print_json(report) if args.json else print(report_text(report))
     return 0

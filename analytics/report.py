@@ -1,22 +1,27 @@
 """``python -m analytics report <page>``: a page's figures as JSON-ready data, computed by
-the same functions as the page (for scripts, scheduled reports and tests)."""
+the same function as the page (its registered loader, :attr:`analytics.pages.Page.load`),
+for scripts, scheduled reports and tests.
+
+Every report starts with the same fields: ``page``, ``user`` (``{"email", "role"}``, or
+``None`` for the local user with full access) and, for a page the filters apply to,
+``period``, ``comparison``, ``filters`` and ``allowed_regions``; the page's own figures
+follow (:attr:`analytics.pages.Page.report`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import asdict, replace
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime, time
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from analytics import pages
 from analytics.access import Access
-from analytics.metrics import overview
 from analytics.scope import Scope
-
-#: The pages ``report`` can print.
-PAGES: tuple[str, ...] = ("overview",)
 
 
 def parse_month(text: str, option: str) -> date:
@@ -29,13 +34,26 @@ def parse_month(text: str, option: str) -> date:
         raise ValueError(f"{option} {text!r}: give a month as YYYY-MM (or a date YYYY-MM-DD)") from None
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: dates as ISO text, NaN as None, numpy and Decimal numbers as float/int."""
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: dicts, lists, str, int, float, bool and None.
+
+    Tables become lists of row dicts, dataclasses dicts of their fields, dates ISO text
+    (``2024-01-05``; a moment with a time of day as ``2024-01-05 14:03:00``), NaN None, numpy
+    and Decimal numbers int or float.
+    """
+    if isinstance(value, pd.DataFrame):
+        return [plain(r) for r in value.to_dict(orient="records")]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(dataclasses.asdict(value))
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, pd.Timestamp | date):
+        return [plain(v) for v in value]
+    if value is pd.NaT:
+        return None
+    if isinstance(value, datetime) and value.time() != time(0):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
         return value.isoformat()[:10]
     if hasattr(value, "item"):
         value = value.item()
@@ -46,78 +64,70 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _frame(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_plain(r) for r in df.to_dict(orient="records")]
+def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = None,
+               user: Access | None = None) -> dict[str, Any]:
+    """The figures of page ``key`` for ``scope``, as its page computes them.
 
+    Parameters
+    ----------
+    con
+        The CRM database.
+    key
+        A registered page (:func:`analytics.pages.all_keys`).
+    scope
+        The period, filters and allowed regions; required for a scoped page, ignored
+        otherwise.
+    user
+        Who the report is for (``None``: the local user with full access); their regions
+        must already be ``scope.allowed_regions``.
 
-def overview_report(con: duckdb.DuckDBPyConnection, scope: Scope, user: Access | None = None) -> dict[str, Any]:
-    """The overview page's figures for ``scope`` (see :class:`analytics.metrics.overview.Overview`).
-
-    ``user`` is who the report is for (``"user": {"email", "role"}``; ``None`` for the
-    local user with full access); their regions must already be ``scope.allowed_regions``.
+    Returns
+    -------
+    dict
+        JSON-ready: the common fields (see the module docstring), then the page's own.
 
     Raises
     ------
+    AccessDenied
+        ``user``'s role may not open the page.
     ValueError
-        ``scope.allowed_regions`` is not ``user``'s regions.
+        ``scope.allowed_regions`` is not ``user``'s regions, or a scoped page has no scope.
     """
-    if user is not None and replace(scope, allowed_regions=user.allowed_regions) != scope:
-        raise ValueError(f"the scope's regions {scope.allowed_regions} are not {user.email}'s "
-                         f"({user.allowed_regions})")
-    view = overview.overview(con, scope)
-    comparison = view.comparison
-    return {
-        "page": "overview",
-        "user": {"email": user.email, "role": user.role} if user else None,
-        "period": {"start": f"{scope.start:%Y-%m}", "end": f"{scope.end:%Y-%m}", "months": scope.months},
-        "comparison": ({"kind": scope.compare, "start": f"{comparison.start:%Y-%m}", "end": f"{comparison.end:%Y-%m}"}
-                       if comparison else None),
-        "filters": {"regions": list(scope.regions), "channels": list(scope.channels),
-                    "segments": list(scope.segments)},
-        "allowed_regions": list(scope.allowed_regions) if scope.allowed_regions is not None else None,
-        "data_through": _plain(view.data_through),
-        "kpis": {name: _plain(asdict(k)) for name, k in view.kpis.items()},
-        "trend": _frame(view.trend),
-        "by_region": _frame(view.by_region),
-        "highlights": [{"kind": h.kind, **_plain(h.values)} for h in view.highlights],
-    }
+    page = pages.get(key)
+    if user is not None:
+        page.require(user)
+    head: dict[str, Any] = {"page": key, "user": {"email": user.email, "role": user.role} if user else None}
+    if page.scoped:
+        if scope is None:
+            raise ValueError(f"the {key} page needs a scope (a period and filters)")
+        if user is not None and replace(scope, allowed_regions=user.allowed_regions) != scope:
+            raise ValueError(f"the scope's regions {scope.allowed_regions} are not {user.email}'s "
+                             f"({user.allowed_regions})")
+        comparison = scope.comparison()
+        head |= {
+            "period": {"start": f"{scope.start:%Y-%m}", "end": f"{scope.end:%Y-%m}", "months": scope.months},
+            "comparison": ({"kind": scope.compare, "start": f"{comparison.start:%Y-%m}",
+                            "end": f"{comparison.end:%Y-%m}"} if comparison else None),
+            "filters": {"regions": list(scope.regions), "channels": list(scope.channels),
+                        "segments": list(scope.segments)},
+            "allowed_regions": list(scope.allowed_regions) if scope.allowed_regions is not None else None,
+        }
+    return plain(head | page.report(page.load(con, scope if page.scoped else None)))
 
 
-def overview_text(report: dict[str, Any]) -> str:
-    """The overview report as plain text for a terminal."""
-    p, c = report["period"], report["comparison"]
-    lines = [f"Overview {p['start']} to {p['end']}"
-             + (f", compared with {c['start']} to {c['end']} ({c['kind']})" if c else ", no comparison")]
+def report_text(report: dict[str, Any]) -> str:
+    """A report (:func:`run_report`) as plain text for a terminal."""
+    page = pages.get(report["page"])
+    lines = [page.label]
+    if page.scoped:
+        p, c = report["period"], report["comparison"]
+        lines[0] += (f" {p['start']} to {p['end']}"
+                     + (f", compared with {c['start']} to {c['end']} ({c['kind']})" if c else ", no comparison"))
     if report["user"]:
         lines.append(f"for {report['user']['email']} ({report['user']['role']})"
                      + (f", regions {', '.join(report['allowed_regions'])}"
-                        if report["allowed_regions"] is not None else ""))
-    filters = {k: v for k, v in report["filters"].items() if v}
+                        if report.get("allowed_regions") is not None else ""))
+    filters = {k: v for k, v in report.get("filters", {}).items() if v}
     if filters:
         lines.append("filters: " + "; ".join(f"{k} = {', '.join(v)}" for k, v in filters.items()))
-    if report["data_through"]:
-        lines.append(f"data through {report['data_through']}")
-    lines.append("")
-    for name, k in report["kpis"].items():
-        if k["value"] is None:
-            value = "–"
-        elif name in overview.RATES:
-            value = f"{k['value']:.1%}"
-        else:
-            value = f"{k['value']:,}" if isinstance(k["value"], int) else f"{k['value']:,.2f}"
-        change = ""
-        if k["change"] is not None:
-            change = (f"  {k['change'] * 100:+.1f} pts" if name in overview.RATES else f"  {k['change']:+.1%}")
-        extra = f"  (n = {k['n']:,}, 95% CI {k['ci'][0]:.1%}–{k['ci'][1]:.1%})" if k.get("ci") else ""
-        lines.append(f"  {name:<18}{value:>18}{change}{extra}")
-    lines.append("")
-    lines.append("revenue by region:")
-    for r in report["by_region"]:
-        change = f"  {r['change']:+.1%}" if r["change"] is not None else ""
-        lines.append(f"  {r['region'] or '(none)':<10}{r['revenue']:>18,.2f}{change}")
-    if report["highlights"]:
-        lines.append("")
-        lines.append("highlights:")
-        for h in report["highlights"]:
-            lines.append("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items()))
-    return "\n".join(lines)
+    return "\n".join(lines + page.text(report))

@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
+import duckdb
+
 #: Comparison periods: the months just before, the same months a year earlier, or none.
 COMPARISONS: tuple[str, ...] = ("previous", "last_year", "none")
 
@@ -255,7 +257,8 @@ def default_period(first: date, last: date, months: int = DEFAULT_MONTHS) -> tup
     return max(month_start(first), add_months(last, -(months - 1))), month_start(last)
 
 
-def data_months(con, allowed_regions: tuple[str, ...] | None = None) -> tuple[date, date] | None:
+def data_months(con: duckdb.DuckDBPyConnection,
+                allowed_regions: tuple[str, ...] | None = None) -> tuple[date, date] | None:
     """The first and last month with sales the user may see; ``None`` when there are none."""
     params: list = []
     cond = _in("region", allowed_regions, params)
@@ -263,7 +266,8 @@ def data_months(con, allowed_regions: tuple[str, ...] | None = None) -> tuple[da
     return None if row[0] is None else (row[0], row[1])
 
 
-def filter_values(con, allowed_regions: tuple[str, ...] | None = None) -> dict[str, list[str]]:
+def filter_values(con: duckdb.DuckDBPyConnection,
+                  allowed_regions: tuple[str, ...] | None = None) -> dict[str, list[str]]:
     """The values each filter offers: regions (only the allowed ones), channels, segments."""
     params: list = []
     cond = _in("region", allowed_regions, params)
@@ -273,3 +277,13 @@ def filter_values(con, allowed_regions: tuple[str, ...] | None = None) -> dict[s
                            f"order by {column}", params).fetchall()
         out[column] = [r[0] for r in rows]
     return out
+
+
+def default_scope(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ...] | None = None) -> Scope | None:
+    """The scope a page opens with (:func:`default_period`, against the
+    previous period); ``None`` when there are no sales the user may see."""
+    span = data_months(con.cursor(), allowed_regions)
+    if span is None:
+        return None
+    start, end = default_period(*span)
+    return Scope(start=start, end=end, compare="previous", allowed_regions=allowed_regions)

@@ -9,7 +9,7 @@ fresh subprocess:
 - **cold**: open the database and compute everything the overview shows
   (``analytics.metrics.overview.overview`` for the default scope: 12 months against the previous
   12), nothing cached; and the same with a region and a channel filter;
-- **warm**: the page's cached loader (``ui.loaders.load_overview``) called again with the
+- **warm**: the page's cached loader (``ui.loaders.load_view("overview", ...)``) called again with the
   same scope and data version: what a second visitor, or a rerun, waits for;
 - **pandas**: the same figures computed with pandas from the raw transactions already in
   memory (the load of the rows into pandas is timed separately and not counted), checked
@@ -71,7 +71,7 @@ def database(rows: int) -> Path:
 
 
 def _scope(db: Path, filtered: bool):
-    from analytics.metrics.overview import default_scope
+    from analytics.scope import default_scope
     from analytics.store.connection import connect
 
     con = connect(db, read_only=True)
@@ -106,11 +106,11 @@ def worker(mode: str, db: str, filtered: bool) -> dict:
         from ui import loaders
 
         version = loaders.data_version()
-        loaders.load_overview(scope.cache_key(), version)  # fills the cache
+        loaders.load_view("overview", scope.cache_key(), version)  # fills the cache
         times = []
         for _ in range(5):
             t0 = time.perf_counter()
-            loaders.load_overview(scope.cache_key(), loaders.data_version())
+            loaders.load_view("overview", scope.cache_key(), loaders.data_version())
             times.append(time.perf_counter() - t0)
         return {"seconds": statistics.median(times)}
     if mode == "pandas":

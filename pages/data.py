@@ -3,15 +3,11 @@ history with undo, the data-quality checks and the metric settings."""
 
 import streamlit as st
 
-from ui import filters, frame, importing, session
+from ui import frame, importing
 from ui.i18n import t
 
-frame.require_frame()
-lang = filters.current_language()
-access = session.current()
-if access is None or not access.may_open("data"):  # the frame lists the page only for those who may open it
-    st.error(t("page_not_allowed", lang))
-    st.stop()
+run = frame.enter("data")
+lang, access = run.lang, run.access
 
 st.title(t("data_title", lang))
 st.caption(t("data_caption", lang))

@@ -2,46 +2,17 @@
 
 import streamlit as st
 
-from analytics.ingest.demo import load_demo
-from ui import filters, frame, loaders, session, widgets
+from ui import frame, loaders, widgets
+from ui.dates import fmt_date, fmt_period
 from ui.figures import overview as figures
-from ui.formats import fmt_date, fmt_period
 from ui.i18n import t
 
-frame.require_frame()
-lang = filters.current_language()
-scope = filters.current_scope()
-
-
-def _load_demo() -> None:
-    # a callback: it runs before the page, so the click is never lost to a rerun
-    with st.spinner(t("loading_demo", lang)):
-        load_demo(loaders.connection())
-
-
-access = session.current()
-if access is None:  # the frame grants access before any page runs
-    st.stop()
-if not loaders.has_data():
-    st.title(t("empty_db_title", lang))
-    if not access.can_import:  # loading data is an analyst's job
-        st.info(t("empty_db_ask_analyst", lang))
-        st.stop()
-    st.info(t("empty_db_body", lang))
-    c1, c2 = st.columns(2)
-    c1.button(t("load_demo", lang), type="primary", icon=":material/rocket_launch:", width="stretch",
-              on_click=_load_demo)
-    c2.page_link("pages/data.py", label=t("go_to_data", lang), icon=":material/upload_file:")
-    st.stop()
-
-if scope is None:
-    st.title(t("nav_overview", lang))
-    st.info(t("no_data_in_scope", lang))
-    st.stop()
+run = frame.enter("overview")
+lang, scope = run.lang, run.scope
 
 version = loaders.data_version()
 currency = loaders.load_settings(version)["currency"]
-view = loaders.load_overview(scope.cache_key(), version)
+view = loaders.load_view("overview", scope.cache_key(), version)
 comparison = view.comparison
 period = fmt_period(scope.start, scope.end, lang)
 comparison_label = fmt_period(comparison.start, comparison.end, lang) if comparison else None

@@ -86,7 +86,10 @@ def start_server(db_path: Path, log_dir: Path, *, env: dict[str, str] | None = N
     """
     port = port or free_port()
     log_path = log_dir / f"streamlit_{port}.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py",
+    # with ``pytest --dummy-page`` the server registers the test-only page too (conftest.py)
+    dummy = os.environ.get("CRM_TEST_DUMMY_PAGE")
+    launcher = [str(ROOT / "tests" / "dummy_serve.py")] if dummy else ["-m", "streamlit"]
+    command = [sys.executable, *launcher, "run", "app.py",
                "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args]
     with log_path.open("wb") as log:

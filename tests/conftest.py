@@ -1,7 +1,9 @@
-"""Shared fixtures."""
+"""Shared fixtures, and ``--dummy-page``: the whole run with a test-only page registered
+(``tests/dummy_page.py``), to see every registry-driven test cover it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +11,22 @@ import duckdb
 import pytest
 
 from analytics.store.connection import connect
+
+#: Set for the run (and so for the servers the browser tests start) by ``--dummy-page``.
+DUMMY_PAGE_VARIABLE = "CRM_TEST_DUMMY_PAGE"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--dummy-page", action="store_true",
+                     help="register tests/dummy_page.py's page for the whole run (before collection)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--dummy-page"):
+        import dummy_page
+
+        dummy_page.register()
+        os.environ[DUMMY_PAGE_VARIABLE] = "1"
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics import pages
 from analytics.access import (
     ROLES,
     Access,
@@ -87,9 +88,8 @@ def test_role_capabilities(role, regions, can_import, can_change_settings):
     access = Access("someone@example.com", role, regions)
     assert access.allowed_regions == regions
     assert (access.can_import, access.can_change_settings) == (can_import, can_change_settings)
-    assert access.may_open("overview")
-    assert access.may_open("a_page_added_later")  # analysis pages are the default
-    assert access.may_open("data") == can_import
+    assert pages.get("overview").allows(access)
+    assert pages.get("data").allows(access) == can_import
 
 
 def test_regions_are_trimmed_and_listed_once():
@@ -98,17 +98,20 @@ def test_regions_are_trimmed_and_listed_once():
 
 def test_authorize(tmp_path):
     access = load_access(write(tmp_path, GOOD))
-    assert authorize(access, "ANA@example.com", "data").role == "analyst"
-    assert authorize(access, "li.wei@example.com", "overview").allowed_regions == ("华东", "华北")
+    assert authorize(access, "ANA@example.com").role == "analyst"
+    assert authorize(access, "li.wei@example.com").allowed_regions == ("华东", "华北")
     with pytest.raises(AccessDenied, match=re.escape(f"x@example.com has no access: not in the access file "
                                                      f"{access.path}")):
-        authorize(access, "x@example.com", "overview")
+        authorize(access, "x@example.com")
     with pytest.raises(AccessDenied, match="no access"):
-        authorize(access, None, "overview")
-    with pytest.raises(AccessDenied, match=r"li\.wei@example\.com \(sales_manager\) may not open the data page"):
-        authorize(access, "li.wei@example.com", "data")
+        authorize(access, None)
+    pages.get("data").require(authorize(access, "ANA@example.com"))
+    pages.get("overview").require(authorize(access, "li.wei@example.com"))
+    with pytest.raises(AccessDenied, match=r"li\.wei@example\.com \(sales_manager\) may not open the data page: "
+                                           r"it needs the role admin or analyst"):
+        pages.get("data").require(authorize(access, "li.wei@example.com"))
     with pytest.raises(AccessDenied, match="may not open the data page"):
-        authorize(access, "cfo@example.com", "data")
+        pages.get("data").require(authorize(access, "cfo@example.com"))
 
 
 def test_a_missing_file_names_its_path_and_the_example(tmp_path):

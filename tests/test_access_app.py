@@ -15,17 +15,23 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_overview import load_fixture
 
+from analytics import pages
+from analytics import scope as gate
+from analytics.access import Access
 from analytics.metrics import overview as ov
 from analytics.scope import Scope
 from analytics.store.connection import connect
+from ui import widgets
 from ui.i18n import md_literal, t
 from ui.widgets import kpi_value
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-secret",
                  "client_id": "crm", "client_secret": "crm-secret",
@@ -70,7 +76,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
     con = connect(path)
     try:
         load_fixture(con, folder)
-        expected = {user: ov.overview(con, ov.default_scope(con, allowed)) for user, allowed in USERS.items()}
+        expected = {user: ov.overview(con, gate.default_scope(con, allowed)) for user, allowed in USERS.items()}
     finally:
         con.close()
     return path, access, expected
@@ -227,21 +233,101 @@ def test_only_an_admin_can_change_the_settings(monkeypatch, world, email, editab
     assert (t("data_settings_admin_only", "en") in page_text(at)) is (not editable)
 
 
-# ------------------------------------------------------------------------- URL tampering
+# ------------------------------------------- the matrix: every role × every registered page
 
 
-@pytest.mark.parametrize("tampered", [
+def matrix_cases() -> list[tuple[str, str]]:
+    """(user, page) for every user of the access file and every page in the registry."""
+    return [(email, page.key) for email in USERS for page in pages.PAGES]
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> list[pd.DataFrame]:
+    """Every table the run offers as a download (CSV or Excel): every download button goes
+    through ``ui.widgets.download_buttons`` (a test of the layout holds that), which calls these."""
+    offered: list[pd.DataFrame] = []
+    for name in ("to_csv_bytes", "to_xlsx_bytes"):
+        real = getattr(widgets, name)
+
+        def spy(df: pd.DataFrame, *args, _real=real, **kwargs) -> bytes:
+            offered.append(df)
+            return _real(df, *args, **kwargs)
+
+        monkeypatch.setattr(widgets, name, spy)
+    return offered
+
+
+def hidden_regions(email: str) -> list[str]:
+    allowed = USERS[email]
+    return [] if allowed is None else [r for r in ALL_REGIONS if r not in allowed]
+
+
+def assert_nothing_hidden(at: AppTest, email: str, offered: list[pd.DataFrame]) -> None:
+    """No region the user may not see is anywhere on the page or in any download."""
+    hidden = hidden_regions(email)
+    text = page_text(at)
+    assert not [r for r in hidden if r in text], "another region's name is on the page"
+    files = "\n".join(df.to_csv() for df in offered)
+    assert not [r for r in hidden if r in files], "another region's name is in a download"
+
+
+def open_page(monkeypatch: pytest.MonkeyPatch, world, email: str, key: str, **params) -> AppTest:
+    """The app as ``email``, moved to page ``key`` through the navigation, as a click does."""
+    at = app_as(monkeypatch, world, email, **params)
+    at.switch_page(pages.get(key).script)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize(("email", "key"), matrix_cases())
+def test_every_role_on_every_page(monkeypatch, world, downloads, email, key):
+    """A page the user's role may open: reachable, drawn without error, nothing of another
+    region on it or in its downloads. Any other page: not in the navigation (no link, no
+    address reaches it), and its script refuses on its own even with a session that has
+    the user's access."""
+    page = pages.get(key)
+    role = _role(email)
+    if page.allows(role):
+        at = open_page(monkeypatch, world, email, key)
+        assert t("page_not_allowed", "en") not in {e.value for e in at.error}
+        assert at.title, "the page drew nothing"
+        assert_nothing_hidden(at, email, downloads)
+        return
+    at = app_as(monkeypatch, world, email)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(page.script)
+    alone = AppTest.from_file(str(ROOT / page.script), default_timeout=60)
+    alone.session_state["_access"] = Access(email, role, USERS[email])  # what ui.session.gate stores
+    alone.run()
+    assert not alone.exception
+    assert len(alone.error) == 1 and alone.error[0].value in {t("page_not_allowed", lang) for lang in ("zh", "en")}
+    assert not alone.dataframe and not alone.metric and not alone.get("file_uploader")
+
+
+TAMPERING = [
     {"region": "华东"},
     {"region": ["华北", "华东"]},
     {"region": "' or 1=1 --"},
     {"region": "华东", "from": "2023-01", "to": "2024-09"},
-])
-def test_url_values_outside_a_managers_regions_never_show_another_region(monkeypatch, world, tampered):
-    at = app_as(monkeypatch, world, "north@example.com", **tampered)
-    assert shown_regions(at) <= {"华北"}
-    text = page_text(at)
-    assert not [r for r in ("华东", "华南", "西南") if r in text]
+]
+
+
+def tampering_pages() -> list[str]:
+    """The registered pages a sales manager may open that the filters apply to."""
+    return [p.key for p in pages.PAGES if p.scoped and p.allows("sales_manager")]
+
+
+@pytest.mark.parametrize("tampered", TAMPERING, ids=["other", "own_and_other", "sql", "other_and_period"])
+@pytest.mark.parametrize("key", tampering_pages())
+def test_url_values_outside_a_managers_regions_show_nothing_of_them_on_any_page(monkeypatch, world, downloads,
+                                                                                key, tampered):
+    at = open_page(monkeypatch, world, "north@example.com", key, **tampered)
+    assert_nothing_hidden(at, "north@example.com", downloads)
     assert at.sidebar.multiselect(key="region").value in ([], ["华北"])
+
+
+# ------------------------------------------------------------------------- URL tampering
 
 
 def test_a_scope_outside_the_allowed_regions_reads_nothing(world):

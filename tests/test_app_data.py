@@ -18,7 +18,8 @@ from analytics.ingest.pipeline import import_file
 from analytics.paths import work_dir
 from analytics.store import settings
 from ui import importing, loaders
-from ui.formats import fmt_date, fmt_int
+from ui.dates import fmt_date
+from ui.formats import fmt_int
 from ui.i18n import LANGUAGES, md_literal, t
 from ui.widgets import kpi_value
 

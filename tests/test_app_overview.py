@@ -18,10 +18,11 @@ from streamlit.testing.v1 import AppTest
 from test_overview import load_fixture
 
 import analytics.ingest.demo
+from analytics import scope as gate
 from analytics.metrics import overview as ov
 from analytics.scope import Scope
 from analytics.store.connection import connect
-from ui.formats import fmt_period
+from ui.dates import fmt_period
 from ui.i18n import LANGUAGES, t
 from ui.widgets import kpi_value
 
@@ -170,7 +171,7 @@ def test_loading_the_demo_fills_the_overview(monkeypatch, tmp_path):
     at = run_app(monkeypatch, path, lang="en")
     con = connect(path)  # the same database instance as the app's connection (same process)
     try:
-        view = ov.overview(con, ov.default_scope(con))
+        view = ov.overview(con, gate.default_scope(con))
     finally:
         con.close()
     assert view.kpis["orders"].value > 0

@@ -14,11 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import duckdb
 import pytest
@@ -32,10 +33,12 @@ from browser_util import (
 )
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from analytics import pages
 from analytics.ingest.demo import load_demo
 from analytics.store import connection as db
-from ui.formats import fmt_money, fmt_period
-from ui.i18n import t
+from ui.dates import fmt_period
+from ui.formats import fmt_money
+from ui.i18n import LANGUAGES, t
 
 pytestmark = [
     pytest.mark.browser,
@@ -225,21 +228,6 @@ def test_overview_shows_kpis_and_charts_in_the_chosen_language(page: Page, demo_
     assert leaked_messages(_app_text(page), lang) == []
 
 
-def test_the_chosen_language_stays_when_moving_between_pages(page: Page, demo_server: Server) -> None:
-    """Chinese chosen by the link in an English browser, then back and forth between the
-    pages by the sidebar, right after each page is drawn: every page stays in Chinese."""
-    page.goto(f"{demo_server.url}/?lang=zh")
-    wait_rendered(page, page.get_by_test_id("stMetric").first)
-    nav = page.get_by_test_id("stSidebarNav")
-    for _ in range(3):
-        nav.get_by_role("link", name=t("nav_data", "zh")).click()
-        expect(page.get_by_test_id("stMain").locator("h1")).to_have_text(t("data_title", "zh"))
-        nav.get_by_role("link", name=t("nav_overview", "zh")).click()
-        wait_rendered(page, page.get_by_test_id("stMetric").first)
-        expect(page.get_by_test_id("stMain").locator("h1")).to_contain_text(t("nav_overview", "zh"))
-    expect(page).to_have_url(re.compile(r"lang=zh"))
-
-
 def test_region_filter_changes_revenue_and_its_link_reproduces_the_view(
         chromium: Browser, page: Page, demo_server: Server, demo_facts: DemoFacts) -> None:
     revenue = _kpi_value(page, "Revenue")
@@ -326,7 +314,7 @@ def test_upload_gbk_csv_preview_confirm_history(zh_page: Page, upload_server: Se
     assert [(r[t("data_table_line", zh)], r[t("data_table_column", zh)], r[t("data_table_value", zh)],
              r[t("data_table_reason", zh)]) for r in rejects] == [("6", "实付金额", "12,5",
                                                                     t("data_reason_not_amount", zh))]
-    screenshots_at_both_widths(page, "data-preview")
+    screenshots_at_both_widths(page, "data-preview", folder=DOCS_SCREENSHOTS)
 
     confirm.click()
     kind = t("data_kind_transactions", zh)
@@ -372,32 +360,23 @@ def test_upload_gbk_csv_preview_confirm_history(zh_page: Page, upload_server: Se
     assert ledger == [(GBK_NAME, "gb18030", 5, 4, 1, 4, "committed")]
 
 
-def test_deep_link_to_data_page_runs_the_frame(page: Page, tmp_path: Path) -> None:
-    server = _serve(_empty_db(tmp_path), tmp_path)  # fresh: nobody has opened / yet
-    try:
-        page.goto(f"{server.url}/data?lang=zh")
-        title = page.get_by_test_id("stMain").locator("h1")
-        wait_rendered(page, title)
-        expect(title).to_have_text(t("data_title", "zh"))
-        expect(page.get_by_test_id("stSidebar")).to_contain_text("Language / 语言")
-    finally:
-        server.stop()
-
-
 # --------------------------------------------------------------------------- screenshots
 
 
-def _artifact(name: str, page: Page) -> Path:
-    """``tests/artifacts/screenshots/<name>_<width>.png`` (the folder made, git told to ignore it)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    ignore = SCREENSHOTS.parent / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n!.gitignore\n", encoding="utf-8")
-    return SCREENSHOTS / f"{name}_{page.viewport_size['width']}.png"
+def _artifact(name: str, page: Page, folder: Path = SCREENSHOTS) -> Path:
+    """``<folder>/<name>_<width>.png`` (``tests/artifacts/screenshots/`` is made and git-ignored)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder == SCREENSHOTS:
+        ignore = SCREENSHOTS.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n!.gitignore\n", encoding="utf-8")
+    return folder / f"{name}_{page.viewport_size['width']}.png"
 
 
-def screenshot(page: Page, name: str, scrolled: tuple[str, ...] = ("stMain", "stSidebarContent")) -> Path:
-    """Save the whole page as ``tests/artifacts/screenshots/<name>_<width>.png``.
+def screenshot(page: Page, name: str, scrolled: tuple[str, ...] = ("stMain", "stSidebarContent"),
+               folder: Path = SCREENSHOTS) -> Path:
+    """Save the whole page as ``<folder>/<name>_<width>.png`` (default: the test artifacts;
+    the pages' own screenshots go to ``docs/screenshots/``, for the README).
 
     Streamlit scrolls inside ``stMain`` and the sidebar, so Playwright's ``full_page`` sees one
     window: the window is first made as tall as the tallest of the ``scrolled`` parts that are
@@ -411,49 +390,43 @@ def screenshot(page: Page, name: str, scrolled: tuple[str, ...] = ("stMain", "st
         .map(e => e.scrollHeight))""", list(scrolled))
     page.set_viewport_size({"width": size["width"], "height": height})
     wait_rendered(page, page.get_by_test_id("stMain"))
-    path = _artifact(name, page)
+    path = _artifact(name, page, folder)
     page.screenshot(path=path, full_page=True, animations="disabled", caret="hide")
     page.set_viewport_size(size)
     return path
 
 
-def screenshots_at_both_widths(page: Page, name: str) -> None:
+def screenshots_at_both_widths(page: Page, name: str, folder: Path = SCREENSHOTS) -> None:
     """:func:`screenshot` at the desktop width, then at the phone's: the same session (a state
     reached by clicking) in a window made narrow, not an emulated phone."""
-    screenshot(page, name)
+    screenshot(page, name, folder=folder)
     page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
     try:
-        screenshot(page, name)
+        screenshot(page, name, folder=folder)
     finally:
         page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
         wait_rendered(page, page.get_by_test_id("stMain"))
 
 
-PAGES = [  # (screenshot name, server fixture, language, page)
-    ("overview", "demo_server", "zh", "overview"),
-    ("overview-en", "demo_server", "en", "overview"),
-    ("data", "demo_server", "zh", "data"),
-    ("empty", "empty_server", "zh", "overview"),
-    ("empty-data", "empty_server", "zh", "data"),
+SHOTS = [  # (screenshot name, server fixture, what, size): states no page's smoke test reaches
+    ("empty", "empty_server", "overview", DESKTOP),
+    ("empty", "empty_server", "overview", PHONE),
+    ("empty-data", "empty_server", "data", DESKTOP),
+    ("overview-filters", "demo_server", "filters", PHONE),  # the sidebar opened on a phone
 ]
-SHOTS = [(*p, size) for p in PAGES for size in (DESKTOP, PHONE)]
-SHOTS.append(("overview-filters", "demo_server", "zh", "filters", PHONE))  # the sidebar opened on a phone
 
 
-@pytest.mark.parametrize(("name", "server", "lang", "target", "size"), SHOTS,
-                         ids=[f"{s[0]}_{s[4][0]}" for s in SHOTS])
+@pytest.mark.parametrize(("name", "server", "target", "size"), SHOTS, ids=[f"{s[0]}_{s[3][0]}" for s in SHOTS])
 def test_screenshot(request: pytest.FixtureRequest, chromium: Browser, size: tuple[int, int],
-                    name: str, server: str, lang: str, target: str) -> None:
+                    name: str, server: str, target: str) -> None:
     running: Server = request.getfixturevalue(server)
-    page = _new_page(chromium, size, locale="zh-CN" if lang == "zh" else "en-US")
+    page = _new_page(chromium, size, locale="zh-CN")
     try:
         if target == "data":
-            open_data_page(page, running, lang)
+            open_data_page(page, running, "zh")
         else:
-            page.goto(f"{running.url}/?lang={lang}")
+            page.goto(f"{running.url}/?lang=zh")
             wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
-            if server == "demo_server":
-                expect(page.get_by_test_id("stMetric")).to_have_count(6)
             if target == "filters":  # the sidebar, opened on a phone
                 expand = page.get_by_test_id("stExpandSidebarButton")
                 if expand.is_visible():
@@ -463,3 +436,107 @@ def test_screenshot(request: pytest.FixtureRequest, chromium: Browser, size: tup
     finally:
         page.context.close()
     assert path.stat().st_size > 10_000
+
+
+# ------------------------------------------------- every registered page: the smoke test
+
+#: The pages' screenshots, for the README and for anyone who wants to see the pages.
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def smoke_cases() -> list[tuple[str, str, tuple[int, int]]]:
+    """(page, language, window) for every page in the registry, both languages, laptop and phone."""
+    return [(p.key, lang, size) for p in pages.PAGES for lang in LANGUAGES for size in (DESKTOP, PHONE)]
+
+
+def _shot_folder(key: str) -> Path:
+    """docs/screenshots/ for the app's own pages; a page registered only by a test (its
+    script outside pages/) gets its screenshots among the test artifacts."""
+    return DOCS_SCREENSHOTS if pages.get(key).script.startswith("pages/") else SCREENSHOTS
+
+
+def assert_page_healthy(page: Page, lang: str) -> None:
+    """No "page not found" dialog, no exception box, no raw message key or other-language text."""
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert leaked_messages(_app_text(page), lang) == []
+
+
+@pytest.mark.parametrize(("key", "lang", "size"), smoke_cases(),
+                         ids=[f"{k}-{lang}-{size[0]}" for k, lang, size in smoke_cases()])
+def test_every_page_in_both_languages_on_a_laptop_and_a_phone(chromium: Browser, demo_server: Server,
+                                                              key: str, lang: str, size: tuple[int, int]) -> None:
+    """Each registered page's own address in a fresh browser of the other language: drawn
+    whole in the language of the link, nothing broken; a screenshot for people to look at."""
+    page = _new_page(chromium, size, locale="en-US" if lang == "zh" else "zh-CN")
+    try:
+        page.goto(f"{demo_server.url}/{key}?lang={lang}")
+        wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
+        expect(page).to_have_url(re.compile(rf"/{key}\?(.*&)?lang={lang}(&|$)"))
+        expect(page.get_by_test_id("stSidebarNav").get_by_role("link", name=t(pages.get(key).title, lang))
+               ).to_have_count(1)
+        assert_page_healthy(page, lang)
+        path = screenshot(page, f"{key}-{lang}", folder=_shot_folder(key))
+    finally:
+        page.context.close()
+    assert path.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def demo_template(demo_db: tuple[Path, DemoFacts], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo database, made before any server opened it, for servers of their own."""
+    copy = tmp_path_factory.mktemp("demo_template") / "crm.duckdb"
+    shutil.copyfile(demo_db[0], copy)
+    return copy
+
+
+@pytest.mark.parametrize("key", [p.key for p in pages.PAGES])
+def test_a_shared_link_is_the_first_request_of_a_fresh_server(chromium: Browser, demo_template: Path,
+                                                              tmp_path: Path, key: str) -> None:
+    """``/<page>?lang=zh&region=华东`` opened by an English browser as the very first request a
+    server gets (Streamlit starts such a server in its old folder-based navigation): the
+    page, in Chinese, with its filters, and the address keeps them; no error dialog."""
+    db_path = tmp_path / "crm.duckdb"
+    shutil.copyfile(demo_template, db_path)
+    server = _serve(db_path, tmp_path)
+    page = _new_page(chromium)
+    try:
+        page.goto(f"{server.url}/{key}?lang=zh&region={quote(EAST)}")
+        wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(t("filter_header", "zh"))
+        region = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(
+            has_text=t("filter_region", "zh"))
+        expect(region).to_contain_text(EAST)
+        expect(page).to_have_url(re.compile(rf"/{key}\?"))
+        assert_query(page, lang="zh", region=EAST)
+        assert_page_healthy(page, "zh")
+    finally:
+        page.context.close()
+        server.stop()
+
+
+def assert_query(page: Page, **expected: str) -> None:
+    """The address holds these query parameters (among others)."""
+    query = parse_qs(urlsplit(page.url).query)
+    assert {k: query.get(k) for k in expected} == {k: [v] for k, v in expected.items()}, page.url
+
+
+def test_the_address_keeps_language_and_filters_between_pages(page: Page, demo_server: Server,
+                                                              demo_facts: DemoFacts) -> None:
+    """From ``/`` with Chinese, a region and a first month in the link (an English browser),
+    through every page in the navigation and back, three times, right after each page is
+    drawn: every address keeps them, every page is in Chinese, the filters keep their values."""
+    first = f"{demo_facts.last_month:%Y}-01"
+    page.goto(f"{demo_server.url}/?lang=zh&region={quote(EAST)}&from={first}")
+    wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
+    expect(page).to_have_url(re.compile(rf"/{pages.default().key}\?"))
+    nav = page.get_by_test_id("stSidebarNav")
+    for _ in range(3):
+        for registered in [*pages.PAGES[1:], pages.PAGES[0]]:
+            nav.get_by_role("link", name=t(registered.title, "zh")).click()
+            expect(page).to_have_url(re.compile(rf"/{registered.key}\?"))
+            wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
+            assert_query(page, lang="zh", region=EAST, **{"from": first})
+            expect(page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(
+                has_text=t("filter_region", "zh"))).to_contain_text(EAST)
+            assert leaked_messages(_app_text(page), "zh") == []

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from analytics import scope as gate
 from analytics.access import Access
 from analytics.cli import main
-from analytics.metrics import overview
 from analytics.paths import PROJECT_ROOT
-from analytics.report import overview_report
+from analytics.report import run_report
 from analytics.scope import Scope
 from analytics.store.connection import connect
 
@@ -215,10 +215,10 @@ def sales_db(tmp_path, capsys):
 
 
 def _expected(db: str, scope: Scope) -> dict:
-    """``overview_report`` for ``scope`` computed in-process, as the CLI's JSON reads back."""
+    """``run_report(con, "overview", scope)`` for ``scope`` computed in-process, as the CLI's JSON reads back."""
     con = connect(db)
     try:
-        return json.loads(json.dumps(overview_report(con, scope), ensure_ascii=False, default=str))
+        return json.loads(json.dumps(run_report(con, "overview", scope), ensure_ascii=False, default=str))
     finally:
         con.close()
 
@@ -243,7 +243,7 @@ def test_report_as_a_sales_manager_is_the_report_scoped_to_their_regions(sales_d
     report = json.loads(out)
     con = connect(db)
     try:
-        default = overview.default_scope(con, MANAGER_REGIONS)
+        default = gate.default_scope(con, MANAGER_REGIONS)
     finally:
         con.close()
     assert (default.start, default.end) == (date(2024, 1, 1), date(2024, 2, 1))  # not 华北's March
@@ -319,8 +319,29 @@ def test_report_for_a_user_refuses_a_scope_with_other_regions(sales_db):
     con = connect(db)
     try:
         with pytest.raises(ValueError, match=r"not li\.wei@example\.com's"):
-            overview_report(con, Scope(date(2024, 1, 1), date(2024, 3, 1)), manager)
+            run_report(con, "overview", Scope(date(2024, 1, 1), date(2024, 3, 1)), manager)
         scope = Scope(date(2024, 1, 1), date(2024, 3, 1), allowed_regions=tuple(reversed(MANAGER_REGIONS)))
-        assert overview_report(con, scope, manager)["user"]["role"] == "sales_manager"
+        assert run_report(con, "overview", scope, manager)["user"]["role"] == "sales_manager"
     finally:
         con.close()
+
+
+def test_report_data_prints_the_data_pages_ledger_checks_and_settings(sales_db, capsys):
+    """``report data``: what the Data page's tabs show, from the same functions; for analysts
+    and admins only; it has no period or filters."""
+    db, access = sales_db
+    code, out, err = run(capsys, "--db", db, "report", "data", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["page"] == "data" and report["user"] is None and "period" not in report
+    assert [(r["import_id"], r["kind"], r["file_name"], r["rows_imported"], r["status"]) for r in report["imports"]] == [
+        (1, "transactions", "sales.csv", 6, "committed")]
+    assert {c["name"] for c in report["checks"]} == {
+        p.stem for p in (PROJECT_ROOT / "analytics" / "store" / "sql" / "audits").glob("*.sql")}
+    assert report["settings"]["currency"] == "CNY"
+    code, out, _ = run(capsys, "--db", db, "report", "data")
+    assert code == 0 and out.startswith("Data\nimports (1, newest first):") and "sales.csv" in out
+    code, _, err = run(capsys, "--db", db, "report", "data", "--region", "华东")
+    assert code == 2 and "--region: the data page has no period or filters" in err
+    code, out, err = run(capsys, "--db", db, "report", "data", "--user", "cfo@example.com", "--access-file", access)
+    assert code == 1 and out == "" and "cfo@example.com (executive) may not open the data page" in err

@@ -41,3 +41,10 @@ def test_region_names_are_text_in_the_chart_not_html():
                               "previous_revenue": [None, None], "change": [None, None]})
     bar = figures.revenue_by_region_bar(by_region, "en").data[0]
     assert list(bar.y) == ['&lt;a href="javascript:alert(1)"&gt;x&lt;/a&gt;', "华东"]
+
+
+def test_money_ticks_below_a_thousand_print_whole_amounts_in_the_currency():
+    assert common.money_ticks(900, "en", "CNY") == ([0, 200, 400, 600, 800, 1000], ["0", "¥200", "¥400", "¥600", "¥800",
+                                                                                       "¥1K"])
+    assert common.money_ticks(9, "zh", "USD")[1] == ["0", "$2", "$4", "$6", "$8", "$10"]
+    assert common.money_ticks(3e6, "zh", "CNY")[1] == ["0", "¥100万", "¥200万", "¥300万"]

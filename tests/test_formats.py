@@ -11,18 +11,8 @@ import pandas as pd
 import pytest
 
 from ui import formats
-from ui.formats import (
-    currency_symbol,
-    fmt_date,
-    fmt_delta_pct,
-    fmt_delta_points,
-    fmt_int,
-    fmt_money,
-    fmt_month,
-    fmt_month_short,
-    fmt_pct,
-    fmt_period,
-)
+from ui.dates import fmt_date, fmt_month, fmt_month_short, fmt_period, fmt_year
+from ui.formats import currency_symbol, fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_number, fmt_pct
 from ui.i18n import LANGUAGES
 
 # --- numbers ----------------------------------------------------------------------------------
@@ -375,3 +365,17 @@ def test_compact_money_is_pythons_rounding_of_the_scaled_value():
             if float(shown.replace(",", "")) * size >= 1000 * size and size < 1e12:
                 continue  # shows in the next unit
             assert fmt_money(a, "en", compact=True) == f"¥{shown}{unit}", a
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize(("x", "expected"), [(0, "0"), (2.5, "2.5"), (250, "250"), (1250, "1,250"), (0.125, "0.12"),
+                                             (-2.5, "-2.5"), (-0.001, "0"), (None, "–"), (math.nan, "–")])
+def test_fmt_number(lang, x, expected):
+    assert fmt_number(x, lang) == expected
+
+
+@pytest.mark.parametrize(("d", "en", "zh"), [(date(2024, 1, 5), "2024", "2024年"),
+                                             (date(1999, 12, 31), "1999", "1999年"), (None, "–", "–")])
+def test_fmt_year(d, en, zh):
+    assert fmt_year(d, "en") == en
+    assert fmt_year(d, "zh") == zh

@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from analytics.ingest.pipeline import ImportReport, import_file, prepare
+from analytics.ingest.pipeline import import_file, prepare
+from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import TOTAL_WORDS
 from analytics.store.connection import connect, data_version
 

@@ -33,11 +33,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from statsmodels.stats.proportion import proportion_confint
 
 from analytics import scope as gate
 from analytics.ingest.pipeline import import_file
+from analytics.metrics import highlights as hl
 from analytics.metrics import overview as ov
+from analytics.metrics.kpis import Kpi
 from analytics.scope import Scope
 from analytics.store.connection import connect
 
@@ -346,7 +347,7 @@ def assert_same(actual: float | None, expected: float | None, what: str) -> None
         assert actual == pytest.approx(expected, **MONEY), f"{what}: {actual!r}, expected {expected!r}"
 
 
-def assert_kpis(actual: dict[str, ov.Kpi], expected: dict[str, dict]) -> None:
+def assert_kpis(actual: dict[str, Kpi], expected: dict[str, dict]) -> None:
     assert list(actual) == list(ov.KPIS)
     for name, want in expected.items():
         kpi = actual[name]
@@ -380,7 +381,7 @@ def assert_by_region(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
             expected[column].to_numpy(dtype=float), rel=1e-9, abs=1e-9, nan_ok=True), column
 
 
-def assert_highlights(actual: list[ov.Highlight], expected: list[tuple[str, object]]) -> None:
+def assert_highlights(actual: list[hl.Highlight], expected: list[tuple[str, object]]) -> None:
     assert [h.kind for h in actual] == [kind for kind, _ in expected]
     for h, (kind, what) in zip(actual, expected, strict=True):
         if kind in ("region_up", "region_down"):
@@ -534,21 +535,21 @@ def test_region_moves_under_one_percent_are_no_highlight(north_now, south_now, e
     by_region = pd.DataFrame({"region": ["华北", "华南"], "revenue": [north_now, south_now],
                               "previous_revenue": [1_000, 1_000]})
     by_region["change"] = by_region["revenue"] / by_region["previous_revenue"] - 1
-    none = ov.Kpi("x", 0, None, None)
+    none = Kpi("x", 0, None, None)
     kpi = {name: none for name in ov.KPIS}
-    got = [(h.kind, h.values["region"]) for h in ov.highlights(kpi, by_region, True)]
+    got = [(h.kind, h.values["region"]) for h in hl.highlights(kpi, by_region, True)]
     assert got == expected
 
 
 def test_default_scope_is_the_last_twelve_months_with_data(con):
-    assert ov.default_scope(con) == Scope(date(2023, 10, 1), date(2024, 9, 1), "previous")
-    assert ov.default_scope(con, ("西南",)) == Scope(date(2024, 1, 1), date(2024, 7, 1), "previous",
+    assert gate.default_scope(con) == Scope(date(2023, 10, 1), date(2024, 9, 1), "previous")
+    assert gate.default_scope(con, ("西南",)) == Scope(date(2024, 1, 1), date(2024, 7, 1), "previous",
                                                     allowed_regions=("西南",))
-    assert ov.default_scope(con, ("东北",)) is None
+    assert gate.default_scope(con, ("东北",)) is None
 
 
 def test_default_scope_of_an_empty_database_is_none(db):
-    assert ov.default_scope(db) is None
+    assert gate.default_scope(db) is None
 
 
 # ------------------------------------------------------------------ Scope
@@ -628,39 +629,6 @@ def test_cache_key_differs_with_every_field():
 def test_visible_regions(regions, allowed, visible):
     assert Scope(date(2024, 1, 1), date(2024, 1, 1), regions=regions, allowed_regions=allowed
                  ).visible_regions() == visible
-
-
-# ------------------------------------------------------------------ Wilson interval
-
-
-@pytest.mark.parametrize(("successes", "n", "low", "high"), [
-    # Newcombe, R. G. (1998), "Two-sided confidence intervals for the single proportion",
-    # Statistics in Medicine 17, Table I, method 3 (score interval), to the 4 decimals printed there
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-    (0, 20, 0.0000, 0.1611),
-    (1, 29, 0.0061, 0.1718),
-])
-def test_wilson_interval_matches_newcombe_1998(successes, n, low, high):
-    assert ov.wilson_interval(successes, n) == pytest.approx((low, high), abs=5e-5)
-
-
-@pytest.mark.parametrize(("successes", "n"), [(0, 1), (1, 1), (1, 2), (3, 7), (29, 29), (500, 1000), (1, 10_000)])
-def test_wilson_interval_matches_statsmodels_and_the_formula(successes, n):
-    got = ov.wilson_interval(successes, n)
-    assert got == pytest.approx(proportion_confint(successes, n, alpha=0.05, method="wilson"), rel=1e-9, abs=1e-12)
-    assert got == pytest.approx(wilson(successes, n), rel=1e-9, abs=1e-12)
-    assert 0 <= got[0] <= successes / n <= got[1] <= 1
-
-
-def test_wilson_interval_other_levels():
-    z90 = 1.6448536269514722
-    assert ov.wilson_interval(3, 7, z=z90) == pytest.approx(
-        proportion_confint(3, 7, alpha=0.10, method="wilson"), rel=1e-9)
-
-
-def test_wilson_interval_of_nothing_is_none():
-    assert ov.wilson_interval(0, 0) is None
 
 
 def test_a_scope_comes_back_from_its_cache_key():
@@ -801,11 +769,11 @@ def test_a_repeat_rate_change_is_called_real_only_when_it_is(now, n, before, n_b
     """Against statsmodels' two-proportion z-test, computed here independently."""
     from statsmodels.stats.proportion import proportions_ztest
 
-    rate = ov.Kpi("repeat_rate", now, before, now - before, n=n, previous_n=n_before)
-    p = ov.rate_change_p_value(rate)
+    rate = Kpi("repeat_rate", now, before, now - before, n=n, previous_n=n_before)
+    p = hl.rate_change_p_value(rate)
     counts = [round(now * n), round(before * n_before)]
     if 0 < sum(counts) < n + n_before:
         assert p == pytest.approx(proportions_ztest(counts, [n, n_before])[1], rel=1e-9)
-    kpi = {name: ov.Kpi(name, 0, None, None) for name in ov.KPIS} | {"repeat_rate": rate}
-    (h,) = ov.highlights(kpi, pd.DataFrame(columns=["region", "revenue", "previous_revenue", "change"]), True)
+    kpi = {name: Kpi(name, 0, None, None) for name in ov.KPIS} | {"repeat_rate": rate}
+    (h,) = hl.highlights(kpi, pd.DataFrame(columns=["region", "revenue", "previous_revenue", "change"]), True)
     assert h.values["significant"] is significant

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.metrics.overview import Highlight, Kpi
+from analytics.metrics.highlights import Highlight
+from analytics.metrics.kpis import Kpi
 from ui import widgets
 
 

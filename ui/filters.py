@@ -7,6 +7,11 @@ and ``segment`` (repeated for several values, e.g. ``?region=华东&region=华�
 Widgets whose options are shown translated (language, comparison) are kept in the URL by
 :func:`_url_choice`: Streamlit's ``bind="query-params"`` writes a widget's displayed label,
 so a link would change with the language it was made in. The others use ``bind``.
+
+The language is always in the address (a link opens in the language it was made in, not
+the colleague's browser's), and the filters are drawn on every page (greyed out where they
+do not apply, as on the Data page), so the address keeps them while the user moves
+between pages.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from ui.i18n import LANGUAGES, detect_language, language_label, t
 _SCOPE_KEY = "_scope"
 
 
-def _url_choice(widget, label: str, options: tuple[str, ...], default: str, key: str, **kwargs) -> str:
+def _url_choice(widget, label: str, options: tuple[str, ...], default: str, key: str, *, always: bool = False,
+                **kwargs) -> str:
     """A single-choice widget whose value (an option code, not its label) lives in the URL
-    as ``?key=code``; a code that is not an option is ignored.
+    as ``?key=code``; a code that is not an option is ignored. The default value is left
+    out of the URL, unless ``always``.
 
     The last valid choice is also kept under ``_<key>_chosen``: a segmented control can be
     clicked empty, and on a page switch it has been seen to return None for a run although
@@ -35,7 +42,7 @@ def _url_choice(widget, label: str, options: tuple[str, ...], default: str, key:
         st.session_state[key] = asked if asked in options else st.session_state.get(chosen, default)
 
     def url(value: str) -> None:
-        if value != default:
+        if value != default or always:
             st.query_params[key] = value
         elif key in st.query_params:
             del st.query_params[key]
@@ -56,7 +63,7 @@ def _url_choice(widget, label: str, options: tuple[str, ...], default: str, key:
 def language() -> str:
     """The language selector (``?lang=zh|en``); the default follows the browser's locale."""
     default = detect_language(getattr(st.context, "locale", None))
-    return _url_choice(st.sidebar.segmented_control, "Language / 语言", LANGUAGES, default, "lang",
+    return _url_choice(st.sidebar.segmented_control, "Language / 语言", LANGUAGES, default, "lang", always=True,
                        format_func=language_label, width="stretch")
 
 
@@ -78,9 +85,19 @@ def _months(first: date, last: date) -> list[str]:
     return out
 
 
-def sidebar(lang: str, allowed: tuple[str, ...] | None) -> Scope | None:
+def url_state() -> dict[str, list[str]]:
+    """The address's query parameters (the language and the filters), every value of each,
+    to carry over when the frame moves from ``/`` to the default page."""
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def sidebar(lang: str, allowed: tuple[str, ...] | None, applies: bool = True) -> Scope | None:
     """Draw the filters and return the scope they select; ``None`` when the user may see
-    no sales at all (an empty database, or none in their regions)."""
+    no sales at all (an empty database, or none in their regions).
+
+    ``applies=False`` (a page the filters do not apply to) draws them greyed out, with a
+    word saying so: they keep their values, in the session and in the address, for the
+    next page that uses them."""
     version = loaders.data_version()
     span = loaders.load_data_months(allowed, version)
     if span is None:
@@ -92,26 +109,29 @@ def sidebar(lang: str, allowed: tuple[str, ...] | None) -> Scope | None:
     values = loaders.load_filter_values(allowed, version)
     side = st.sidebar
     side.header(t("filter_header", lang))
+    off = not applies
+    if off:
+        side.caption(t("filters_not_on_this_page", lang))
 
     c1, c2 = side.columns(2)
     start = c1.selectbox(t("filter_from", lang), months, index=months.index(default_start),
-                         key="from", bind="query-params")
-    end = c2.selectbox(t("filter_to", lang), months, index=len(months) - 1, key="to", bind="query-params")
+                         key="from", bind="query-params", disabled=off)
+    end = c2.selectbox(t("filter_to", lang), months, index=len(months) - 1, key="to", bind="query-params", disabled=off)
     start, end = start or default_start, end or months[-1]
     if end < start:
         side.warning(t("period_reversed", lang))
         start, end = end, start
     compare = _url_choice(side.selectbox, t("filter_compare", lang), COMPARISONS, COMPARISONS[0], "compare",
-                          format_func=lambda c: t(f"compare_{c}", lang))
+                          format_func=lambda c: t(f"compare_{c}", lang), disabled=off)
     all_label = t("all_values", lang)
     regions = side.multiselect(t("filter_region", lang), values["region"], key="region",
-                               bind="query-params", placeholder=all_label)
+                               bind="query-params", placeholder=all_label, disabled=off)
     channels = side.multiselect(t("filter_channel", lang), values["channel"], key="channel",
-                                bind="query-params", placeholder=all_label)
+                                bind="query-params", placeholder=all_label, disabled=off)
     segments = ()
     if values["segment"]:
         segments = side.multiselect(t("filter_segment", lang), values["segment"], key="segment",
-                                    bind="query-params", placeholder=all_label)
+                                    bind="query-params", placeholder=all_label, disabled=off)
     scope = Scope(start=date.fromisoformat(start + "-01"), end=date.fromisoformat(end + "-01"),
                   compare=compare, regions=tuple(regions), channels=tuple(channels),
                   segments=tuple(segments), allowed_regions=allowed)

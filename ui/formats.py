@@ -1,12 +1,11 @@
-"""Number, money, percent and date formatting in 中文 ("zh") and English ("en").
+"""Number, money and percent formatting in 中文 ("zh") and English ("en") (dates: :mod:`ui.dates`).
 
 Every formatter prints a missing value (None, NaN, pd.NA, NaT) as an en dash, ``–``, and
 never prints a sign on a value that rounds to zero.
 
 The formatting goes through Babel (CLDR data), locale ``zh_CN`` for zh and ``en`` for en:
 numbers through ``babel.numbers.format_decimal`` and ``format_percent`` with explicit
-patterns, days and months through ``babel.dates.format_date`` with explicit patterns, and
-the compact units (万/亿/万亿; K/M/B/T) read from the locale's short compact decimal formats.
+patterns, and the compact units (万/亿/万亿; K/M/B/T) read from the locale's short compact decimal formats.
 
 Rounding is half-even on the exact binary value of the float given, as Python's own
 ``format`` does (``0.12345`` → ``"12.35%"``): Babel is handed ``Decimal(float(x))``, not the
@@ -21,12 +20,10 @@ from __future__ import annotations
 
 import decimal
 import re
-from datetime import date
 from functools import cache
 
 import pandas as pd
 from babel import Locale
-from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from ui.i18n import check_language
@@ -46,23 +43,18 @@ _SYMBOLS = {
     "SGD": "S$",
 }
 _LOCALES = {"zh": "zh_CN", "en": "en"}
-#: Babel date patterns: a day, a month, a month without its year.
-_DATE_PATTERNS = {
-    "zh": {"date": "y年M月d日", "month": "y年M月", "month_short": "LLL"},
-    "en": {"date": "d MMM y", "month": "MMM y", "month_short": "LLL"},
-}
 #: Holds any float's decimal expansion exactly (at most 767 significant digits), so Babel's
 #: normalisation and quantisation round once, half-even, whatever the thread's context is.
 _EXACT = decimal.Context(prec=800, rounding=decimal.ROUND_HALF_EVEN)
 _NONZERO_DIGIT = re.compile(r"[1-9]")
 
 
-def _is_missing(value: object) -> bool:
+def is_missing(value: object) -> bool:
     return value is None or bool(pd.isna(value))
 
 
 @cache
-def _locale(lang: str) -> Locale:
+def babel_locale(lang: str) -> Locale:
     return Locale.parse(_LOCALES[lang])
 
 
@@ -84,7 +76,7 @@ def _decimal(a: float, decimals: int, lang: str, *, optional: bool = False) -> s
     """`a` (not negative) grouped by thousands, rounded to `decimals` by Babel."""
     with decimal.localcontext(_EXACT):
         return format_decimal(decimal.Decimal(float(a)), _number_pattern(decimals, optional=optional),
-                              locale=_locale(lang))
+                              locale=babel_locale(lang))
 
 
 def _percent(a: float, decimals: int, lang: str) -> str:
@@ -96,7 +88,7 @@ def _percent(a: float, decimals: int, lang: str) -> str:
     """
     with decimal.localcontext(_EXACT):
         value = decimal.Decimal(float(a) * 100).scaleb(-2)
-        return format_percent(value, _number_pattern(decimals) + "%", locale=_locale(lang))
+        return format_percent(value, _number_pattern(decimals) + "%", locale=babel_locale(lang))
 
 
 def fmt_int(n: float | None, lang: str) -> str:
@@ -115,7 +107,7 @@ def fmt_int(n: float | None, lang: str) -> str:
         The formatted count.
     """
     check_language(lang)
-    if _is_missing(n):
+    if is_missing(n):
         return MISSING
     shown = _decimal(abs(n), 0, lang)
     return _sign(n, shown) + shown
@@ -131,7 +123,7 @@ def _compact_units(lang: str) -> tuple[tuple[int, str], ...]:
     skipped.
     """
     units: dict[int, str] = {}
-    for magnitude, pattern in _locale(lang).compact_decimal_formats["short"]["other"].items():
+    for magnitude, pattern in babel_locale(lang).compact_decimal_formats["short"]["other"].items():
         text = pattern.pattern
         unit = text.replace("0", "").replace("'", "").strip()
         if unit:
@@ -194,7 +186,7 @@ def fmt_money(x: float | None, lang: str, currency: str = "CNY", compact: bool =
         (``"¥12.50"``); a negative amount as ``"-¥1,234"``.
     """
     check_language(lang)
-    if _is_missing(x):
+    if is_missing(x):
         return MISSING
     symbol = currency_symbol(currency)
     a = abs(x)
@@ -222,7 +214,7 @@ def fmt_pct(p: float | None, lang: str, digits: int = 1) -> str:
         The formatted percentage; negative as ``"-4.0%"``.
     """
     check_language(lang)
-    if _is_missing(p):
+    if is_missing(p):
         return MISSING
     shown = _percent(abs(p), digits, lang)
     return _sign(p, shown) + shown
@@ -245,7 +237,7 @@ def fmt_delta_pct(p: float | None, lang: str) -> str:
         The signed percentage to 1 decimal; a change that rounds to zero as ``"0.0%"``.
     """
     check_language(lang)
-    if _is_missing(p):
+    if is_missing(p):
         return MISSING
     shown = _percent(abs(p), 1, lang)
     return _sign(p, shown, plus=True) + shown
@@ -268,108 +260,18 @@ def fmt_delta_points(d: float | None, lang: str) -> str:
         The signed number of points to 1 decimal; a change that rounds to zero unsigned.
     """
     check_language(lang)
-    if _is_missing(d):
+    if is_missing(d):
         return MISSING
     shown = _decimal(abs(d) * 100, 1, lang)
     unit = "个百分点" if lang == "zh" else " pts"
     return _sign(d, shown, plus=True) + shown + unit
 
 
-def _date(d: date, kind: str, lang: str) -> str:
-    return format_date(d, _DATE_PATTERNS[lang][kind], locale=_locale(lang))
-
-
-def fmt_date(d: date | None, lang: str) -> str:
-    """A day: en ``"5 Jan 2024"``, zh ``"2024年1月5日"``.
-
-    Parameters
-    ----------
-    d : datetime.date or None
-        The day; a datetime or pandas Timestamp prints its date. None or NaT prints as ``"–"``.
-    lang : str
-        One of `LANGUAGES`.
-
-    Returns
-    -------
-    str
-        The formatted date.
-    """
+def fmt_number(x: float | None, lang: str, decimals: int = 2) -> str:
+    """A number grouped by thousands with at most ``decimals`` decimals, trailing zeros
+    dropped: ``2.5``, ``250``, ``1,250`` (axis labels). None or NaN prints as ``"–"``."""
     check_language(lang)
-    if _is_missing(d):
+    if is_missing(x):
         return MISSING
-    return _date(d, "date", lang)
-
-
-def fmt_month(d: date | None, lang: str) -> str:
-    """The month a day falls in: en ``"Jan 2024"``, zh ``"2024年1月"``.
-
-    Parameters
-    ----------
-    d : datetime.date or None
-        Any day of the month. None or NaT prints as ``"–"``.
-    lang : str
-        One of `LANGUAGES`.
-
-    Returns
-    -------
-    str
-        The formatted month.
-    """
-    check_language(lang)
-    if _is_missing(d):
-        return MISSING
-    return _date(d, "month", lang)
-
-
-def fmt_month_short(d: date | None, lang: str) -> str:
-    """The month a day falls in, without its year: en ``"Jan"``, zh ``"1月"``.
-
-    Parameters
-    ----------
-    d : datetime.date or None
-        Any day of the month. None or NaT prints as ``"–"``.
-    lang : str
-        One of `LANGUAGES`.
-
-    Returns
-    -------
-    str
-        The locale's abbreviated month name (CLDR stand-alone form).
-    """
-    check_language(lang)
-    if _is_missing(d):
-        return MISSING
-    return _date(d, "month_short", lang)
-
-
-def fmt_period(start: date, end: date, lang: str) -> str:
-    """A range of whole months, the shared year printed once.
-
-    Parameters
-    ----------
-    start, end : datetime.date
-        Any day of the first and of the last month (both included).
-    lang : str
-        One of `LANGUAGES`.
-
-    Returns
-    -------
-    str
-        en ``"Jan–Dec 2024"`` or ``"Nov 2023–Feb 2024"``; zh ``"2024年1月–12月"`` or
-        ``"2023年11月–2024年2月"``; a single month as `fmt_month` prints it.
-
-    Raises
-    ------
-    ValueError
-        When `end` falls in a month before `start`'s.
-    """
-    check_language(lang)
-    if (end.year, end.month) < (start.year, start.month):
-        raise ValueError(f"period ends ({end:%Y-%m}) before it starts ({start:%Y-%m})")
-    if (end.year, end.month) == (start.year, start.month):
-        return fmt_month(start, lang)
-    if start.year != end.year:
-        return f"{fmt_month(start, lang)}–{fmt_month(end, lang)}"
-    if lang == "zh":  # the year leads in Chinese, so it stays on the first month
-        return f"{fmt_month(start, lang)}–{fmt_month_short(end, lang)}"
-    return f"{fmt_month_short(start, lang)}–{fmt_month(end, lang)}"
+    shown = _decimal(abs(x), decimals, lang, optional=True)
+    return _sign(x, shown) + shown

@@ -7,11 +7,13 @@ on its next interaction, and two users with different scopes never share a resul
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
+from analytics import pages
 from analytics import scope as gate
 from analytics.ingest import intake
-from analytics.metrics import overview
 from analytics.paths import DATA_DIR, work_dir
 from analytics.scope import Scope
 from analytics.store import connection as db
@@ -45,10 +47,12 @@ def has_data() -> bool:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def load_overview(scope_key: tuple, version: int) -> overview.Overview:
-    """The overview's figures for a scope at a data version."""
+def load_view(page: str, scope_key: tuple | None, version: int) -> Any:
+    """Page ``page``'s view model (its registered loader, :attr:`analytics.pages.Page.load`)
+    for a scope (its :meth:`~analytics.scope.Scope.cache_key`; ``None`` for a page without
+    filters) at a data version."""
     del version  # part of the cache key only
-    return overview.overview(connection(), Scope.from_key(scope_key))
+    return pages.get(page).load(connection(), Scope.from_key(scope_key) if scope_key is not None else None)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.metrics.overview import RATES, Highlight, Kpi
+from analytics.metrics.highlights import Highlight
+from analytics.metrics.kpis import Kpi
+from analytics.metrics.overview import RATES
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
 from ui.figures.common import rises_red
 from ui.formats import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct

@@ -29,15 +29,12 @@ from analytics.ingest.mapping import Mapping, load_mapping, propose_mapping, sav
 from analytics.ingest.readers import RawTable, read_file, resolve_lines
 from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import COLUMNS
-from analytics.ingest.staging import MACROS_SQL, attach_stage, define_macros, parse
+from analytics.ingest.staging import attach_stage, define_macros, parse
 from analytics.ingest.validate import validate_staged
 from analytics.store import audits, marts
 from analytics.store.connection import bump_data_version, write_transaction
 
-__all__ = [
-    "DATE_ORDERS", "MACROS_SQL", "ImportReport", "PreparedImport", "Progress", "commit_import",
-    "import_file", "import_history", "prepare", "undo_import",
-]
+__all__ = ["DATE_ORDERS", "PreparedImport", "Progress", "commit_import", "import_file", "prepare", "undo_import"]
 
 Progress = Callable[[str, float], None]
 DATE_ORDERS = ("dmy", "mdy")
@@ -289,11 +286,3 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: st
         marts.rebuild(cur)
         bump_data_version(cur)
     return int(removed)
-
-
-def import_history(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The import ledger, newest first."""
-    cur = con.cursor()
-    rel = cur.execute("select * from imports order by import_id desc")
-    names = [d[0] for d in rel.description]
-    return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]

@@ -16,67 +16,24 @@ Definitions (also in the README's metric definitions):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from analytics import scope as gate
+from analytics.metrics.highlights import Highlight, highlights
+from analytics.metrics.kpis import Kpi
+from analytics.models.proportions import wilson_interval
 from analytics.scope import Scope
+from analytics.store.snapshot import snapshot
 
 #: The KPI tiles in order.
 KPIS: tuple[str, ...] = ("revenue", "orders", "active_customers", "new_customers", "repeat_rate", "aov")
 #: KPIs that are rates (their change is in percentage points, not percent).
 RATES: frozenset[str] = frozenset({"repeat_rate"})
-#: Highlights are given only for regions whose comparison revenue is at least this share of
-#: the total, so a tiny region's +300 % does not crowd out the real movers.
-MIN_REGION_SHARE = 0.02
-#: ... and only when the region's revenue changed by at least this much (in either
-#: direction): a +0.4 % "biggest mover" is noise, not news.
-MIN_REGION_CHANGE = 0.01
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
-    """The Wilson score interval for a proportion (95 % by default); ``None`` when n is 0.
-
-    Wilson, E. B. (1927), "Probable inference, the law of succession, and statistical
-    inference", JASA 22(158). Unlike the normal approximation it stays inside [0, 1] and
-    is reliable for small n and rates near 0 or 1.
-    """
-    if n <= 0:
-        return None
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-@dataclass(frozen=True)
-class Kpi:
-    """One KPI tile: the period's value, the comparison period's, and the change.
-
-    ``change`` is relative (0.1 = +10 %) for amounts and counts, and the difference in
-    rate (0.021 = +2.1 points) for rates; ``None`` when there is nothing to compare with.
-    ``n`` and ``ci`` are given for rates (the sample size and the 95 % interval).
-    """
-
-    name: str
-    value: float | None
-    previous: float | None
-    change: float | None
-    n: int | None = None
-    ci: tuple[float, float] | None = None
-    previous_n: int | None = None
-
-
-@dataclass(frozen=True)
-class Highlight:
-    """A fact worth a sentence: ``kind`` names the template, ``values`` fill it."""
-
-    kind: str
-    values: dict
 
 
 @dataclass(frozen=True)
@@ -303,107 +260,19 @@ def revenue_by_region(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFr
     return _by_region(scope, _sales(con, scope))
 
 
-def highlights(kpi: dict[str, Kpi], by_region: pd.DataFrame, has_comparison: bool) -> list[Highlight]:
-    """Plain-language facts from the figures: the overall revenue change, the regions that
-    moved most (up and down, in amount; only regions with at least :data:`MIN_REGION_SHARE`
-    of the comparison revenue and a change of at least :data:`MIN_REGION_CHANGE`), and the
-    changes in new customers and repeat rate."""
-    out: list[Highlight] = []
-    if not has_comparison:
-        return out
-    revenue = kpi["revenue"]
-    if revenue.change is not None:
-        out.append(Highlight("revenue_change", {"change": revenue.change, "value": revenue.value,
-                                                "previous": revenue.previous}))
-    total_before = by_region["previous_revenue"].sum()
-    movers = by_region[(by_region["region"] != "") & (by_region["previous_revenue"] > 0)
-                       & (by_region["previous_revenue"] >= MIN_REGION_SHARE * total_before)].copy()
-    movers["delta"] = movers["revenue"] - movers["previous_revenue"]
-    if len(movers) >= 2:  # with one region shown, the overall change says it all
-        up = movers.sort_values(["delta", "region"], ascending=[False, True]).iloc[0]
-        down = movers.sort_values(["delta", "region"], ascending=[True, True]).iloc[0]
-        if up["delta"] > 0 and up["change"] >= MIN_REGION_CHANGE:
-            out.append(Highlight("region_up", {"region": up["region"], "delta": float(up["delta"]),
-                                               "change": float(up["change"])}))
-        if down["delta"] < 0 and down["change"] <= -MIN_REGION_CHANGE:
-            out.append(Highlight("region_down", {"region": down["region"], "delta": float(down["delta"]),
-                                                 "change": float(down["change"])}))
-    new = kpi["new_customers"]
-    if new.change is not None:
-        out.append(Highlight("new_customers_change", {"change": new.change, "value": new.value,
-                                                      "previous": new.previous}))
-    rate = kpi["repeat_rate"]
-    if rate.change is not None:
-        p = rate_change_p_value(rate)
-        out.append(Highlight("repeat_rate_change", {"change": rate.change, "value": rate.value,
-                                                    "previous": rate.previous, "p_value": p,
-                                                    "significant": p is not None and p < SIGNIFICANCE}))
-    return out
-
-
-#: A rate's change is called out as real only below this p-value; otherwise the highlight
-#: says it is within sampling error.
-SIGNIFICANCE = 0.05
-
-
-def rate_change_p_value(rate: Kpi) -> float | None:
-    """The two-sided p-value of a rate's change between the two periods: a two-proportion
-    z-test (pooled), counting each period's customers as an independent sample.
-
-    The same customers are often active in both periods; their answers are positively
-    correlated, which makes the true variance of the difference smaller than this test
-    assumes, so it errs on the side of "within sampling error". ``None`` without both
-    samples.
-    """
-    if rate.n is None or rate.previous_n is None or not rate.n or not rate.previous_n:
-        return None
-    if rate.value is None or rate.previous is None:
-        return None
-    x1, x2 = round(rate.value * rate.n), round(rate.previous * rate.previous_n)
-    pooled = (x1 + x2) / (rate.n + rate.previous_n)
-    if pooled in (0.0, 1.0):
-        return 1.0  # every customer the same in both periods: nothing changed
-    se = math.sqrt(pooled * (1 - pooled) * (1 / rate.n + 1 / rate.previous_n))
-    z = (x1 / rate.n - x2 / rate.previous_n) / se
-    return math.erfc(abs(z) / math.sqrt(2))
-
-
 def data_through(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
     """The last order date in the scope's period (to show how far the data goes)."""
     rows = gate.transactions(scope)
     return con.cursor().execute(f"select max(order_date) from ({rows.sql})", list(rows.params)).fetchall()[0][0]
 
 
-class _Snapshot:
-    """One cursor in one read transaction, handed to the query functions in place of the
-    connection (they ask it for a cursor per query): every query of a page then reads the
-    same committed state, so an import committed while the page computes never gives it
-    half old, half new figures."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self._cur = con.cursor()
-        self._cur.execute("begin transaction")
-
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        return self._cur
-
-    def close(self) -> None:
-        try:
-            self._cur.execute("rollback")  # read only: nothing to keep
-        finally:
-            self._cur.close()
-
-
 def overview(con: duckdb.DuckDBPyConnection, scope: Scope) -> Overview:
     """Everything the overview page shows for ``scope``: three queries (the sales of both
     periods, the customers of both periods, how far the data goes), in one read transaction."""
-    snapshot = _Snapshot(con)
-    try:
-        sales = _sales(snapshot, scope)
-        customers = _customers(snapshot, scope)
-        through = data_through(snapshot, scope)
-    finally:
-        snapshot.close()
+    with snapshot(con) as view:
+        sales = _sales(view, scope)
+        customers = _customers(view, scope)
+        through = data_through(view, scope)
     kpi = _kpis(scope, sales, customers)
     by_region = _by_region(scope, sales)
     comparison = scope.comparison()
@@ -418,11 +287,40 @@ def overview(con: duckdb.DuckDBPyConnection, scope: Scope) -> Overview:
     )
 
 
-def default_scope(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ...] | None = None) -> Scope | None:
-    """The scope a page opens with (:func:`analytics.scope.default_period`, against the
-    previous period); ``None`` when there are no sales the user may see."""
-    span = gate.data_months(con.cursor(), allowed_regions)
-    if span is None:
-        return None
-    start, end = gate.default_period(*span)
-    return Scope(start=start, end=end, compare="previous", allowed_regions=allowed_regions)
+def report(view: Overview) -> dict[str, Any]:
+    """The overview's figures for ``report overview`` (made JSON-ready by
+    :func:`analytics.report.plain`): ``data_through``, ``kpis`` (each as :class:`Kpi`'s
+    fields), ``trend``, ``by_region`` (their rows), ``highlights`` (``kind`` and its values)."""
+    return {
+        "data_through": view.data_through,
+        "kpis": {name: asdict(k) for name, k in view.kpis.items()},
+        "trend": view.trend,
+        "by_region": view.by_region,
+        "highlights": [{"kind": h.kind, **h.values} for h in view.highlights],
+    }
+
+
+def report_lines(data: dict[str, Any]) -> list[str]:
+    """The overview's report (:func:`report`, made plain) as lines for a terminal."""
+    lines = ([f"data through {data['data_through']}"] if data["data_through"] else []) + [""]
+    for name, k in data["kpis"].items():
+        if k["value"] is None:
+            value = "–"
+        elif name in RATES:
+            value = f"{k['value']:.1%}"
+        else:
+            value = f"{k['value']:,}" if isinstance(k["value"], int) else f"{k['value']:,.2f}"
+        change = ""
+        if k["change"] is not None:
+            change = (f"  {k['change'] * 100:+.1f} pts" if name in RATES else f"  {k['change']:+.1%}")
+        extra = f"  (n = {k['n']:,}, 95% CI {k['ci'][0]:.1%}–{k['ci'][1]:.1%})" if k.get("ci") else ""
+        lines.append(f"  {name:<18}{value:>18}{change}{extra}")
+    lines += ["", "revenue by region:"]
+    for r in data["by_region"]:
+        change = f"  {r['change']:+.1%}" if r["change"] is not None else ""
+        lines.append(f"  {r['region'] or '(none)':<10}{r['revenue']:>18,.2f}{change}")
+    if data["highlights"]:
+        lines += ["", "highlights:"]
+        for h in data["highlights"]:
+            lines.append("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items()))
+    return lines

@@ -12,7 +12,8 @@ import math
 
 import plotly.graph_objects as go
 
-from ui.formats import currency_symbol, fmt_money, fmt_month_short
+from ui.dates import fmt_month_short, fmt_year
+from ui.formats import currency_symbol, fmt_money, fmt_number
 
 #: One calm palette for every page: the period in the brand blue, the comparison in grey.
 CURRENT = "#1f5fae"
@@ -57,7 +58,7 @@ def money_ticks(high: float, lang: str, currency: str, count: int = 5) -> tuple[
         if v == 0:
             return "0"
         if v < 1000:
-            return f"{currency_symbol(currency)}{v:g}"
+            return currency_symbol(currency) + fmt_number(v, lang)
         return fmt_money(v, lang, currency, compact=True)
 
     return values, [label(v) for v in values]
@@ -71,6 +72,6 @@ def month_ticks(months: list, lang: str) -> list[str]:
     for i, m in enumerate(months):
         name = fmt_month_short(m, lang)
         if i == 0 or m.month == 1:
-            name += f"<br>{m.year}年" if lang == "zh" else f"<br>{m.year}"
+            name += "<br>" + fmt_year(m, lang)
         out.append(name)
     return out

@@ -7,8 +7,9 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 
+from ui.dates import fmt_month
 from ui.figures.common import COMPARISON, CURRENT, change_colors, layout, money_ticks, month_ticks
-from ui.formats import fmt_money, fmt_month, fmt_pct
+from ui.formats import fmt_money, fmt_pct
 from ui.i18n import t
 
 

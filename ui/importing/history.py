@@ -9,6 +9,7 @@ import streamlit as st
 
 from analytics.errors import CRMError
 from analytics.ingest import pipeline
+from analytics.store.ledger import import_history
 from ui import loaders, session
 from ui.formats import fmt_int
 from ui.i18n import md_literal, t
@@ -43,7 +44,7 @@ def history_table(rows: list[dict[str, Any]], lang: str) -> pd.DataFrame:
 def history_section(lang: str) -> None:
     """The import ledger, its downloads, and undo with a confirm step."""
     con = loaders.connection()
-    rows = pipeline.import_history(con)
+    rows = import_history(con)
     if not rows:
         st.info(t("data_history_empty", lang), icon=":material/history:")
         return

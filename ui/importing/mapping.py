@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics.errors import MappingError
 from analytics.ingest.mapping import save_mapping
-from analytics.ingest.pipeline import ImportReport
+from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import COLUMNS
 from ui import loaders
 from ui.i18n import md_literal, t

@@ -9,8 +9,9 @@ import streamlit as st
 
 from analytics.errors import CRMError
 from analytics.ingest.mapping import saved_mappings
-from analytics.ingest.pipeline import DATE_ORDERS, ImportReport, Progress
+from analytics.ingest.pipeline import DATE_ORDERS, Progress
 from analytics.ingest.readers import ENCODING_LABELS
+from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import KINDS
 from ui import loaders, session
 from ui.formats import fmt_int

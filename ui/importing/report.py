@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics.ingest.pipeline import ImportReport
 from analytics.ingest.readers import ENCODING_LABELS
+from analytics.ingest.report import ImportReport
 from ui.formats import fmt_int
 from ui.i18n import md_literal, t
 from ui.importing.messages import check_title, kind_label, localize

@@ -10,7 +10,8 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from analytics.ingest import demo, intake
 from ui import loaders
-from ui.formats import fmt_date, fmt_int
+from ui.dates import fmt_date
+from ui.formats import fmt_int
 from ui.i18n import md_literal, t
 from ui.importing.messages import stage_label
 from ui.importing.panel import file_panel

@@ -26,6 +26,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from analytics.errors import CRMError, MappingError
 from analytics.ingest import intake, pipeline
 from analytics.ingest.readers import EXCEL_FORMATS, TEXT_FORMATS
+from analytics.ingest.report import ImportReport
 from analytics.paths import work_dir
 from ui.downloads import download_name
 
@@ -53,7 +54,7 @@ class Staged:
     made_for: tuple | None = None
     error: CRMError | None = None
     headers: list[str] | None = None
-    result: pipeline.ImportReport | None = None
+    result: ImportReport | None = None
     revision: int = 0
     folder: Path | None = None  # the private folder of an upload, removed with the entry
     lang: str | None = None  # the language its widgets were drawn in
@@ -146,7 +147,7 @@ class Staged:
                                              self.prepared.stage_db)
         self.made_for = wanted
 
-    def commit(self, user: str, progress: pipeline.Progress) -> pipeline.ImportReport:
+    def commit(self, user: str, progress: pipeline.Progress) -> ImportReport:
         """Write the prepared file; keep the final report, let go of the preview and the upload."""
         assert self.prepared is not None
         self.result = pipeline.commit_import(self.prepared, imported_by=user, progress=progress)

@@ -172,7 +172,7 @@ def load_demo(
 
     Returns
     -------
-    list[analytics.ingest.pipeline.ImportReport]
+    list[analytics.ingest.report.ImportReport]
         One report per file (customers, transactions, feedback, leads), each with
         ``rows_read``, ``rows_rejected`` and ``rows_imported``.
     """
