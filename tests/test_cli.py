@@ -334,8 +334,8 @@ def test_report_data_prints_the_data_pages_ledger_checks_and_settings(sales_db, 
     assert code == 0, err
     report = json.loads(out)
     assert report["page"] == "data" and report["user"] is None and "period" not in report
-    assert [(r["import_id"], r["kind"], r["file_name"], r["rows_imported"], r["status"]) for r in report["imports"]] == [
-        (1, "transactions", "sales.csv", 6, "committed")]
+    ledger = [(r["import_id"], r["kind"], r["file_name"], r["rows_imported"], r["status"]) for r in report["imports"]]
+    assert ledger == [(1, "transactions", "sales.csv", 6, "committed")]
     assert {c["name"] for c in report["checks"]} == {
         p.stem for p in (PROJECT_ROOT / "analytics" / "store" / "sql" / "audits").glob("*.sql")}
     assert report["settings"]["currency"] == "CNY"
