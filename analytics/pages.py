@@ -112,8 +112,9 @@ PAGES: tuple[Page, ...] = (
 
 
 def check(pages: Iterable[Page]) -> tuple[Page, ...]:
-    """``pages`` as a registry, checked: unique keys and scripts, exactly one default page,
-    which every role may open (it is where every user lands).
+    """``pages`` as a registry, checked: unique keys and scripts, every page open to admins
+    (the role of the local user when no login is configured, who must see every page),
+    exactly one default page, which every role may open (it is where every user lands).
 
     Raises
     ------
@@ -126,6 +127,9 @@ def check(pages: Iterable[Page]) -> tuple[Page, ...]:
         twice = sorted({v for v in seen if seen.count(v) > 1})
         if twice:
             raise ValueError(f"two pages have the {attribute} {', '.join(twice)}")
+    closed = [p.key for p in pages if not p.allows("admin")]
+    if closed:
+        raise ValueError(f"every page must be open to admins (the local user), not {', '.join(closed)}")
     defaults = [p.key for p in pages if p.default]
     if len(defaults) != 1:
         raise ValueError(f"exactly one page must be the default, not {defaults or 'none'}")

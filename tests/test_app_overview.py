@@ -125,6 +125,31 @@ def test_the_figures_change_with_the_filters(monkeypatch, database):
     assert len({tuple(v) for v in shown.values()}) == len(SCOPES)
 
 
+def address(at: AppTest) -> dict[str, list[str]]:
+    """The app's query parameters after the run, each as a list of its values."""
+    return {key: value if isinstance(value, list) else [value] for key, value in at.query_params.items()}
+
+
+def test_the_address_says_what_the_filters_hold(monkeypatch, database):
+    """The filters write the address (a shared link is the view): what is chosen, every value
+    of a several-values filter, the language always, nothing for a filter at its default, and
+    nothing a URL asked for that is not an option."""
+    path, _ = database
+    at = run_app(monkeypatch, path, lang="en", **FILTERED_URL, segment="nobody")
+    assert address(at) == {"lang": ["en"], "from": ["2024-03"], "to": ["2024-08"], "compare": ["last_year"],
+                           "region": ["华北"], "channel": ["门店", "天猫"]}
+    at.sidebar.multiselect(key="region").set_value(["华北", "华南"])
+    at.sidebar.selectbox(key="compare").set_value("previous")
+    at.sidebar.selectbox(key="to").set_value("2024-09")  # the default: the last month with data
+    at.run()
+    assert not at.exception
+    assert address(at) == {"lang": ["en"], "from": ["2024-03"], "region": ["华北", "华南"],
+                           "channel": ["门店", "天猫"]}
+    at.sidebar.multiselect(key="channel").set_value([])
+    at.run()
+    assert "channel" not in address(at)
+
+
 @pytest.mark.parametrize(("params", "lang"), [
     pytest.param({"region": "东北", "lang": "en"}, "en", id="unknown-region"),
     pytest.param({"compare": "bogus", "lang": "en"}, "en", id="bogus-compare"),

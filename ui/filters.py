@@ -1,12 +1,16 @@
-"""The global filters in the sidebar, bound to the URL so a view can be shared.
+"""The global filters in the sidebar, kept in the address so a view can be shared.
 
 The widget keys are public URL parameters (treat them as API): ``lang`` (zh, en), ``from``,
 ``to`` (months, ``YYYY-MM``), ``compare`` (previous, last_year, none), ``region``, ``channel``
 and ``segment`` (repeated for several values, e.g. ``?region=华东&region=华北``).
 
-Widgets whose options are shown translated (language, comparison) are kept in the URL by
-:func:`_url_choice`: Streamlit's ``bind="query-params"`` writes a widget's displayed label,
-so a link would change with the language it was made in. The others use ``bind``.
+The frame owns the address: a widget takes its first value of the session from it (a
+value that is not an option is ignored), and after the widgets are drawn the address is
+set to what they hold (:func:`_put_in_address`; a filter at its default is left out, the
+language never). Streamlit's ``bind="query-params"`` is not used: it writes a widget's
+label, not its code (a link would change with its language), and across page switches it
+was seen to drop a bound parameter from the address while the widget kept its value
+(``from``, 2 of about 30 switches), so the link would no longer show what the page shows.
 
 The language is always in the address (a link opens in the language it was made in, not
 the colleague's browser's), and the filters are drawn on every page (greyed out where they
@@ -27,6 +31,33 @@ from ui.i18n import LANGUAGES, detect_language, language_label, t
 _SCOPE_KEY = "_scope"
 
 
+def _put_in_address(key: str, value: str | list[str] | None) -> None:
+    """Make the address say ``key=value`` (every item of a list; ``None`` or an empty list:
+    no ``key``), writing only when it says something else: a write sends the whole address."""
+    wanted = [] if value is None else [value] if isinstance(value, str) else list(value)
+    if st.query_params.get_all(key) == wanted:
+        return
+    if wanted:
+        st.query_params[key] = wanted if len(wanted) > 1 else wanted[0]
+    else:
+        del st.query_params[key]
+
+
+def _seed(key: str, options: list[str], default: str | list[str]) -> None:
+    """Give the widget ``key`` its value before it is drawn: on the session's first run the
+    address's (what of it is an option), later its own while it is still an option; else
+    ``default``. A list ``default`` makes it a several-values widget."""
+    several = isinstance(default, list)
+    if key in st.session_state:
+        kept = st.session_state[key]
+    else:
+        kept = st.query_params.get_all(key) if several else st.query_params.get(key)
+    if several:
+        st.session_state[key] = list(dict.fromkeys(v for v in (kept or []) if v in options))
+    else:
+        st.session_state[key] = kept if kept in options else default
+
+
 def _url_choice(widget, label: str, options: tuple[str, ...], default: str, key: str, *, always: bool = False,
                 **kwargs) -> str:
     """A single-choice widget whose value (an option code, not its label) lives in the URL
@@ -42,10 +73,7 @@ def _url_choice(widget, label: str, options: tuple[str, ...], default: str, key:
         st.session_state[key] = asked if asked in options else st.session_state.get(chosen, default)
 
     def url(value: str) -> None:
-        if value != default or always:
-            st.query_params[key] = value
-        elif key in st.query_params:
-            del st.query_params[key]
+        _put_in_address(key, value if value != default or always else None)
 
     def changed() -> None:
         if st.session_state.get(key) not in options:  # clicked empty: keep the last choice selected
@@ -114,24 +142,28 @@ def sidebar(lang: str, allowed: tuple[str, ...] | None, applies: bool = True) ->
         side.caption(t("filters_not_on_this_page", lang))
 
     c1, c2 = side.columns(2)
-    start = c1.selectbox(t("filter_from", lang), months, index=months.index(default_start),
-                         key="from", bind="query-params", disabled=off)
-    end = c2.selectbox(t("filter_to", lang), months, index=len(months) - 1, key="to", bind="query-params", disabled=off)
-    start, end = start or default_start, end or months[-1]
+    _seed("from", months, default_start)
+    _seed("to", months, months[-1])
+    start = c1.selectbox(t("filter_from", lang), months, key="from", disabled=off) or default_start
+    end = c2.selectbox(t("filter_to", lang), months, key="to", disabled=off) or months[-1]
+    _put_in_address("from", start if start != default_start else None)
+    _put_in_address("to", end if end != months[-1] else None)
     if end < start:
         side.warning(t("period_reversed", lang))
         start, end = end, start
     compare = _url_choice(side.selectbox, t("filter_compare", lang), COMPARISONS, COMPARISONS[0], "compare",
                           format_func=lambda c: t(f"compare_{c}", lang), disabled=off)
     all_label = t("all_values", lang)
-    regions = side.multiselect(t("filter_region", lang), values["region"], key="region",
-                               bind="query-params", placeholder=all_label, disabled=off)
-    channels = side.multiselect(t("filter_channel", lang), values["channel"], key="channel",
-                                bind="query-params", placeholder=all_label, disabled=off)
-    segments = ()
-    if values["segment"]:
-        segments = side.multiselect(t("filter_segment", lang), values["segment"], key="segment",
-                                    bind="query-params", placeholder=all_label, disabled=off)
+    chosen: dict[str, list[str]] = {}
+    for key in ("region", "channel", "segment"):
+        if key == "segment" and not values[key]:  # no segments imported: no segment filter
+            chosen[key] = []
+            continue
+        _seed(key, values[key], [])
+        chosen[key] = side.multiselect(t(f"filter_{key}", lang), values[key], key=key, placeholder=all_label,
+                                       disabled=off)
+        _put_in_address(key, chosen[key])
+    regions, channels, segments = chosen["region"], chosen["channel"], chosen["segment"]
     scope = Scope(start=date.fromisoformat(start + "-01"), end=date.fromisoformat(end + "-01"),
                   compare=compare, regions=tuple(regions), channels=tuple(channels),
                   segments=tuple(segments), allowed_regions=allowed)
