@@ -1,10 +1,13 @@
-"""Helpers for the browser tests: the real Streamlit server as a subprocess, Chromium, waits.
+"""Helpers for the browser tests: the real Streamlit server as a subprocess, Chromium, waits,
+pages in browser contexts of their own, and screenshots.
 
-Used by ``tests/test_browser.py`` only; nothing here is a test.
+Used by ``tests/test_browser*.py`` (with the fixtures of ``tests/browser_fixtures.py``) and
+``tests/test_login_browser.py``; nothing here is a test.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -18,9 +21,18 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from analytics import pages
+from ui.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Screenshots for a person to look at (git-ignored), as ``<name>_<width>.png``.
+SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+#: The pages' screenshots, for the README and for anyone who wants to see the pages.
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+DESKTOP = (1366, 768)
+PHONE = (390, 844)
 
 #: Debian's Chromium (``.ci/run`` installs it); never a browser downloaded by Playwright.
 CHROMIUM = "/usr/bin/chromium"
@@ -146,3 +158,124 @@ def leaked_messages(text: str, lang: str) -> list[str]:
     foreign = [m for k, m in other.items()
                if len(m) >= 4 and not re.search(r"[{}*\n`]", m) and m != ours.get(k) and m in text]
     return keys + foreign
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def new_page(browser: Browser, size: tuple[int, int] = DESKTOP, locale: str = "en-US") -> Page:
+    """A page in a context of its own (no shared session or storage)."""
+    width, height = size
+    phone = width < 600
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
+                                  is_mobile=phone, has_touch=phone, accept_downloads=True)
+    return context.new_page()
+
+
+def kpi_value(page: Page, label: str) -> Locator:
+    """The value of the KPI tile labelled exactly ``label``."""
+    tile = page.get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+    return tile.get_by_test_id("stMetricValue")
+
+
+def open_data_page(page: Page, server: Server, lang: str) -> None:
+    """Open the overview, then the Data page through the sidebar, as a person does (the
+    Data page's own address is tested in ``test_browser.py``'s shared-link tests)."""
+    page.goto(f"{server.url}/?lang={lang}")
+    wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
+    expand = page.get_by_test_id("stExpandSidebarButton")
+    if expand.is_visible():  # a phone starts with the sidebar closed
+        expand.click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=t("nav_data", lang)).click()
+    expect(page).to_have_url(re.compile(r"/data(\?|$)"))
+    wait_rendered(page, page.get_by_test_id("stMain").get_by_test_id("stFileUploader"))
+    expect(page.get_by_test_id("stMain").locator("h1")).to_have_text(t("data_title", lang))
+    collapse = page.get_by_test_id("stSidebarCollapseButton")
+    if page.viewport_size["width"] < 600 and collapse.is_visible():
+        collapse.click()
+
+
+def app_text(page: Page) -> str:
+    """The page's visible text, less the language switch (labelled in both languages on purpose)."""
+    return page.get_by_test_id("stApp").inner_text().replace("Language / 语言", "")
+
+
+# --------------------------------------------------------------------------- screenshots
+
+
+def docs_folder() -> Path:
+    """docs/screenshots/ for the app's own pages; with a page registered only by a test (its
+    script outside pages/, as with ``--dummy-page``) every screenshot differs from the app's,
+    so they all go among the test artifacts."""
+    own = all(p.script.startswith("pages/") for p in pages.PAGES)
+    return DOCS_SCREENSHOTS if own else SCREENSHOTS
+
+
+def _artifact(name: str, page: Page, folder: Path = SCREENSHOTS) -> Path:
+    """``<folder>/<name>_<width>.png`` (``tests/artifacts/screenshots/`` is made and git-ignored)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder == SCREENSHOTS:
+        ignore = SCREENSHOTS.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n!.gitignore\n", encoding="utf-8")
+    return folder / f"{name}_{page.viewport_size['width']}.png"
+
+
+def screenshot(page: Page, name: str, scrolled: tuple[str, ...] = ("stMain", "stSidebarContent"),
+               folder: Path = SCREENSHOTS) -> Path:
+    """Save the whole page as ``<folder>/<name>_<width>.png`` (default: the test artifacts;
+    the pages' own screenshots go to ``docs/screenshots/``, for the README).
+
+    Streamlit scrolls inside ``stMain`` and the sidebar, so Playwright's ``full_page`` sees one
+    window: the window is first made as tall as the tallest of the ``scrolled`` parts that are
+    on screen, then everything is waited for again (a resize can redraw charts).
+    """
+    size = page.viewport_size
+    page.mouse.move(size["width"] - 1, size["height"] - 1)  # no hover state (last button, sidebar)
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no focus ring either
+    height = page.evaluate("""(ids) => Math.max(window.innerHeight, ...[...document.querySelectorAll(
+        ids.map(id => `[data-testid="${id}"]`).join(", "))]
+        .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > 0; })
+        .map(e => e.scrollHeight))""", list(scrolled))
+    page.set_viewport_size({"width": size["width"], "height": height})
+    wait_rendered(page, page.get_by_test_id("stMain"))
+    path = _artifact(name, page, folder)
+    write_png(path, page.screenshot(full_page=True, animations="disabled", caret="hide"))
+    page.set_viewport_size(size)
+    return path
+
+
+#: A new screenshot that differs from the one in place by fewer pixels than this is the same
+#: picture (anti-aliasing of a rounded corner): the file is left alone, so a test run does
+#: not rewrite the committed screenshots in docs/ (a changed digit is well over this).
+SAME_PICTURE_PIXELS = 64
+
+
+def write_png(path: Path, png: bytes) -> None:
+    """Write ``png`` to ``path`` unless the file there already shows the same picture."""
+    if path.exists():
+        from PIL import Image, ImageChops
+
+        old, new = (Image.open(io.BytesIO(data)).convert("RGB") for data in (path.read_bytes(), png))
+        if old.size == new.size:
+            differing = ImageChops.difference(old, new).convert("L").point(lambda v: 255 if v else 0)
+            if differing.histogram()[255] < SAME_PICTURE_PIXELS:
+                return
+    path.write_bytes(png)
+
+
+def screenshots_at_both_widths(page: Page, name: str, folder: Path = SCREENSHOTS) -> None:
+    """:func:`screenshot` at the desktop width, then at the phone's: the same session (a state
+    reached by clicking) in a window made narrow, not an emulated phone."""
+    screenshot(page, name, folder=folder)
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    try:
+        sidebar = page.get_by_test_id("stSidebar")
+        if sidebar.get_attribute("aria-expanded") == "true":  # narrowed, it may stay open over the page
+            page.get_by_test_id("stSidebarCollapseButton").click()
+            expect(sidebar).to_have_attribute("aria-expanded", "false")
+        screenshot(page, name, folder=folder)
+    finally:
+        page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+        wait_rendered(page, page.get_by_test_id("stMain"))

@@ -12,6 +12,10 @@ import pytest
 
 from analytics.store.connection import connect
 
+# The helper modules' own asserts report what differed, as the tests' do.
+pytest.register_assert_rewrite("app_data_util", "atomicity_util", "overview_fixture", "overview_reference",
+                               "roundtrip_checks")
+
 #: Set for the run (and so for the servers the browser tests start) by ``--dummy-page``.
 DUMMY_PAGE_VARIABLE = "CRM_TEST_DUMMY_PAGE"
 

@@ -1,11 +1,16 @@
 """Who sees what, through the whole app (AppTest): each role × each page × URL tampering ×
 the tables behind the downloads × several users served by one process.
 
+The matrix reads the page registry (:data:`analytics.pages.PAGES`): every user of the
+access file on every registered page, so a page is covered the moment it is registered
+(``pytest --dummy-page`` shows it with a test-only page). Every table a page offers for
+download is caught on its way to the CSV or Excel file (the ``downloads`` fixture).
+
 The app runs with an ``[auth]`` section in its secrets (so the login gate is on) and an
 access file of the test's own (``CRM_ACCESS_FILE``); ``AppTest.user`` plays the identity
-provider's answer. Expected figures are :func:`analytics.metrics.overview.overview` for the user's
-scope (``tests/test_overview.py`` checks those against pandas); what must never show is
-checked on the page's whole text, tables included.
+provider's answer. Expected figures are :func:`analytics.metrics.overview.overview` for the
+user's scope (``tests/test_overview.py`` checks those against pandas); what must never show
+is checked on the page's whole text, tables included.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from overview_fixture import load_fixture
 from streamlit.testing.v1 import AppTest
-from test_overview import load_fixture
 
 from analytics import pages
 from analytics import scope as gate

@@ -1,6 +1,6 @@
 """The overview page through Streamlit's AppTest: languages, URL filters, the empty state.
 
-The app reads a database built from ``test_overview``'s fixture (imported through the real
+The app reads a database built from ``overview_fixture``'s fixture (imported through the real
 pipeline). Every figure on the tiles is checked against ``analytics.metrics.overview.overview()``
 for the same scope, formatted by ``ui.widgets.kpi_value``; ``test_overview`` checks those
 figures against pandas.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from overview_fixture import load_fixture
 from streamlit.testing.v1 import AppTest
-from test_overview import load_fixture
 
 import analytics.ingest.demo
 from analytics import scope as gate

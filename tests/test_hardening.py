@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_overview import load_fixture
+from overview_fixture import load_fixture
 
 from analytics.ingest.pipeline import import_file
 from analytics.metrics import overview as ov

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import test_access_app
 import test_browser
+from overview_fixture import TRANSACTIONS, TX_COLUMNS, load_fixture
 from streamlit.testing.v1 import AppTest
-from test_overview import TRANSACTIONS, TX_COLUMNS, load_fixture
 
 from analytics import pages
 from analytics.access import ROLES

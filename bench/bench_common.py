@@ -1,0 +1,62 @@
+"""What the benchmark's parent process and its worker subprocesses share: the paths, the
+job a worker is given (``Job``), the line a worker prints its result on, and the helpers a
+worker uses to read its own memory figures, apply the ``--set`` settings and import the
+code measured."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+WORK_DIR = BENCH_DIR / "work"
+TEMP_DIR = WORK_DIR / ".duckdb_tmp"  # what analytics.store.connection.connect uses for a database in WORK_DIR
+MIB = 1024 * 1024
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+@dataclass
+class Job:
+    """What one worker subprocess is asked to do."""
+
+    mode: str
+    csv: Path
+    db: Path
+    memory_limit: str
+    settings: list[str] = field(default_factory=list)
+    rows: int = 0
+    code_dir: str = str(PROJECT_ROOT)  # the folder holding the ``analytics`` package to measure
+
+
+# --------------------------------------------------------------------------- inside a worker
+
+def _status_mb(key: str) -> float:
+    """A ``/proc/self/status`` figure (VmRSS, VmHWM) in MiB."""
+    match = re.search(rf"^{key}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M)
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def _reset_peak() -> None:
+    """Reset VmHWM to the current RSS (Linux >= 4.0), to measure one step's peak."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _apply_settings(con: Any, settings: list[str]) -> None:
+    for item in settings:
+        name, value = item.split("=", 1)
+        con.execute(f"set {name.strip()} = '{value.strip()}'")
+
+
+def _pipeline(job: Job) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    sys.path.insert(0, job.code_dir)
+    from analytics.ingest.pipeline import import_file
+    from analytics.store.connection import connect
+
+    return connect, import_file

@@ -1,0 +1,37 @@
+"""What the import pipeline's tests share: a fresh database, small files written by the tests, both CSV readers.
+
+Each CSV test runs through both CSV readers (DuckDB's, checked against the file's line
+count, and Python's csv module) and expects the same report from each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analytics.store.connection import connect
+
+READERS = [pytest.param(False, id="duckdb-reader"), pytest.param(True, id="python-reader")]
+
+
+@pytest.fixture(name="con")
+def con_fixture(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    yield con
+    con.close()
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def rows(con, sql: str, *params: object) -> list[tuple]:
+    return con.cursor().execute(sql, list(params)).fetchall()
+
+
+ZH_HEADER = "订单编号,客户编号,订单日期,实付金额,大区,渠道\n"
+ZH_ROWS = ("SO1,00123,2024-01-05,100.50,华东,天猫\n"
+           "SO2,00124,2024-01-06,200,华北,京东\n"
+           "SO3,00123,2024-02-01,50,华东,门店\n")
