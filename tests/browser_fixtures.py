@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from browser_util import CHROMIUM, Server, new_page, start_server
+from browser_util import CHROMIUM, Server, new_page, start_server, wait_rendered
 from playwright.sync_api import Browser, Page
 
 from analytics.ingest.demo import load_demo
@@ -93,8 +93,19 @@ def demo_facts_fixture(demo_db: tuple[Path, DemoFacts]) -> DemoFacts:
 
 
 @pytest.fixture(scope="module", name="demo_server")
-def demo_server_fixture(demo_db: tuple[Path, DemoFacts], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def demo_server_fixture(demo_db: tuple[Path, DemoFacts], tmp_path_factory: pytest.TempPathFactory,
+                        chromium: Browser) -> Iterator[Server]:
+    """The app over the demo database, past its first request: that one is served by
+    Streamlit's folder-based navigation, which knows only the scripts in pages/ (a page a
+    test registers elsewhere would get a "page not found" dialog; the first request of a
+    fresh server is tested on its own, for every page of the app)."""
     server = serve(demo_db[0], tmp_path_factory.mktemp("demo_server"))
+    first = new_page(chromium)
+    try:
+        first.goto(f"{server.url}/")
+        wait_rendered(first, first.get_by_test_id("stMain").locator("h1"))
+    finally:
+        first.context.close()
     yield server
     server.stop()
 
