@@ -19,6 +19,7 @@ from typing import Any
 from analytics import pages
 from analytics.access import authorize, default_access_path, load_access
 from analytics.errors import CRMError
+from analytics.ingest.orders import AMENDED_POLICIES
 from analytics.ingest.pipeline import DATE_ORDERS, Progress, import_file, undo_import
 from analytics.ingest.schema import KINDS
 from analytics.report import parse_month, report_text, run_report
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--save-mapping", metavar="NAME", help="save the mapping used under NAME")
     imp.add_argument("--date-order", choices=DATE_ORDERS,
                      help="read dates like 01/02/2024 as day/month/year or month/day/year")
+    imp.add_argument("--amended", choices=AMENDED_POLICIES, default="keep",
+                     help="an order the database holds with other lines: keep the stored one (default) or "
+                          "replace it with this file's (undoing the import puts it back)")
     imp.add_argument("--commit", action="store_true", help="write the valid new rows")
     imp.add_argument("--user", default=None, help="who imports (recorded in the ledger)")
     imp.add_argument("--json", action="store_true")
@@ -126,8 +130,21 @@ def _show_report(report: dict[str, Any]) -> None:
                        ("excluded (blank, totals)", "rows_excluded"),
                        ("duplicates in file", "rows_duplicate"), ("conflicts", "rows_conflicting"),
                        ("already in database", "rows_already_present"),
+                       ("in amended orders, kept", "rows_amended"),
                        ("to import", "rows_to_import"), ("imported", "rows_imported")):
         print(f"  {label:>26}: {report[key]:,}")
+    if report["orders"]:
+        print(f"  {'orders':>26}: {report['orders']:,}")
+    if report["orders_amended"]:
+        what = ("replaced by this file's version" if report["amended_policy"] == "replace"
+                else "kept as stored (--amended replace imports this file's version)")
+        print(f"{report['orders_amended']:,} amended orders (in the database with other lines), {what}:")
+        for a in report["amended"][:50]:
+            print(f"  order {a['order']} (line {a['line']}): {a['lines_in_file']} lines in the file, "
+                  f"{a['lines_stored']} stored (import #{a['import_id']}); {a['only_in_file']} only in the file, "
+                  f"{a['only_stored']} only stored")
+        if report["rows_replaced"]:
+            print(f"  {report['rows_replaced']:,} stored lines replaced (undo puts them back)")
     for col, reading in report["date_readings"].items():
         print(f"dates in {col}: read as {reading['reading']} ({reading['why']})")
     for item in report["needs_confirmation"]:
@@ -180,7 +197,7 @@ def _run(args: argparse.Namespace, con: Any) -> int:
         report = import_file(
             con, args.file, kind=args.kind, encoding=args.encoding, sheet=args.sheet,
             header_row=args.header_row, mapping_name=args.mapping, mapping=_parse_map(args.map),
-            date_order=args.date_order, commit=args.commit, imported_by=_who(args.user),
+            date_order=args.date_order, amended=args.amended, commit=args.commit, imported_by=_who(args.user),
             save_as=args.save_mapping, progress=_progress(not args.json and sys.stderr.isatty()),
         ).to_dict()
         _print_json(report) if args.json else _show_report(report)

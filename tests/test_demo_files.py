@@ -13,7 +13,7 @@ import pytest
 from demo_util import small_files_fixture, small_fixture  # noqa: F401 (the small and small_files fixtures)
 
 from analytics.ingest import demo
-from analytics.ingest.schema import COLUMNS, normalize_header
+from analytics.ingest.schema import COLUMNS, IDENTITY_COLUMNS, normalize_header
 
 # --------------------------------------------------------------------------- files
 
@@ -43,7 +43,7 @@ def test_transactions_file_is_gb18030_with_chinese_headers(
                       "渠道", "商品名称", "品类", "销售代表"]
     synonyms = _synonyms("transactions")
     assert sorted(synonyms[normalize_header(h)] for h in header) == sorted(
-        c.name for c in COLUMNS["transactions"]
+        IDENTITY_COLUMNS["transactions"]
     )
     frame = pd.read_csv(path, encoding="gb18030", dtype=str)
     assert len(frame) == len(small.transactions)
@@ -61,7 +61,7 @@ def test_customers_file_is_utf8_and_keeps_zeros(
     raw = path.read_bytes()
     assert not raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8")
-    assert text.splitlines()[0] == ",".join(c.name for c in COLUMNS["customers"])
+    assert text.splitlines()[0] == ",".join(IDENTITY_COLUMNS["customers"])
     frame = pd.read_csv(path, dtype=str)
     assert (frame["customer_id"] == small.customers["customer_id"]).all()
     assert frame["customer_id"].str.startswith("0").all()

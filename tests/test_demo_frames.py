@@ -18,7 +18,7 @@ from demo_util import (
 )
 
 from analytics.ingest import demo
-from analytics.ingest.schema import COLUMNS, required_columns
+from analytics.ingest.schema import COLUMNS, IDENTITY_COLUMNS, required_columns
 
 # --------------------------------------------------------------------------- determinism
 
@@ -52,7 +52,7 @@ def test_rejects_empty_size() -> None:
 
 def test_columns_are_the_canonical_ones(small: demo.DemoData) -> None:
     for kind, frame in small.frames().items():
-        assert list(frame.columns) == [c.name for c in COLUMNS[kind]], kind
+        assert list(frame.columns) == list(IDENTITY_COLUMNS[kind]), kind
 
 
 def test_required_values_present(small: demo.DemoData) -> None:

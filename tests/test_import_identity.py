@@ -16,36 +16,65 @@ from import_util import (
 
 from analytics.ingest.identity import hash_expr
 from analytics.ingest.pipeline import import_file, undo_import
-from analytics.ingest.schema import COLUMNS
+from analytics.ingest.schema import column
 from analytics.store import migrations
 from analytics.store.connection import connect, data_version
 from analytics.store.migrations import schema_version
 
 # ----------------------------------------------------------------------------- duplicates, conflicts
 
-def test_same_key_same_values_is_imported_once_and_different_values_are_listed(con, tmp_path):
+def test_a_repeated_line_id_is_a_duplicate_or_a_conflict_and_lines_without_one_are_lines(con, tmp_path):
+    """With line ids, an order's line id twice is one line (same values: imported once) or a
+    conflict (other values: the first kept, listed). Without line ids, every row is a line."""
     path = write(tmp_path / "k.csv",
-                 "transaction_id,customer_id,order_date,amount\n"
-                 "T1,C1,2024-01-05,10\nT2,C2,2024-01-05,20\nT1,C1,2024-01-05,10\nT2,C2,2024-01-05,25\n")
+                 "transaction_id,line_id,customer_id,order_date,amount\n"
+                 "T1,1,C1,2024-01-05,10\nT2,1,C2,2024-01-05,20\nT1,1,C1,2024-01-05,10\nT2,1,C2,2024-01-05,25\n"
+                 "T2,2,C2,2024-01-05,25\n")
     report = import_file(con, path, commit=True)
     assert (report.rows_valid, report.rows_duplicate, report.rows_conflicting, report.rows_imported) == (
-        4, 1, 1, 2)
-    assert report.conflicts == [{"line": 5, "key": "T2", "other": "line 3 of this file",
+        5, 1, 1, 3)
+    assert report.conflicts == [{"line": 5, "key": "T2 / 1", "other": "line 3 of this file",
                                  "kept": "the other row"}]
-    assert rows(con, "select transaction_id, amount from transactions order by line") == [
-        ("T1", Decimal("10")), ("T2", Decimal("20"))]
+    assert rows(con, "select transaction_id, line_id, amount from transactions order by line") == [
+        ("T1", "1", Decimal("10")), ("T2", "1", Decimal("20")), ("T2", "2", Decimal("25"))]
+    assert report.orders == 2
+    plain = write(tmp_path / "plain.csv",
+                  "transaction_id,customer_id,order_date,amount\n"
+                  "T8,C1,2024-01-05,10\nT9,C2,2024-01-05,20\nT8,C1,2024-01-05,10\nT9,C2,2024-01-05,25\n")
+    report = import_file(con, plain, commit=True)
+    assert (report.rows_duplicate, report.rows_conflicting, report.rows_imported, report.orders) == (0, 0, 4, 2)
 
 
-def test_a_row_that_changed_since_an_earlier_import_is_a_conflict_not_a_silent_overwrite(con, tmp_path):
-    first = write(tmp_path / "a.csv", "transaction_id,customer_id,order_date,amount\nT1,C1,2024-01-05,10\n")
+def test_a_line_without_a_line_id_in_a_file_with_line_ids_is_told_apart_by_its_content(con, tmp_path):
+    path = write(tmp_path / "k.csv", "transaction_id,line_id,customer_id,order_date,amount\n"
+                 "T1,,C1,2024-01-05,10\nT1,,C1,2024-01-05,10\nT1,,C1,2024-01-05,12\nT1,1,C1,2024-01-05,9\n")
+    report = import_file(con, path, commit=True)
+    assert (report.rows_duplicate, report.rows_conflicting, report.rows_imported, report.orders) == (0, 0, 4, 1)
+    assert import_file(con, path, commit=True).rows_imported == 0
+
+
+def test_an_order_stored_with_other_lines_is_amended_kept_by_default(con, tmp_path):
+    """An order the database holds comes again with a line changed: an amended order, listed
+    with its number and what differs; the stored order is kept, the file's lines of it are not
+    imported, and a new order of the file is."""
+    first = write(tmp_path / "a.csv", "transaction_id,customer_id,order_date,amount\nT1,C1,2024-01-05,10\n"
+                  "T1,C1,2024-01-05,4\n")
     import_file(con, first, commit=True)
     second = write(tmp_path / "b.csv",
-                   "transaction_id,customer_id,order_date,amount\nT1,C1,2024-01-05,99\nT2,C1,2024-01-06,5\n")
+                   "transaction_id,customer_id,order_date,amount\nT1,C1,2024-01-05,99\nT1,C1,2024-01-05,4\n"
+                   "T2,C1,2024-01-06,5\n")
     report = import_file(con, second, commit=True)
-    assert report.rows_imported == 1 and report.rows_conflicting == 1
-    assert report.conflicts[0]["other"] == "import #1, line 2"
-    assert rows(con, "select transaction_id, amount from transactions order by transaction_id") == [
-        ("T1", Decimal("10")), ("T2", Decimal("5"))]
+    assert (report.rows_imported, report.rows_amended, report.rows_conflicting, report.rows_already_present) == (
+        1, 2, 0, 0)
+    assert (report.orders, report.orders_amended, report.amended_policy, report.rows_replaced) == (2, 1, "keep", 0)
+    assert report.amended == [{"order": "T1", "line": 2, "lines_in_file": 2, "lines_stored": 2, "only_in_file": 1,
+                               "only_stored": 1, "import_id": 1}]
+    assert report.rows_valid == (report.rows_duplicate + report.rows_conflicting + report.rows_already_present
+                                 + report.rows_amended + report.rows_to_import)
+    assert rows(con, "select transaction_id, amount from transactions order by transaction_id, amount") == [
+        ("T1", Decimal("4")), ("T1", Decimal("10")), ("T2", Decimal("5"))]
+    assert rows(con, "select orders_amended, amended_policy, rows_replaced from imports where import_id = 2") == [
+        (1, "keep", 0)]
 
 
 def test_identical_rows_without_an_id_stay_separate_purchases(con, tmp_path):
@@ -155,8 +184,9 @@ def test_an_order_starts_on_its_first_line_whatever_the_order_of_ids(con, tmp_pa
 
 def test_rows_stored_under_md5_keys_keep_their_identity_after_the_upgrade(tmp_path, monkeypatch):
     """Schema 1 stored md5 of the natural key as every keyed row's row_key; schema 2 compares
-    natural keys as they are (row_key NULL). Rows written under schema 1, as that release
-    wrote them, are still present on re-import, conflict with changed rows, and undo."""
+    natural keys as they are (row_key NULL), and schema 3 an order's lines by their content.
+    Rows written under schema 1, as that release wrote them, are still present on
+    re-import, make an order with changed lines an amended order, and undo."""
     first_only = tmp_path / "migrations"
     first_only.mkdir()
     version, initial = migrations.migrations()[0]
@@ -177,8 +207,10 @@ def test_rows_stored_under_md5_keys_keep_their_identity_after_the_upgrade(tmp_pa
         "(md5_number(concat_ws(chr(31), 'transactions', 'T1', 'P2')), 1, 3, 'T1', 'C1', '2024-01-05', 12, "
         "'P2', false, false), "
         "(0, 1, 4, null, 'C2', '2024-01-06', 20, null, false, true)")
-    # the key-less row's content key, as schema 1 computed it (unchanged since)
-    cur.execute(f"update transactions set row_key = {hash_expr(COLUMNS['transactions'])} "
+    # the key-less row's content key, as schema 1 computed it (unchanged since): over its columns then
+    schema_1 = ("customer_id", "order_date", "amount", "transaction_id", "quantity", "cost", "region", "channel",
+                "product", "category", "sales_rep")
+    cur.execute(f"update transactions set row_key = {hash_expr(tuple(column('transactions', n) for n in schema_1))} "
                 "where transaction_id is null")
     con.close()
     monkeypatch.undo()
@@ -193,9 +225,9 @@ def test_rows_stored_under_md5_keys_keep_their_identity_after_the_upgrade(tmp_pa
         assert (again.rows_imported, again.rows_already_present, again.status) == (0, 3, "nothing new")
         changed = write(tmp_path / "changed.csv", header + "T1,C1,2024-01-05,99,P2\nT2,C1,2024-01-07,5,P1\n")
         report = import_file(con, changed, commit=True)
-        assert (report.rows_imported, report.rows_conflicting) == (1, 1)
-        assert report.conflicts == [{"line": 2, "key": "T1 / P2", "other": "import #1, line 3",
-                                     "kept": "the other row"}]
+        assert (report.rows_imported, report.rows_amended, report.orders_amended) == (1, 1, 1)
+        assert report.amended == [{"order": "T1", "line": 2, "lines_in_file": 1, "lines_stored": 2,
+                                   "only_in_file": 1, "only_stored": 2, "import_id": 1}]
         assert undo_import(con, 1) == 3
         assert import_file(con, same, commit=True).rows_imported == 3
         assert rows(con, "select transaction_id, row_key is null from transactions order by import_id, line") == [

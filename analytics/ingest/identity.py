@@ -1,26 +1,35 @@
 """Row identity: which staged rows repeat each other or rows already in the database.
 
-A row of a kind with a natural key in the file (transaction id [+ product], customer id,
-feedback id, lead id) is identified by that key; two rows with the same key and different
-values are a *conflict*: listed, and only the first (or the database's) kept. A row without
-one is identified by its content plus its occurrence among identical rows of the same file,
-so importing a file again, or the same rows re-saved in another file, adds nothing, while
-two identical purchases inside one file stay two purchases.
+A row of a kind with a natural key in the file (customer id, feedback id, lead id) is
+identified by that key; two rows with the same key and different values are a *conflict*:
+listed, and only the first (or the database's) kept. A row without one is identified by its
+content plus its occurrence among identical rows of the same file, so importing a file
+again, or the same rows re-saved in another file, adds nothing, while two identical
+purchases inside one file stay two purchases.
+
+A transaction id is an *order number*: the rows that carry it are the lines of one order
+(:func:`is_order_file`). Within the file a line is identified by its order and its line id
+when the file has line ids (a repeated line id is a duplicate or a conflict, as a natural
+key is), else by its content and its occurrence among identical lines of its order: two
+identical lines of one order are two lines. Against the database an order is compared
+whole, as the multiset of its lines' contents (:func:`line_hash`): the same lines make it
+*present*, other lines an *amended* order (:mod:`analytics.ingest.orders` keeps or replaces it).
 
 Natural keys are compared as they are (stored rows keyed so have no ``row_key``); content is
 hashed (:func:`hash_expr`) and compared only where keys meet: with the database, or within
 the file. Each query here writes a small side table of the staged table ``<staged>``:
-``_dups`` (:func:`find_repeats`), ``_orders`` (:func:`order_starts`) and ``_db``
-(:func:`compare_with_database`).
+``_dups`` (:func:`find_repeats`), ``_orders`` (:func:`order_starts`), ``_known`` and
+``_amended`` (the file's orders the database holds, and those of them it holds with other
+lines) and ``_db`` (:func:`compare_with_database`).
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from analytics.ingest.layout import staged_columns
+from analytics.ingest.layout import VALID, staged_columns
 from analytics.ingest.mapping import Mapping
-from analytics.ingest.schema import COLUMNS, NATURAL_KEYS, Column
+from analytics.ingest.schema import NATURAL_KEYS, Column, identity_columns, stored_columns
 
 
 def hash_expr(cols: tuple[Column, ...], alias: str = "", present: frozenset[str] | None = None) -> str:
@@ -38,6 +47,35 @@ def natural_key_columns(kind: str, mapping: Mapping) -> list[str]:
     if keys[0] not in mapping.columns:
         return []
     return [k for k in keys if k in mapping.columns]
+
+
+def is_order_file(kind: str, mapping: Mapping) -> bool:
+    """Whether the file's rows are order lines: transactions with a transaction id column."""
+    return kind == "transactions" and "transaction_id" in mapping.columns
+
+
+def _repeat_key(kind: str, mapping: Mapping) -> list[str]:
+    """The key whose repeats in the file are duplicates or conflicts: the natural key, but
+    for order lines only with a line id (without one, identical lines of an order are
+    separate lines)."""
+    keys = natural_key_columns(kind, mapping)
+    return keys if not is_order_file(kind, mapping) or "line_id" in keys else []
+
+
+#: The type each compared column has where it is stored (a line's content is hashed as it is stored).
+_STORED_TYPES = {"id": "varchar", "text": "varchar", "date": "date", "money": "decimal(18, 4)",
+                 "number": "double"}
+
+
+def line_hash(alias: str, present: frozenset[str] | None = None) -> str:
+    """128 bits of md5 over an order line's content (its identity columns but the order
+    number, each cast to its stored type): the same for the line in a file and stored.
+    Columns outside ``present`` (a file's staged columns) count as empty."""
+    parts = ", ".join(
+        f"coalesce(cast(cast({alias}.{c.name} as {_STORED_TYPES[c.type]}) as varchar), chr(0))"
+        if present is None or c.name in present else "chr(0)"
+        for c in identity_columns("transactions") if c.name != "transaction_id")
+    return f"md5_number(concat_ws(chr(31), {parts}))"
 
 
 def keyless(kind: str, mapping: Mapping, alias: str = "") -> str:
@@ -65,14 +103,14 @@ def _same_content(kind: str, present: frozenset[str], a: str, b: str) -> str:
     """Row ``a`` (staged, holding the columns ``present``) has the values of row ``b``
     (stored); a column ``a`` lacks is empty."""
     return " and ".join(f"{b}.{c.name} is not distinct from {a}.{c.name}" if c.name in present
-                        else f"{b}.{c.name} is null" for c in COLUMNS[kind])
+                        else f"{b}.{c.name} is null" for c in stored_columns(kind))
 
 
 def content_if_keyless(kind: str, mapping: Mapping, alias: str = "") -> str:
     """The content hash of a row whose natural key cell is empty (computed where needed,
     not staged: in a file with ids such rows are few)."""
     return (f"case when {keyless(kind, mapping, alias)} then "
-            f"{hash_expr(COLUMNS[kind], alias, staged_columns(mapping))} end")
+            f"{hash_expr(identity_columns(kind), alias, staged_columns(mapping))} end")
 
 
 def find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, mapping: Mapping,
@@ -100,24 +138,26 @@ def find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, mapping: 
         key; None: every row may.
     """
     kind, present = mapping.kind, staged_columns(mapping)
-    keys = natural_key_columns(kind, mapping)
-    natural = bool(keys)
+    keys = _repeat_key(kind, mapping)
+    natural = bool(natural_key_columns(kind, mapping))
     parts = []
-    if natural:
+    if keys:
         source = f"{staged}_v"
         if only_if is not None:
             source = f"(select s.* from {staged}_v s semi join {only_if} o using (transaction_id))"
         key = ", ".join(keys)
+        # a line without a line id is identified by its content within its order
+        with_id = " and line_id is not null" if is_order_file(kind, mapping) else ""
         parts.append(
-            f"with lines as (select * from {source} where {ok} and not {keyless(kind, mapping)}), "
+            f"with lines as (select * from {source} where {ok} and not {keyless(kind, mapping)}{with_id}), "
             f"repeated as (select {key} from lines group by {key} having count(*) > 1), "
-            f"hashed as (select l.*, {hash_expr(COLUMNS[kind], 'l', present)} as _h "
+            f"hashed as (select l.*, {hash_expr(identity_columns(kind), 'l', present)} as _h "
             f"from lines l semi join repeated r on {same_key(kind, mapping, 'l', 'r', stored=False)}) "
             f"select 'natural' as mode, _rid, _line, _h as h, row_number() over w as n, "
             f"first_value(_h) over w as first_h, first_value(_line) over w as first_line from hashed "
             f"window w as (partition by {key} order by _rid)")
     without_key = f"{ok} and {keyless(kind, mapping)}" if natural else ok
-    content = f", {hash_expr(COLUMNS[kind], present=present)} as _content" if natural else ""
+    content = f", {hash_expr(identity_columns(kind), present=present)} as _content" if natural else ""
     parts.append(
         f"with lines as (select *{content} from {staged}_v where {without_key}), "
         f"repeated as (select _content from lines group by _content having count(*) > 1) "
@@ -132,7 +172,7 @@ def find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, mapping: 
 def order_starts(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: str,
                  mapping: Mapping) -> str:
     """The expression telling whether a candidate row starts its order (``<staged>_orders``
-    holds the first row of each repeated transaction id).
+    holds the first row and the number of lines of each repeated transaction id).
 
     A transaction id on several rows (order lines) starts its order on its first line in
     the file; rows without an id are orders of their own. Ids in strictly rising (or
@@ -156,13 +196,13 @@ def order_starts(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, kind: str
     if kind != "transactions" or "transaction_id" not in mapping.columns:
         return "true"
     if _ids_monotonic(cur, staged, ok):
-        cur.execute(f"create temp table {staged}_orders (transaction_id varchar, first_rid bigint)")
+        cur.execute(f"create temp table {staged}_orders (transaction_id varchar, first_rid bigint, lines bigint)")
         return "true"
     cur.execute(
         f"create temp table {staged}_orders as "
         f"with repeated as (select transaction_id from {staged} where {ok} and transaction_id is not null "
         f"group by transaction_id having count(*) > 1) "
-        f"select transaction_id, min(_rid) as first_rid from {staged}_v semi join repeated "
+        f"select transaction_id, min(_rid) as first_rid, count(*) as lines from {staged}_v semi join repeated "
         f"using (transaction_id) where {ok} group by transaction_id")
     if not cur.execute(f"select count(*) from {staged}_orders").fetchall()[0][0]:
         return "true"
@@ -185,12 +225,14 @@ def _ids_monotonic(cur: duckdb.DuckDBPyConnection, staged: str, ok: str) -> bool
 
 
 def compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping) -> None:
-    """Candidates whose key is in the database already, in ``<staged>_db``: same content
-    ('present') or not ('conflict_db').
+    """Candidates the database has already, in ``<staged>_db``: with the same content
+    ('present'), or with a natural key it holds with other values ('conflict_db'), or lines
+    of an order it holds with other lines ('amended').
 
     A row with a natural key meets the stored rows with that key (compared column by
-    column); a row without one meets the stored rows with its content key (``row_key``),
-    which matches only equal content. Run again inside the commit's transaction.
+    column); an order line meets its order (:func:`_compare_orders`); a row without either
+    meets the stored rows with its content key (``row_key``), which matches only equal
+    content. Run again inside the commit's transaction.
 
     Parameters
     ----------
@@ -208,9 +250,54 @@ def compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: 
     if not natural_key_columns(kind, mapping):
         cur.execute(f"create temp table {staged}_db as {by_content}")
         return
+    keyless_rows = f"union all {by_content} where {keyless(kind, mapping, 'c')}"
+    if is_order_file(kind, mapping):
+        if not _compare_orders(cur, staged, mapping):  # none of its orders is stored
+            cur.execute(f"create temp table {staged}_db as {by_content} where {keyless(kind, mapping, 'c')}")
+            return
+        cur.execute(
+            f"create temp table {staged}_db as "
+            f"select c._rid, case when a.transaction_id is null then 'present' else 'amended' end as status "
+            f"from {staged}_candidates c semi join {staged}_known using (transaction_id) "
+            f"left join {staged}_amended a using (transaction_id) {keyless_rows}")
+        return
     same = _same_content(kind, staged_columns(mapping), "c", "d")
     cur.execute(
         f"create temp table {staged}_db as "
         f"select c._rid, case when {same} then 'present' else 'conflict_db' end as status "
-        f"from {staged}_candidates c join {kind} d on {same_key(kind, mapping, 'c', 'd')} "
-        f"union all {by_content} where {keyless(kind, mapping, 'c')}")
+        f"from {staged}_candidates c join {kind} d on {same_key(kind, mapping, 'c', 'd')} {keyless_rows}")
+
+
+def _compare_orders(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping) -> bool:
+    """The file's orders the database holds (``<staged>_known``), and those it holds with
+    other lines (``<staged>_amended``: per order, how many lines only the file has and how
+    many only the database has, counting identical lines). Returns whether it holds any.
+
+    A database without order lines costs nothing; else orders it does not hold cost one
+    probe per valid line, and only the orders it holds are grouped and compared line by line."""
+    cur.execute(f"drop table if exists {staged}_known")
+    cur.execute(f"drop table if exists {staged}_amended")
+    cur.execute(f"create temp table {staged}_amended (transaction_id varchar, only_in_file hugeint, "
+                f"only_stored hugeint)")
+    if not cur.execute("select exists (select 1 from transactions where transaction_id is not null)").fetchall()[0][0]:
+        cur.execute(f"create temp table {staged}_known (transaction_id varchar)")
+        return False
+    cur.execute(f"create temp table {staged}_known as select distinct transaction_id "
+                f"from {staged} s semi join transactions t using (transaction_id) where {VALID}")
+    if not cur.execute(f"select exists (select 1 from {staged}_known)").fetchall()[0][0]:
+        return False
+    cur.execute(f"drop table {staged}_amended")
+    file_line = line_hash("c", staged_columns(mapping))
+    cur.execute(
+        f"create temp table {staged}_amended as "
+        f"with f as (select transaction_id, {file_line} as h, count(*) as n "
+        f"from {staged}_candidates c semi join {staged}_known using (transaction_id) group by all), "
+        f"d as (select transaction_id, {line_hash('t')} as h, count(*) as n "
+        f"from transactions t semi join {staged}_known using (transaction_id) group by all), "
+        f"diff as (select coalesce(f.transaction_id, d.transaction_id) as transaction_id, "
+        f"coalesce(f.n, 0) as in_file, coalesce(d.n, 0) as stored "
+        f"from f full outer join d on f.transaction_id = d.transaction_id and f.h = d.h "
+        f"where coalesce(f.n, 0) <> coalesce(d.n, 0)) "
+        f"select transaction_id, sum(greatest(in_file - stored, 0)) as only_in_file, "
+        f"sum(greatest(stored - in_file, 0)) as only_stored from diff group by transaction_id")
+    return True

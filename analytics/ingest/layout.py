@@ -36,6 +36,10 @@ CODED: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
 }
 
 
+#: The condition of a valid staged row: not blank, not a total row, no rule failed.
+VALID = "(not _blank and not _total and not _invalid)"
+
+
 def staged_columns(mapping: Mapping) -> frozenset[str]:
     """The canonical columns the staged table holds."""
     return frozenset(mapping.columns) | {name for kind, name in CODED if kind == mapping.kind}

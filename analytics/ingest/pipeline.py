@@ -23,12 +23,13 @@ from typing import Any
 import duckdb
 
 from analytics.errors import ConfirmationRequired, ImportNotFound
-from analytics.ingest.identity import compare_with_database, natural_key_columns
+from analytics.ingest.identity import compare_with_database, is_order_file, natural_key_columns
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping, load_mapping, propose_mapping, save_mapping
+from analytics.ingest.orders import replace_amended, restore_replaced
 from analytics.ingest.readers import RawTable, read_file, resolve_lines
 from analytics.ingest.report import ImportReport
-from analytics.ingest.schema import COLUMNS
+from analytics.ingest.schema import stored_columns
 from analytics.ingest.staging import attach_stage, define_macros, parse
 from analytics.ingest.validate import validate_staged
 from analytics.store import audits, marts
@@ -77,7 +78,7 @@ def _noop(_stage: str, _fraction: float) -> None:
 def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | None = None,
             encoding: str | None = None, sheet: str | int | None = None,
             header_row: int | None = None, mapping: dict[str, str] | None = None,
-            mapping_name: str | None = None, date_order: str | None = None,
+            mapping_name: str | None = None, date_order: str | None = None, amended: str = "keep",
             progress: Progress | None = None, force_python: bool = False) -> PreparedImport:
     """Read, map, parse and validate a file; write nothing.
 
@@ -98,6 +99,9 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
     date_order
         ``"dmy"`` or ``"mdy"`` for dates written ``01/02/2024``; needed when the file's
         values leave the order open.
+    amended
+        ``"keep"`` (default) or ``"replace"``: what committing does with an order the
+        database holds with other lines than the file's (:mod:`analytics.ingest.orders`).
     progress
         Called as ``progress(stage, fraction)``.
     force_python
@@ -145,7 +149,7 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
                 verify = True
             else:
                 force_python = True
-        report = validate_staged(cur, raw, mapped, staged, date_order)
+        report = validate_staged(cur, raw, mapped, staged, date_order, amended)
         progress("compared with database", 0.5)
         return PreparedImport(con=con, cursor=cur, raw=raw, mapping=mapped, staged=staged,
                               report=report, date_order=date_order,
@@ -176,48 +180,58 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
             "the import needs a decision first: " + "; ".join(report.needs_confirmation)
             + " (give the day/month order: dmy or mdy)")
     cur, staged, kind = prepared.cursor, prepared.staged, report.kind
-    names = [c.name for c in COLUMNS[kind]]
+    names = [c.name for c in stored_columns(kind)]
     staged_cols = staged_columns(prepared.mapping)
     extra = ", is_return, is_order_start" if kind == "transactions" else ""
     select_extra = ", c.amount < 0, c._order_start" if kind == "transactions" else ""
     # The staging tables are temporary tables of the staging cursor, so it writes.
+    replace = report.amended_policy == "replace"
     with write_transaction(prepared.con, cur):
         compare_with_database(cur, staged, prepared.mapping)
-        present, conflict_db = cur.execute(
+        present, conflict_db, amended = cur.execute(
             f"select count(*) filter (where status = 'present'), "
-            f"count(*) filter (where status = 'conflict_db') from {staged}_db").fetchall()[0]
+            f"count(*) filter (where status = 'conflict_db'), "
+            f"count(*) filter (where status = 'amended') from {staged}_db").fetchall()[0]
         import_id = cur.execute("select nextval('import_id_seq')").fetchall()[0][0]
+        replaced = replace_amended(cur, staged, import_id) if replace and amended else 0
         progress("writing rows", 0.6)
+        skipped = "status <> 'amended'" if replace else "true"
         cur.execute(
             f"insert into {kind} (row_key, import_id, line, {', '.join(names)}{extra}) "
             f"select c._key, ?, c._line, "
             f"{', '.join(f'c.{n}' if n in staged_cols else 'null' for n in names)}"
             f"{select_extra} "
             f"from {staged}_candidates c"
-            + (f" anti join {staged}_db b using (_rid)" if present + conflict_db else ""), [import_id])
+            + (f" anti join (select _rid from {staged}_db where {skipped}) b using (_rid)"
+               if present + conflict_db + amended else ""), [import_id])
         imported = cur.execute(f"select count(*) from {kind} where import_id = ?",
                                [import_id]).fetchall()[0][0]
         report.rows_conflicting = _in_file_conflicts(cur, staged) + conflict_db
         report.rows_already_present = present
+        report.rows_amended = 0 if replace else amended
+        report.rows_replaced = replaced
+        report.orders_amended = int(cur.execute(f"select count(*) from {staged}_amended").fetchall()[0][0]) \
+            if is_order_file(kind, prepared.mapping) else 0
         report.rows_to_import = imported
         report.rows_imported = imported
         cur.execute(
             "insert into imports (import_id, kind, file_name, content_hash, file_format, encoding, "
             "sheet, header_row, mapping, imported_by, imported_at, rows_read, rows_valid, "
             "rows_rejected, rows_excluded, rows_duplicate, rows_already_present, "
-            "rows_conflicting, rows_imported, status) values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'committed')",
+            "rows_conflicting, rows_imported, amended_policy, orders_amended, rows_replaced, status) values "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'committed')",
             [import_id, kind, report.file, report.content_hash, report.file_format,
              report.encoding, report.sheet, report.header_row,
              json.dumps(report.mapping, ensure_ascii=False), imported_by, datetime.now(),
              report.rows_read, report.rows_valid, report.rows_rejected, report.rows_excluded,
              report.rows_duplicate, report.rows_already_present, report.rows_conflicting,
-             imported])
+             imported, report.amended_policy if report.orders_amended else None, report.orders_amended,
+             replaced])
         cur.execute(f"insert into import_rejects select ?, line, column_name, value, reason "
                     f"from {staged}_rejects", [import_id])
         if save_as:
             save_mapping(cur, save_as, prepared.mapping)
-        if imported:
+        if imported or replaced:
             # nothing new leaves the data (and so the derived tables) as they were
             progress("rebuilding summaries", 0.8)
             marts.rebuild(cur)
@@ -263,7 +277,9 @@ def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, commit: boo
 
 
 def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: str = "local") -> int:
-    """Remove exactly the rows import ``import_id`` added; return how many.
+    """Remove exactly the rows import ``import_id`` added, and put back the stored order
+    lines it replaced (:func:`analytics.ingest.orders.restore_replaced`); return how many
+    rows were removed.
 
     Raises
     ------
@@ -280,6 +296,8 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: st
             raise ImportNotFound(f"import #{import_id} is {status}; only committed imports can be undone")
         removed = cur.execute(f"select count(*) from {kind} where import_id = ?",
                               [import_id]).fetchall()[0][0]
+        if kind == "transactions":
+            restore_replaced(cur, import_id)  # the lines of orders it replaced, as they were
         cur.execute(f"delete from {kind} where import_id = ?", [import_id])
         cur.execute("update imports set status = 'undone', undone_at = ?, undone_by = ? "
                     "where import_id = ?", [datetime.now(), undone_by, import_id])

@@ -14,8 +14,9 @@ from typing import Any
 
 import duckdb
 
-from analytics.ingest.identity import natural_key_columns, same_key
+from analytics.ingest.identity import is_order_file, natural_key_columns, same_key
 from analytics.ingest.mapping import Mapping
+from analytics.ingest.orders import amended_orders, stored_lines
 from analytics.ingest.readers import RawTable
 from analytics.ingest.schema import NATURAL_KEYS
 
@@ -27,7 +28,12 @@ class ImportReport:
     """What an import found (preview) or did (committed).
 
     ``rows_read = rows_valid + rows_rejected + rows_excluded``;
-    ``rows_valid = rows_duplicate + rows_conflicting + rows_already_present + rows_to_import``.
+    ``rows_valid = rows_duplicate + rows_conflicting + rows_already_present + rows_amended
+    + rows_to_import``. For transactions, ``orders`` counts the file's orders (its order
+    numbers, and each row without one); ``orders_amended`` those the database holds with other
+    lines (listed in ``amended``): with ``amended_policy`` ``keep`` their lines are
+    ``rows_amended`` (not imported), with ``replace`` they are imported and the
+    ``rows_replaced`` stored lines of those orders are retired (undo restores them).
     """
 
     file: str
@@ -48,6 +54,7 @@ class ImportReport:
     rows_duplicate: int = 0
     rows_conflicting: int = 0
     rows_already_present: int = 0
+    rows_amended: int = 0
     rows_to_import: int = 0
     rows_imported: int = 0
     returns: int = 0
@@ -57,6 +64,11 @@ class ImportReport:
     rejects_total: int = 0
     excluded: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    orders: int = 0
+    orders_amended: int = 0
+    amended: list[dict[str, Any]] = field(default_factory=list)
+    amended_policy: str = "keep"
+    rows_replaced: int = 0
     date_readings: dict[str, dict[str, Any]] = field(default_factory=dict)
     needs_confirmation: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -111,9 +123,10 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
         "count(*) filter (where mode = 'natural' and n > 1 and h <> first_h), "
         "count(*) filter (where mode = 'content' and n > 1) "
         f"from {staged}_dups").fetchall()[0]
-    present, conflict_db = cur.execute(
+    present, conflict_db, amended = cur.execute(
         f"select count(*) filter (where status = 'present'), "
-        f"count(*) filter (where status = 'conflict_db') from {staged}_db").fetchall()[0]
+        f"count(*) filter (where status = 'conflict_db'), "
+        f"count(*) filter (where status = 'amended') from {staged}_db").fetchall()[0]
     report.rows_read = raw.rows_read
     report.rows_rejected = bad + len(raw.malformed)
     report.rows_excluded = blank_rows + total_rows + len(raw.blank_lines)
@@ -129,7 +142,10 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
             f"{repeated} rows without an id repeat an earlier row of this file exactly; "
             "each is kept as a separate record")
     report.rows_already_present = present
-    report.rows_to_import = (valid - report.rows_duplicate - report.rows_conflicting - present)
+    if is_order_file(kind, mapping):
+        _fill_orders(cur, staged, valid, amended, report)
+    report.rows_to_import = (valid - report.rows_duplicate - report.rows_conflicting - present
+                             - report.rows_amended)
     if returns:
         report.notes.append(f"{returns} rows have a negative amount and are kept as returns")
     if zeros:
@@ -168,6 +184,29 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
     if report.conflicts:
         report.notes.append(f"{report.rows_conflicting} rows share a key with another row but differ "
                             "in values; they are not imported (listed under conflicts)")
-        if kind == "transactions" and "product" not in report.mapping:
-            report.notes.append("if rows with one transaction id are lines of one order, map the "
-                                "product column too: a line is identified by transaction id and product")
+
+
+def _fill_orders(cur: duckdb.DuckDBPyConnection, staged: str, valid: int, amended_lines: int,
+                 report: ImportReport) -> None:
+    """The order counts of an order-line file, and its amended orders under the report's policy.
+
+    Its orders are its valid lines less the lines after the first of each order number that
+    repeats (``<staged>_orders``, made anyway to mark where each order starts)."""
+    report.orders = valid - int(cur.execute(
+        f"select coalesce(sum(lines - 1), 0) from {staged}_orders").fetchall()[0][0])
+    report.orders_amended = int(cur.execute(f"select count(*) from {staged}_amended").fetchall()[0][0])
+    if not report.orders_amended:
+        return
+    report.amended = amended_orders(cur, staged, LIST_LIMIT)
+    if report.amended_policy == "replace":
+        report.rows_replaced = stored_lines(cur, staged)
+        report.notes.append(
+            f"{report.orders_amended} orders are in the database with other lines; they are replaced by "
+            f"this file's version: {amended_lines} lines imported, {report.rows_replaced} stored lines "
+            "replaced (undoing the import puts them back)")
+    else:
+        report.rows_amended = amended_lines
+        report.notes.append(
+            f"{report.orders_amended} orders are in the database with other lines; the stored orders are "
+            f"kept and their {amended_lines} lines in this file are not imported (listed under amended "
+            "orders; choose to replace them to import this file's version)")

@@ -23,16 +23,22 @@ KINDS: tuple[str, ...] = ("transactions", "customers", "feedback", "leads")
 
 @dataclass(frozen=True)
 class Column:
-    """One canonical column of a kind."""
+    """One canonical column of a kind.
+
+    ``stored`` is False for a column a file may carry that is not kept on the kind's rows:
+    a transactions file's customer attributes (they fill the customer dimension) and its
+    profit and unit price (they give the stored cost and amount).
+    """
 
     name: str
     type: str
     required: bool = False
     synonyms: tuple[str, ...] = ()
+    stored: bool = True
 
 
-def _c(name: str, type_: str, *synonyms: str, required: bool = False) -> Column:
-    return Column(name, type_, required, (name, *synonyms))
+def _c(name: str, type_: str, *synonyms: str, required: bool = False, stored: bool = True) -> Column:
+    return Column(name, type_, required, (name, *synonyms), stored)
 
 
 _CUSTOMER_ID = (
@@ -42,6 +48,9 @@ _CUSTOMER_ID = (
 )
 _REGION = ("region", "area", "territory", "地区", "区域", "大区", "销售区域", "所属区域", "片区")
 _CHANNEL = ("channel", "sales channel", "渠道", "销售渠道", "来源渠道")
+_CUSTOMER_NAME = ("name", "customer name", "client name", "客户名称", "客户姓名", "姓名", "名称", "公司名称")
+_PROVINCE = ("province", "state", "省份", "省", "所在省份", "省/自治区")
+_CITY = ("city", "城市", "市", "所在城市")
 _SALES_REP = (
     "sales rep", "salesperson", "sales person", "rep", "owner", "account manager",
     "销售代表", "业务员", "销售员", "客户经理", "负责人", "销售",
@@ -68,12 +77,26 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("category", "text", "category", "product category", "品类", "类别", "商品类别",
            "产品类别", "分类"),
         _c("sales_rep", "text", *_SALES_REP),
+        _c("line_id", "id", "row id", "line", "line id", "line no", "line number", "order line",
+           "行号", "明细号", "明细编号", "订单行号", "序号"),
+        # the customer's attributes, carried on every line of many sales exports
+        _c("customer_name", "text", *_CUSTOMER_NAME[1:], stored=False),
+        _c("segment", "text", "segment", "customer segment", "细分", "客户类型", "客户分类", "客户群",
+           stored=False),
+        _c("province", "text", *_PROVINCE, stored=False),
+        _c("city", "text", *_CITY, stored=False),
+        # what the stored cost and amount are derived from when a file has no such column
+        _c("profit", "money", "profit", "margin", "gross profit", "gross margin", "利润", "毛利", "毛利润",
+           stored=False),
+        _c("unit_price", "money", "unit price", "unitprice", "price", "单价", "销售单价", "成交单价",
+           stored=False),
     ),
     "customers": (
         _c("customer_id", "id", *_CUSTOMER_ID, required=True),
-        _c("customer_name", "text", "name", "customer name", "client name", "客户名称",
-           "客户姓名", "姓名", "名称", "公司名称"),
+        _c("customer_name", "text", *_CUSTOMER_NAME),
         _c("region", "text", *_REGION),
+        _c("province", "text", *_PROVINCE),
+        _c("city", "text", *_CITY),
         _c("segment", "text", "segment", "customer segment", "type", "customer type",
            "客户类型", "客户分类", "细分", "客户群", "行业"),
         _c("acquired_date", "date", "acquired date", "acquisition date", "signup date",
@@ -121,12 +144,28 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 }
 
 # Columns that identify one row of a kind (the natural key) when the file has them.
-# Without them, a row is identified by its content (see analytics/ingest/identity.py).
+# Without them, a row is identified by its content (see analytics/ingest/identity.py). A
+# transaction id is an order number: a line is identified by it and its line id, or, in a
+# file without line ids, by its content and its occurrence among identical lines of the order.
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
-    "transactions": ("transaction_id", "product"),
+    "transactions": ("transaction_id", "line_id"),
     "customers": ("customer_id",),
     "feedback": ("feedback_id",),
     "leads": ("lead_id",),
+}
+
+# The columns a row's content is hashed over (its identity when it has no natural key, and a
+# line's content within its order), as they were in schema version 1: a column added since
+# is left out, so rows stored before keep their identity (their row_key) across releases.
+IDENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "transactions": ("customer_id", "order_date", "amount", "transaction_id", "quantity", "cost", "region",
+                     "channel", "product", "category", "sales_rep"),
+    "customers": ("customer_id", "customer_name", "region", "segment", "acquired_date", "acquisition_channel",
+                  "acquisition_cost"),
+    "feedback": ("customer_id", "feedback_date", "score", "feedback_id", "scale", "feedback_kind", "category",
+                 "resolved_date", "comment"),
+    "leads": ("lead_id", "created_date", "stage", "customer_id", "region", "source", "sales_rep",
+              "qualified_date", "proposal_date", "closed_date", "outcome"),
 }
 
 # Words that mark an Excel-style total row (合计 / 小计 / 总计 / Total).
@@ -145,6 +184,16 @@ def column(kind: str, name: str) -> Column:
         if col.name == name:
             return col
     raise KeyError(f"{kind} has no column {name!r}")
+
+
+def stored_columns(kind: str) -> tuple[Column, ...]:
+    """The columns kept on a row of ``kind`` (in the table of that name)."""
+    return tuple(c for c in COLUMNS[kind] if c.stored)
+
+
+def identity_columns(kind: str) -> tuple[Column, ...]:
+    """The columns a row's content is hashed over (:data:`IDENTITY_COLUMNS`), in that order."""
+    return tuple(column(kind, name) for name in IDENTITY_COLUMNS[kind])
 
 
 def required_columns(kind: str) -> tuple[str, ...]:

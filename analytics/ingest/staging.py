@@ -23,7 +23,7 @@ from analytics.ingest.identity import hash_expr, natural_key_columns
 from analytics.ingest.layout import CODED, TRIM, failed_texts, staged_columns
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.readers import RawTable
-from analytics.ingest.schema import COLUMNS, TOTAL_WORDS, Column
+from analytics.ingest.schema import COLUMNS, TOTAL_WORDS, Column, identity_columns
 from analytics.ingest.validate import invalid_expr
 
 #: The value parsers the staging query calls (``crm_date``, ``crm_money``, ...).
@@ -213,7 +213,7 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     source = f"{raw.table}_numbered" if numbered else raw.table
     # A natural key is compared as it is (no key column is staged); content is hashed.
     level3 = ([f"{failed_texts(failed)} as _raw"] if failed else []) + (
-        [] if natural else [f"{hash_expr(cols, present=staged_columns(mapping))} as _content"])
+        [] if natural else [f"{hash_expr(identity_columns(kind), present=staged_columns(mapping))} as _content"])
     query = (
         f"select *, {invalid_expr(kind, mapping)} as _invalid from ("
         f"select *{exclude}{''.join(', ' + e for e in level3)} from ("

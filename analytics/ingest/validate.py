@@ -23,20 +23,21 @@ from analytics.ingest.identity import (
     natural_key_columns,
     order_starts,
 )
-from analytics.ingest.layout import raw_text, staged_columns
+from analytics.ingest.layout import VALID, raw_text, staged_columns
 from analytics.ingest.mapping import Mapping
+from analytics.ingest.orders import check_policy
 from analytics.ingest.readers import RawTable
 from analytics.ingest.report import ImportReport, fill_counts
-from analytics.ingest.schema import COLUMNS, Column
+from analytics.ingest.schema import COLUMNS, Column, identity_columns
 
 
 def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, staged: str,
-                    date_order: str | None) -> ImportReport:
+                    date_order: str | None, amended: str = "keep") -> ImportReport:
     """Validate and identify the staged rows; report what the import would do.
 
     Writes the side tables of ``staged``: ``_bad`` (the invalid rows), ``_rejects``,
-    ``_dups``, ``_orders``, ``_db`` and the view ``_candidates`` (the rows to import, with
-    their ``_key`` and ``_order_start``).
+    ``_dups``, ``_orders``, ``_known`` and ``_amended`` (order lines), ``_db`` and the view
+    ``_candidates`` (the rows to import, with their ``_key`` and ``_order_start``).
 
     Parameters
     ----------
@@ -50,6 +51,9 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
         The staged table.
     date_order
         ``"dmy"``, ``"mdy"`` or None: see :func:`analytics.ingest.pipeline.prepare`.
+    amended
+        What to do with orders the database holds with other lines: ``"keep"`` or
+        ``"replace"`` (:mod:`analytics.ingest.orders`).
 
     Returns
     -------
@@ -63,13 +67,13 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
         file=raw.path.name, kind=kind, file_format=raw.file_format, encoding=raw.encoding,
         content_hash=raw.content_hash, header_row=raw.header_row, sheet=raw.sheet,
         sheets=raw.sheets, delimiter=raw.delimiter, mapping=mapping.as_names(),
-        unmapped_columns=mapping.unmapped,
+        unmapped_columns=mapping.unmapped, amended_policy=check_policy(amended),
     )
     _settle_day_month(cur, staged, mapping, date_order, report)
     if kind == "feedback":
         _infer_scale(cur, staged, mapping, report)
     checks = _row_checks(kind, cols, mapping)
-    ok = "(not _blank and not _total and not _invalid)"
+    ok = VALID
     view = f"{staged}_v"
     cur.execute(f"create temp table {staged}_bad as select * from {view} "
                 "where not _blank and not _total and _invalid")
@@ -170,7 +174,7 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
         # the rows holding day/month values: parse them, then hash their content again
         # (a natural key holds no date)
         natural = bool(natural_key_columns(mapping.kind, mapping))
-        rekey = f"_content = {hash_expr(COLUMNS[mapping.kind], present=staged_columns(mapping))}"
+        rekey = f"_content = {hash_expr(identity_columns(mapping.kind), present=staged_columns(mapping))}"
         for name, reading in readings.items():
             r = raw_text(mapping, name)
             cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm(crm_text({r})), ?) "
