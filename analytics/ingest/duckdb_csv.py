@@ -6,7 +6,9 @@ it, blank lines, malformed lines DuckDB rejects) are known, so each row's line f
 (:func:`resolve_lines`). The path checks itself: those counts must add up to the file's
 physical line count, and DuckDB must have found only valid UTF-8. A file that fails either
 check (a quoted value holding a line break, mixed line endings, a non-UTF-8 byte deep in the
-file) is read again. A file in another encoding is read from a UTF-8 copy.
+file) is read again. A file in another encoding is read from a UTF-8 copy, and a file whose
+columns are separated by runs of spaces from a tab-separated copy (one line for each of the
+file's lines, so the lines stay the file's): both are written in the private work folder.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import weakref
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
 from analytics.ingest.encoding import CHUNK, fingerprint_later
-from analytics.ingest.raw import Malformed, RawTable
+from analytics.ingest.raw import SPACES, Malformed, RawTable
 from analytics.paths import work_dir
 
 
@@ -46,21 +50,30 @@ def open_duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str) -
     one scan."""
     workdir = None
     source = raw.path
-    if codec not in ("utf-8", "utf-8-sig"):
+    spaces = raw.delimiter == SPACES
+    if spaces or codec not in ("utf-8", "utf-8-sig"):
         workdir = Path(tempfile.mkdtemp(prefix="crm_import_", dir=work_dir()))  # where the app may read
-        source = workdir / "utf8.csv"
-        with raw.path.open("r", encoding=codec, newline="") as src, \
-                source.open("w", encoding="utf-8", newline="") as dst:
-            shutil.copyfileobj(src, dst, CHUNK // 4)
-    assert raw.header_row is not None and raw.delimiter is not None
+        # removed after the scan (resolve_lines), else with ``raw`` (a mapping error before any scan)
+        weakref.finalize(raw, shutil.rmtree, str(workdir), True)
+        source = workdir / ("tabs.tsv" if spaces else "utf8.csv")
+        with raw.path.open("r", encoding=codec, newline="") as src:
+            if spaces:
+                _spaces_to_tabs(src, source)
+            else:
+                with source.open("w", encoding="utf-8", newline="") as dst:
+                    shutil.copyfileobj(src, dst, CHUNK // 4)
+    assert raw.delimiter is not None
+    # a tab-separated copy has no quoting: a quote is a character of its value
+    layout = "delim='\t', quote='', escape=''" if spaces else \
+        f"delim={_sql_text(raw.delimiter)}, quote='\"', escape='\"'"
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.headers))) + "}"
     # the file's own line count, or the transcoded copy's (UTF-16 line breaks are 2 bytes)
     counting = raw.facts if workdir is None and raw.facts is not None else fingerprint_later(source)
     pending = PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir, counting)
     con.execute(
         f"create temp view {raw.table} as select * from read_csv({_sql_text(str(source))}, "
-        f"auto_detect=false, columns={columns}, header=false, skip={int(raw.header_row)}, "
-        f"delim={_sql_text(raw.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
+        f"auto_detect=false, columns={columns}, header=false, skip={int(raw.header_row or 0)}, "
+        f"{layout}, store_rejects=true, "
         f"rejects_table={_sql_text(pending.rejects)}, rejects_scan={_sql_text(pending.scan)}, "
         "max_line_size=10000000)"
     )
@@ -109,7 +122,10 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
             if (text or "").strip() == "":
                 blank_set.add(int(line))
             else:
-                malformed.append(Malformed(int(line), text, _cell_count_reason(message, len(raw.headers))))
+                shown = text.strip("\r\n")  # without the line break DuckDB leaves on a line of a CRLF file
+                if raw.delimiter == SPACES:
+                    shown = shown.replace("\t", " ")  # the tab-separated copy's line, as the file's cells
+                malformed.append(Malformed(int(line), shown, _cell_count_reason(message, len(raw.headers))))
         skipped = sorted(blank_set | {m.line for m in malformed})
         if physical != (raw.header_row or 0) + records + len(skipped):
             # lines DuckDB skipped without a word: empty lines (found here) or line
@@ -142,6 +158,20 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
         if pending.workdir is not None:
             shutil.rmtree(pending.workdir, ignore_errors=True)
         raw.pending = None
+
+
+def _spaces_to_tabs(src: TextIO, target: Path) -> None:
+    """Write whitespace-aligned text as tab-separated UTF-8 to ``target``: the cells of each
+    line (split as :func:`~analytics.ingest.raw.split_spaces` splits them: ``bytes.split()``
+    splits at the same white space) joined by tabs, one line for each line of ``src``."""
+    carry = b""
+    with target.open("wb") as dst:
+        while chunk := src.read(CHUNK // 4):
+            data = carry + chunk.encode("utf-8")
+            cut = data.rfind(b"\n") + 1  # whole lines only
+            carry = data[cut:]
+            dst.write(b"\n".join(b"\t".join(line.split()) for line in data[:cut].split(b"\n")))
+        dst.write(b"\t".join(carry.split()))
 
 
 def _cell_count_reason(message: str, expected: int) -> str:

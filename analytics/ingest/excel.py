@@ -3,7 +3,8 @@
 The sheet is the one asked for (by name or 1-based position) or else the first that looks
 like a table of known columns; each row keeps its sheet row number as its line, and each
 cell becomes the text a person sees in it. Rows with no value are blank lines; trailing
-ones are not counted.
+ones are not counted. A sheet whose first row is data has no header row: its columns are
+named ``column 1``, ``column 2``, ... by position (see :func:`~analytics.ingest.raw.find_header`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from analytics.ingest.raw import (
     PYTHON_BATCH_ROWS,
     RawTable,
     create_raw,
+    find_header,
     flush,
-    header_names,
-    pick_header,
     score_header,
     table_name,
 )
@@ -92,24 +92,17 @@ def read_excel(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | int | No
                 chosen, top = name, rows
                 break
         assert top is not None
-        if header_row is not None:
-            match = [r for n, r in top if n == header_row]
-            if not match:
-                raise FileReadError(f"{path.name}: header row {header_row} is outside sheet {chosen!r}")
-            cells = match[0]
-        else:
-            header_row, cells = pick_header(top)
-        width = len(cells)
-        while width and cells[width - 1] in (None, ""):
-            width -= 1
-        headers = header_names(list(cells[:width]))
+        header = find_header(top, header_row, f"{path.name}: header row {header_row} is outside sheet {chosen!r}")
+        first = (header.row or 0) + 1
+        width = len(header.names)
         raw = RawTable(path=path, file_format="xlsx", encoding=None, content_hash=sha256(path),
-                       headers=headers, header_row=header_row, table=table_name(), rows_read=0,
-                       sheet=chosen, sheets=names, reader="openpyxl")
+                       headers=header.names, header_row=header.row, table=table_name(), rows_read=0,
+                       sheet=chosen, sheets=names, reader="openpyxl", samples=header.samples,
+                       notes=[header.note] if header.note else [])
         create_raw(con, raw.table, width)
         batch: list[list[object]] = [[] for _ in range(width + 1)]
         records = 0
-        for number, values in _excel_rows(book[chosen], header_row + 1):
+        for number, values in _excel_rows(book[chosen], first):
             records += 1
             texts = [_excel_text(v) for v in values[:width]] + [None] * max(0, width - len(values))
             if all(t is None for t in texts):
@@ -123,7 +116,7 @@ def read_excel(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | int | No
                 batch = [[] for _ in range(width + 1)]
         flush(con, raw.table, batch)
         # trailing empty rows are not rows a person would count
-        while raw.blank_lines and raw.blank_lines[-1] == header_row + records:
+        while raw.blank_lines and raw.blank_lines[-1] == first - 1 + records:
             raw.blank_lines.pop()
             records -= 1
         raw.rows_read = records
@@ -137,9 +130,13 @@ def _excel_rows(ws: object, start: int) -> Iterator[tuple[int, tuple[object, ...
 
 
 def _excel_top(ws: object) -> list[tuple[int, list[object]]]:
+    """The top rows of a sheet, each as the texts of its cells up to its last value."""
     rows = []
     for number, values in _excel_rows(ws, 1):
-        rows.append((number, list(values)))
+        texts = [_excel_text(v) for v in values]
+        while texts and texts[-1] is None:
+            texts.pop()
+        rows.append((number, texts))
         if number >= HEADER_SEARCH_ROWS + 10:
             break
     return rows

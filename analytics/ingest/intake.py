@@ -1,4 +1,4 @@
-"""Files on their way in: the inbox folder, listed safely, and a file's column headers.
+"""Files on their way in: the inbox folder, listed safely.
 
 The inbox (``data/inbox/``) takes files too big for the browser's upload limit; the app
 lists them and imports them in place through the same pipeline as an upload. Only regular
@@ -9,14 +9,10 @@ is listed only when it points at such a file inside the folder.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
-from analytics.ingest.readers import read_file
 from analytics.paths import DATA_DIR
 
 #: File extensions the app takes, by upload or from the inbox (no dot, lower case).
@@ -80,43 +76,3 @@ def list_inbox(folder: Path = INBOX_DIR) -> list[InboxFile]:
         return []
     found = [f for entry in root.iterdir() if (f := _inbox_file(root, entry)) is not None]
     return sorted(found, key=lambda f: (-f.modified.timestamp(), f.name))
-
-
-def file_headers(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str | None = None,
-                 sheet: str | int | None = None, header_row: int | None = None) -> list[str]:
-    """The column names of a file, as the import pipeline reads them.
-
-    For a file whose columns could not be mapped: the user maps them by hand. Reads on a
-    cursor of its own that is closed before returning (its temporary tables go with it).
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        The CRM database connection.
-    path : str or pathlib.Path
-        The file.
-    encoding, sheet, header_row
-        As for :func:`analytics.ingest.pipeline.prepare`.
-
-    Returns
-    -------
-    list[str]
-        The headers in file order.
-
-    Raises
-    ------
-    FileReadError, EncodingNotDetected
-        As :func:`analytics.ingest.readers.read_file`.
-    """
-    cur = con.cursor()
-    try:
-        raw = read_file(cur, path, encoding=encoding, sheet=sheet, header_row=header_row)
-        pending = raw.pending
-        if pending is not None:
-            # the CSV view is never scanned: let the line count finish, drop the transcoded copy
-            pending.counting.result()
-            if pending.workdir is not None:
-                shutil.rmtree(pending.workdir, ignore_errors=True)
-        return list(raw.headers)
-    finally:
-        cur.close()

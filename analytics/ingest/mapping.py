@@ -1,20 +1,22 @@
 """Mapping a file's columns onto the canonical columns of a kind.
 
 The proposal comes from header synonyms in English and Chinese (``analytics.ingest.schema``);
-an explicit mapping (``{canonical: file header}``) overrides it column by column, and a
-mapping can be saved under a name and reused for the next file from the same source.
+an explicit mapping (``{canonical: file header}``, a header also given by its position: ``3``
+or ``column 3``) overrides it column by column, and a mapping can be saved under a name and
+reused for the next file from the same source.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 
 from analytics.errors import MappingError
-from analytics.ingest.schema import COLUMNS, KINDS, normalize_header, required_columns
+from analytics.ingest.schema import COLUMNS, KINDS, missing_required, normalize_header, required_columns
 from analytics.store.connection import WRITE_LOCK
 
 
@@ -64,7 +66,7 @@ def detect_kind(headers: list[str]) -> str | None:
     best, best_score = None, -1
     for kind in KINDS:
         found = _candidates(kind, headers)
-        if not all(r in found for r in required_columns(kind)):
+        if missing_required(kind, found):
             continue
         # required matches weigh most; among equals, the more specific kind wins
         score = 10 * len(required_columns(kind)) + len(found)
@@ -85,7 +87,9 @@ def propose_mapping(headers: list[str], kind: str | None = None,
         The kind of file; default detected from the headers.
     explicit
         ``{canonical: header}`` choices that override the synonyms; an empty header
-        (``""`` or None) unmaps that canonical column.
+        (``""`` or None) unmaps that canonical column. A header may also be a 1-based
+        position, ``3`` or ``column 3`` (see :func:`column_index`): how the columns of a
+        file without a header row are named.
 
     Raises
     ------
@@ -110,15 +114,15 @@ def propose_mapping(headers: list[str], kind: str | None = None,
         if header in (None, ""):
             columns.pop(canonical, None)
             continue
-        if header not in headers:
+        idx = column_index(headers, header)
+        if idx is None:
             raise MappingError(f"the file has no column {header!r} (for {canonical}); "
                                f"its columns are {', '.join(headers)}")
-        idx = headers.index(header)
         for other, j in list(columns.items()):
             if j == idx and other != canonical:
                 del columns[other]
         columns[canonical] = idx
-    missing = [r for r in required_columns(kind) if r not in columns]
+    missing = missing_required(kind, columns)
     if missing:
         raise MappingError(
             f"a {kind} file needs the column(s) {', '.join(missing)}, which were not found "
@@ -127,14 +131,30 @@ def propose_mapping(headers: list[str], kind: str | None = None,
     return Mapping(kind=kind, columns=columns, headers=tuple(headers))
 
 
+_POSITION = re.compile(r"(?:column\s*)?(\d+)", re.IGNORECASE)
+
+
+def column_index(headers: list[str], header: str) -> int | None:
+    """The 0-based position of the file column that ``header`` names, None if none.
+
+    ``header`` is one of ``headers``, else a 1-based position written ``3`` or ``column 3``
+    (as the columns of a file without a header row are named: ``column 1``, ``column 2``, ...).
+    """
+    if header in headers:
+        return headers.index(header)
+    position = _POSITION.fullmatch(header.strip())
+    if position and 1 <= int(position.group(1)) <= len(headers):
+        return int(position.group(1)) - 1
+    return None
+
+
 def _kind_for_explicit(headers: list[str], explicit: dict[str, str]) -> str | None:
     detected = detect_kind(headers)
     if detected is not None:
         return detected
     for kind in KINDS:
         names = {c.name for c in COLUMNS[kind]}
-        if set(explicit) <= names and all(r in explicit or r in _candidates(kind, headers)
-                                          for r in required_columns(kind)):
+        if set(explicit) <= names and not missing_required(kind, set(explicit) | set(_candidates(kind, headers))):
             return kind
     return None
 

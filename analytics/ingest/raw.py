@@ -3,14 +3,17 @@
 A raw table is a temporary table (a view, for DuckDB's CSV reader) with a ``_line`` column
 (the line of a CSV/TSV file, the row of an Excel sheet, the row number of a Parquet file,
 1-based, as a person would find it in the file) and the file's columns as text
-``c0 .. cN``; :class:`RawTable` describes it. The readers share the header search (the first
-of the top rows that names known columns), the header names, the table's name and the
-loading of rows read in Python, in batches.
+``c0 .. cN``; :class:`RawTable` describes it. The readers share the header search
+(:func:`find_header`: the first of the top rows that names known columns; or none, when the
+first line is data), the header names, the table's name and the loading of rows read in
+Python, in batches.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,23 @@ if TYPE_CHECKING:
 
 HEADER_SEARCH_ROWS = 30  # top rows searched for the header
 PYTHON_BATCH_ROWS = 100_000  # rows read in Python, loaded at a time
+SAMPLE_VALUES = 3  # values of each column kept as samples
+SPACES = "spaces"  # the delimiter of a text file whose columns are separated by runs of spaces
+SPACE_CHARS = " \t\n\r\x0b\x0c"  # what separates them: ASCII white space, as ``bytes.split()`` has it
+
+NOTE_HEADERLESS = ("the first line is data, not column names: the columns are named column 1, column 2, ... "
+                   "by position")
+NOTE_NO_HEADER = "no header row, as chosen: the columns are named column 1, column 2, ... by position"
+
+# numbers and amounts; dates and times (ISO, Chinese, d/m/y, 5 Jan 2024)
+_VALUE = re.compile(
+    r"[(+\-]?(?:[¥￥$€£]|RMB)?\s*[+\-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+\-]?\d+)?\s*(?:元|%)?\)?"
+    r"|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?)?"
+    r"|\d{1,2}:\d{2}(?::\d{2})?"
+    r"|\d{1,2}[ -][A-Za-z]{3,9}\.?[ -]\d{2,4}")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-./#]*")  # an id or code: one token, no spaces
+_SPACE_RUN = re.compile(f"[{re.escape(SPACE_CHARS)}]+")
 
 _ALL_SYNONYMS = frozenset(
     normalize_header(s) for cols in COLUMNS.values() for c in cols for s in c.synonyms
@@ -49,7 +69,9 @@ class RawTable:
 
     For DuckDB's CSV reader ``table`` is a view that is scanned once, by staging; then
     :func:`~analytics.ingest.duckdb_csv.resolve_lines` works out the lines and fills ``rows_read``, ``blank_lines``
-    and ``malformed``.
+    and ``malformed``. ``header_row`` is None for a text or Excel file without a header row
+    (:attr:`headerless`; its ``headers`` are ``column 1``, ``column 2``, ...) and for Parquet;
+    ``delimiter`` is :data:`SPACES` for a text file whose columns are separated by runs of spaces.
     """
 
     path: Path
@@ -69,11 +91,18 @@ class RawTable:
     has_lines: bool = True
     pending: PendingCsv | None = None
     facts: Future[tuple[str, int]] | None = None  # (sha256, line count), computed beside the scan
+    samples: list[list[str]] = field(default_factory=list)  # a few values of each column, from the top rows
+    notes: list[str] = field(default_factory=list)  # how the file was read, for the report
 
     def settle(self) -> None:
         """Wait for the content hash computed in the background."""
         if self.facts is not None:
             self.content_hash = self.facts.result()[0]
+
+    @property
+    def headerless(self) -> bool:
+        """The file has no header row: its columns are named by position (``column 1``, ...)."""
+        return self.header_row is None and self.file_format != "parquet"
 
     @property
     def encoding_label(self) -> str:
@@ -83,20 +112,153 @@ class RawTable:
         return ENCODING_LABELS.get(self.encoding, self.encoding)
 
 
+@dataclass(frozen=True)
+class Header:
+    """Where a file's column names are, as :func:`find_header` found them.
+
+    ``row`` is the 1-based row of the names, None when the file has none: then ``names`` are
+    ``column 1``, ``column 2``, ... by position. ``samples`` holds a few values of each
+    column from the top rows below the names; ``note`` says how the names were found when
+    the report should tell (a file without a header).
+    """
+
+    row: int | None
+    names: list[str]
+    samples: list[list[str]]
+    note: str | None = None
+
+
+def split_spaces(line: str) -> list[str]:
+    """The cells of a line of a whitespace-aligned file: split at runs of :data:`SPACE_CHARS`
+    (spaces and tabs; not the full-width space, which names may hold), those at the start
+    and end of the line ignored; ``[]`` for a blank line."""
+    text = line.strip(SPACE_CHARS)
+    return _SPACE_RUN.split(text) if text else []
+
+
 def score_header(cells: list[object]) -> int:
     """How many of ``cells`` name a known column (by any synonym)."""
     return sum(1 for c in cells if c is not None and normalize_header(str(c)) in _ALL_SYNONYMS)
 
 
-def pick_header(rows: list[tuple[int, list[object]]]) -> tuple[int, list[object]]:
-    """The (row number, cells) of the header among the top rows of a file."""
+def looks_like_value(cell: object) -> bool:
+    """Whether a cell reads as a value rather than a word: a number or amount (``29.33``,
+    ``¥1,234``), a date or time (``19970101``, ``2024-01-05``, ``2024年1月5日``), or an id
+    or code with at least as many digits as letters (``00004``, ``C001``, ``SO-2024-17``)."""
+    text = str(cell).strip()
+    if _VALUE.fullmatch(text):
+        return True
+    if not _CODE.fullmatch(text):
+        return False
+    digits = sum(ch.isdigit() for ch in text)
+    return digits > 0 and digits >= sum(ch.isalpha() for ch in text)
+
+
+def first_line_is_data(first: list[object], below: list[list[object]]) -> bool:
+    """Whether a file's first row is a row of values rather than column names.
+
+    It is when none of its cells names a known column, at least one is a value
+    (:func:`looks_like_value`), it is not a lone title cell above a wider table, and none of
+    its words stands above a column whose cells below are mostly values (a word above
+    values is that column's name). A row of words is a header.
+
+    Parameters
+    ----------
+    first
+        The cells of the first non-empty row.
+    below
+        The cells of the rows below it (the top rows of the file).
+    """
+    cells = [c for c in first if c not in (None, "")]
+    if not cells or score_header(first) or not any(looks_like_value(c) for c in cells):
+        return False
+    widths = Counter(len(r) for r in below)
+    if len(cells) == 1 and widths and widths.most_common(1)[0][0] > 1:
+        return False
+    for i, cell in enumerate(first):
+        if cell in (None, "") or looks_like_value(cell):
+            continue
+        column = [r[i] for r in below if i < len(r) and r[i] not in (None, "")]
+        if 2 * sum(looks_like_value(v) for v in column) > len(column):
+            return False
+    return True
+
+
+def pick_header(rows: list[tuple[int, list[object]]]) -> tuple[int, list[object]] | None:
+    """The (row number, cells) of the header among the top rows of a file; None when the
+    first row is data (:func:`first_line_is_data`).
+
+    The header is the first of the top rows naming two or more known columns, unless the
+    first row is data as wide as it (values above a row that happens to hold two known
+    names); without one, the first row, unless it is data.
+    """
     nonempty = [(n, r) for n, r in rows if any(c not in (None, "") for c in r)]
     if not nonempty:
         raise FileReadError("the file has no rows")
+    first_row, first = nonempty[0]
+    data_first = first_line_is_data(first, [r for _, r in nonempty[1:HEADER_SEARCH_ROWS]])
     for n, cells in nonempty[:HEADER_SEARCH_ROWS]:
-        if score_header(cells) >= 2:
+        if score_header(cells) >= 2 and not (data_first and n > first_row and len(cells) == len(first)):
             return n, cells
-    return nonempty[0]
+    return None if data_first else nonempty[0]
+
+
+def find_header(rows: list[tuple[int, list[object]]], header_row: int | None, outside: str) -> Header:
+    """The header of a file from its top rows.
+
+    Parameters
+    ----------
+    rows
+        The top rows as (1-based row number, cells), in file order.
+    header_row
+        The row of the column names chosen by the user; ``0``: the file has no header row;
+        None: found by :func:`pick_header`.
+    outside
+        The error's message when the chosen row is not among ``rows``.
+
+    Returns
+    -------
+    Header
+        Without a header row, the columns are as many as most rows have.
+
+    Raises
+    ------
+    FileReadError
+        For a chosen row outside ``rows``, or a file without any row.
+    """
+    if header_row == 0:
+        return _positional(rows, NOTE_NO_HEADER)
+    if header_row is None:
+        found = pick_header(rows)
+        if found is None:
+            return _positional(rows, NOTE_HEADERLESS)
+        header_row, cells = found
+    else:
+        match = [r for n, r in rows if n == header_row]
+        if not match:
+            raise FileReadError(outside)
+        cells = match[0]
+    return Header(header_row, header_names(cells), _samples([r for n, r in rows if n > header_row], len(cells)))
+
+
+def _positional(rows: list[tuple[int, list[object]]], note: str) -> Header:
+    """The header of a file without one: ``column 1`` .. ``column N``, N the most common width."""
+    body = [r for _, r in rows if any(c not in (None, "") for c in r)]
+    if not body:
+        raise FileReadError("the file has no rows")
+    width = Counter(len(r) for r in body).most_common(1)[0][0]
+    return Header(None, [f"column {i}" for i in range(1, width + 1)], _samples(body, width), note)
+
+
+def _samples(rows: list[list[object]], width: int) -> list[list[str]]:
+    """The first :data:`SAMPLE_VALUES` different values of each of ``width`` columns."""
+    samples: list[list[str]] = [[] for _ in range(width)]
+    for cells in rows:
+        for i, cell in enumerate(cells[:width]):
+            text = "" if cell is None else str(cell).strip()
+            if text and text not in samples[i] and len(samples[i]) < SAMPLE_VALUES:
+                samples[i].append(text)
+    return samples
 
 
 def header_names(cells: list[object]) -> list[str]:

@@ -11,11 +11,15 @@ right place, decoded right.
 (:mod:`analytics.ingest.text_files`, with DuckDB's reader in
 :mod:`analytics.ingest.duckdb_csv`), Excel (:mod:`analytics.ingest.excel`) or Parquet
 (:mod:`analytics.ingest.parquet`). Encodings are recognised in
-:mod:`analytics.ingest.encoding`.
+:mod:`analytics.ingest.encoding`. A text or Excel file whose first line is data has no
+header row: its columns are named ``column 1``, ``column 2``, ... by position, and a file
+of whitespace-aligned columns is split at runs of spaces; the raw table's ``notes`` say so.
+:func:`peek` reads just a file's columns and a few values of each, for mapping them by hand.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -30,7 +34,7 @@ from analytics.ingest.text_files import read_text
 
 __all__ = [
     "ENCODING_LABELS", "EXCEL_FORMATS", "PARQUET_FORMATS", "TEXT_FORMATS", "RawTable", "file_format",
-    "read_file", "resolve_lines",
+    "peek", "read_file", "resolve_lines",
 ]
 
 TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "csv"}
@@ -74,8 +78,11 @@ def read_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str
         For Excel: the sheet name or 1-based position; default the first sheet that
         looks like a table of known columns.
     header_row
-        The 1-based line (row) of the column names; default detected: the first of the
-        top 30 rows that names two or more known columns.
+        The 1-based line (row) of the column names; ``0``: the file has no header row (its
+        columns are named ``column 1``, ``column 2``, ... by position); default detected: the
+        first of the top 30 rows that names two or more known columns, else none when the
+        first line is data (no known names, values such as ids, numbers and dates rather
+        than words), else the first line. Parquet files name their columns themselves.
     force_python
         Read CSV with Python's ``csv`` module even where DuckDB's reader would do
         (tests use it to check that both paths agree).
@@ -100,3 +107,42 @@ def read_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str
     if fmt == "parquet":
         return read_parquet(con, path)
     return read_text(con, path, fmt, encoding, header_row, force_python, verify_encoding)
+
+
+def peek(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str | None = None,
+         sheet: str | int | None = None, header_row: int | None = None) -> RawTable:
+    """A file's columns as the pipeline reads them, for mapping them by hand: the returned
+    table's ``headers``, ``samples`` (a few values of each column), ``header_row`` and
+    ``notes`` are filled; its rows are not read through.
+
+    Reads on a cursor of its own that is closed before returning (its temporary tables go
+    with it).
+
+    Parameters
+    ----------
+    con
+        The CRM database connection.
+    path, encoding, sheet, header_row
+        As for :func:`read_file`.
+
+    Returns
+    -------
+    RawTable
+        Its relation is gone: use only what describes the columns.
+
+    Raises
+    ------
+    FileReadError, EncodingNotDetected
+    """
+    cur = con.cursor()
+    try:
+        raw = read_file(cur, path, encoding=encoding, sheet=sheet, header_row=header_row)
+        pending, raw.pending = raw.pending, None
+        if pending is not None:
+            # the CSV view is never scanned: let the line count finish, drop the transcoded copy
+            pending.counting.result()
+            if pending.workdir is not None:
+                shutil.rmtree(pending.workdir, ignore_errors=True)
+        return raw
+    finally:
+        cur.close()

@@ -1,5 +1,8 @@
 """Which column of a file feeds which canonical column: the editor of a file's mapping,
-saving it under a name, and the required columns to map by hand after a mapping error."""
+saving it under a name, and the required columns to map by hand after a mapping error.
+
+The columns of a file without a header row are named by position ("column 3", "第 3 列"),
+each shown with its first few values."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import COLUMNS
 from ui import loaders
 from ui.i18n import md_literal, t
-from ui.importing.messages import column_label
+from ui.importing.messages import column_label, header_label
 from ui.importing.staged import Staged
 from ui.importing.state import request, requested
 
@@ -27,8 +30,11 @@ def _on_mapping(entry: Staged, kind: str, canonical: str, widget: str) -> None:
 
 def _mapping_grid(entry: Staged, kind: str, headers: list[str], current: dict[str, str],
                   columns: Sequence[Any], lang: str) -> None:
-    """One selectbox per canonical column (file header or none), `_GRID` to a row."""
+    """One selectbox per canonical column (file header or none), `_GRID` to a row; a column
+    of a file without a header row is offered with its first few values."""
     options = ["", *headers]
+    if entry.samples:
+        st.caption(t("data_mapping_positional", lang))
     for start in range(0, len(columns), _GRID):
         cells = st.columns(_GRID)
         for cell, col in zip(cells, columns[start:start + _GRID], strict=False):
@@ -36,23 +42,24 @@ def _mapping_grid(entry: Staged, kind: str, headers: list[str], current: dict[st
             label = column_label(col.name, lang) + (" *" if col.required else "")
             chosen = current.get(col.name, "")
             cell.selectbox(label, options, index=options.index(chosen) if chosen in options else 0,
-                           format_func=lambda h: h or t("data_not_mapped", lang),
+                           format_func=lambda h: header_label(h, lang, entry.samples.get(h, ()))
+                           if h else t("data_not_mapped", lang),
                            help=t("data_mapping_cell_help", lang, column=col.name), key=key,
                            on_change=_on_mapping, args=(entry, kind, col.name, key))
 
 
 def mapping_editor(entry: Staged, report: ImportReport, lang: str) -> None:
     """The mapping in one line, and the editor (open once the analyst has changed something)."""
-    pairs = [f"{column_label(c.name, lang)} ← {report.mapping[c.name]}" for c in COLUMNS[report.kind]
-             if c.name in report.mapping]
+    pairs = [f"{column_label(c.name, lang)} ← {header_label(report.mapping[c.name], lang)}"
+             for c in COLUMNS[report.kind] if c.name in report.mapping]
     st.caption(md_literal(t("data_mapping_summary", lang, pairs=" · ".join(pairs))))
     edited = bool(entry.overrides or entry.options["mapping_name"])
     with st.expander(t("data_mapping_title", lang), icon=":material/table_convert:", expanded=edited):
         st.caption(t("data_mapping_caption", lang))
         _mapping_grid(entry, report.kind, entry.prepared.raw.headers, report.mapping, COLUMNS[report.kind], lang)
         if report.unmapped_columns:
-            st.caption(t("data_unmapped", lang, columns="、".join(report.unmapped_columns) if lang == "zh"
-                         else ", ".join(report.unmapped_columns)))
+            unmapped = [header_label(h, lang) for h in report.unmapped_columns]
+            st.caption(t("data_unmapped", lang, columns=("、" if lang == "zh" else ", ").join(unmapped)))
         row = st.columns([3, 1], vertical_alignment="bottom")
         name_key, flag = entry.widget("save_name"), f"data_save_mapping_{entry.slug}"
         row[0].text_input(t("data_save_mapping_label", lang), key=name_key,
