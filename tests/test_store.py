@@ -204,13 +204,15 @@ def test_each_audit_finds_its_rows(tmp_path):
         "f.csv": "customer_id,date,score,kind,resolved date\nA,2024-01-06,,complaint,2024-01-02\n",
         "l.csv": ("lead_id,created,stage,customer_id,qualified date,closed date\n"
                   "L1,2024-01-05,成交,NOBODY,2024-01-01,\n"),
+        # A's segment: two values in the sales files, none in the customers file
+        "s.csv": "customer_id,order_date,amount,segment\nA,2024-01-06,5,企业\nA,2024-01-07,5,个人\n",
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
         import_file(con, tmp_path / name, commit=True)
     found = _findings(con)
-    assert found == {"amount_outliers": 1, "converted_leads_unknown_customer": 1, "future_order_dates": 1,
-                     "lead_dates_out_of_order": 1, "net_negative_customers": 1,
+    assert found == {"amount_outliers": 1, "converted_leads_unknown_customer": 1, "customer_attribute_conflicts": 1,
+                     "future_order_dates": 1, "lead_dates_out_of_order": 1, "net_negative_customers": 1,
                      "resolved_before_reported": 1, "unknown_customers": 1}
     samples = {r.name: r.sample for r in audits.run_checks(con)}
     assert samples["unknown_customers"].customer_id.tolist() == ["Z"]

@@ -1,8 +1,10 @@
 """The staged table's layout, shared by staging, the row rules and row identity.
 
-The staged table holds the file's mapped columns (typed) and, always, the columns of coded
-words (:data:`CODED`: brought to canonical words, each with ``raw_<column>``, the text of an
-unknown word). The text of the typed cells that failed to parse is kept in one list column,
+The staged table holds the file's mapped columns (typed), the stored columns a transactions
+file derives (:func:`derived_columns`: the amount from unit price × quantity, the cost from
+amount less profit) and, always, the columns of coded words (:data:`CODED`: brought to
+canonical words, each with ``raw_<column>``, the text of an unknown word). The text of the
+typed cells that failed to parse is kept in one list column,
 ``_raw`` (built by :func:`failed_texts`, read by :func:`raw_text`), so rejects can show it
 and the day/month order can be settled afterwards.
 """
@@ -10,7 +12,7 @@ and the day/month order can be settled afterwards.
 from __future__ import annotations
 
 from analytics.ingest.mapping import Mapping
-from analytics.ingest.schema import COLUMNS
+from analytics.ingest.schema import COLUMNS, DERIVED_FROM
 
 _KIND_WORDS = {
     "complaint": ("complaint", "投诉", "客诉"),
@@ -40,9 +42,40 @@ CODED: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
 VALID = "(not _blank and not _total and not _invalid)"
 
 
+#: The stored columns a transactions file may lack when it has these (amount first: the cost
+#: may be derived from a derived amount), and the SQL of each over the staged row. The amount
+#: is exact within decimal(38, 10) whatever the factors (a quantity of 10^12 or more is NULL);
+#: a product too large for an amount is NULL (the line is rejected), a cost too large unknown.
+_DERIVED: dict[str, tuple[tuple[str, ...], str]] = {
+    "amount": (DERIVED_FROM[("transactions", "amount")],
+               "try_cast(cast(unit_price as decimal(38, 4)) * try_cast(quantity as decimal(18, 6)) "
+               "as decimal(18, 4))"),
+    "cost": (("profit",), "try_cast({amount} - profit as decimal(18, 4))"),
+}
+
+
+def derived_columns(mapping: Mapping) -> dict[str, str]:
+    """The stored columns the file lacks and the staging pass derives, each with its SQL.
+
+    ``amount``: unit price × quantity, for a file with both and no amount (a negative quantity
+    gives a return); ``cost``: the amount less the profit, for a file with a profit and no cost
+    (so a customer's margin, revenue − cost, is the file's profit).
+    """
+    if mapping.kind != "transactions":
+        return {}
+    derived: dict[str, str] = {}
+    for name, (sources, formula) in _DERIVED.items():
+        if name not in mapping.columns and all(s in mapping.columns for s in sources):
+            derived[name] = formula.format(amount=derived.get("amount", "amount"))
+    return derived
+
+
 def staged_columns(mapping: Mapping) -> frozenset[str]:
-    """The canonical columns the staged table holds."""
-    return frozenset(mapping.columns) | {name for kind, name in CODED if kind == mapping.kind}
+    """The canonical columns the staged table holds: the mapped ones, the coded ones, and the
+    stored columns derived from others (:func:`derived_columns`), which are hashed, compared
+    and stored as a file's own would be."""
+    return (frozenset(mapping.columns) | {name for kind, name in CODED if kind == mapping.kind}
+            | frozenset(derived_columns(mapping)))
 
 
 # Characters trimmed from both ends of every cell: ASCII white space and the full-width

@@ -186,6 +186,20 @@ def column(kind: str, name: str) -> Column:
     raise KeyError(f"{kind} has no column {name!r}")
 
 
+#: A required column a file may lack when it has the columns it is derived from:
+#: a transactions file with a unit price and a quantity has its amount (price × quantity).
+DERIVED_FROM: dict[tuple[str, str], tuple[str, ...]] = {
+    ("transactions", "amount"): ("unit_price", "quantity"),
+}
+
+
+def missing_required(kind: str, mapped: set[str] | dict[str, object]) -> list[str]:
+    """The required columns of ``kind`` that ``mapped`` (the canonical columns a file has)
+    neither has nor can derive (:data:`DERIVED_FROM`)."""
+    return [r for r in required_columns(kind)
+            if r not in mapped and not all(c in mapped for c in DERIVED_FROM.get((kind, r), ("-",)))]
+
+
 def stored_columns(kind: str) -> tuple[Column, ...]:
     """The columns kept on a row of ``kind`` (in the table of that name)."""
     return tuple(c for c in COLUMNS[kind] if c.stored)

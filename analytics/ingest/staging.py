@@ -2,11 +2,13 @@
 
 :func:`parse` reads the raw table once and writes the staged table: trimmed text of the id
 and text columns, typed values (the fast native cast first, the value parsers of
-:data:`MACROS_SQL` only where it fails), coded words brought to canonical ones, blank and
-total rows flagged, the content hash of each row of a file without a natural key and the
-``_invalid`` flag of the row rules (:mod:`analytics.ingest.validate`). The staged rows keep
-the file's order: their position gives each row's line, so the staging query must hold no
-join (:func:`_plan_has_join` checks; where one appears the rows are numbered explicitly).
+:data:`MACROS_SQL` only where it fails), coded words brought to canonical ones, the stored
+columns a transactions file derives (amount from unit price × quantity, cost from amount less
+profit: :func:`~analytics.ingest.layout.derived_columns`), blank and total rows flagged, the
+content hash of each row of a file without a natural key and the ``_invalid`` flag of the row
+rules (:mod:`analytics.ingest.validate`). The staged rows keep the file's order: their
+position gives each row's line, so the staging query must hold no join (:func:`_plan_has_join`
+checks; where one appears the rows are numbered explicitly).
 
 The SQL expressions here are built from fixed words and the file's column positions, never
 from the file's text.
@@ -19,12 +21,12 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.ingest.identity import hash_expr, natural_key_columns
-from analytics.ingest.layout import CODED, TRIM, failed_texts, staged_columns
+from analytics.ingest.identity import natural_key_columns
+from analytics.ingest.layout import CODED, TRIM, derived_columns, failed_texts
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.readers import RawTable
-from analytics.ingest.schema import COLUMNS, TOTAL_WORDS, Column, identity_columns
-from analytics.ingest.validate import invalid_expr
+from analytics.ingest.schema import COLUMNS, TOTAL_WORDS, Column
+from analytics.ingest.validate import content_hash, invalid_expr
 
 #: The value parsers the staging query calls (``crm_date``, ``crm_money``, ...).
 MACROS_SQL = Path(__file__).resolve().parent / "sql" / "macros.sql"
@@ -211,11 +213,14 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     # (Content is compared only where keys meet: with the database, or within the file.)
     natural = bool(natural_key_columns(kind, mapping))
     source = f"{raw.table}_numbered" if numbered else raw.table
+    # The derived columns are computed from the typed ones, one level up (no extra pass).
+    level3 = ([f"{failed_texts(failed)} as _raw"] if failed else []) + [
+        f"{sql} as {name}" for name, sql in derived_columns(mapping).items()]
     # A natural key is compared as it is (no key column is staged); content is hashed.
-    level3 = ([f"{failed_texts(failed)} as _raw"] if failed else []) + (
-        [] if natural else [f"{hash_expr(identity_columns(kind), present=staged_columns(mapping))} as _content"])
+    level4 = ([] if natural else [f"{content_hash(mapping)} as _content"]) + [
+        f"{invalid_expr(kind, mapping)} as _invalid"]
     query = (
-        f"select *, {invalid_expr(kind, mapping)} as _invalid from ("
+        f"select *, {', '.join(level4)} from ("
         f"select *{exclude}{''.join(', ' + e for e in level3)} from ("
         f"select {', '.join(level2)} from (select {', '.join(level1)} from ("
         f"select {', '.join(level0)} from {source}))))"

@@ -8,12 +8,18 @@ every rule a row fails as a reject (line, column, value, reason), after settling
 file's values leave open: the day/month order of dd/mm/yyyy dates (never silently) and the
 scale of feedback scores given without one. It identifies the valid rows
 (:mod:`analytics.ingest.identity`) and fills the :class:`ImportReport`.
+
+A transactions file may lack a stored column it carries the makings of
+(:func:`~analytics.ingest.layout.derived_columns`): the amount (unit price × quantity) or the cost (amount less profit).
+The staging pass computes them, the rules here reject a line that cannot give its amount, and
+the report says how they were made.
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from analytics.ingest.attributes import note_conflicts
 from analytics.ingest.identity import (
     compare_with_database,
     content_if_keyless,
@@ -23,12 +29,17 @@ from analytics.ingest.identity import (
     natural_key_columns,
     order_starts,
 )
-from analytics.ingest.layout import VALID, raw_text, staged_columns
+from analytics.ingest.layout import VALID, derived_columns, raw_text, staged_columns
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import check_policy
 from analytics.ingest.readers import RawTable
 from analytics.ingest.report import ImportReport, fill_counts
 from analytics.ingest.schema import COLUMNS, Column, identity_columns
+
+
+def content_hash(mapping: Mapping) -> str:
+    """The content hash of a staged row: its identity columns, derived ones included."""
+    return hash_expr(identity_columns(mapping.kind), present=staged_columns(mapping))
 
 
 def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, staged: str,
@@ -107,7 +118,9 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
         + (" and (d.n is null or d.n = 1 or d.mode = 'content')" if natural and repeats else "")
     )
     compare_with_database(cur, staged, mapping)
+    _note_derived(cur, staged, mapping, ok, report)
     fill_counts(cur, staged, raw, mapping, ok, report)
+    note_conflicts(cur, staged, mapping, ok, report)
     imported_before = cur.execute(
         "select import_id from imports where content_hash = ? and status = 'committed' "
         "and kind = ? order by import_id", [raw.content_hash, kind]).fetchall()
@@ -174,7 +187,7 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
         # the rows holding day/month values: parse them, then hash their content again
         # (a natural key holds no date)
         natural = bool(natural_key_columns(mapping.kind, mapping))
-        rekey = f"_content = {hash_expr(identity_columns(mapping.kind), present=staged_columns(mapping))}"
+        rekey = f"_content = {content_hash(mapping)}"
         for name, reading in readings.items():
             r = raw_text(mapping, name)
             cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm(crm_text({r})), ?) "
@@ -204,6 +217,34 @@ def _infer_scale(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
     label = "CSAT 1–5" if inferred == "csat" else "NPS 0–10"
     report.notes.append(f"{missing} scores have no scale; read as {label} "
                         f"(scores range from {lo:g} to {hi:g})")
+
+
+def _note_derived(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping, ok: str,
+                  report: ImportReport) -> None:
+    """Say how a derived amount or cost was made; and when every profit a cost is derived
+    from lies between -1 and 1 while the amounts do not, that they may be margin rates (0.25
+    for 25 %), which give a wrong cost: the rows are imported as the file says, the report
+    says so before the commit."""
+    derived = derived_columns(mapping)
+    if "amount" in derived:
+        report.notes.append(
+            f"the file has no amount column: each row's amount is its unit price ({mapping.header_of('unit_price')}) "
+            f"× its quantity ({mapping.header_of('quantity')}); a negative quantity makes it a return")
+    if "cost" not in derived:
+        return
+    profit = mapping.header_of("profit")
+    report.notes.append(f"the file has no cost column: each row's cost is its amount less its profit ({profit}), "
+                        "so its margin is the profit")
+    most, largest, example = cur.execute(
+        "select max(abs(profit)), max(abs(amount)), "
+        "arg_max({'line': _line, 'profit': profit, 'amount': amount}, abs(amount)) "
+        f"from {staged}_v where {ok} and profit is not null").fetchall()[0]
+    if most is not None and most <= 1 < largest:
+        shown = {k: format(v.normalize(), "f") for k, v in example.items() if k != "line"}
+        report.notes.append(
+            f"column {profit}: every profit is between -1 and 1 (line {example['line']}: {shown['profit']} on an "
+            f"amount of {shown['amount']}); if these are margin rates, not amounts, the cost and margin derived "
+            "from them are wrong: leave the column unmapped or give the profit as an amount")
 
 
 def invalid_expr(kind: str, mapping: Mapping) -> str:
@@ -251,6 +292,18 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
             checks.append((mapping.header_of("feedback_kind"), "raw_feedback_kind",
                            "raw_feedback_kind is not null",
                            "'unknown feedback kind (use survey or complaint)'"))
+    if "amount" in derived_columns(mapping):
+        price, quantity = mapping.header_of("unit_price"), mapping.header_of("quantity")
+        why = "the amount is unit price × quantity"
+        checks += [
+            (quantity, "null", f"quantity is null and {raw_text(mapping, 'quantity')} is null",
+             f"'quantity is empty: {why}'"),
+            (price, "null", f"unit_price is null and {raw_text(mapping, 'unit_price')} is null",
+             f"'unit price is empty: {why}'"),
+            (price, "cast(unit_price as varchar) || ' × ' || cast(quantity as varchar)",
+             "amount is null and unit_price is not null and quantity is not null",
+             "'unit price × quantity is out of range'"),
+        ]
     if kind == "leads" and "outcome" in mapping.columns:
         checks.append((mapping.header_of("outcome"), "raw_outcome", "raw_outcome is not null",
                        "'unknown outcome (use won or lost, or leave empty)'"))

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.store.migrations import SCHEMA_VERSION, schema_version
+
 MARTS_DIR = Path(__file__).resolve().parent / "sql" / "marts"
 
 #: Build order; the table name is the file name.
-MARTS: tuple[str, ...] = ("customer_month", "customer_summary", "sales_month")
+MARTS: tuple[str, ...] = ("customer_month", "customer_attribute_values", "customer_summary", "sales_month")
 
 
 def model_sql(name: str) -> str:
@@ -33,7 +35,13 @@ def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
-    """Build the derived tables if a database has none yet (a new or upgraded file)."""
+    """Build the derived tables if a database has none yet (a new or upgraded file).
+
+    A database at an older schema version is left as it is: the models read this release's
+    tables, which it has once migrated (:func:`analytics.store.connection.connect` migrates first).
+    """
+    if schema_version(con) < SCHEMA_VERSION:
+        return
     cur = con.cursor()
     have = {r[0] for r in cur.execute(
         "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}

@@ -2,9 +2,15 @@
 -- Customers come from the customers file and from transactions (either alone is enough).
 -- home_region: the customers file's region when given, else the region of most spend
 -- (ties broken by region name, so the choice is stable).
+-- customer_name, segment, province, city: the customers file's (its latest import giving one)
+-- when it gives one, else what the sales files' lines say (customer_attribute_values). Where
+-- they disagree, the value on most lines, ties going to the value of the latest import, then
+-- to the first in text order; the import report and the check customer_attribute_conflicts
+-- list such customers with every value seen.
 -- orders: transactions started (a row without an id is an order of its own);
 -- purchase_days: days with a purchase; revenue is net of returns, gross_revenue counts
--- purchases only, returns_amount is positive; margin = revenue - cost where cost is known.
+-- purchases only, returns_amount is positive; margin = revenue - cost where cost is known
+-- (a sales file with a profit and no cost has cost = amount - profit: the margin is its profit).
 
 with
 
@@ -22,10 +28,25 @@ customers as (
         arg_max(customer_name, import_id) as customer_name,
         arg_max(region, import_id) as region,
         arg_max(segment, import_id) as segment,
+        arg_max(province, import_id) as province,
+        arg_max(city, import_id) as city,
         arg_max(acquired_date, import_id) as acquired_date,
         arg_max(acquisition_channel, import_id) as acquisition_channel,
         arg_max(acquisition_cost, import_id) as acquisition_cost
     from customers
+    group by customer_id
+),
+
+sales_attributes as (
+    -- what the sales files say, for where the customers file is silent
+    select
+        customer_id,
+        any_value(value) filter (where attribute = 'customer_name') as customer_name,
+        any_value(value) filter (where attribute = 'segment') as segment,
+        any_value(value) filter (where attribute = 'province') as province,
+        any_value(value) filter (where attribute = 'city') as city
+    from customer_attribute_values
+    where rank = 1
     group by customer_id
 ),
 
@@ -70,9 +91,11 @@ purchase_days as (
 final as (
     select
         coalesce(p.customer_id, c.customer_id) as customer_id,
-        c.customer_name,
+        coalesce(c.customer_name, a.customer_name) as customer_name,
         coalesce(c.region, p.spend_region) as home_region,
-        c.segment,
+        coalesce(c.segment, a.segment) as segment,
+        coalesce(c.province, a.province) as province,
+        coalesce(c.city, a.city) as city,
         c.acquired_date,
         c.acquisition_channel,
         c.acquisition_cost,
@@ -88,6 +111,7 @@ final as (
     from purchases p
     full outer join customers c on c.customer_id = p.customer_id
     left join purchase_days d on d.customer_id = coalesce(p.customer_id, c.customer_id)
+    left join sales_attributes a on a.customer_id = coalesce(p.customer_id, c.customer_id)
 )
 
 select * from final

@@ -1,8 +1,9 @@
 -- One row per calendar month, row region, row channel and customer segment: the sales the
 -- overview filters and sums (a few thousand rows at any size).
--- region and channel are the transaction row's; segment is the customer's (customers file),
--- NULL when unknown. orders: transactions started, returns excluded; gross_revenue counts
--- purchases only; revenue is net of returns; returns_amount is positive.
+-- region and channel are the transaction row's; segment is the customer's (customer_summary:
+-- the customers file's, else the sales files'), NULL when unknown. orders: transactions
+-- started, returns excluded; gross_revenue counts purchases only; revenue is net of returns;
+-- returns_amount is positive.
 
 with
 
@@ -11,7 +12,7 @@ transactions as (
 ),
 
 segments as (
-    -- only customers that have a segment: without a customers file the join has nothing to do
+    -- only customers that have a segment: with no segment known the join has nothing to do
     select customer_id, segment from customer_summary where segment is not null
 ),
 
