@@ -1,5 +1,6 @@
 """Shared by the demo-data generator's tests (``tests/test_demo_*.py``): the small data set
-they look at, its written files, and the realism measures.
+they look at, its written files, and the realism measures (an order is its order number's
+purchase lines, counted once).
 
 The measures are computed here with pandas from the frames, independently of how the
 generator produces them. Nothing here is a test.
@@ -46,7 +47,18 @@ def revenue_share_top20(data: demo.DemoData) -> float:
 
 
 def purchases(data: demo.DemoData) -> pd.DataFrame:
+    """The purchase lines (positive amounts); returns are the negative ones."""
     return data.transactions[data.transactions["amount"] > 0]
+
+
+def orders(data: demo.DemoData) -> pd.DataFrame:
+    """One row per order (order number) of the purchase lines, an order counted once: its
+    customer and date, its amount (the sum of its lines), its number of lines and of
+    distinct products."""
+    return purchases(data).groupby("transaction_id").agg(
+        customer_id=("customer_id", "first"), order_date=("order_date", "first"),
+        amount=("amount", "sum"), lines=("product", "size"), products=("product", "nunique"),
+    )
 
 
 def repeat_rate(data: demo.DemoData) -> float:

@@ -1,16 +1,23 @@
 """Tests of the demo-data generator's written files (encodings, headers the importer
-recognises, values as a spreadsheet writes them, a workbook with real dates) and of
-``load_demo`` importing every row of them."""
+recognises, values as a spreadsheet writes them, a workbook with real dates, transactions
+as an order-line export) and of ``load_demo`` importing every row of them, every order
+counted once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from demo_util import small_files_fixture, small_fixture  # noqa: F401 (the small and small_files fixtures)
+from demo_util import (
+    SMALL,
+    orders,
+    small_files_fixture,  # noqa: F401 (the small_files fixture)
+    small_fixture,  # noqa: F401 (the small fixture)
+)
 
 from analytics.ingest import demo
 from analytics.ingest.schema import COLUMNS, IDENTITY_COLUMNS, normalize_header
@@ -24,6 +31,15 @@ def test_written_files(small: demo.DemoData, small_files: list[demo.DemoFile]) -
         assert f.path.exists() and f.path.stat().st_size > 0
     paths = {f.kind: f.path for f in small_files}
     assert paths["leads"].suffix == ".xlsx"
+
+
+def test_same_data_gives_the_same_bytes(
+    small: demo.DemoData, small_files: list[demo.DemoFile], tmp_path: Path
+) -> None:
+    time.sleep(1.1)  # a timestamp of the writing moment would differ
+    again = demo.write_files(demo.generate(size=SMALL, seed=7), tmp_path)
+    for first, second in zip(small_files, again, strict=True):
+        assert first.path.read_bytes() == second.path.read_bytes(), first.kind
 
 
 def _synonyms(kind: str) -> dict[str, str]:
@@ -52,6 +68,10 @@ def test_transactions_file_is_gb18030_with_chinese_headers(
     assert frame["成本"].str.fullmatch(r"-?\d+\.\d{2}").all()
     assert frame["数量"].str.fullmatch(r"\d+").all()
     assert (frame["客户编号"] == small.transactions["customer_id"]).all()
+    # An order-line export: the order number on every line of its order.
+    assert (frame["订单编号"] == small.transactions["transaction_id"]).all()
+    assert frame["订单编号"].nunique() < len(frame)
+    assert frame.duplicated(keep=False).any()  # identical lines of one order, each its own row
 
 
 def test_customers_file_is_utf8_and_keeps_zeros(
@@ -114,9 +134,17 @@ def test_load_demo_imports_every_row(tmp_path: Path) -> None:
     con = connect(":memory:")
     try:
         reports = demo.load_demo(con, size=300, seed=3, folder=tmp_path)
+        counted = con.execute("select sum(orders) from customer_summary").fetchall()[0][0]
+        stored = con.execute("select count(*) from transactions").fetchall()[0][0]
     finally:
         con.close()
     assert [r.kind for r in reports] == ["customers", "transactions", "feedback", "leads"]
     for report in reports:
         assert report.rows_rejected == 0, (report.kind, report.rejects[:3])
+        assert report.rows_conflicting == report.rows_duplicate == 0, (report.kind, report.conflicts[:3])
         assert report.rows_imported == report.rows_read > 0, report.kind
+    # Every line imported, identical lines of one order included; every order counted once.
+    generated = demo.generate(size=300, seed=3)
+    assert generated.transactions.duplicated().any()
+    assert stored == len(generated.transactions) == reports[1].rows_imported
+    assert counted == len(orders(generated)) < len(generated.transactions)

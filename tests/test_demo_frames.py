@@ -1,6 +1,6 @@
 """Tests of the demo-data generator's frames: the same seed gives the same data, and every
 frame has the canonical columns with valid, consistent values (ids, dates, amounts,
-returns, master data, feedback, lead stages)."""
+returns, master data, feedback, lead stages); the transactions are an order-line export."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from demo_util import (
     END_TS,
     SMALL,
+    orders,
     purchases,
     small_fixture,  # noqa: F401 (the small fixture)
 )
@@ -51,6 +52,8 @@ def test_rejects_empty_size() -> None:
 
 
 def test_columns_are_the_canonical_ones(small: demo.DemoData) -> None:
+    # Transactions without line_id: the lines of an order are told apart by their content
+    # and, for identical lines, their occurrence (analytics/ingest/identity.py).
     for kind, frame in small.frames().items():
         assert list(frame.columns) == list(IDENTITY_COLUMNS[kind]), kind
 
@@ -84,7 +87,6 @@ def test_dates_are_dates(small: demo.DemoData) -> None:
 
 def test_ids_unique_and_consistent(small: demo.DemoData) -> None:
     tx, cu, fb, ld = small.transactions, small.customers, small.feedback, small.leads
-    assert tx["transaction_id"].is_unique
     assert cu["customer_id"].is_unique
     assert fb["feedback_id"].is_unique
     assert ld["lead_id"].is_unique
@@ -115,16 +117,44 @@ def test_transactions_values(small: demo.DemoData) -> None:
     assert margin.between(0.195, 0.455).all()
     assert (tx["amount"] != 0).all()
     assert np.allclose(tx["amount"], tx["amount"].round(2))
+    assert sales["transaction_id"].str.startswith("SO").all()
     returns = tx[tx["amount"] < 0]
     assert 0.01 <= len(returns) / len(tx) <= 0.06
     assert returns["transaction_id"].str.startswith("RT").all()
-    # Every return refunds an earlier purchase of the same customer and product.
-    matched = returns.merge(
-        sales.assign(amount=-sales["amount"]),
-        on=["customer_id", "product", "amount"], suffixes=("", "_sale"),
+    # Every return refunds lines of one earlier order of the same customer: each of its
+    # lines is a line of that order (same product, quantity, amount and cost).
+    matched = returns.reset_index().merge(
+        sales.assign(amount=-sales["amount"], cost=-sales["cost"]),
+        on=["customer_id", "product", "quantity", "amount", "cost"], suffixes=("", "_sale"),
     )
     matched = matched[matched["order_date_sale"] < matched["order_date"]]
-    assert matched["transaction_id"].nunique() == len(returns)
+    covered = matched.groupby(["transaction_id", "transaction_id_sale"])["index"].nunique()
+    assert covered.groupby(level=0).max().sum() == len(returns)
+    assert returns["transaction_id"].nunique() < len(returns)  # some returns refund several lines
+
+
+def test_transactions_are_order_lines(small: demo.DemoData) -> None:
+    """One row per order line: an order's lines follow each other and share its number,
+    customer, date, channel, region and sales rep; most orders have 1 to 3 lines, some
+    more; a few hold a product twice (at two prices, or one line entered twice)."""
+    tx = small.transactions
+    number = tx["transaction_id"]
+    assert (number != number.shift()).sum() == number.nunique()  # each order's lines together
+    shared = ["customer_id", "order_date", "channel", "region", "sales_rep"]
+    assert (tx.groupby("transaction_id")[shared].nunique() == 1).all().all()
+    placed = orders(small)
+    lines = placed["lines"]
+    assert 0.3 <= (lines >= 2).mean() <= 0.6
+    assert (lines <= 3).mean() >= 0.85
+    assert lines.max() >= 6
+    twice = placed["products"] < lines
+    assert 0.02 <= twice.mean() <= 0.1
+    sales = purchases(small)
+    identical = sales.duplicated(keep=False)
+    assert 0.005 <= sales.loc[identical, "transaction_id"].nunique() / len(placed) <= 0.05
+    same_product = sales.duplicated(["transaction_id", "product"], keep=False) & ~identical
+    repriced = sales[same_product].groupby(["transaction_id", "product"])["amount"].nunique()
+    assert 0.005 <= (repriced > 1).sum() / len(placed) <= 0.05
 
 
 def test_master_data(small: demo.DemoData) -> None:

@@ -4,7 +4,8 @@ pattern, satisfaction against loyalty, the lead funnel), on the small data set a
 default size.
 
 The realism figures are computed with pandas from the frames (``tests/demo_util.py``),
-independently of how the generator produces them.
+independently of how the generator produces them. What counts orders counts each order
+once, however many lines it has.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from demo_util import (
     churned,
     csat_satisfied_share,
     monthly_revenue,
-    purchases,
+    orders,
     repeat_rate,
     revenue_share_top20,
     small_fixture,  # noqa: F401 (the small fixture)
@@ -56,14 +57,14 @@ def test_double_eleven_peak(small: demo.DemoData) -> None:
     for year in (2024, 2025):
         months = monthly[monthly.index.year == year]
         assert months[pd.Period(f"{year}-11", "M")] > 1.15 * months.mean()
-    daily = purchases(small).groupby("order_date").size()
+    daily = orders(small).groupby("order_date").size()
     for year in (2024, 2025):
         october = daily[pd.Timestamp(year, 10, 8):pd.Timestamp(year, 10, 31)].median()
         assert daily[pd.Timestamp(year, 11, 11)] > 4 * october
 
 
 def test_618_peak_and_spring_festival_dip(small: demo.DemoData) -> None:
-    daily = purchases(small).groupby("order_date").size()
+    daily = orders(small).groupby("order_date").size()
     for year in (2024, 2025, 2026):
         june = daily[pd.Timestamp(year, 6, 1):pd.Timestamp(year, 6, 30)].median()
         assert daily[pd.Timestamp(year, 6, 18)] > 1.8 * june
@@ -77,16 +78,27 @@ def test_618_peak_and_spring_festival_dip(small: demo.DemoData) -> None:
 
 
 def test_mild_weekly_pattern(small: demo.DemoData) -> None:
-    tx = purchases(small)
-    by_weekday = tx.groupby(tx["order_date"].dt.day_of_week).size()
+    placed = orders(small)
+    by_weekday = placed.groupby(placed["order_date"].dt.day_of_week).size()
     ratio = by_weekday.max() / by_weekday.min()
     assert 1.03 < ratio < 1.5
+
+
+def test_business_orders_are_larger(small: demo.DemoData) -> None:
+    placed = orders(small)
+    segment = small.customers.set_index("customer_id")["segment"]
+    by_segment = placed.groupby(segment.reindex(placed["customer_id"]).to_numpy())[["lines", "amount"]].mean()
+    by_segment = by_segment.loc[list(demo.SEGMENTS)]  # 个人客户, 个体商户, 企业客户
+    assert by_segment["lines"].is_monotonic_increasing
+    assert by_segment["amount"].is_monotonic_increasing
+    assert by_segment.loc["企业客户", "lines"] > 1.5 * by_segment.loc["个人客户", "lines"]
+    assert by_segment.loc["企业客户", "amount"] > 1.8 * by_segment.loc["个人客户", "amount"]
 
 
 def test_satisfaction_is_not_loyalty(small: demo.DemoData) -> None:
     satisfied = csat_satisfied_share(small)
     assert 0.7 <= satisfied <= 0.85
-    days = purchases(small).groupby("customer_id")["order_date"].nunique()
+    days = orders(small).groupby("customer_id")["order_date"].nunique()
     days = days.reindex(small.customers["customer_id"], fill_value=0)
     loyal = ((days >= 2).to_numpy() & ~churned(small).to_numpy()).mean()
     assert loyal < satisfied - 0.2
@@ -135,7 +147,9 @@ def test_default_size(tmp_path: Path) -> None:
     assert len(tx) >= 300_000
     assert tx["order_date"].min() == pd.Timestamp(2023, 11, 1)
     assert tx["order_date"].max() == END_TS
-    assert tx["transaction_id"].is_unique
+    placed = orders(data)
+    assert 300_000 <= len(placed) < len(tx)
+    assert 650 <= placed["amount"].mean() <= 800  # revenue per order as with one line an order
     assert 2_000 <= len(data.leads) <= 10_000
     assert len(data.feedback) >= 5_000
 
@@ -150,7 +164,8 @@ def test_default_size(tmp_path: Path) -> None:
     assert 0.3 <= figures["churn_share"] <= 0.7
     assert 0.7 <= figures["csat_satisfied_share"] <= 0.85
     print(
-        f"\ndefault size: {len(tx):,} transactions, {len(data.customers):,} customers, "
+        f"\ndefault size: {len(tx):,} transaction rows, {len(placed):,} orders of "
+        f"{placed['lines'].mean():.2f} lines, {len(data.customers):,} customers, "
         f"{len(data.feedback):,} feedback rows, {len(data.leads):,} leads; "
         + ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
         + f"; generate {generated - started:.2f} s, write_files {written - generated:.2f} s"

@@ -64,12 +64,16 @@ def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: 
         for col, kpi in zip(cols, items[i:i + per_row], strict=False):
             # the tile is the bordered container, so a rate's sample size and interval sit inside it
             with col, st.container(border=True, height="stretch"):
+                delta = kpi_delta(kpi, lang)
+                unchanged = delta is not None and not any(c in "123456789" for c in delta)
                 st.metric(
                     t(f"kpi_{kpi.name}", lang), kpi_value(kpi.name, kpi.value, lang, currency),
-                    delta=kpi_delta(kpi, lang), help=kpi_help(kpi, lang, currency, comparison_label),
+                    delta=delta, help=kpi_help(kpi, lang, currency, comparison_label),
                     delta_description=t(f"vs_short_{compare}", lang)
                     if compare in ("previous", "last_year") and kpi.change is not None else None,
-                    delta_color="inverse" if rises_red(lang) else "normal",
+                    # a change that rounds to nothing is neither a rise nor a fall: grey, no arrow
+                    delta_color="off" if unchanged else "inverse" if rises_red(lang) else "normal",
+                    delta_arrow="off" if unchanged else "auto",
                     chart_data=sparks.get(kpi.name), chart_type="area" if kpi.name in sparks else "line",
                 )
                 if kpi.n is not None and kpi.ci is not None:

@@ -15,8 +15,10 @@ emerge from a small customer model, over a three-year window:
 * :mod:`.customers`: customers acquired with growth and seasonality (a fifth of them
   before the window), each with a latent satisfaction, a purchase rate, a lifetime
   and a chance to never come back (Pareto/NBD and BG/NBD style);
-* :mod:`.orders`: repeat orders as a Poisson process on the calendar, order values
-  (gamma-gamma style), returns, and the transaction rows;
+* :mod:`.orders`: repeat orders as a Poisson process on the calendar, returns, and the
+  transaction rows: an order-line export (one row per line, the order number on each);
+* :mod:`.lines`: each order's lines (one or several products, business customers'
+  orders larger; quantities gamma-gamma style; now and then a product twice);
 * :mod:`.feedback`: surveys (CSAT and NPS) and complaints, driven by satisfaction;
 * :mod:`.leads`: leads through 线索 → 意向 → 报价 → 成交/流失; won leads become
   (mostly corporate) customers;

@@ -1,7 +1,7 @@
 """The demo's customer feedback: surveys (CSAT and NPS) and complaints.
 
 Both are drawn per order, with probabilities and scores that depend on the customer's
-latent satisfaction and on whether the order was returned.
+latent satisfaction and on whether the order was returned (some of its lines).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def feedback_frame(
     c : dict[str, numpy.ndarray]
         The customers (see :func:`.customers.draw_customers`).
     o : dict[str, numpy.ndarray]
-        The orders (see :func:`.orders.draw_orders`).
+        The orders (the first of what :func:`.orders.draw_orders` returns).
 
     Returns
     -------

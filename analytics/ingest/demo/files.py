@@ -139,6 +139,8 @@ def write_files(data: DemoData, folder: Path) -> list[DemoFile]:
     with pd.ExcelWriter(paths["leads"], engine="xlsxwriter", date_format="yyyy-mm-dd",
                         datetime_format="yyyy-mm-dd") as writer:
         leads.to_excel(writer, sheet_name="销售线索", index=False)
+        # created on the data's last day, not now: the same data gives the same bytes
+        writer.book.set_properties({"created": data.transactions["order_date"].max().to_pydatetime()})
         sheet = writer.sheets["销售线索"]
         sheet.freeze_panes(1, 0)
         sheet.set_column(0, len(_LEAD_HEADERS) - 1, 12)

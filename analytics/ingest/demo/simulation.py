@@ -53,8 +53,8 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
     Parameters
     ----------
     size : int
-        Number of customers (about 16 transactions, 1 feedback row and 0.3 leads
-        per customer are generated).
+        Number of customers (about 16 orders in 27 transaction rows, 1 feedback row
+        and 0.3 leads per customer are generated).
     seed : int
         Random seed; the same ``(size, seed, end)`` gives identical frames.
     end : datetime.date
@@ -83,9 +83,9 @@ def generate(size: int = 20_000, seed: int = 7, end: dt.date = dt.date(2026, 10,
         lead["stage"][won_idx[size:]] = 4
         won_idx = won_idx[:size]
     cust = draw_customers(streams[1], size, lead, won_idx, curves, growth)
-    orders = draw_orders(streams[2], cust, curves, start)
+    orders, lines = draw_orders(streams[2], cust, curves, start)
     return DemoData(
-        transactions=transaction_frame(streams[2], start, cust, orders),
+        transactions=transaction_frame(streams[2], start, cust, orders, lines),
         customers=customer_frame(start, cust),
         feedback=feedback_frame(streams[3], start, n_days - 1, cust, orders),
         leads=lead_frame(streams[4], start, lead, won_idx, cust["ids"]),

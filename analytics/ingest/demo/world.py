@@ -222,7 +222,8 @@ SEG_RATE = np.array([0.048, 0.063, 0.078])  # mean repeat orders per day while a
 SEG_RATE_SHAPE = np.array([2.5, 2.5, 2.5])  # Gamma shape of the purchase rate
 SEG_ONETIME = np.array([-0.45, -0.90, -1.40])  # logit of leaving after the first order
 SEG_LIFE = np.array([480.0, 620.0, 820.0])  # mean lifetime in days at average satisfaction
-SEG_QTY = np.array([0.20, 0.80, 1.50])  # mean extra units per order line
+SEG_QTY = np.array([0.05, 0.24, 0.42])  # mean extra units per order line
+SEG_LINE_STOP = np.array([0.70, 0.50, 0.33])  # chance an order ends after each line (geometric)
 SEG_CURVE = np.array([0, 1, 2])  # 0 consumer, 1 mixed, 2 business calendar
 
 GROWTH = 0.33  # yearly log-growth of customer acquisition
@@ -231,6 +232,11 @@ LEGACY_YEARS = 2
 LEGACY_SAT = 0.3
 QTY_SHAPE = 1.5
 PRIMARY_CAT = 0.5  # share of a customer's orders in their favourite category
+ADDON_SAME_CAT = 0.35  # share of an order's further lines in its main product's category
+ADDON_CHEAP = 2.2  # further lines favour cheap products: popularity × (price / 300) ** -ADDON_CHEAP
+#: Orders with each product once, with a second line of one product at another price, and
+#: with one line entered twice.
+TWICE_SHARE = np.array([0.95, 0.03, 0.02])
 SAT_LIFE = 0.55  # log-lifetime per unit of satisfaction
 LIFE_SHAPE = 1.5  # Gamma shape of the lifetime (1 would be exponential, as in Pareto/NBD)
 SAT_ONETIME = 0.85  # logit of leaving after the first order per unit of satisfaction
