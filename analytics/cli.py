@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--encoding", help="text encoding, when it is not detected (e.g. latin-1)")
     imp.add_argument("--sheet", help="Excel sheet name or 1-based number")
     imp.add_argument("--header-row", type=int, help="1-based line of the column names")
+    imp.add_argument("--no-header", dest="header_row", action="store_const", const=0,
+                     help="the first line is data: the columns are 'column 1', 'column 2', ... and map by "
+                          "position (--map customer_id=1); detected when the first line holds values, not names")
     imp.add_argument("--mapping", help="use a saved column mapping")
     imp.add_argument("--map", action="append", default=[], metavar="COLUMN=HEADER",
                      help="map a canonical column to a file header (repeatable)")
@@ -118,6 +121,10 @@ def _parse_map(items: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
+def _lines(n: int) -> str:
+    return f"{n:,} line" + ("" if n == 1 else "s")
+
+
 def _show_report(report: dict[str, Any]) -> None:
     print(f"{report['file']}: {report['kind']}, {report['file_format']}, "
           f"encoding {report['encoding'] or '—'}"
@@ -160,6 +167,11 @@ def _show_report(report: dict[str, Any]) -> None:
             print(f"  ... {report['rejects_total'] - 50:,} more (use --json for up to 1000)")
     for c in report["conflicts"][:50]:
         print(f"  conflict: line {c['line']} (key {c['key']}) differs from {c['other']}")
+    for c in report["attribute_conflicts"][:50]:
+        values = "; ".join(f"{v['value']!r} ({_lines(v['lines_in_file'])} in the file, {v['lines_stored']:,} stored)"
+                           for v in c["values"])
+        print(f"  customer {c['customer_id']} (line {c['line']}) has {len(c['values'])} {c['attribute']} values: "
+              f"{values}")
     if report["status"] == "preview":
         print("nothing written (preview); add --commit to import")
     else:

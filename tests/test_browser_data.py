@@ -149,3 +149,59 @@ def test_upload_gbk_csv_preview_confirm_history(zh_page: Page, upload_server: Se
     ]
     assert {r[4].encode("utf-8") for r in stored} == {"华东".encode(), "华北".encode()}  # exact code points
     assert ledger == [(GBK_NAME, "gb18030", 5, 4, 1, 4, "committed")]
+
+
+#: An order-line export, then the same orders with order SO1 amended (a line changed, one added).
+ORDERS_FIRST = ("订单编号,客户编号,订单日期,销售额,商品名称\r\n"
+                "SO1,C1,2024-01-05,10,甲\r\nSO1,C1,2024-01-05,10,甲\r\nSO1,C1,2024-01-05,12,乙\r\n"
+                "SO2,C2,2024-01-06,20,甲\r\n").encode("gb18030")
+ORDERS_SECOND = ("订单编号,客户编号,订单日期,销售额,商品名称\r\n"
+                 "SO1,C1,2024-01-05,10,甲\r\nSO1,C1,2024-01-05,10,甲\r\nSO1,C1,2024-01-05,15,乙\r\n"
+                 "SO1,C1,2024-01-05,3,丙\r\nSO2,C2,2024-01-06,20,甲\r\nSO3,C3,2024-01-07,9,甲\r\n").encode("gb18030")
+
+
+def _upload_named(page: Page, name: str, content: bytes, to_import: int) -> Locator:
+    """Upload ``content`` as ``name``; the confirm button of its panel once the preview is drawn."""
+    main = page.get_by_test_id("stMain")
+    main.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": content}])
+    confirm = main.get_by_role("button", name=t("data_confirm", "zh", n=str(to_import)))
+    wait_rendered(page, confirm)
+    return confirm
+
+
+def test_an_amended_order_preview_then_replaced(zh_page: Page, upload_server: Server) -> None:
+    """The second file brings order SO1 with other lines: the preview says so, lists what
+    differs and offers to keep or replace (screenshots at laptop and phone width); replaced, the
+    result says how many stored lines were set aside."""
+    page, zh = zh_page, "zh"
+    open_data_page(page, upload_server, zh)
+    main = page.get_by_test_id("stMain")
+    _upload_named(page, "订单明细_1.csv", ORDERS_FIRST, 4).click()
+    wait_rendered(page, main.get_by_test_id("stAlertContentSuccess"))
+    page.reload()
+    open_data_page(page, upload_server, zh)
+    confirm = _upload_named(page, "订单明细_2.csv", ORDERS_SECOND, 1)
+    expect(main).to_contain_text(t("data_amended_text", zh, n="1"))
+    table = main.get_by_test_id("stDataFrame").filter(has_text=t("data_table_order", zh))
+    expect(table).to_contain_text("SO1")
+    expect(kpi_value(page, t("data_orders_amended", zh))).to_have_text("1")
+    expect(kpi_value(page, t("data_rows_amended", zh))).to_have_text("4")
+    assert leaked_messages(app_text(page), zh) == []
+    screenshot(page, "data-amended", folder=docs_folder())
+    phone = new_page(page.context.browser, PHONE, locale="zh-CN")
+    try:
+        open_data_page(phone, upload_server, zh)
+        _upload_named(phone, "订单明细_2.csv", ORDERS_SECOND, 1)
+        expect(phone.get_by_test_id("stMain")).to_contain_text(t("data_amended_text", zh, n="1"))
+        screenshot(phone, "data-amended", folder=docs_folder())
+    finally:
+        phone.context.close()
+
+    main.get_by_test_id("stRadioGroup").get_by_text(t("data_amended_replace", zh), exact=True).click()
+    confirm = main.get_by_role("button", name=t("data_confirm", zh, n="5"))
+    wait_rendered(page, confirm)
+    expect(kpi_value(page, t("data_rows_replaced", zh))).to_have_text("3")
+    confirm.click()
+    wait_rendered(page, main.get_by_test_id("stAlertContentSuccess"))
+    expect(main).to_contain_text(t("data_result_replaced", zh, orders="1", n="3"))

@@ -62,6 +62,17 @@ def test_short_gbk_file_is_not_mistaken_for_another_encoding(con, tmp_path):
     assert rows(con, "select customer_id from transactions") == [("张三",)]
 
 
+def test_a_gbk_file_of_western_names_under_chinese_headers_is_read_as_gbk(con, tmp_path):
+    """Chinese headers, and customers called Müller or Zoë on many lines (letters GB2312 lacks
+    but GB18030 has): still Chinese GBK, not refused as unknown text."""
+    body = "".join(f"O{i},Jürgen Müller,2024-01-05,{i}\n" if i % 2 else f"O{i},Zoë Ångström,2024-01-05,{i}\n"
+                   for i in range(1, 200))
+    path = write(tmp_path / "t.csv", "订单编号,客户编号,订单日期,销售额\n" + body, "gb18030")
+    report = import_file(con, path, commit=True)
+    assert (report.encoding, report.rows_imported) == ("gb18030", 199)
+    assert rows(con, "select count(*) from transactions where customer_id = 'Jürgen Müller'") == [(100,)]
+
+
 def test_gbk_bytes_deep_in_a_large_file_are_found_and_the_file_read_as_gbk(con, tmp_path):
     """The first megabyte is plain ASCII; the Chinese (GBK) rows come later."""
     head = "customer_id,order_date,amount,region\n" + "C1,2024-01-05,1,east\n" * 60_000

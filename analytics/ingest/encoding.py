@@ -83,8 +83,9 @@ def _decode_error(path: Path, codec: str) -> tuple[int, int, int] | None:
 def _looks_chinese(path: Path, codec: str) -> bool:
     """Whether text decoded as ``codec`` reads like Chinese rather than mojibake.
 
-    Real Chinese business text is almost all common characters (GB2312); bytes of
-    another encoding decoded as GB18030 land mostly on rare characters.
+    Real Chinese business text is almost all common characters (GB2312), with the Latin
+    letters of Western names (ä, ö, ß, ...) beside them; bytes of another encoding decoded
+    as GB18030 land mostly on rare characters.
     """
     counts: dict[str, int] = {}
     with path.open("r", encoding=codec, newline="") as fh:
@@ -96,7 +97,7 @@ def _looks_chinese(path: Path, codec: str) -> bool:
         return True
     common = 0
     for ch, n in counts.items():
-        if ch in _COMMON_SYMBOLS:
+        if ch in _COMMON_SYMBOLS or "\u00c0" <= ch <= "\u024f":  # symbols; Latin letters with marks
             common += n
             continue
         try:

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 
 from analytics.errors import ConfirmationRequired, ImportNotFound
+from analytics.ingest.attributes import remove_attributes, write_attributes
 from analytics.ingest.identity import compare_with_database, is_order_file, natural_key_columns
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping, load_mapping, propose_mapping, save_mapping
@@ -91,9 +92,12 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
     kind
         ``transactions``, ``customers``, ``feedback`` or ``leads``; default detected.
     encoding, sheet, header_row
-        See :func:`analytics.ingest.readers.read_file`.
+        See :func:`analytics.ingest.readers.read_file`; ``header_row=0`` says the file has no
+        header row (its columns are ``column 1``, ``column 2``, ... by position); by default a
+        first line of values rather than column names is found to be data.
     mapping
-        ``{canonical: file header}`` overriding the proposed mapping.
+        ``{canonical: file header}`` overriding the proposed mapping; a header may be given
+        by its 1-based position (``3`` or ``column 3``), as for a file without a header row.
     mapping_name
         A saved mapping to start from (``mapping`` still overrides it).
     date_order
@@ -150,6 +154,7 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
             else:
                 force_python = True
         report = validate_staged(cur, raw, mapped, staged, date_order, amended)
+        report.notes[:0] = raw.notes  # how the file was read (no header row, runs of spaces)
         progress("compared with database", 0.5)
         return PreparedImport(con=con, cursor=cur, raw=raw, mapping=mapped, staged=staged,
                               report=report, date_order=date_order,
@@ -162,7 +167,10 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
 
 def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | None = None,
                   progress: Progress | None = None) -> ImportReport:
-    """Write a prepared import in one transaction and return the final report.
+    """Write a prepared import in one transaction and return the final report: its rows, what
+    a sales file's new lines say about their customers
+    (:func:`analytics.ingest.attributes.write_attributes`), the ledger entry, the rejects and the
+    derived tables.
 
     The comparison with the database is made again inside the transaction, so rows that
     arrived since the preview are not added twice.
@@ -196,14 +204,14 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
         replaced = replace_amended(cur, staged, import_id) if replace and amended else 0
         progress("writing rows", 0.6)
         skipped = "status <> 'amended'" if replace else "true"
+        lines = f"{staged}_candidates c" + (f" anti join (select _rid from {staged}_db where {skipped}) b using (_rid)"
+                                            if present + conflict_db + amended else "")
         cur.execute(
             f"insert into {kind} (row_key, import_id, line, {', '.join(names)}{extra}) "
             f"select c._key, ?, c._line, "
             f"{', '.join(f'c.{n}' if n in staged_cols else 'null' for n in names)}"
-            f"{select_extra} "
-            f"from {staged}_candidates c"
-            + (f" anti join (select _rid from {staged}_db where {skipped}) b using (_rid)"
-               if present + conflict_db + amended else ""), [import_id])
+            f"{select_extra} from {lines}", [import_id])
+        write_attributes(cur, lines, prepared.mapping, import_id)
         imported = cur.execute(f"select count(*) from {kind} where import_id = ?",
                                [import_id]).fetchall()[0][0]
         report.rows_conflicting = _in_file_conflicts(cur, staged) + conflict_db
@@ -277,9 +285,9 @@ def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, commit: boo
 
 
 def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: str = "local") -> int:
-    """Remove exactly the rows import ``import_id`` added, and put back the stored order
-    lines it replaced (:func:`analytics.ingest.orders.restore_replaced`); return how many
-    rows were removed.
+    """Remove exactly the rows import ``import_id`` added, and what its lines said about
+    their customers, and put back the stored order lines it replaced
+    (:func:`analytics.ingest.orders.restore_replaced`); return how many rows were removed.
 
     Raises
     ------
@@ -298,6 +306,7 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: st
                               [import_id]).fetchall()[0][0]
         if kind == "transactions":
             restore_replaced(cur, import_id)  # the lines of orders it replaced, as they were
+            remove_attributes(cur, import_id)  # what its lines said about their customers
         cur.execute(f"delete from {kind} where import_id = ?", [import_id])
         cur.execute("update imports set status = 'undone', undone_at = ?, undone_by = ? "
                     "where import_id = ?", [datetime.now(), undone_by, import_id])

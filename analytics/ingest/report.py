@@ -34,6 +34,9 @@ class ImportReport:
     lines (listed in ``amended``): with ``amended_policy`` ``keep`` their lines are
     ``rows_amended`` (not imported), with ``replace`` they are imported and the
     ``rows_replaced`` stored lines of those orders are retired (undo restores them).
+    ``attribute_conflicts`` lists customers given two values for a name, segment, province or
+    city by a sales file and the imports before it
+    (:func:`analytics.ingest.attributes.note_conflicts`).
     """
 
     file: str
@@ -69,6 +72,7 @@ class ImportReport:
     amended: list[dict[str, Any]] = field(default_factory=list)
     amended_policy: str = "keep"
     rows_replaced: int = 0
+    attribute_conflicts: list[dict[str, Any]] = field(default_factory=list)
     date_readings: dict[str, dict[str, Any]] = field(default_factory=dict)
     needs_confirmation: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -8,7 +8,7 @@ text as it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from analytics.errors import CRMError, EncodingNotDetected, FileReadError, MappingError
 from ui.formats import fmt_int
@@ -26,6 +26,29 @@ def maybe_text(key: str, lang: str, **values: object) -> str | None:
 def column_label(name: str, lang: str) -> str:
     """A canonical column's (or a check's sample column's) name for people; the name itself when unknown."""
     return maybe_text(f"data_col_{name}", lang) or name
+
+
+_POSITIONAL = re.compile(r"column (\d+)")  # a column of a file without a header row
+
+
+def header_label(header: str, lang: str, samples: Sequence[str] = ()) -> str:
+    """A file column's name for people: ``column 3`` (of a file without a header row) as
+    "第 3 列" / "column 3", followed by a few of its values when given
+    ("column 3 (19970101, 19970118, …)"); any other name as it is."""
+    position = _POSITIONAL.fullmatch(header)
+    name = t("data_column_position", lang, n=fmt_int(int(position.group(1)), lang)) if position else header
+    if not samples:
+        return name
+    return t("data_column_samples", lang, column=name, values=("、" if lang == "zh" else ", ").join(samples))
+
+
+def _file_columns(text: str, lang: str) -> str:
+    """A list of a file's column names; those of a file without a header row (``column 1,
+    column 2, ...``) in the page's language."""
+    names = text.split(", ")
+    if not all(_POSITIONAL.fullmatch(name) for name in names):
+        return text
+    return ("、" if lang == "zh" else ", ").join(header_label(name, lang) for name in names)
 
 
 def kind_label(kind: str, lang: str) -> str:
@@ -88,14 +111,23 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
     (r"(?P<n>\d+) rows have an amount of zero", "data_note_zero"),
     (r"(?P<n>\d+) rows share a key with another row but differ in values; they are not imported "
      r"\(listed under conflicts\)", "data_note_conflicts"),
-    (r"if rows with one transaction id are lines of one order, map the product column too: .*",
-     "data_note_map_product"),
+    (r"(?P<n>\d+) orders are in the database with other lines; the stored orders are kept and their "
+     r"(?P<lines>\d+) lines in this file are not imported \(listed under amended orders; choose to replace them "
+     r"to import this file's version\)", "data_note_amended_kept"),
+    (r"(?P<n>\d+) orders are in the database with other lines; they are replaced by this file's version: "
+     r"(?P<lines>\d+) lines imported, (?P<replaced>\d+) stored lines replaced \(undoing the import puts them "
+     r"back\)", "data_note_amended_replaced"),
     (r"this exact file was imported before as (?P<ids>#\d+(?:, #\d+)*)", "data_note_imported_before"),
     (r"(?P<n>\d+) scores have no scale; read as CSAT 1–5 \(scores range from (?P<low>\S+) to (?P<high>\S+)\)",
      "data_note_scale_csat"),
     (r"(?P<n>\d+) scores have no scale; read as NPS 0–10 \(scores range from (?P<low>\S+) to (?P<high>\S+)\)",
      "data_note_scale_nps"),
     (r"nothing new: every valid row is already in the database", "data_note_nothing_new"),
+    (r"the first line is data, not column names: the columns are named column 1, column 2, \.\.\. by position",
+     "data_note_headerless"),
+    (r"no header row, as chosen: the columns are named column 1, column 2, \.\.\. by position", "data_note_no_header"),
+    (r"the columns are separated by runs of spaces \(spaces at the start and end of a line are ignored\)",
+     "data_note_spaces"),
     (r"the data-quality checks could not run \((?P<error>.*)\); run them again with .*", "data_note_checks_failed"),
     # errors
     (r"(?P<file>.+): the file is empty", "data_error_empty_file"),
@@ -112,6 +144,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
      r"byte (?P<byte>0x[0-9A-F]{2})\) and does not read as Chinese GBK/GB18030\. .*", "data_error_encoding"),
     (r"(?P<file>.+) is not valid (?P<encoding>\S+): line (?P<line>\d+), column (?P<column>\d+) "
      r"\(byte (?P<byte>0x[0-9A-F]{2})\)", "data_error_encoding_declared"),
+    # amounts and costs derived from unit price × quantity and profit; customer attributes of sales files
+    (r"quantity is empty: the amount is unit price × quantity", "data_reason_no_quantity"),
+    (r"unit price is empty: the amount is unit price × quantity", "data_reason_no_unit_price"),
+    (r"unit price × quantity is out of range", "data_reason_amount_range"),
+    (r"the file has no amount column: each row's amount is its unit price \((?P<unit_price>.+)\) × its quantity "
+     r"\((?P<quantity>.+)\); a negative quantity makes it a return", "data_note_amount_derived"),
+    (r"the file has no cost column: each row's cost is its amount less its profit \((?P<profit>.+)\), so its "
+     r"margin is the profit", "data_note_cost_derived"),
+    (r"column (?P<header>.+): every profit is between -1 and 1 \(line (?P<line>\d+): (?P<profit>\S+) on an amount "
+     r"of (?P<amount>\S+)\); if these are margin rates, not amounts, .*", "data_note_profit_rates"),
+    (r"(?P<n>\d+) customers? ha(?:s|ve) more than one name, segment, province or city in this file or against earlier "
+     r"imports .*", "data_note_attribute_conflicts"),
 ))
 
 
@@ -122,10 +166,12 @@ def _list_of_columns(text: str, lang: str) -> str:
 
 # How a named group's text is shown; any other group is shown as it is.
 _FORMATS: dict[str, Callable[[str, str], str]] = {
-    **dict.fromkeys(("n", "line", "expected", "found", "import_id"), lambda v, lang: fmt_int(int(v), lang)),
+    **dict.fromkeys(("n", "line", "expected", "found", "import_id", "lines", "replaced"),
+                    lambda v, lang: fmt_int(int(v), lang)),
     "column": column_label,
     "kind": kind_label,
     "missing": _list_of_columns,
+    "columns": _file_columns,
 }
 
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from analytics.errors import CRMError
 from analytics.ingest.mapping import saved_mappings
+from analytics.ingest.orders import AMENDED_POLICIES
 from analytics.ingest.pipeline import DATE_ORDERS, Progress
 from analytics.ingest.readers import ENCODING_LABELS
 from analytics.ingest.report import ImportReport
@@ -18,7 +19,7 @@ from ui.formats import fmt_int
 from ui.i18n import md_literal, t
 from ui.importing.mapping import mapping_editor, required_mapping
 from ui.importing.messages import error_text, kind_label, localize, stage_label
-from ui.importing.report import count_tiles, facts, import_result, notes, row_tables
+from ui.importing.report import amended_table, count_tiles, facts, import_result, notes, row_tables
 from ui.importing.staged import Staged
 from ui.importing.state import request, requested
 
@@ -37,8 +38,18 @@ def _on_option(entry: Staged, name: str, widget: str) -> None:
     entry.choose(name, st.session_state[widget])
 
 
+def _on_no_header(entry: Staged, widget: str) -> None:
+    """"The first line is data" ticked: no header row. Unticked: the header row found
+    automatically again, or line 1 when that found none (the box was ticked by the detection)."""
+    if st.session_state[widget]:
+        entry.choose("header_row", 0)
+    else:
+        entry.choose("header_row", None if entry.options["header_row"] == 0 else 1)
+
+
 def _options_row(entry: Staged, report: ImportReport | None, lang: str) -> None:
-    """Kind, encoding or sheet, header row and saved mapping: the choices that re-read the file."""
+    """Kind, encoding or sheet, header row (or none) and saved mapping: the choices that re-read
+    the file."""
     cols = st.columns(4)
     kind = report.kind if report else entry.options["kind"]
     key = entry.widget("kind")
@@ -58,10 +69,11 @@ def _options_row(entry: Staged, report: ImportReport | None, lang: str) -> None:
         key = entry.widget("sheet")
         cols[1].selectbox(t("data_sheet_label", lang), report.sheets, index=report.sheets.index(report.sheet),
                           help=t("data_sheet_help", lang), key=key, on_change=_on_option, args=(entry, "sheet", key))
+    no_header = entry.has_header_row and (entry.options["header_row"] == 0 or entry.headerless)
     if entry.has_header_row:
         key = entry.widget("header_row")
-        value = report.header_row if report else entry.options["header_row"]
-        cols[2].number_input(t("data_header_row_label", lang), min_value=1, value=value, step=1,
+        value = report.header_row if report else entry.options["header_row"] or None
+        cols[2].number_input(t("data_header_row_label", lang), min_value=1, value=value, step=1, disabled=no_header,
                              placeholder=t("data_header_row_auto", lang), help=t("data_header_row_help", lang),
                              key=key, on_change=_on_option, args=(entry, "header_row", key))
     saved = saved_mappings(loaders.connection())
@@ -74,6 +86,10 @@ def _options_row(entry: Staged, report: ImportReport | None, lang: str) -> None:
                           else f"{n} ({kind_label(kinds[n], lang)})",
                           help=t("data_saved_mapping_help", lang), key=key,
                           on_change=_on_option, args=(entry, "mapping_name", key))
+    if entry.has_header_row:  # a row of its own: the label is too long for a column on a laptop
+        key = entry.widget("no_header")
+        st.checkbox(t("data_no_header_label", lang), value=no_header, help=t("data_no_header_help", lang), key=key,
+                    on_change=_on_no_header, args=(entry, key))
 
 
 def _date_order(entry: Staged, report: ImportReport, lang: str) -> None:
@@ -87,6 +103,20 @@ def _date_order(entry: Staged, report: ImportReport, lang: str) -> None:
     st.radio(t("data_date_order_label", lang), DATE_ORDERS, index=DATE_ORDERS.index(chosen) if chosen else None,
              format_func=lambda o: t(f"data_date_order_{o}", lang), horizontal=True,
              help=t("data_date_order_help", lang), key=key, on_change=_on_option, args=(entry, "date_order", key))
+
+
+def _amended(entry: Staged, report: ImportReport, lang: str) -> None:
+    """Orders the database holds with other lines: what differs, and whether the import keeps
+    the stored orders (the default) or replaces them with this file's (undo puts them back)."""
+    if not report.orders_amended:
+        return
+    st.warning(t("data_amended_text", lang, n=fmt_int(report.orders_amended, lang)),
+               icon=":material/published_with_changes:")
+    key = entry.widget("amended")
+    st.radio(t("data_amended_label", lang), AMENDED_POLICIES, index=AMENDED_POLICIES.index(entry.options["amended"]),
+             format_func=lambda p: t(f"data_amended_{p}", lang), horizontal=True, help=t("data_amended_help", lang),
+             key=key, on_change=_on_option, args=(entry, "amended", key))
+    amended_table(report, entry.widget("amended_table"), lang)
 
 
 def _confirm(entry: Staged, report: ImportReport, lang: str) -> None:
@@ -145,6 +175,7 @@ def file_panel(entry: Staged, version: int, lang: str) -> None:
         st.caption(facts(report, lang))
         mapping_editor(entry, report, lang)
         _date_order(entry, report, lang)
+        _amended(entry, report, lang)
         count_tiles(report, lang)
         notes(report, lang)
         row_tables(report, entry.widget("rejects"), lang)

@@ -14,14 +14,14 @@ from analytics.ingest.readers import ENCODING_LABELS
 from analytics.ingest.report import ImportReport
 from ui.formats import fmt_int
 from ui.i18n import md_literal, t
-from ui.importing.messages import check_title, kind_label, localize
+from ui.importing.messages import check_title, column_label, kind_label, localize
 from ui.widgets import download_buttons
 
 #: The report's counts in the order shown, four to a row.
 COUNTS: tuple[str, ...] = ("rows_read", "rows_valid", "rows_rejected", "rows_excluded",
                            "rows_already_present", "rows_duplicate", "rows_conflicting", "rows_to_import")
 
-_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe", "spaces": "spaces"}
 
 
 def facts(report: ImportReport, lang: str) -> str:
@@ -42,12 +42,31 @@ def facts(report: ImportReport, lang: str) -> str:
 
 
 def count_tiles(report: ImportReport, lang: str) -> None:
-    """The report's counts as tiles, four to a row (they wrap on a phone)."""
-    for start in range(0, len(COUNTS), 4):
+    """The report's counts as tiles, four to a row (they wrap on a phone); an order-line file's
+    orders, and what happens to its amended orders, on a row of their own."""
+    rows = [COUNTS[start:start + 4] for start in range(0, len(COUNTS), 4)]
+    if report.orders:
+        rows.append(("orders",) if not report.orders_amended else
+                     ("orders", "orders_amended", "rows_replaced" if report.amended_policy == "replace"
+                      else "rows_amended"))
+    for names in rows:
         with st.container(horizontal=True, gap="small"):
-            for name in COUNTS[start:start + 4]:
+            for name in names:
                 st.metric(t(f"data_{name}", lang), fmt_int(getattr(report, name), lang),
                           help=t(f"data_{name}_help", lang), border=True, width="stretch")
+
+
+def amended_table(report: ImportReport, download_key: str, lang: str) -> None:
+    """The amended orders: each order's number, where it starts in the file, its lines in the
+    file and stored, and how many only one side has; with downloads keyed `download_key`."""
+    table = _table(report.amended, {"order": _plain, "line": _plain, "lines_in_file": _plain,
+                                    "lines_stored": _plain, "only_in_file": _plain, "only_stored": _plain,
+                                    "import_id": lambda i: f"#{i}"}, lang)
+    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 300))
+    if report.orders_amended > len(report.amended):
+        st.caption(t("data_amended_more", lang, shown=fmt_int(len(report.amended), lang),
+                     total=fmt_int(report.orders_amended, lang)))
+    download_buttons(table, f"{Path(report.file).stem}_{t('data_amended_stem', lang)}", lang, download_key)
 
 
 def notes(report: ImportReport, lang: str) -> None:
@@ -90,6 +109,15 @@ def row_tables(report: ImportReport, download_key: str, lang: str) -> None:
                                               "other": lambda o: localize(o, lang)}, lang)
         st.dataframe(conflicts, hide_index=True, width="stretch", height=min(38 + 35 * len(conflicts), 400))
         st.caption(t("data_conflicts_caption", lang))
+    if report.attribute_conflicts:
+        n = fmt_int(len(report.attribute_conflicts), lang)
+        st.markdown(f"**{t('data_attribute_conflicts_title', lang, n=n)}**")
+        said = _table(report.attribute_conflicts, {
+            "customer_id": _plain, "attribute": lambda a: column_label(a, lang), "line": _plain,
+            "values": lambda vs: ("、" if lang == "zh" else "; ").join(
+                t("data_attribute_value", lang, value=v["value"], in_file=fmt_int(v["lines_in_file"], lang),
+                  stored=fmt_int(v["lines_stored"], lang)) for v in vs)}, lang)
+        st.dataframe(said, hide_index=True, width="stretch", height=min(38 + 35 * len(said), 300))
     if report.excluded:
         with st.expander(t("data_excluded_title", lang, n=fmt_int(report.rows_excluded, lang))):
             excluded = _table(report.excluded, {"line": _plain, "reason": lambda r: localize(r, lang)}, lang)
@@ -107,6 +135,9 @@ def import_result(report: ImportReport, lang: str) -> None:
                      present=fmt_int(report.rows_already_present, lang)), icon=":material/task_alt:")
     if report.rows_rejected:
         st.caption(t("data_result_rejected", lang, n=fmt_int(report.rows_rejected, lang)))
+    if report.rows_replaced:
+        st.caption(t("data_result_replaced", lang, orders=fmt_int(report.orders_amended, lang),
+                     n=fmt_int(report.rows_replaced, lang)))
     findings = {name: n for name, n in report.checks.items() if n}
     if findings:
         listed = ", ".join(f"{check_title(name, lang)} ({fmt_int(n, lang)})" for name, n in findings.items())

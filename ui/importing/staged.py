@@ -2,7 +2,7 @@
 ``st.session_state``.
 
 An entry holds where the file's bytes are, the options the analyst chose (kind, encoding,
-sheet, header row, mapping, day/month order) and the
+sheet, header row or none, mapping, day/month order) and the
 :class:`~analytics.ingest.pipeline.PreparedImport` made for those options at the current
 data version. The preview is made again when either changes (an import elsewhere changes
 what is "already present"); the old one is closed. Nothing is written before the analyst
@@ -25,13 +25,13 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from analytics.errors import CRMError, MappingError
 from analytics.ingest import intake, pipeline
-from analytics.ingest.readers import EXCEL_FORMATS, TEXT_FORMATS
+from analytics.ingest.readers import EXCEL_FORMATS, TEXT_FORMATS, RawTable, peek
 from analytics.ingest.report import ImportReport
 from analytics.paths import work_dir
 from ui.downloads import download_name
 
 #: Option names of :func:`analytics.ingest.pipeline.prepare` the page lets the analyst set.
-OPTIONS: tuple[str, ...] = ("kind", "encoding", "sheet", "header_row", "mapping_name", "date_order")
+OPTIONS: tuple[str, ...] = ("kind", "encoding", "sheet", "header_row", "mapping_name", "date_order", "amended")
 
 _ENTRIES = "data_entries"
 
@@ -40,20 +40,24 @@ _ENTRIES = "data_entries"
 class Staged:
     """A file on the page, on its way into the database.
 
-    ``options`` are keyword arguments of :func:`analytics.ingest.pipeline.prepare`; ``overrides``
-    the mapping choices made by hand (``{canonical: header}``, ``""`` unmaps). ``revision``
-    goes up with every choice, so the widgets showing the pipeline's proposal are drawn anew.
+    ``options`` are keyword arguments of :func:`analytics.ingest.pipeline.prepare` (a
+    ``header_row`` of 0: the file has no header row); ``overrides`` the mapping choices made by
+    hand (``{canonical: header}``, ``""`` unmaps). ``revision`` goes up with every choice, so the
+    widgets showing the pipeline's proposal are drawn anew. ``samples`` holds a few values of
+    each column of a file without a header row (``{"column 1": [...], ...}``), shown beside
+    those names.
     """
 
     key: str
     label: str
     path: Path
-    options: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(OPTIONS))
+    options: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(OPTIONS) | {"amended": "keep"})
     overrides: dict[str, str] = field(default_factory=dict)
     prepared: pipeline.PreparedImport | None = None
     made_for: tuple | None = None
     error: CRMError | None = None
     headers: list[str] | None = None
+    samples: dict[str, list[str]] = field(default_factory=dict)
     result: ImportReport | None = None
     revision: int = 0
     folder: Path | None = None  # the private folder of an upload, removed with the entry
@@ -98,6 +102,11 @@ class Staged:
         return self.path.suffix.lower() in TEXT_FORMATS
 
     @property
+    def headerless(self) -> bool:
+        """The file, as last read, has no header row: its columns are named by position."""
+        return bool(self.samples)
+
+    @property
     def has_header_row(self) -> bool:
         """Text or Excel: the header row can be chosen (Parquet has named columns)."""
         return self.is_text or self.path.suffix.lower() in EXCEL_FORMATS
@@ -132,20 +141,26 @@ class Staged:
         if self.result is not None or self.made_for == wanted:
             return
         self.release()
-        self.error, self.headers = None, None
+        self.error, self.headers, self.samples = None, None, {}
         try:
             self.prepared = pipeline.prepare(con, self.path, mapping=dict(self.overrides) or None,
                                              progress=progress, **self.options)
         except MappingError as exc:
             self.error = exc
-            self.headers = intake.file_headers(con, self.path, encoding=self.options["encoding"],
-                                               sheet=self.options["sheet"], header_row=self.options["header_row"])
+            self._columns(peek(con, self.path, encoding=self.options["encoding"], sheet=self.options["sheet"],
+                               header_row=self.options["header_row"]))
         except CRMError as exc:
             self.error = exc
         else:
+            self._columns(self.prepared.raw)
             self._release = weakref.finalize(self, pipeline.PreparedImport.release, self.prepared.cursor,
                                              self.prepared.stage_db)
         self.made_for = wanted
+
+    def _columns(self, raw: RawTable) -> None:
+        """Keep the file's column names, and the samples of a file without a header row."""
+        self.headers = list(raw.headers)
+        self.samples = dict(zip(raw.headers, raw.samples, strict=False)) if raw.headerless else {}
 
     def commit(self, user: str, progress: pipeline.Progress) -> ImportReport:
         """Write the prepared file; keep the final report, let go of the preview and the upload."""
