@@ -31,6 +31,7 @@ class Job:
     memory_limit: str
     settings: list[str] = field(default_factory=list)
     rows: int = 0
+    shape: str = "transactions"  # the file's shape (bench_data.SHAPES), for ``generate``
     code_dir: str = str(PROJECT_ROOT)  # the folder holding the ``analytics`` package to measure
 
 

@@ -23,7 +23,7 @@ def worker_generate(job: Job) -> dict[str, Any]:
     partial = job.csv.with_suffix(".csv.partial")
     start = time.perf_counter()
     con = duckdb.connect(config={"memory_limit": "4GB", "temp_directory": str(TEMP_DIR)})
-    con.execute(f"copy ({generate_query(job.rows)}) to '{partial}' (header true, delimiter ',')")
+    con.execute(f"copy ({generate_query(job.rows, job.shape)}) to '{partial}' (header true, delimiter ',')")
     con.close()
     partial.replace(job.csv)
     return {"seconds": time.perf_counter() - start}

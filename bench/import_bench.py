@@ -1,11 +1,15 @@
 """Import pipeline benchmark: ``import_file`` against DuckDB's bare CSV read.
 
-For each size N (``--rows``), the script
+For each file shape (``--shape``) and size N (``--rows``), the script
 
-1. generates ``bench/work/transactions_<N>.csv`` with DuckDB's ``COPY`` (reused when it
-   already exists): transaction ids ``T000000001``, customer ids ``C0012345`` (about
-   N/15 customers), ISO dates over three years, amounts with two decimals (3 % negative,
-   i.e. returns), Chinese region, channel, product, category and sales-rep names;
+1. generates the file with DuckDB's ``COPY`` (reused when it already exists; see
+   ``bench_data.py``): ``transactions`` (``bench/work/transactions_<N>.csv``: one row per
+   transaction, ids ``T000000001`` rising, customer ids ``C0012345``, about N/15
+   customers) or ``lines`` (``bench/work/order_lines_<N>.csv``: an order-line export, 1–5
+   lines per order, 3 on average, order numbers in no order, some lines repeated exactly
+   within their order); both with ISO dates over three years, amounts with two decimals
+   (3 % negative, i.e. returns), Chinese region, channel, product, category and sales-rep
+   names;
 2. measures, each in a fresh subprocess on a fresh database file:
 
    * ``baseline``: ``create table t as select * from read_csv(file)`` (auto-detect) in a
@@ -22,10 +26,10 @@ For each size N (``--rows``), the script
    parent's RSS over from before ``exec``.) A run that fails (e.g. DuckDB's out-of-memory
    error) is recorded as failed and the benchmark goes on;
 3. prints a markdown table, PASS/FAIL against the targets (pipeline throughput at least
-   1/3 of the bare read; pipeline peak RSS under 1.5 GiB at 10M rows) and writes
+   1/3 of the bare read; pipeline peak RSS under 1.5 GiB at 10M rows; for each shape) and writes
    ``bench/results.json``. A missed target is reported, never turned into an exit code.
 
-``--profile`` also imports (and re-imports) the largest file in a subprocess that times
+``--profile`` also imports (and re-imports) the largest file of the last shape in a subprocess that times
 every SQL statement the pipeline runs (through a proxy connection), with the peak RSS
 and DuckDB's memory use of each, and profiles its Python code with cProfile; the summary
 goes into the results and ``bench/work/profile_<N>.txt``.
@@ -43,7 +47,8 @@ measurements.
 
 Usage::
 
-    python bench/import_bench.py                      # 1M and 10M rows, once each
+    python bench/import_bench.py                      # both shapes, 1M and 10M rows, once each
+    python bench/import_bench.py --shape lines --rows 10000000 --repeat 3
     python bench/import_bench.py --rows 1000000 --repeat 3 --profile
 """
 
@@ -65,7 +70,7 @@ from bench_code import _git_state, code_hash, snapshot_code
 from bench_common import BENCH_DIR, MIB, PROJECT_ROOT, TEMP_DIR, WORK_DIR, Job
 from bench_data import CHANNELS as CHANNELS  # (overview_bench.py imports these three from here)
 from bench_data import REGIONS as REGIONS
-from bench_data import ensure_csv
+from bench_data import SHAPES, ensure_csv
 from bench_profile import write_profile_text
 from bench_report import TARGET_PEAK_MB, TARGET_PEAK_ROWS, TARGET_RATIO, _print_run, evaluate_targets, print_report
 from bench_runner import remove_db, run_worker, summarise
@@ -98,8 +103,69 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def measure_size(rows: int, shape: str, largest: bool, repeat: int, memory_limit: str, settings: list[str],
+                 profile: bool, code_dir: Path, created: list[Path]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The bare read and the pipeline on the file of ``rows`` rows of ``shape`` (and, at the
+    largest size, the re-import and the profile); returns its entry of the results and the
+    profile (None when not profiled). Database files made are appended to ``created``."""
+    csv, gen_seconds = ensure_csv(rows, memory_limit, shape)
+    csv_mb = csv.stat().st_size / MIB
+    print(f"\n## {rows:,} rows ({shape}): {csv.name} ({csv_mb:.0f} MB, "
+          + (f"generated in {gen_seconds:.1f}s)" if gen_seconds is not None else "reused)"), flush=True)
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "pipeline": []}
+    pipe_db = WORK_DIR / f"pipeline_{shape}_{rows}.duckdb"
+    for i in range(1, repeat + 1):
+        for mode in ("baseline", "pipeline"):
+            db = WORK_DIR / f"{mode}_{shape}_{rows}.duckdb"
+            remove_db(db)
+            created.append(db)
+            result = run_worker(Job(mode, csv, db, memory_limit, settings, code_dir=str(code_dir)))
+            runs[mode].append(result)
+            _print_run(mode, i, repeat, result)
+            if mode == "pipeline" and "error" not in result and result.get("rows_imported") != rows:
+                print(f"  WARNING: the pipeline imported {result.get('rows_imported')} of {rows} rows", flush=True)
+            if mode == "baseline" or i < repeat or not largest:
+                remove_db(db)
+    entry: dict[str, Any] = {
+        "rows": rows, "shape": shape, "csv": csv.relative_to(PROJECT_ROOT).as_posix(), "csv_mb": csv_mb,
+        "csv_generation_seconds": gen_seconds,
+        "baseline": summarise(runs["baseline"], rows), "pipeline": summarise(runs["pipeline"], rows),
+    }
+    b, p = entry["baseline"], entry["pipeline"]
+    both = "error" not in b and "error" not in p
+    entry["ratio"] = p["rows_per_second"] / b["rows_per_second"] if both else None
+    # The same ratio in CPU time: less sensitive to other load on the machine.
+    entry["cpu_ratio"] = b["cpu_seconds"] / p["cpu_seconds"] if both else None
+    codes = {r.get("code") for r in runs["baseline"] + runs["pipeline"]}
+    entry["code_changed_between_runs"] = len(codes) > 1
+    if largest and "error" not in p:
+        re_runs = []
+        for i in range(1, repeat + 1):
+            result = run_worker(Job("reimport", csv, pipe_db, memory_limit, settings, code_dir=str(code_dir)))
+            if result.get("rows_imported"):
+                print(f"  WARNING: the re-import added {result['rows_imported']} rows", flush=True)
+            re_runs.append(result)
+            _print_run("reimport", i, repeat, result)
+        entry["reimport"] = summarise(re_runs, rows)
+    remove_db(pipe_db)
+    profile_result = None
+    if largest and profile:
+        prof_db = WORK_DIR / f"profile_{shape}_{rows}.duckdb"
+        remove_db(prof_db)
+        created.append(prof_db)
+        print("  profiling the pipeline (import + re-import) ...", flush=True)
+        profile_result = run_worker(Job("profile", csv, prof_db, memory_limit, settings, code_dir=str(code_dir)))
+        profile_result["rows"] = rows
+        profile_result["shape"] = shape
+        if "import" in profile_result:
+            write_profile_text(profile_result, rows)
+        remove_db(prof_db)
+    return entry, profile_result
+
+
 def run_benchmark(row_counts: list[int], repeat: int, memory_limit: str, settings: list[str],
-                  profile: bool, keep_db: bool, live_code: bool, code_from: Path | None) -> dict[str, Any]:
+                  profile: bool, keep_db: bool, live_code: bool, code_from: Path | None,
+                  shapes: list[str] | None = None) -> dict[str, Any]:
     """Every measurement, in order; returns what goes into results.json."""
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     if live_code:
@@ -113,65 +179,19 @@ def run_benchmark(row_counts: list[int], repeat: int, memory_limit: str, setting
     code = {**_git_state(), "measured": "working tree" if live_code else code_dir.name,
             "measured_sha256": code_hash(code_dir)}
     print(f"measuring the analytics package in {code_dir} ({code['measured_sha256']})", flush=True)
+    shapes = shapes or list(SHAPES)
     largest = max(row_counts)
     sizes = []
     created: list[Path] = []
     profile_result = None
     started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     try:
-        for rows in sorted(set(row_counts)):
-            csv, gen_seconds = ensure_csv(rows, memory_limit)
-            csv_mb = csv.stat().st_size / MIB
-            print(f"\n## {rows:,} rows: {csv.name} ({csv_mb:.0f} MB, "
-                  + (f"generated in {gen_seconds:.1f}s)" if gen_seconds is not None else "reused)"),
-                  flush=True)
-            runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "pipeline": []}
-            pipe_db = WORK_DIR / f"pipeline_{rows}.duckdb"
-            for i in range(1, repeat + 1):
-                for mode in ("baseline", "pipeline"):
-                    db = WORK_DIR / f"{mode}_{rows}.duckdb"
-                    remove_db(db)
-                    created.append(db)
-                    result = run_worker(Job(mode, csv, db, memory_limit, settings, code_dir=str(code_dir)))
-                    runs[mode].append(result)
-                    _print_run(mode, i, repeat, result)
-                    if mode == "baseline" or i < repeat or rows != largest:
-                        remove_db(db)
-            entry: dict[str, Any] = {
-                "rows": rows, "csv": csv.relative_to(PROJECT_ROOT).as_posix(), "csv_mb": csv_mb,
-                "csv_generation_seconds": gen_seconds,
-                "baseline": summarise(runs["baseline"], rows), "pipeline": summarise(runs["pipeline"], rows),
-            }
-            b, p = entry["baseline"], entry["pipeline"]
-            both = "error" not in b and "error" not in p
-            entry["ratio"] = p["rows_per_second"] / b["rows_per_second"] if both else None
-            # The same ratio in CPU time: less sensitive to other load on the machine.
-            entry["cpu_ratio"] = b["cpu_seconds"] / p["cpu_seconds"] if both else None
-            codes = {r.get("code") for r in runs["baseline"] + runs["pipeline"]}
-            entry["code_changed_between_runs"] = len(codes) > 1
-            if rows == largest and "error" not in p:
-                re_runs = []
-                for i in range(1, repeat + 1):
-                    result = run_worker(Job("reimport", csv, pipe_db, memory_limit, settings,
-                                            code_dir=str(code_dir)))
-                    if result.get("rows_imported"):
-                        print(f"  WARNING: the re-import added {result['rows_imported']} rows", flush=True)
-                    re_runs.append(result)
-                    _print_run("reimport", i, repeat, result)
-                entry["reimport"] = summarise(re_runs, rows)
-            remove_db(pipe_db)
-            if rows == largest and profile:
-                prof_db = WORK_DIR / f"profile_{rows}.duckdb"
-                remove_db(prof_db)
-                created.append(prof_db)
-                print("  profiling the pipeline (import + re-import) ...", flush=True)
-                profile_result = run_worker(Job("profile", csv, prof_db, memory_limit, settings,
-                                                code_dir=str(code_dir)))
-                profile_result["rows"] = rows
-                if "import" in profile_result:
-                    write_profile_text(profile_result, rows)
-                remove_db(prof_db)
-            sizes.append(entry)
+        for shape in shapes:
+            for rows in sorted(set(row_counts)):
+                entry, prof = measure_size(rows, shape, rows == largest, repeat, memory_limit, settings,
+                                           profile and shape == shapes[-1], code_dir, created)
+                sizes.append(entry)
+                profile_result = prof or profile_result
     finally:
         if not keep_db:
             for db in created:
@@ -181,7 +201,7 @@ def run_benchmark(row_counts: list[int], repeat: int, memory_limit: str, setting
                 shutil.rmtree(code_dir, ignore_errors=True)
     results: dict[str, Any] = {
         "started": started, "machine": machine_info(), "code": code,
-        "memory_limit": memory_limit, "settings": settings, "repeat": repeat,
+        "memory_limit": memory_limit, "settings": settings, "repeat": repeat, "shapes": shapes,
         "statistic": "median" if repeat > 1 else "single run",
         "targets": {"min_ratio": TARGET_RATIO, "max_pipeline_peak_mb": TARGET_PEAK_MB,
                     "peak_at_rows": TARGET_PEAK_ROWS},
@@ -202,6 +222,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=list(DEFAULT_ROWS),
                         help="sizes to measure (default: 1000000 10000000)")
+    parser.add_argument("--shape", nargs="+", choices=sorted(SHAPES), default=list(SHAPES),
+                        help="file shapes to measure: one row per transaction, order lines (default: both)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
     parser.add_argument("--memory-limit", default=os.environ.get("CRM_DB_MEMORY", "1GB"),
                         help="DuckDB memory limit for both sides (default $CRM_DB_MEMORY or 1GB)")
@@ -232,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         run_in_worker(Job(**{**spec, "csv": Path(spec["csv"]), "db": Path(spec["db"])}))
         return 0
     results = run_benchmark(args.rows, args.repeat, args.memory_limit, args.settings, args.profile,
-                            args.keep_db, args.live_code, args.code)
+                            args.keep_db, args.live_code, args.code, args.shape)
     print_report(results)
     args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n",
                            encoding="utf-8")
