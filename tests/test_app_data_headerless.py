@@ -56,6 +56,7 @@ def test_the_cdnow_log_is_mapped_by_position_and_imported(lang):
                                 _column(lang, 3, "19970101", "19970118", "19970802"),
                                 _column(lang, 4, "2", "1", "3"), _column(lang, 5, "29.33", "29.73", "14.96")]
     assert t("data_mapping_positional", lang) in [c.value for c in at.caption]
+    assert t("data_map_required_positional", lang) in [m.value for m in at.markdown]
     for column, position in (("customer_id", 1), ("order_date", 3), ("amount", 5)):
         selectbox(at, t(f"data_col_{column}", lang) + " *").set_value(f"column {position}")
         run(at)

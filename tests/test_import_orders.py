@@ -136,3 +136,30 @@ def test_the_amended_policy_is_checked_and_the_command_line_offers_it(con, tmp_p
     assert "order T1 (line 2): 5 lines in the file, 4 stored (import #1); 2 only in the file, 1 only stored" in out
     assert main(["--db", db, "import", str(tmp_path / "b.csv"), "--amended", "replace", "--commit"]) == 0
     assert "4 stored lines replaced (undo puts them back)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("change", "amended"), [
+    ("T1,C1,2024-01-05,3,B\n", 1),        # one of two identical lines changed: as many lines as stored
+    ("T1,C1,2024-01-05,12,A\nT1,C1,2024-01-05,3,B\nT1,C1,2024-01-05,3,B\nT2", 2),  # a line moved to T2
+    ("T1,C1,2024-01-06,12,A\n", 1),       # only the date of one line
+])
+def test_amendments_that_keep_the_number_of_lines_are_found(con, tmp_path, change, amended):
+    """Orders are compared by a fingerprint of their lines (count and hash sum) before line by
+    line: a change that keeps the count, or moves a line between orders, still makes an
+    amended order, and each is listed with what differs."""
+    import_file(con, write(tmp_path / "a.csv", HEADER + FIRST), commit=True)
+    if change.endswith("T2"):  # T1 without its line "12, A", T2 with it
+        body = FIRST.replace("T1,C1,2024-01-05,12,A\n", "") + "T2,C2,2024-01-06,12,A\n"
+    elif "3,B" in change:
+        body = FIRST.replace("T1,C1,2024-01-05,3,B\nT1,C1,2024-01-05,3,B\n",
+                             "T1,C1,2024-01-05,3,B\nT1,C1,2024-01-05,3,C\n")
+    else:
+        body = FIRST.replace("T1,C1,2024-01-05,12,A\n", change)
+    report = import_file(con, write(tmp_path / "b.csv", HEADER + body))
+    assert report.orders_amended == amended
+    assert report.rows_already_present + report.rows_amended == report.rows_valid
+    differs = {a["order"]: (a["only_in_file"], a["only_stored"]) for a in report.amended}
+    if amended == 2:
+        assert differs == {"T1": (0, 1), "T2": (1, 0)}
+    else:
+        assert differs == {"T1": (1, 1)}

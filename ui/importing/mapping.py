@@ -82,6 +82,7 @@ def required_mapping(entry: Staged, lang: str) -> None:
     kind = entry.options["kind"]
     if kind is None:  # the error asked for the kind first
         return
-    st.markdown(t("data_map_required", lang))
+    # a file without a header row has no names to match the other fields by
+    st.markdown(t("data_map_required_positional" if entry.samples else "data_map_required", lang))
     required = [c for c in COLUMNS[kind] if c.required]
     _mapping_grid(entry, kind, entry.headers or [], entry.overrides, required, lang)
