@@ -44,6 +44,24 @@ def _sql_list(values: tuple[str, ...]) -> str:
 SHAPES = {"transactions": "transactions", "lines": "order_lines"}
 
 
+def _columns(transaction_id: str, amount: str, width: int) -> str:
+    """The select list of both shapes: the id and amount expressions given, the other
+    columns from ``cust``, ``day``, ``qty``, ``chan``, ``prod`` and ``rep``."""
+    nouns = _sql_list(tuple(p for p, _ in PRODUCTS))
+    cats = _sql_list(tuple(c for _, c in PRODUCTS))
+    return f"""{transaction_id} as transaction_id,
+            'C' || lpad(cast(cust as varchar), {width}, '0') as customer_id,
+            strftime(date '2022-01-01' + cast(day as integer), '%Y-%m-%d') as order_date,
+            printf('%.2f', {amount}) as amount,
+            qty as quantity,
+            {_sql_list(REGIONS)}[cust % {len(REGIONS)} + 1] as region,
+            {_sql_list(CHANNELS)}[chan + 1] as channel,
+            {nouns}[prod % {len(PRODUCTS)} + 1] || ' ' || chr(65 + cast(prod // {len(PRODUCTS)} as integer))
+                || '型' as product,
+            {cats}[prod % {len(PRODUCTS)} + 1] as category,
+            {_sql_list(SALES_REPS)}[rep + 1] as sales_rep"""
+
+
 def csv_path(rows: int, shape: str = "transactions") -> Path:
     """Where the generated file of ``rows`` rows of ``shape`` lives."""
     return WORK_DIR / f"{SHAPES[shape]}_{rows}.csv"
@@ -58,8 +76,6 @@ def generate_query(rows: int, shape: str = "transactions") -> str:
         return lines_query(rows)
     customers = max(rows // 15, 1)
     width = max(7, len(str(customers)))
-    nouns = _sql_list(tuple(p for p, _ in PRODUCTS))
-    cats = _sql_list(tuple(c for _, c in PRODUCTS))
     return f"""
         with base as (
             select i,
@@ -81,17 +97,8 @@ def generate_query(rows: int, shape: str = "transactions") -> str:
             from base
         )
         select
-            'T' || lpad(cast(i + 1 as varchar), 9, '0') as transaction_id,
-            'C' || lpad(cast(cust as varchar), {width}, '0') as customer_id,
-            strftime(date '2022-01-01' + cast(day as integer), '%Y-%m-%d') as order_date,
-            printf('%.2f', (case when ret < 3 then -1 else 1 end) * qty * unit_price) as amount,
-            qty as quantity,
-            {_sql_list(REGIONS)}[cust % {len(REGIONS)} + 1] as region,
-            {_sql_list(CHANNELS)}[chan + 1] as channel,
-            {nouns}[prod % {len(PRODUCTS)} + 1] || ' ' || chr(65 + cast(prod // {len(PRODUCTS)} as integer))
-                || '型' as product,
-            {cats}[prod % {len(PRODUCTS)} + 1] as category,
-            {_sql_list(SALES_REPS)}[rep + 1] as sales_rep
+            {_columns("'T' || lpad(cast(i + 1 as varchar), 9, '0')",
+                      "(case when ret < 3 then -1 else 1 end) * qty * unit_price", width)}
         from priced
         order by i
     """
@@ -102,8 +109,6 @@ def lines_query(rows: int) -> str:
     orders = rows // 3 + rows // 100 + 10  # enough orders for ``rows`` lines (then cut to ``rows``)
     customers = max(orders // 5, 1)
     width = max(7, len(str(customers)))
-    nouns = _sql_list(tuple(p for p, _ in PRODUCTS))
-    cats = _sql_list(tuple(c for _, c in PRODUCTS))
     return f"""
         with orders as (
             select o,
@@ -139,17 +144,8 @@ def lines_query(rows: int) -> str:
             from priced
         )
         select
-            'SO' || lpad(cast((o * 618033989 + 12345) % 1000000000 as varchar), 9, '0') as transaction_id,
-            'C' || lpad(cast(cust as varchar), {width}, '0') as customer_id,
-            strftime(date '2022-01-01' + cast(day as integer), '%Y-%m-%d') as order_date,
-            printf('%.2f', qty * unit_price) as amount,
-            qty as quantity,
-            {_sql_list(REGIONS)}[cust % {len(REGIONS)} + 1] as region,
-            {_sql_list(CHANNELS)}[chan + 1] as channel,
-            {nouns}[prod % {len(PRODUCTS)} + 1] || ' ' || chr(65 + cast(prod // {len(PRODUCTS)} as integer))
-                || '型' as product,
-            {cats}[prod % {len(PRODUCTS)} + 1] as category,
-            {_sql_list(SALES_REPS)}[rep + 1] as sales_rep
+            {_columns("'SO' || lpad(cast((o * 618033989 + 12345) % 1000000000 as varchar), 9, '0')",
+                      "qty * unit_price", width)}
         from amounts
         order by o, l
     """
