@@ -26,10 +26,11 @@ from app_data_util import (
 from streamlit.testing.v1 import AppTest
 
 from analytics.ingest import demo, intake
+from analytics.ingest.pipeline import import_file
 from analytics.store import settings
 from ui import loaders
 from ui.formats import fmt_int
-from ui.i18n import LANGUAGES, t
+from ui.i18n import LANGUAGES, md_literal, t
 from ui.widgets import kpi_value
 
 # ----------------------------------------------------------------------------- history and undo
@@ -75,7 +76,7 @@ def test_undo_asks_first_then_removes_exactly_that_import(lang):
 
     button(at, t("data_undo", lang)).click()
     run(at)
-    assert at.warning[0].value == t("data_undo_confirm_text", lang, id="1", file="orders.csv", n="3",
+    assert at.warning[0].value == t("data_undo_confirm_text", lang, id="1", file=md_literal("orders.csv"), n="3",
                                     kind=t("data_kind_transactions", lang))
     assert rows("select count(*) from transactions") == [(3,)], "nothing is removed before the confirm"
     button(at, t("data_undo_yes", lang)).click()
@@ -84,6 +85,21 @@ def test_undo_asks_first_then_removes_exactly_that_import(lang):
     assert rows("select count(*) from transactions") == [(0,)]
     assert rows("select status, undone_by from imports") == [("undone", "local")]
     assert at.dataframe[0].value[t("data_hist_status", lang)].tolist() == [t("data_status_undone", lang)]
+
+
+def test_the_undo_confirmation_shows_a_file_name_as_text(tmp_path):
+    """A file imported from the command line under a name like Markdown (a link, bold, LaTeX,
+    HTML; uploads get a safe name, the command line keeps the file's own) is printed as its
+    characters in the undo confirmation."""
+    name = "[点我](https:example.com) **粗体** $x^2$ <img src=x onerror=alert(1)>.csv"
+    (tmp_path / name).write_bytes(GOOD)
+    at = open_data_page("en")
+    import_file(loaders.connection(), tmp_path / name, commit=True)
+    open_tab(run(at), "en", "history")
+    button(at, t("data_undo", "en")).click()
+    run(at)
+    assert at.warning[0].value == t("data_undo_confirm_text", "en", id="1", file=md_literal(name), n="3",
+                                    kind=t("data_kind_transactions", "en"))
 
 
 def test_undo_can_be_cancelled():

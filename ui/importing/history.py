@@ -74,7 +74,8 @@ def history_section(lang: str) -> None:
     if pending not in committed:
         return
     target = committed[pending]
-    st.warning(t("data_undo_confirm_text", lang, id=fmt_int(pending, lang), file=target["file_name"],
+    # a file's name is text, never markup (a name like "[x](http://…) **b** $x$.csv")
+    st.warning(t("data_undo_confirm_text", lang, id=fmt_int(pending, lang), file=md_literal(target["file_name"]),
                  n=fmt_int(target["rows_imported"], lang), kind=kind_label(target["kind"], lang)),
                icon=":material/warning:")
     yes, no = st.columns(2)
