@@ -231,8 +231,8 @@ def load_access(path: str | os.PathLike[str]) -> AccessFile:
 def _read_toml(path: Path) -> dict[str, Any]:
     """The parsed file, or an :class:`AccessFileError` saying why it cannot be read."""
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        # utf-8-sig: Notepad and some editors save UTF-8 with a byte order mark
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except FileNotFoundError:
         raise AccessFileError(f"no access file at {path}: copy {EXAMPLE_FILE} (next to app.py) to {path} and list "
                               f"the users, or set {ACCESS_FILE_VARIABLE} to the file", path=str(path)) from None

@@ -2,17 +2,21 @@
 
 Every command takes ``--json`` for scripts; errors go to stderr with a non-zero exit
 status (1: the data or file is wrong, 2: the command line is wrong, 3: the database is
-busy in another process). ``report --user EMAIL`` reports as that user of the access file
-(:mod:`analytics.access`): their regions only, and only pages their role may open.
+busy in another process). While another process (the running app) holds the database, the
+commands that only read (``imports``, ``check``, ``report``) read a copy of it instead.
+``report --user EMAIL`` reports as that user of the access file (:mod:`analytics.access`):
+their regions only, and only pages their role may open.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +29,7 @@ from analytics.ingest.schema import KINDS
 from analytics.report import parse_month, report_text, run_report
 from analytics.scope import COMPARISONS, Scope, data_months, default_period
 from analytics.store import audits
-from analytics.store.connection import DatabaseBusy, connect, data_version, default_db_path
+from analytics.store.connection import DatabaseBusy, connect, copy_for_reading, data_version, default_db_path
 from analytics.store.ledger import import_history
 
 
@@ -182,26 +186,40 @@ def _show_report(report: dict[str, Any]) -> None:
                   + ", ".join(f"{k} ({v})" for k, v in failing.items()))
 
 
+#: The commands that only read: they run on a copy while another process holds the database.
+READING_COMMANDS = frozenset({"imports", "check", "report"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
     if getattr(args, "access_file", None) and not args.user:
         parser.error("--access-file is used only with --user")
+    path = args.db or default_db_path()
     try:
-        con = connect(args.db or default_db_path())
+        with contextlib.ExitStack() as stack:
+            try:
+                con = connect(path)
+            except DatabaseBusy as exc:
+                if args.command not in READING_COMMANDS:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return 3
+                # the running app holds the file: these commands only read, so read a copy
+                con = stack.enter_context(copy_for_reading(path))
+                print(f"note: the database is open in another process (the running app?); read from a copy "
+                      f"taken at {datetime.now():%H:%M:%S}", file=sys.stderr)
+            else:
+                stack.callback(con.close)
+            return _run(args, con)
     except DatabaseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
-    try:
-        return _run(args, con)
     except CRMError as exc:
         if getattr(args, "json", False):
             _print_json({"error": str(exc), "kind": type(exc).__name__})
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        con.close()
 
 
 def _run(args: argparse.Namespace, con: Any) -> int:

@@ -23,15 +23,20 @@ from analytics import pages
 from analytics.access import Access
 from analytics.scope import Scope
 
+#: The months a report may name: those of the dates an import accepts (1900-2100).
+FIRST_MONTH, LAST_MONTH = date(1900, 1, 1), date(2100, 12, 1)
+
 
 def parse_month(text: str, option: str) -> date:
     """A month given as ``YYYY-MM`` or as a date ``YYYY-MM-DD`` (which stands for its month)."""
     try:
-        if len(text) == 7:
-            return date.fromisoformat(text + "-01")
-        return date.fromisoformat(text).replace(day=1)
+        month = date.fromisoformat(text + "-01" if len(text) == 7 else text).replace(day=1)
     except ValueError:
         raise ValueError(f"{option} {text!r}: give a month as YYYY-MM (or a date YYYY-MM-DD)") from None
+    if not FIRST_MONTH <= month <= LAST_MONTH:
+        raise ValueError(f"{option} {text!r}: give a month from {FIRST_MONTH:%Y-%m} to {LAST_MONTH:%Y-%m} "
+                         "(the dates an import accepts)")
+    return month
 
 
 def plain(value: Any) -> Any:

@@ -10,6 +10,8 @@ cursor. Opening a file read-write brings its schema up to date
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -135,6 +137,53 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
 
 class DatabaseBusy(RuntimeError):
     """The database file is held by another process."""
+
+
+def _state(files: Iterable[Path]) -> tuple[tuple[int, int] | None, ...]:
+    return tuple((st.st_size, st.st_mtime_ns) if (st := _stat(f)) else None for f in files)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def copy_for_reading(path: str | Path, *, attempts: int = 5) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a copy of the database file, for a command that only reads while
+    another process (the running app) holds the file: DuckDB lets no other process open it,
+    not even read-only. The file and its write-ahead log are copied together, and the copy
+    is taken again when either changed while it was copied (a commit or a checkpoint in
+    between), so it holds one committed state. The copy is removed after the block.
+
+    Raises
+    ------
+    DatabaseBusy
+        When the files kept changing through ``attempts`` copies.
+    """
+    source = Path(path)
+    files = (source, source.with_name(source.name + ".wal"))
+    with tempfile.TemporaryDirectory(prefix="crm-read-") as folder:
+        target = Path(folder) / source.name
+        for _ in range(attempts):
+            before = _state(files)
+            for f in files:
+                if f.exists():
+                    shutil.copyfile(f, Path(folder) / f.name)
+            if _state(files) == before:
+                break
+            for f in Path(folder).iterdir():
+                f.unlink()
+        else:
+            raise DatabaseBusy(f"the database {source} is open in another process and changed while it was "
+                               "read; try again when the import there is done")
+        con = connect(target)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 @contextmanager

