@@ -20,6 +20,11 @@ class EncodingNotDetected(FileReadError):
         self.column = column
 
 
+class UnexpectedError(CRMError):
+    """Something failed that no rule foresaw (a bug, or a reader's own error): said with its
+    type and first line, and nothing written."""
+
+
 class MappingError(CRMError):
     """The file's columns cannot be mapped onto the kind: required ones missing, unknown names."""
 

@@ -69,6 +69,11 @@ def stage_label(stage: str, lang: str) -> str:
 # The pipeline's sentences (analytics.ingest.pipeline, analytics.ingest.mapping, analytics.ingest.readers) and the
 # message each becomes. Named groups fill the message's placeholders (see _FORMATS).
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) for p, key in (
+    # a failure no rule foresaw (ui.importing.staged.unexpected)
+    (r"an unexpected error while reading the file \((?P<error>.+)\); nothing was written",
+     "data_error_unexpected_read"),
+    (r"an unexpected error while writing the file \((?P<error>.+)\); nothing was written",
+     "data_error_unexpected_write"),
     # reasons a row or cell is rejected, and why a row is excluded
     (r"(?P<column>\w+) is empty", "data_reason_empty"),
     (r"not a date in the chosen day/month order", "data_reason_not_date_order"),

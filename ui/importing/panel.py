@@ -20,7 +20,7 @@ from ui.i18n import md_literal, t
 from ui.importing.mapping import mapping_editor, required_mapping
 from ui.importing.messages import error_text, kind_label, localize, stage_label
 from ui.importing.report import amended_table, count_tiles, facts, import_result, notes, row_tables
-from ui.importing.staged import Staged
+from ui.importing.staged import Staged, describe
 from ui.importing.state import request, requested
 
 #: Encodings offered when a text file's own cannot be told (or the detected one is wrong).
@@ -155,28 +155,39 @@ def file_panel(entry: Staged, version: int, lang: str) -> None:
     """
     with st.container(border=True):
         st.markdown(f"##### :material/description: {md_literal(entry.label)}")
-        if entry.notice is not None:
-            st.success(entry.notice, icon=":material/check:")
-            entry.notice = None
-        if entry.result is not None:
-            import_result(entry.result, lang)
-            return
-        entry.speak(lang)
-        slot = st.empty()
-        entry.ensure(loaders.connection(), version, _progress_into(slot, lang))
-        slot.empty()
-        report = entry.prepared.report if entry.prepared is not None else None
-        _options_row(entry, report, lang)
-        if report is None:
-            st.error(md_literal(error_text(entry.error, lang)), icon=":material/error:")
-            if entry.headers is not None:
-                required_mapping(entry, lang)
-            return
-        st.caption(facts(report, lang))
-        mapping_editor(entry, report, lang)
-        _date_order(entry, report, lang)
-        _amended(entry, report, lang)
-        count_tiles(report, lang)
-        notes(report, lang)
-        row_tables(report, entry.widget("rejects"), lang)
-        _confirm(entry, report, lang)
+        try:
+            _panel_body(entry, version, lang)
+        except Exception as exc:  # one file's unforeseen failure must not take the page (its other files and
+            # tabs) down; Streamlit's rerun and stop are BaseExceptions and pass through
+            entry.release()
+            st.error(md_literal(t("data_error_unexpected_panel", lang, error=describe(exc, "showing"))),
+                     icon=":material/error:")
+
+
+def _panel_body(entry: Staged, version: int, lang: str) -> None:
+    """The inside of :func:`file_panel`."""
+    if entry.notice is not None:
+        st.success(entry.notice, icon=":material/check:")
+        entry.notice = None
+    if entry.result is not None:
+        import_result(entry.result, lang)
+        return
+    entry.speak(lang)
+    slot = st.empty()
+    entry.ensure(loaders.connection(), version, _progress_into(slot, lang))
+    slot.empty()
+    report = entry.prepared.report if entry.prepared is not None else None
+    _options_row(entry, report, lang)
+    if report is None:
+        st.error(md_literal(error_text(entry.error, lang)), icon=":material/error:")
+        if entry.headers is not None:
+            required_mapping(entry, lang)
+        return
+    st.caption(facts(report, lang))
+    mapping_editor(entry, report, lang)
+    _date_order(entry, report, lang)
+    _amended(entry, report, lang)
+    count_tiles(report, lang)
+    notes(report, lang)
+    row_tables(report, entry.widget("rejects"), lang)
+    _confirm(entry, report, lang)

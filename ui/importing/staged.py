@@ -12,6 +12,7 @@ confirms.
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import tempfile
 import weakref
@@ -23,7 +24,7 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from analytics.errors import CRMError, MappingError
+from analytics.errors import CRMError, MappingError, UnexpectedError
 from analytics.ingest import intake, pipeline
 from analytics.ingest.readers import EXCEL_FORMATS, TEXT_FORMATS, RawTable, peek
 from analytics.ingest.report import ImportReport
@@ -34,6 +35,24 @@ from ui.downloads import download_name
 OPTIONS: tuple[str, ...] = ("kind", "encoding", "sheet", "header_row", "mapping_name", "date_order", "amended")
 
 _ENTRIES = "data_entries"
+
+
+_LOG = logging.getLogger(__name__)
+
+
+def describe(exc: BaseException, step: str) -> str:
+    """An error no rule foresaw, logged with its traceback (for whoever fixes it), as its type
+    and first line (``InvalidInputException: CSV Parser ...``)."""
+    _LOG.error("unexpected error while %s a file", step, exc_info=exc)
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{type(exc).__name__}: {first}"
+
+
+def unexpected(exc: BaseException, step: str) -> UnexpectedError:
+    """:func:`describe`'d in one sentence of the pipeline's: the step (``reading`` or
+    ``writing``), the error, and that nothing was written (the pipeline writes in one
+    transaction)."""
+    return UnexpectedError(f"an unexpected error while {step} the file ({describe(exc, step)}); nothing was written")
 
 
 @dataclass(eq=False)
@@ -147,10 +166,15 @@ class Staged:
                                              progress=progress, **self.options)
         except MappingError as exc:
             self.error = exc
-            self._columns(peek(con, self.path, encoding=self.options["encoding"], sheet=self.options["sheet"],
-                               header_row=self.options["header_row"]))
+            try:  # the file's columns, to map by hand
+                self._columns(peek(con, self.path, encoding=self.options["encoding"], sheet=self.options["sheet"],
+                                   header_row=self.options["header_row"]))
+            except Exception as again:  # as below
+                self.error = again if isinstance(again, CRMError) else unexpected(again, "reading")
         except CRMError as exc:
             self.error = exc
+        except Exception as exc:  # a failure no rule foresaw is this file's error, not the page's
+            self.error = unexpected(exc, "reading")
         else:
             self._columns(self.prepared.raw)
             self._release = weakref.finalize(self, pipeline.PreparedImport.release, self.prepared.cursor,
@@ -165,7 +189,12 @@ class Staged:
     def commit(self, user: str, progress: pipeline.Progress) -> ImportReport:
         """Write the prepared file; keep the final report, let go of the preview and the upload."""
         assert self.prepared is not None
-        self.result = pipeline.commit_import(self.prepared, imported_by=user, progress=progress)
+        try:
+            self.result = pipeline.commit_import(self.prepared, imported_by=user, progress=progress)
+        except CRMError:
+            raise
+        except Exception as exc:  # the commit's transaction rolled back: say so, the page stays up
+            raise unexpected(exc, "writing") from exc
         self.close()
         return self.result
 
