@@ -14,7 +14,7 @@ from import_util import con_fixture, rows, write  # noqa: F401 (the con fixture)
 
 from analytics.access import load_access
 from analytics.cli import main
-from analytics.ingest.pipeline import import_file
+from analytics.ingest.pipeline import import_file, undo_import
 from analytics.paths import PROJECT_ROOT
 from analytics.store.connection import connect
 
@@ -77,3 +77,53 @@ def test_a_month_out_of_range_is_a_clear_error(con, tmp_path, capsys, option):
     err = capsys.readouterr().err
     assert "out of range" not in err.replace("months from", "")
     assert "1900-01" in err and "2100-12" in err
+
+
+# --- #2: undo keeps the rows another committed import also brought ---
+
+def _sales(first: int, last: int) -> str:
+    return "客户编号,订单日期,实付金额\n" + "".join(f"C{i},2024-01-{1 + i % 28:02d},{i}\n" for i in range(first, last))
+
+
+def held(con, kind: str = "transactions") -> dict[int, int]:
+    """Rows each import holds (live, and replaced order lines)."""
+    retired = " union all select import_id from transactions_replaced" if kind == "transactions" else ""
+    return dict(rows(con, f"select import_id, count(*) from (select import_id from {kind}{retired}) group by 1"))
+
+
+@pytest.mark.parametrize("shape", ["keyless", "orders", "customers"])
+def test_undo_keeps_the_rows_a_later_import_also_brought(con, tmp_path, shape):
+    if shape == "keyless":
+        a, b = _sales(0, 100), _sales(0, 200)
+    elif shape == "orders":  # 100 orders of two lines; B: the same orders and 50 more
+        def orders(n: int) -> str:
+            return "订单编号,客户编号,订单日期,实付金额,商品名称\n" + "".join(
+                f"SO{i},C{i},2024-01-05,{i},A\nSO{i},C{i},2024-01-05,{i},B\n" for i in range(n))
+        a, b = orders(50), orders(100)
+    else:
+        def customers(n: int) -> str:
+            return "客户编号,客户名称\n" + "".join(f"C{i},客户{i}\n" for i in range(n))
+        a, b = customers(100), customers(200)
+    kind = "customers" if shape == "customers" else "transactions"
+    first = import_file(con, write(tmp_path / "a.csv", a), commit=True)
+    second = import_file(con, write(tmp_path / "b.csv", b), commit=True)
+    assert (first.rows_imported, second.rows_already_present, second.rows_imported) == (100, 100, 100)
+    undo_import(con, first.import_id)
+    assert rows(con, f"select count(*) from {kind}") == [(200,)]
+    assert held(con, kind) == {second.import_id: 200}
+    assert rows(con, "select rows_imported, rows_inherited from imports where import_id = 2") == [(100, 100)]
+    if kind == "transactions":
+        assert rows(con, "select sum(orders) from customer_summary") == [(100 if shape == "orders" else 200,)]
+    undo_import(con, second.import_id)
+    assert rows(con, f"select count(*) from {kind}") == [(0,)]
+    assert rows(con, "select count(*) from import_claims") == [(0,)]
+
+
+def test_undo_hands_a_row_to_the_earliest_committed_import_that_also_brought_it(con, tmp_path):
+    for name in "abc":
+        import_file(con, write(tmp_path / f"{name}.csv", _sales(0, 3)), commit=True)
+    undo_import(con, 2)  # a claimant undone: its claims go, nothing else changes
+    assert held(con) == {1: 3}
+    undo_import(con, 1)
+    assert held(con) == {3: 3}
+    assert rows(con, "select import_id, rows_inherited from imports order by 1") == [(1, 0), (2, 0), (3, 3)]

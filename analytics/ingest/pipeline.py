@@ -24,6 +24,7 @@ import duckdb
 
 from analytics.errors import ConfirmationRequired, ImportNotFound
 from analytics.ingest.attributes import remove_attributes, write_attributes
+from analytics.ingest.claims import hand_over, mark_order_starts, record_claims
 from analytics.ingest.identity import compare_with_database, is_order_file, natural_key_columns
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping, load_mapping, propose_mapping, save_mapping
@@ -212,6 +213,8 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
             f"{', '.join(f'c.{n}' if n in staged_cols else 'null' for n in names)}"
             f"{select_extra} from {lines}", [import_id])
         write_attributes(cur, lines, prepared.mapping, import_id)
+        if present:  # the rows it brought that were stored already: undoing their holder keeps them
+            record_claims(cur, staged, prepared.mapping, import_id)
         imported = cur.execute(f"select count(*) from {kind} where import_id = ?",
                                [import_id]).fetchall()[0][0]
         report.rows_conflicting = _in_file_conflicts(cur, staged) + conflict_db
@@ -288,6 +291,8 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: st
     """Remove exactly the rows import ``import_id`` added, and what its lines said about
     their customers, and put back the stored order lines it replaced
     (:func:`analytics.ingest.orders.restore_replaced`); return how many rows were removed.
+    A row another committed import also brought is not removed: it passes to the earliest
+    such import (:func:`analytics.ingest.claims.hand_over`).
 
     Raises
     ------
@@ -302,12 +307,19 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: st
         kind, status = rows[0]
         if status != "committed":
             raise ImportNotFound(f"import #{import_id} is {status}; only committed imports can be undone")
-        removed = cur.execute(f"select count(*) from {kind} where import_id = ?",
-                              [import_id]).fetchall()[0][0]
         if kind == "transactions":
             restore_replaced(cur, import_id)  # the lines of orders it replaced, as they were
             remove_attributes(cur, import_id)  # what its lines said about their customers
+        hand_over(cur, kind, import_id)  # rows other committed imports also brought stay, now theirs
+        removed = cur.execute(f"select count(*) from {kind} where import_id = ?",
+                              [import_id]).fetchall()[0][0]
+        if kind == "transactions":
+            orders = f"select distinct transaction_id from transactions where import_id = {int(import_id)}"
+            cur.execute(f"create or replace temp table _undone_orders as {orders} and transaction_id is not null")
         cur.execute(f"delete from {kind} where import_id = ?", [import_id])
+        if kind == "transactions":  # an order whose first line went starts on its next one
+            mark_order_starts(cur, "select transaction_id from _undone_orders")
+            cur.execute("drop table _undone_orders")
         cur.execute("update imports set status = 'undone', undone_at = ?, undone_by = ? "
                     "where import_id = ?", [datetime.now(), undone_by, import_id])
         marts.rebuild(cur)
