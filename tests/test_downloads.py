@@ -116,24 +116,25 @@ def test_no_xlsx_cell_is_a_formula(table):
     _, rows = _xlsx_rows(to_xlsx_bytes(table))
     cells = [cell for row in rows for cell in row]
     assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    # an xlsx text cell is never a formula: text is kept as it is, no apostrophe (issue 10, #21)
+    assert all(cell.data_type == "s" for cell in cells if isinstance(cell.value, str))
     texts = [cell.value for cell in cells if isinstance(cell.value, str)]
-    assert [text for text in texts if text.startswith(FORMULA_STARTS)] == []
-    assert "'=cmd" in texts and "'=1+1" in texts and "'\t=1" in texts
+    assert "=cmd" in texts and "=1+1" in texts and "\t=1" in texts
 
 
 def test_xlsx_keeps_text_numbers_and_dates(table):
     names, rows = _xlsx_rows(to_xlsx_bytes(table))
     assert names == ["data"]
     header, body = [cell.value for cell in rows[0]], [[cell.value for cell in row] for row in rows[1:]]
-    assert header == ["name", "customer", "'=cmd", "amount", "orders", "ordered_at", "mixed"]
+    assert header == ["name", "customer", "=cmd", "amount", "orders", "ordered_at", "mixed"]
     assert len(body) == len(table)
     # xlsx stores a carriage return as "_x000D_"; Excel decodes it, openpyxl does not
-    assert [row[0].replace("_x000D_", "\r") for row in body] == ["'" + text for text in ATTACKS]
+    assert [row[0].replace("_x000D_", "\r") for row in body] == ATTACKS
     assert [row[1] for row in body] == ["张三", "李四", HTML, "O'Brien", None, "plain", "https://example.com"]
     assert [row[3] for row in body] == [-1234.5, -1, 0, 2.5, None, 1e6, -0.25]
     assert all(isinstance(row[4], int) for row in body) and body[0][4] == -3
     assert body[0][5] == datetime(2024, 1, 1)
-    assert [row[6] for row in body] == [-7, "'-7", "ok", None, 1.5, "'=x", "'@x"]
+    assert [row[6] for row in body] == [-7, "-7", "ok", None, 1.5, "=x", "@x"]
 
 
 def test_xlsx_writes_no_links(table):
@@ -180,7 +181,7 @@ def test_xlsx_sheet_names_are_made_valid(requested, expected):
 
 def test_xlsx_of_an_empty_table_has_its_header():
     _, rows = _xlsx_rows(to_xlsx_bytes(pd.DataFrame({"客户": pd.Series([], dtype=str), "=x": []})))
-    assert [[cell.value for cell in row] for row in rows] == [["客户", "'=x"]]
+    assert [[cell.value for cell in row] for row in rows] == [["客户", "=x"]]
 
 
 # --- file names -------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """CSV and Excel downloads that a spreadsheet cannot run as formulas.
 
-A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
-read as a formula by Excel, LibreOffice and Google Sheets when the file is opened
-("CSV injection", OWASP). Such text gets a leading apostrophe, so it shows as the text it is.
+In a CSV file, a cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return is read as a formula by Excel, LibreOffice and Google Sheets when the file is opened
+("CSV injection", OWASP): such text gets a leading apostrophe, so it shows as the text it is.
+An ``.xlsx`` file says of each cell whether it is text or a formula: its text cells are written
+as text, exactly as they are (``+1`` stays ``+1``, never ``'+1``), and never as formulas.
 """
 
 from __future__ import annotations
@@ -107,20 +109,19 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "data") -> bytes:
     Returns
     -------
     bytes
-        An .xlsx file of the `neutralize`-d table, written by xlsxwriter with text never turned
-        into formulas or links, the header row frozen and each column as wide as its content
-        (8 to 60 characters).
+        An .xlsx file of the table, text kept as it is (no apostrophe: an xlsx text cell is
+        never a formula), written by xlsxwriter with text never turned into formulas or links,
+        the header row frozen and each column as wide as its content (8 to 60 characters).
     """
     name = _sheet_name(sheet_name)
-    safe = neutralize(df)
     buffer = io.BytesIO()
     options = {"strings_to_formulas": False, "strings_to_urls": False}
     with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
-        safe.to_excel(writer, sheet_name=name, index=False)
+        df.to_excel(writer, sheet_name=name, index=False)
         worksheet = writer.sheets[name]
         worksheet.freeze_panes(1, 0)
-        for position, column_name in enumerate(safe.columns):
-            worksheet.set_column(position, position, _column_width(column_name, safe.iloc[:, position]))
+        for position, column_name in enumerate(df.columns):
+            worksheet.set_column(position, position, _column_width(column_name, df.iloc[:, position]))
     return buffer.getvalue()
 
 
