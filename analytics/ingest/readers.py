@@ -20,13 +20,14 @@ of whitespace-aligned columns is split at runs of spaces; the raw table's ``note
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
 
 from analytics.errors import FileReadError
 from analytics.ingest.duckdb_csv import resolve_lines
-from analytics.ingest.encoding import ENCODING_LABELS
+from analytics.ingest.encoding import ENCODING_LABELS, true_format
 from analytics.ingest.excel import read_excel
 from analytics.ingest.parquet import read_parquet
 from analytics.ingest.raw import RawTable
@@ -101,12 +102,23 @@ def read_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str
     path = Path(path)
     if not path.is_file():
         raise FileReadError(f"{path}: no such file")
-    fmt = file_format(path)
-    if fmt == "xlsx":
-        return read_excel(con, path, sheet, header_row)
+    fmt, note = file_format(path), None
+    if fmt in ("csv", "tsv"):  # an Excel or Parquet file renamed .csv is read as what it is
+        fmt, note = true_format(path, fmt)
     if fmt == "parquet":
-        return read_parquet(con, path)
-    return read_text(con, path, fmt, encoding, header_row, force_python, verify_encoding)
+        raw = read_parquet(con, path)
+    elif fmt == "xlsx" and note:  # openpyxl goes by the name's suffix: read it under its true one
+        with tempfile.TemporaryDirectory() as folder:
+            link = Path(folder) / f"{path.stem}.xlsx"
+            link.symlink_to(path.resolve())
+            raw = read_excel(con, link, sheet, header_row)
+        raw.path = path
+    elif fmt == "xlsx":
+        raw = read_excel(con, path, sheet, header_row)
+    else:
+        return read_text(con, path, fmt, encoding, header_row, force_python, verify_encoding)
+    raw.notes.extend([note] if note else [])
+    return raw
 
 
 def peek(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str | None = None,

@@ -25,7 +25,7 @@ import duckdb
 
 from analytics.errors import FileReadError
 from analytics.ingest.duckdb_csv import open_duckdb_csv
-from analytics.ingest.encoding import check_declared, detect_encoding, fingerprint_later, quick_encoding
+from analytics.ingest.encoding import bom_note, check_declared, detect_encoding, fingerprint_later, quick_encoding
 from analytics.ingest.raw import (
     HEADER_SEARCH_ROWS,
     PYTHON_BATCH_ROWS,
@@ -137,7 +137,7 @@ def read_text(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, encoding: st
     rows = [(i + 1, _split(line, delimiter)) for i, line in enumerate(top)]
     header = find_header(rows, header_row, f"{path.name}: header row {header_row} is outside the file "
                                            f"(its first {len(rows)} lines were read)")
-    notes = [note for note in (header.note, NOTE_SPACES if delimiter == SPACES else None) if note]
+    notes = [note for note in (header.note, NOTE_SPACES if delimiter == SPACES else None, bom_note(codec)) if note]
     raw = RawTable(path=path, file_format=fmt, encoding=codec, content_hash="",
                    headers=header.names, header_row=header.row, table=table_name(),
                    rows_read=0, delimiter=delimiter, facts=facts, samples=header.samples, notes=notes)

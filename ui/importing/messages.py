@@ -149,6 +149,27 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
      r"byte (?P<byte>0x[0-9A-F]{2})\) and does not read as Chinese GBK/GB18030\. .*", "data_error_encoding"),
     (r"(?P<file>.+) is not valid (?P<encoding>\S+): line (?P<line>\d+), column (?P<column>\d+) "
      r"\(byte (?P<byte>0x[0-9A-F]{2})\)", "data_error_encoding_declared"),
+    # encodings considered and why each was refused, a BOM skipped, a workbook named .csv (ingest.encoding)
+    *((r"(?P<file>.+): cannot tell the text encoding\. Considered: UTF-8(?P<bom> after its UTF-8 byte-order mark)? "
+       r"\(byte (?P<byte>0x[0-9A-F]{2}) on line (?P<line>\d+), column (?P<column>\d+) is not UTF-8\); GB18030/GBK \("
+       + why + r"\)\. .+ are not guessed: name the file's encoding with --encoding on the command line or under "
+       r"“Text encoding” in the app\.", key) for why, key in (
+        (r"byte (?P<gb_byte>0x[0-9A-F]{2}) on line (?P<gb_line>\d+), column (?P<gb_column>\d+) is not GB18030",
+         "encoding_error_not_gb18030"),
+        (r"the text would not be Chinese: (?P<n>\d+) of its (?P<total>\d+) non-ASCII characters are rare or not "
+         r"Chinese, e\.g\. (?P<sample>.+)", "encoding_error_not_chinese"),
+        *((r"the text would be uncommon Chinese: only (?P<n>\d+) of its (?P<total>\d+) different characters are "
+           r"among the 1,000 most common, e\.g\. (?P<sample>.+); it reads as " + language + r" in (?P<codec>\S+), "
+           r"e\.g\. (?P<theirs>.+)", f"encoding_error_reads_as_{language.lower()}")
+          for language in ("Korean", "Japanese")))),
+    (r"the file starts with a UTF-8 byte-order mark but its text is (?P<encoding>.+); the mark was skipped",
+     "encoding_note_bom_skipped"),
+    (r"the file's name says (?P<suffix>\.\w+) but it is an Excel workbook \(\.xlsx\); it was read as one",
+     "encoding_note_workbook_renamed"),
+    (r"the file's name says (?P<suffix>\.\w+) but it is a Parquet file; it was read as one",
+     "encoding_note_parquet_renamed"),
+    (r"(?P<file>.+): the file's name says (?P<suffix>\.\w+) but it is an old Excel workbook \(\.xls\), which is "
+     r"not read; open it in Excel and save it as \.xlsx \(or CSV\)", "encoding_error_xls_renamed"),
     # amounts and costs derived from unit price × quantity and profit; customer attributes of sales files
     (r"quantity is empty: the amount is unit price × quantity", "data_reason_no_quantity"),
     (r"unit price is empty: the amount is unit price × quantity", "data_reason_no_unit_price"),
@@ -174,6 +195,8 @@ _FORMATS: dict[str, Callable[[str, str], str]] = {
     **dict.fromkeys(("n", "line", "expected", "found", "import_id", "lines", "replaced"),
                     lambda v, lang: fmt_int(int(v), lang)),
     "column": column_label,
+    "bom": lambda v, lang: t("encoding_after_bom", lang) if v else "",
+    "total": lambda v, lang: fmt_int(int(v), lang),
     "kind": kind_label,
     "missing": _list_of_columns,
     "columns": _file_columns,
