@@ -195,7 +195,7 @@ _FORMATS: dict[str, Callable[[str, str], str]] = {
     **dict.fromkeys(("n", "line", "expected", "found", "import_id", "lines", "replaced"),
                     lambda v, lang: fmt_int(int(v), lang)),
     "column": column_label,
-    "bom": lambda v, lang: t("encoding_after_bom", lang) if v else "",
+    "bom": lambda v, lang: ("" if lang == "zh" else " ") + t("encoding_after_bom", lang) if v else "",
     "total": lambda v, lang: fmt_int(int(v), lang),
     "kind": kind_label,
     "missing": _list_of_columns,
