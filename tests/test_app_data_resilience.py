@@ -19,7 +19,6 @@ from app_data_util import (
     open_data_page,
     open_tab,
     rows,
-    run,
     upload,
 )
 
