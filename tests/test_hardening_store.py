@@ -127,3 +127,45 @@ def test_undo_hands_a_row_to_the_earliest_committed_import_that_also_brought_it(
     undo_import(con, 1)
     assert held(con) == {3: 3}
     assert rows(con, "select import_id, rows_inherited from imports order by 1") == [(1, 0), (2, 0), (3, 3)]
+
+
+# --- #12: an order is one order however many files its lines came in ---
+
+LINES = "订单编号,客户编号,订单日期,实付金额,商品名称\n"
+PART_1 = "SO1,C1,2024-01-05,10,A\nSO1,C1,2024-01-05,12,B\nSO0,C1,2024-01-04,1,A\n"
+PART_2 = "SO1,C1,2024-01-05,7,C\nSO1,C1,2024-01-05,8,D\nSO2,C1,2024-01-06,1,A\n"
+
+
+def orders_and_revenue(con) -> list[tuple]:
+    return rows(con, "select sum(orders), sum(revenue) from customer_summary")
+
+
+def test_an_order_split_over_two_files_is_one_order_with_every_line(con, tmp_path):
+    import_file(con, write(tmp_path / "part1.csv", LINES + PART_1), commit=True)
+    report = import_file(con, write(tmp_path / "part2.csv", LINES + PART_2), commit=True)
+    assert (report.orders, report.orders_continued, report.orders_amended, report.rows_imported) == (2, 1, 0, 3)
+    assert any("continue orders already in the database" in n for n in report.notes)
+    assert rows(con, "select count(*), count(*) filter (where is_order_start) from transactions "
+                     "where transaction_id = 'SO1'") == [(4, 1)]
+    assert orders_and_revenue(con) == [(3, 39)]
+    assert rows(con, "select sum(orders) from sales_month") == [(3,)]
+    # the first file again adds nothing; the second again neither
+    assert import_file(con, write(tmp_path / "part2.csv", LINES + PART_2), commit=True).rows_imported == 0
+    # undoing the first file: SO1 keeps its lines from the second, and is still counted once
+    undo_import(con, 1)
+    assert rows(con, "select count(*), count(*) filter (where is_order_start) from transactions "
+                     "where transaction_id = 'SO1'") == [(2, 1)]
+    assert orders_and_revenue(con) == [(2, 16)]
+
+
+def test_lines_added_beside_an_order_continue_it_and_a_changed_line_amends_it(con, tmp_path):
+    import_file(con, write(tmp_path / "a.csv", LINES + PART_1), commit=True)
+    more = PART_1 + "SO1,C1,2024-01-05,5,E\n"  # the whole order again with a new product: continued
+    report = import_file(con, write(tmp_path / "b.csv", LINES + more))
+    assert (report.orders_continued, report.orders_amended, report.rows_to_import) == (1, 0, 1)
+    changed = PART_1.replace("12,B", "15,B")  # a line of product B changed: amended (kept by default)
+    report = import_file(con, write(tmp_path / "c.csv", LINES + changed))
+    assert (report.orders_continued, report.orders_amended, report.rows_to_import) == (0, 1, 0)
+    only_b = "SO1,C1,2024-01-05,15,B\n"  # only the changed line, in a file of its own: amended
+    report = import_file(con, write(tmp_path / "d.csv", LINES + only_b))
+    assert (report.orders_continued, report.orders_amended) == (0, 1)

@@ -13,7 +13,9 @@ when the file has line ids (a repeated line id is a duplicate or a conflict, as 
 key is), else by its content and its occurrence among identical lines of its order: two
 identical lines of one order are two lines. Against the database an order is compared
 whole, as the multiset of its lines' contents (:func:`line_hash`): the same lines make it
-*present*, other lines an *amended* order (:mod:`analytics.ingest.orders` keeps or replaces it).
+*present*; new lines beside the stored ones *continue* it (an order is one order however many
+files its lines came in); a new line in the place of a stored one makes an *amended* order
+(:mod:`analytics.ingest.orders` keeps or replaces it). See :func:`_compare_orders`.
 
 Natural keys are compared as they are (stored rows keyed so have no ``row_key``); content is
 hashed (:func:`hash_expr`) and compared only where keys meet: with the database, or within
@@ -271,11 +273,14 @@ def compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: 
         if not _compare_orders(cur, staged, mapping):  # none of its orders is stored
             cur.execute(f"create temp table {staged}_db as {by_content} where {keyless(kind, mapping, 'c')}")
             return
+        # the new lines of a continued order are imported; its other lines are present
         cur.execute(
             f"create temp table {staged}_db as "
             f"select c._rid, case when a.transaction_id is null then 'present' else 'amended' end as status "
             f"from {staged}_candidates c semi join {staged}_known using (transaction_id) "
-            f"left join {staged}_amended a using (transaction_id) {keyless_rows}")
+            f"left join {staged}_amended a using (transaction_id) "
+            f"anti join (select _rid from {staged}_lines l semi join {staged}_continued using (transaction_id) "
+            f"where l.is_new) n using (_rid) {keyless_rows}")
         return
     same = _same_content(kind, staged_columns(mapping), "c", "d")
     cur.execute(
@@ -294,11 +299,23 @@ def _compare_orders(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mappin
     a 64-bit hash of each line's content, :func:`line_fingerprint`: equal for equal
     multisets of lines, in any order); only orders whose fingerprints differ are compared
     line by line (:func:`line_hash`). Two different orders with equal fingerprints would
-    need a 64-bit collision of the sums (odds about 1 in 10^19 per order)."""
+    need a 64-bit collision of the sums (odds about 1 in 10^19 per order).
+
+    An order is one order however many files its lines come in. The file's lines an order
+    lacks (``<staged>_lines.is_new``: lines past the number of identical lines stored) either
+    *continue* it (``<staged>_continued``: the file brings lines beside the stored ones, and
+    holds all the stored lines or none of them, as an export split over two files does; only
+    its new lines are imported) or *amend* it: when a new line takes the place of a stored
+    line (the same line id, or the same product; in a file with neither column, when the file
+    also lacks stored lines), when the file holds some of the stored lines and lacks others,
+    or when it only lacks stored lines."""
     cur.execute(f"drop table if exists {staged}_known")
     cur.execute(f"drop table if exists {staged}_amended")
     cur.execute(f"create temp table {staged}_amended (transaction_id varchar, only_in_file hugeint, "
                 f"only_stored hugeint)")
+    cur.execute(f"create or replace temp table {staged}_continued (transaction_id varchar)")
+    cur.execute(f"create or replace temp table {staged}_lines (_rid bigint, transaction_id varchar, "
+                f"h uhugeint, is_new boolean)")
     if not cur.execute("select exists (select 1 from transactions where transaction_id is not null)").fetchall()[0][0]:
         cur.execute(f"create temp table {staged}_known (transaction_id varchar, lines bigint, fingerprint hugeint)")
         return False
@@ -315,17 +332,41 @@ def _compare_orders(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mappin
         f"from transactions t semi join {staged}_known using (transaction_id) group by transaction_id) "
         f"select transaction_id from {staged}_known k join d using (transaction_id) "
         f"where k.lines <> d.lines or k.fingerprint <> d.fingerprint")
-    cur.execute(f"drop table {staged}_amended")
+    # each file line of a changed order, numbered among the order's lines of the same content:
+    # lines past the number stored are the file's new lines
+    cur.execute(f"drop table if exists {staged}_lines")
     cur.execute(
-        f"create temp table {staged}_amended as "
-        f"with f as (select transaction_id, {line_hash('c', present)} as h, count(*) as n "
-        f"from {staged}_candidates c semi join {staged}_changed using (transaction_id) group by all), "
+        f"create temp table {staged}_lines as "
+        f"with f as (select c._rid, c.transaction_id, {line_hash('c', present)} as h "
+        f"from {staged}_candidates c semi join {staged}_changed using (transaction_id)), "
+        f"d as (select transaction_id, {line_hash('t')} as h, count(*) as stored "
+        f"from transactions t semi join {staged}_changed using (transaction_id) group by all) "
+        f"select f._rid, f.transaction_id, f.h, row_number() over (partition by f.transaction_id, f.h "
+        f"order by f._rid) > coalesce(any_value(d.stored) over (partition by f.transaction_id, f.h), 0) as is_new "
+        f"from f left join d using (transaction_id, h)")
+    cur.execute(
+        f"create or replace temp table {staged}_diff as "
+        f"with f as (select transaction_id, h, count(*) as n from {staged}_lines group by all), "
         f"d as (select transaction_id, {line_hash('t')} as h, count(*) as n "
         f"from transactions t semi join {staged}_changed using (transaction_id) group by all), "
         f"diff as (select coalesce(f.transaction_id, d.transaction_id) as transaction_id, "
         f"coalesce(f.n, 0) as in_file, coalesce(d.n, 0) as stored "
-        f"from f full outer join d on f.transaction_id = d.transaction_id and f.h = d.h "
-        f"where coalesce(f.n, 0) <> coalesce(d.n, 0)) "
+        f"from f full outer join d on f.transaction_id = d.transaction_id and f.h = d.h) "
         f"select transaction_id, sum(greatest(in_file - stored, 0)) as only_in_file, "
-        f"sum(greatest(stored - in_file, 0)) as only_stored from diff group by transaction_id")
+        f"sum(greatest(stored - in_file, 0)) as only_stored, sum(least(in_file, stored)) as both_sides "
+        f"from diff group by transaction_id having only_in_file + only_stored > 0")
+    # A new line in the place of a stored one (the same line id, or the same product) amends the
+    # order; new lines beside the stored ones continue it (its lines came in several files).
+    pairs = [f"t.{c} = c.{c}" for c in ("line_id", "product") if c in present]
+    paired = (f"select distinct l.transaction_id from {staged}_lines l join {staged}_candidates c using (_rid) "
+              f"join transactions t on t.transaction_id = l.transaction_id and ({' or '.join(pairs)}) "
+              f"where l.is_new") if pairs else f"select transaction_id from {staged}_diff where only_stored > 0"
+    cur.execute(f"drop table {staged}_amended")
+    cur.execute(f"drop table if exists {staged}_continued")
+    # the file holds all the stored lines (and more) or none of them (the rest of a split order)
+    cur.execute(f"create temp table {staged}_continued as select transaction_id from {staged}_diff "
+                f"where only_in_file > 0 and (only_stored = 0 or both_sides = 0) "
+                f"and transaction_id not in ({paired})")
+    cur.execute(f"create temp table {staged}_amended as select transaction_id, only_in_file, only_stored "
+                f"from {staged}_diff anti join {staged}_continued using (transaction_id)")
     return True

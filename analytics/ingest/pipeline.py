@@ -240,6 +240,9 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
              replaced])
         cur.execute(f"insert into import_rejects select ?, line, column_name, value, reason "
                     f"from {staged}_rejects", [import_id])
+        if is_order_file(kind, prepared.mapping):  # an order continued from an earlier file starts there
+            cur.execute(f"update transactions set is_order_start = false where import_id = ? and transaction_id in "
+                        f"(select transaction_id from {staged}_continued)", [import_id])
         if save_as:
             save_mapping(cur, save_as, prepared.mapping)
         if imported or replaced:

@@ -122,6 +122,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
     (r"(?P<n>\d+) orders are in the database with other lines; they are replaced by this file's version: "
      r"(?P<lines>\d+) lines imported, (?P<replaced>\d+) stored lines replaced \(undoing the import puts them "
      r"back\)", "data_note_amended_replaced"),
+    (r"(?P<n>\d+) orders continue orders already in the database \(their other lines came in an earlier "
+     r"file\): (?P<lines>\d+) new lines are added to them, and each is still one order", "store_note_orders_continued"),
     (r"this exact file was imported before as (?P<ids>#\d+(?:, #\d+)*)", "data_note_imported_before"),
     (r"(?P<n>\d+) scores have no scale; read as CSAT 1–5 \(scores range from (?P<low>\S+) to (?P<high>\S+)\)",
      "data_note_scale_csat"),
