@@ -8,15 +8,21 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+from datetime import date
 
 import pytest
 from import_util import con_fixture, rows, write  # noqa: F401 (the con fixture)
 
 from analytics.access import load_access
 from analytics.cli import main
-from analytics.ingest.pipeline import import_file, undo_import
+from analytics.ingest.pipeline import commit_import, import_file, prepare, undo_import
+from analytics.metrics.data import data_status
+from analytics.metrics.overview import overview
 from analytics.paths import PROJECT_ROOT
+from analytics.scope import Scope
 from analytics.store.connection import connect
+from analytics.store.snapshot import snapshot
 
 SALES = "订单编号,客户编号,订单日期,实付金额,大区\nSO1,00123,2024-01-05,100,华东\nSO2,00124,2024-03-06,50,华北\n"
 
@@ -169,3 +175,48 @@ def test_lines_added_beside_an_order_continue_it_and_a_changed_line_amends_it(co
     only_b = "SO1,C1,2024-01-05,15,B\n"  # only the changed line, in a file of its own: amended
     report = import_file(con, write(tmp_path / "d.csv", LINES + only_b))
     assert (report.orders_continued, report.orders_amended) == (0, 1)
+
+
+# --- #7: a reader never sees part of an import ---
+
+def test_a_page_pinned_to_one_snapshot_never_sees_part_of_a_large_import(tmp_path):
+    """A reader thread polls what the pages read, the ledger and the overview's figures in one
+    snapshot (as ui.loaders.load_view pins a page), while imports of 150,000 rows commit (the
+    size at which two autocommit queries saw the rows before the ledger, bench/reader_visibility.py).
+    Every poll's revenue is exactly that of the imports its ledger lists as committed."""
+    n = 150_000
+    files, revenue = [], {}
+    for k in range(3):  # each file: n rows of amount k+1 (distinct rows: each its own customer and date)
+        body = "".join(f"F{k}C{i},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{k + 1}\n" for i in range(n))
+        files.append(write(tmp_path / f"big{k}.csv", "客户编号,订单日期,实付金额\n" + body))
+    con = connect(tmp_path / "crm.duckdb")
+    scope = Scope(start=date(2024, 1, 1), end=date(2024, 12, 1), compare="none")
+    stop, seen, torn = threading.Event(), [], []
+
+    def reader() -> None:
+        while not stop.is_set():
+            with snapshot(con) as view:
+                ledger = [r for r in data_status(view).imports if r["status"] == "committed"]
+                figures = overview(view, scope)
+                version = view.data_version
+            expected = sum(revenue.get(r["file_name"], 0) for r in ledger)
+            got = figures.kpis["revenue"].value
+            seen.append(version)
+            if got != expected or version != len(ledger):
+                torn.append((version, [r["import_id"] for r in ledger], got, expected))
+
+    thread = threading.Thread(target=reader)
+    try:
+        for k, path in enumerate(files):
+            prepared = prepare(con, path)
+            revenue[path.name] = n * (k + 1)  # known before the commit, as the reader may see it at once
+            if k == 0:
+                thread.start()
+            commit_import(prepared, imported_by="test")
+            prepared.close()
+    finally:
+        stop.set()
+        thread.join()
+        con.close()
+    assert not torn, torn[:3]
+    assert len(seen) > 20 and len(set(seen)) >= 2  # it polled before, during and after commits

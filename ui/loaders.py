@@ -18,6 +18,7 @@ from analytics.paths import DATA_DIR, work_dir
 from analytics.scope import Scope
 from analytics.store import connection as db
 from analytics.store import settings
+from analytics.store.snapshot import snapshot
 
 CACHE_TTL = 3600
 CACHE_ENTRIES = 256
@@ -52,7 +53,10 @@ def load_view(page: str, scope_key: tuple | None, version: int) -> Any:
     for a scope (its :meth:`~analytics.scope.Scope.cache_key`; ``None`` for a page without
     filters) at a data version."""
     del version  # part of the cache key only
-    return pages.get(page).load(connection(), Scope.from_key(scope_key) if scope_key is not None else None)
+    # every query of the page's loader reads one snapshot: an import committed meanwhile is
+    # either wholly in its figures or not at all (analytics.store.snapshot)
+    with snapshot(connection()) as view:
+        return pages.get(page).load(view, Scope.from_key(scope_key) if scope_key is not None else None)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
