@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--amended", choices=AMENDED_POLICIES, default="keep",
                      help="an order the database holds with other lines: keep the stored one (default) or "
                           "replace it with this file's (undoing the import puts it back)")
+    padding = imp.add_mutually_exclusive_group()
+    padding.add_argument("--pad-ids", dest="pad_ids", action="store_const", const=True, default=None,
+                         help="ids that match stored ids only when zero-padded (424 for 000424, as a spreadsheet "
+                              "shows a number): pad them to the stored width")
+    padding.add_argument("--keep-ids", dest="pad_ids", action="store_const", const=False,
+                         help="such ids: keep them as written (they are new ids)")
     imp.add_argument("--commit", action="store_true", help="write the valid new rows")
     imp.add_argument("--user", default=None, help="who imports (recorded in the ledger)")
     imp.add_argument("--json", action="store_true")
@@ -160,6 +166,8 @@ def _show_report(report: dict[str, Any]) -> None:
         print(f"dates in {col}: read as {reading['reading']} ({reading['why']})")
     for item in report["needs_confirmation"]:
         print(f"NEEDS A DECISION: {item}")
+    if any(p["applied"] is None for p in report["id_padding"]):
+        print("  (--pad-ids pads them, --keep-ids keeps them as written)")
     for note in report["notes"]:
         print(f"note: {note}")
     if report["rejects"]:
@@ -227,7 +235,8 @@ def _run(args: argparse.Namespace, con: Any) -> int:
         report = import_file(
             con, args.file, kind=args.kind, encoding=args.encoding, sheet=args.sheet,
             header_row=args.header_row, mapping_name=args.mapping, mapping=_parse_map(args.map),
-            date_order=args.date_order, amended=args.amended, commit=args.commit, imported_by=_who(args.user),
+            date_order=args.date_order, amended=args.amended, pad_ids=args.pad_ids, commit=args.commit,
+            imported_by=_who(args.user),
             save_as=args.save_mapping, progress=_progress(not args.json and sys.stderr.isatty()),
         ).to_dict()
         _print_json(report) if args.json else _show_report(report)

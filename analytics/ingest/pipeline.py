@@ -29,6 +29,8 @@ from analytics.ingest.identity import compare_with_database, is_order_file, natu
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping, load_mapping, propose_mapping, save_mapping
 from analytics.ingest.orders import replace_amended, restore_replaced
+from analytics.ingest.padding import HINT as PAD_HINT
+from analytics.ingest.padding import apply_padding, find_padding, is_decision, tell_padding
 from analytics.ingest.readers import RawTable, read_file, resolve_lines
 from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import stored_columns
@@ -81,7 +83,8 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
             encoding: str | None = None, sheet: str | int | None = None,
             header_row: int | None = None, mapping: dict[str, str] | None = None,
             mapping_name: str | None = None, date_order: str | None = None, amended: str = "keep",
-            progress: Progress | None = None, force_python: bool = False) -> PreparedImport:
+            pad_ids: bool | None = None, progress: Progress | None = None,
+            force_python: bool = False) -> PreparedImport:
     """Read, map, parse and validate a file; write nothing.
 
     Parameters
@@ -107,6 +110,10 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
     amended
         ``"keep"`` (default) or ``"replace"``: what committing does with an order the
         database holds with other lines than the file's (:mod:`analytics.ingest.orders`).
+    pad_ids
+        For ids that match stored ids only when zero-padded (``424`` in the file, ``000424``
+        stored; :mod:`analytics.ingest.padding`): True pads them to the stored width, False keeps
+        them as written; None (default) leaves it to be decided (the report asks for it).
     progress
         Called as ``progress(stage, fraction)``.
     force_python
@@ -154,8 +161,12 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
                 verify = True
             else:
                 force_python = True
+        padding = find_padding(cur, staged, mapped)  # ids that lost their leading zeros
+        if pad_ids and padding:
+            apply_padding(cur, staged, mapped, padding)
         report = validate_staged(cur, raw, mapped, staged, date_order, amended)
         report.notes[:0] = raw.notes  # how the file was read (no header row, runs of spaces)
+        tell_padding(report, padding, pad_ids)
         progress("compared with database", 0.5)
         return PreparedImport(con=con, cursor=cur, raw=raw, mapping=mapped, staged=staged,
                               report=report, date_order=date_order,
@@ -186,8 +197,9 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
     report = prepared.report
     if report.needs_confirmation:
         raise ConfirmationRequired(
-            "the import needs a decision first: " + "; ".join(report.needs_confirmation)
-            + " (give the day/month order: dmy or mdy)")
+            "the import needs a decision first: " + "; ".join(report.needs_confirmation) + " ("
+            + "; ".join(dict.fromkeys(PAD_HINT if is_decision(item) else "give the day/month order: dmy or mdy"
+                                      for item in report.needs_confirmation)) + ")")
     cur, staged, kind = prepared.cursor, prepared.staged, report.kind
     names = [c.name for c in stored_columns(kind)]
     staged_cols = staged_columns(prepared.mapping)

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from analytics.ingest.excel import SheetTable
 from analytics.ingest.identity import is_order_file, natural_key_columns, same_key
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import amended_orders, stored_lines
@@ -36,7 +37,8 @@ class ImportReport:
     ``rows_replaced`` stored lines of those orders are retired (undo restores them).
     ``attribute_conflicts`` lists customers given two values for a name, segment, province or
     city by a sales file and the imports before it
-    (:func:`analytics.ingest.attributes.note_conflicts`).
+    (:func:`analytics.ingest.attributes.note_conflicts`). ``id_padding`` lists the id columns whose
+    ids match stored ids only when zero-padded (:func:`analytics.ingest.padding.find_padding`).
     """
 
     file: str
@@ -76,6 +78,7 @@ class ImportReport:
     attribute_conflicts: list[dict[str, Any]] = field(default_factory=list)
     date_readings: dict[str, dict[str, Any]] = field(default_factory=dict)
     needs_confirmation: list[str] = field(default_factory=list)
+    id_padding: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     already_imported_as: list[int] = field(default_factory=list)
     status: str = "preview"  # preview | committed | nothing new
@@ -155,6 +158,8 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
         report.notes.append(f"{returns} rows have a negative amount and are kept as returns")
     if zeros:
         report.notes.append(f"{zeros} rows have an amount of zero")
+    if isinstance(raw, SheetTable):
+        raw.explain_rejects(cur, staged)  # an empty cell that is a formula without a saved value
     report.rejects_total = cur.execute(f"select count(*) from {staged}_rejects").fetchall()[0][0]
     report.rejects = [
         {"line": r[0], "column": r[1], "value": r[2], "reason": r[3]}

@@ -184,7 +184,51 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
      r"of (?P<amount>\S+)\); if these are margin rates, not amounts, .*", "data_note_profit_rates"),
     (r"(?P<n>\d+) customers? ha(?:s|ve) more than one name, segment, province or city in this file or against earlier "
      r"imports .*", "data_note_attribute_conflicts"),
+    # Excel workbooks (analytics.ingest.excel) and ids that lost their leading zeros (analytics.ingest.padding)
+    (r"(?P<n>\d+) numbers were read as their cells show them, zero-padded by their number format "
+     r"\(e\.g\. (?P<example>.+)\)", "data_note_excel_padded_format"),
+    (r"merged cells filled with the value of their top-left cell: (?P<n>\d+) cells in (?P<ranges>\d+) ranges "
+     r"\((?P<listed>.+)\)", "data_note_excel_merged"),
+    (r"(?P<n>\d+) cells are formulas without a saved value \(e\.g\. (?P<cells>.+?)\) and read as empty: the program "
+     r"that wrote the workbook does not calculate formulas; open it in Excel or WPS, save it and import it again",
+     "data_note_excel_formulas"),
+    (r"(?P<field>\w+(?: \w+)?) is a formula without a saved value \(cell (?P<cell>[A-Z]+[0-9]+)\): the program "
+     r"that wrote the workbook does not calculate formulas; open it in Excel or WPS, save it and import it again",
+     "data_reason_excel_formula"),
+    (r"other sheets, not imported: (?P<sheets>.+); choose the sheet to import another one",
+     "data_note_excel_other_sheets"),
+    (r"the sheet imported, '(?P<sheet>.+)', is hidden in the workbook", "data_note_excel_hidden_chosen"),
+    (r"(?P<file>.+) has no sheet with cells \(only charts\)", "data_error_excel_charts_only"),
+    (r"(?P<file>.+): sheet '(?P<sheet>.+)' is a chart, not a table of cells", "data_error_excel_chart"),
+    (r"column (?P<header>.+): (?P<n>\d+) ids match ids in the database only when zero-padded to (?P<width>\d+) "
+     r"digits \(e\.g\. (?P<examples>.+)\); pad this file's shorter ids to (?P=width) digits, or keep them as "
+     r"written \(then they are new ids\)", "data_confirm_excel_pad"),
+    (r"column (?P<header>.+): (?P<padded>\d+) ids zero-padded to (?P<width>\d+) digits, as chosen \((?P<n>\d+) of "
+     r"them match ids in the database, e\.g\. (?P<examples>.+)\)", "data_note_excel_padded"),
+    (r"column (?P<header>.+): kept as written, as chosen \((?P<n>\d+) ids would match ids in the database if "
+     r"zero-padded to (?P<width>\d+) digits, e\.g\. (?P<examples>.+)\)", "data_note_excel_kept"),
 ))
+
+
+_SHEET = re.compile(r"'(?P<name>.*?)'(?= \(|, '|$)(?: \((?P<said>[^()]*)\))?(?:, |$)")
+_SHEET_WORDS = {"hidden": "data_excel_sheet_hidden", "very hidden": "data_excel_sheet_very_hidden",
+                "a table of known columns": "data_excel_sheet_table"}
+
+
+def _sheet_list(text: str, lang: str) -> str:
+    """A workbook's sheets as the Excel reader lists them (``'Q2' (hidden; a table of known
+    columns), 'Notes'``) in the page's language; the text as it is when it is not such a list."""
+    items, end = [], 0
+    for match in _SHEET.finditer(text):
+        if match.start() != end:
+            return text
+        end = match.end()
+        said = [t(_SHEET_WORDS[w], lang) if w in _SHEET_WORDS else w for w in (match["said"] or "").split("; ") if w]
+        items.append(t("data_excel_sheet_item_said", lang, name=match["name"], said=("，" if lang == "zh" else "; ")
+                       .join(said)) if said else t("data_excel_sheet_item", lang, name=match["name"]))
+    if not items or end != len(text):
+        return text
+    return ("、" if lang == "zh" else ", ").join(items)
 
 
 def _list_of_columns(text: str, lang: str) -> str:
@@ -194,8 +238,10 @@ def _list_of_columns(text: str, lang: str) -> str:
 
 # How a named group's text is shown; any other group is shown as it is.
 _FORMATS: dict[str, Callable[[str, str], str]] = {
-    **dict.fromkeys(("n", "line", "expected", "found", "import_id", "lines", "replaced"),
+    **dict.fromkeys(("n", "line", "expected", "found", "import_id", "lines", "replaced", "padded"),
                     lambda v, lang: fmt_int(int(v), lang)),
+    "field": lambda v, lang: column_label(v.replace(" ", "_"), lang),
+    "sheets": _sheet_list,
     "column": column_label,
     "bom": lambda v, lang: ("" if lang == "zh" else " ") + t("encoding_after_bom", lang) if v else "",
     "total": lambda v, lang: fmt_int(int(v), lang),

@@ -10,6 +10,7 @@ import streamlit as st
 from analytics.errors import CRMError
 from analytics.ingest.mapping import saved_mappings
 from analytics.ingest.orders import AMENDED_POLICIES
+from analytics.ingest.padding import is_decision as is_padding_decision
 from analytics.ingest.pipeline import DATE_ORDERS, Progress
 from analytics.ingest.readers import ENCODING_LABELS
 from analytics.ingest.report import ImportReport
@@ -25,6 +26,8 @@ from ui.importing.state import request, requested
 
 #: Encodings offered when a text file's own cannot be told (or the detected one is wrong).
 ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "utf-16", "big5", "latin-1")
+#: Ids that match stored ids only when zero-padded: pad them (True) or keep them as written (False).
+PAD_CHOICES: tuple[bool, ...] = (True, False)
 
 
 def _progress_into(slot: Any, lang: str) -> Progress:
@@ -94,15 +97,31 @@ def _options_row(entry: Staged, report: ImportReport | None, lang: str) -> None:
 
 def _date_order(entry: Staged, report: ImportReport, lang: str) -> None:
     """The day/month order, when the dates leave it open (or it was chosen)."""
-    if not report.needs_confirmation and entry.options["date_order"] is None:
+    dates = [item for item in report.needs_confirmation if not is_padding_decision(item)]
+    if not dates and entry.options["date_order"] is None:
         return
-    for item in report.needs_confirmation:
+    for item in dates:
         st.warning(md_literal(localize(item, lang)), icon=":material/calendar_month:")
     key = entry.widget("date_order")
     chosen = entry.options["date_order"]
     st.radio(t("data_date_order_label", lang), DATE_ORDERS, index=DATE_ORDERS.index(chosen) if chosen else None,
              format_func=lambda o: t(f"data_date_order_{o}", lang), horizontal=True,
              help=t("data_date_order_help", lang), key=key, on_change=_on_option, args=(entry, "date_order", key))
+
+
+def _pad_ids(entry: Staged, report: ImportReport, lang: str) -> None:
+    """Ids that match stored ids only when zero-padded (a spreadsheet dropped their zeros): what
+    was found, and whether to pad them or keep them as written (the import waits for the choice)."""
+    if not report.id_padding and entry.options["pad_ids"] is None:
+        return
+    for item in report.needs_confirmation:
+        if is_padding_decision(item):
+            st.warning(md_literal(localize(item, lang)), icon=":material/format_list_numbered:")
+    key = entry.widget("pad_ids")
+    chosen = entry.options["pad_ids"]
+    st.radio(t("data_pad_ids_label", lang), PAD_CHOICES, index=None if chosen is None else PAD_CHOICES.index(chosen),
+             format_func=lambda pad: t("data_pad_ids_pad" if pad else "data_pad_ids_keep", lang), horizontal=True,
+             help=t("data_pad_ids_help", lang), key=key, on_change=_on_option, args=(entry, "pad_ids", key))
 
 
 def _amended(entry: Staged, report: ImportReport, lang: str) -> None:
@@ -127,7 +146,9 @@ def _confirm(entry: Staged, report: ImportReport, lang: str) -> None:
     row[0].button(t("data_confirm", lang, n=fmt_int(report.rows_to_import, lang)), type="primary",
                   icon=":material/database_upload:", disabled=blocked, key=entry.widget("confirm"), width="stretch",
                   on_click=request, args=(flag,))
-    row[1].caption(t("data_confirm_blocked" if blocked else "data_nothing_written_yet", lang))
+    waiting = ("data_confirm_blocked_pad" if all(is_padding_decision(i) for i in report.needs_confirmation)
+               else "data_confirm_blocked")
+    row[1].caption(t(waiting if blocked else "data_nothing_written_yet", lang))
     if not requested(flag) or blocked:
         return
     bar = st.progress(0.0, text=stage_label("writing rows", lang))
@@ -186,6 +207,7 @@ def _panel_body(entry: Staged, version: int, lang: str) -> None:
     st.caption(facts(report, lang))
     mapping_editor(entry, report, lang)
     _date_order(entry, report, lang)
+    _pad_ids(entry, report, lang)
     _amended(entry, report, lang)
     count_tiles(report, lang)
     notes(report, lang)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analytics.ingest.padding import is_decision as is_padding_decision
 from analytics.ingest.readers import ENCODING_LABELS
 from analytics.ingest.report import ImportReport
 from ui.formats import fmt_int
@@ -72,9 +73,10 @@ def amended_table(report: ImportReport, download_key: str, lang: str) -> None:
 def notes(report: ImportReport, lang: str) -> None:
     """How each date column was read, and the pipeline's notes, as one list."""
     # an order still to be confirmed is asked for above, not stated here
+    asked = [item for item in report.needs_confirmation if not is_padding_decision(item)]
     lines = [t("data_date_reading", lang, column=column, reading=t(f"data_date_order_{r['reading']}", lang),
                why=localize(r["why"], lang))
-             for column, r in report.date_readings.items() if not report.needs_confirmation]
+             for column, r in report.date_readings.items() if not asked]
     lines += [localize(note, lang) for note in report.notes]
     if lines:
         st.info("\n".join(f"- {md_literal(line)}" for line in lines), icon=":material/info:")

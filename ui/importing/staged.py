@@ -2,7 +2,7 @@
 ``st.session_state``.
 
 An entry holds where the file's bytes are, the options the analyst chose (kind, encoding,
-sheet, header row or none, mapping, day/month order) and the
+sheet, header row or none, mapping, day/month order, zero-padding of ids) and the
 :class:`~analytics.ingest.pipeline.PreparedImport` made for those options at the current
 data version. The preview is made again when either changes (an import elsewhere changes
 what is "already present"); the old one is closed. Nothing is written before the analyst
@@ -32,7 +32,8 @@ from analytics.paths import work_dir
 from ui.downloads import download_name
 
 #: Option names of :func:`analytics.ingest.pipeline.prepare` the page lets the analyst set.
-OPTIONS: tuple[str, ...] = ("kind", "encoding", "sheet", "header_row", "mapping_name", "date_order", "amended")
+OPTIONS: tuple[str, ...] = ("kind", "encoding", "sheet", "header_row", "mapping_name", "date_order", "amended",
+                           "pad_ids")
 
 _ENTRIES = "data_entries"
 
