@@ -24,7 +24,7 @@ from analytics import pages
 from analytics.access import authorize, default_access_path, load_access
 from analytics.errors import CRMError
 from analytics.ingest.orders import AMENDED_POLICIES
-from analytics.ingest.pipeline import DATE_ORDERS, Progress, import_file, undo_import
+from analytics.ingest.pipeline import DATE_ORDERS, SCALES, Progress, import_file, undo_import
 from analytics.ingest.schema import KINDS
 from analytics.report import parse_month, report_text, run_report
 from analytics.scope import COMPARISONS, Scope, data_months, default_period
@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--save-mapping", metavar="NAME", help="save the mapping used under NAME")
     imp.add_argument("--date-order", choices=DATE_ORDERS,
                      help="read dates like 01/02/2024 as day/month/year or month/day/year")
+    imp.add_argument("--scale", choices=SCALES,
+                     help="a feedback file's scores given without a scale: CSAT 1-5 or NPS 0-10 (asked for when the "
+                          "scores fit no one scale)")
     imp.add_argument("--amended", choices=AMENDED_POLICIES, default="keep",
                      help="an order the database holds with other lines: keep the stored one (default) or "
                           "replace it with this file's (undoing the import puts it back)")
@@ -235,8 +238,8 @@ def _run(args: argparse.Namespace, con: Any) -> int:
         report = import_file(
             con, args.file, kind=args.kind, encoding=args.encoding, sheet=args.sheet,
             header_row=args.header_row, mapping_name=args.mapping, mapping=_parse_map(args.map),
-            date_order=args.date_order, amended=args.amended, pad_ids=args.pad_ids, commit=args.commit,
-            imported_by=_who(args.user),
+            date_order=args.date_order, amended=args.amended, pad_ids=args.pad_ids, scale=args.scale,
+            commit=args.commit, imported_by=_who(args.user),
             save_as=args.save_mapping, progress=_progress(not args.json and sys.stderr.isatty()),
         ).to_dict()
         _print_json(report) if args.json else _show_report(report)

@@ -17,11 +17,11 @@ def con():
 
 def test_defaults_then_saved_values_and_the_data_version(con):
     assert settings.load(con) == {"churn_window_days": 180, "tier_cuts": [0.01, 0.05, 0.20],
-                                  "discount_rate": 0.10, "currency": "CNY"}
+                                  "discount_rate": 0.10, "currency": "CNY", "import_time_zone": "Asia/Shanghai"}
     before = data_version(con)
     settings.save(con, {"churn_window_days": "90", "tier_cuts": [0.02, 0.1, 0.3], "currency": "USD"})
     assert settings.load(con) == {"churn_window_days": 90, "tier_cuts": [0.02, 0.1, 0.3],
-                                  "discount_rate": 0.10, "currency": "USD"}
+                                  "discount_rate": 0.10, "currency": "USD", "import_time_zone": "Asia/Shanghai"}
     assert data_version(con) == before + 1
 
 

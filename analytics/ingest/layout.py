@@ -38,8 +38,16 @@ CODED: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
 }
 
 
-#: The condition of a valid staged row: not blank, not a total row, no rule failed.
+#: The condition of a valid staged row: not blank, not a total row (nor a repeated header
+#: line: ``_total`` is set for both, ``_header`` says which), no rule failed.
 VALID = "(not _blank and not _total and not _invalid)"
+
+#: Decimal places an amount keeps (``decimal(18, 4)`` in analytics/store/sql/migrations): an
+#: amount written finer is rejected, never rounded.
+AMOUNT_PLACES = 4
+
+#: A two-digit year below PIVOT is 20yy, from it 19yy (POSIX's pivot: 00-68, 69-99).
+PIVOT = 69
 
 
 #: The stored columns a transactions file may lack when it has these (amount first: the cost

@@ -27,6 +27,7 @@ from analytics.ingest.attributes import remove_attributes, write_attributes
 from analytics.ingest.claims import hand_over, mark_order_starts, record_claims
 from analytics.ingest.identity import compare_with_database, is_order_file, natural_key_columns
 from analytics.ingest.layout import staged_columns
+from analytics.ingest.lookalike import normalize_text
 from analytics.ingest.mapping import Mapping, load_mapping, propose_mapping, save_mapping
 from analytics.ingest.orders import replace_amended, restore_replaced
 from analytics.ingest.padding import HINT as PAD_HINT
@@ -35,14 +36,16 @@ from analytics.ingest.readers import RawTable, read_file, resolve_lines
 from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import stored_columns
 from analytics.ingest.staging import attach_stage, define_macros, parse
-from analytics.ingest.validate import validate_staged
+from analytics.ingest.validate import SCALE_DECISION, SCALE_HINT, validate_staged
 from analytics.store import audits, marts
 from analytics.store.connection import bump_data_version, write_transaction
 
-__all__ = ["DATE_ORDERS", "PreparedImport", "Progress", "commit_import", "import_file", "prepare", "undo_import"]
+__all__ = ["DATE_ORDERS", "SCALES", "PreparedImport", "Progress", "commit_import", "import_file", "prepare",
+           "undo_import"]
 
 Progress = Callable[[str, float], None]
 DATE_ORDERS = ("dmy", "mdy")
+SCALES = ("csat", "nps")  # of feedback scores given without a scale
 
 
 @dataclass
@@ -84,7 +87,7 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
             header_row: int | None = None, mapping: dict[str, str] | None = None,
             mapping_name: str | None = None, date_order: str | None = None, amended: str = "keep",
             pad_ids: bool | None = None, progress: Progress | None = None,
-            force_python: bool = False) -> PreparedImport:
+            force_python: bool = False, scale: str | None = None) -> PreparedImport:
     """Read, map, parse and validate a file; write nothing.
 
     Parameters
@@ -118,6 +121,9 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
         Called as ``progress(stage, fraction)``.
     force_python
         Read CSV with Python's csv module (tests compare both readers).
+    scale
+        ``"csat"`` or ``"nps"``: the scale of feedback scores given without one; needed when the
+        scores fit no one scale (:func:`analytics.ingest.validate.validate_staged`).
 
     Returns
     -------
@@ -131,6 +137,8 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
     progress = progress or _noop
     if date_order is not None and date_order not in DATE_ORDERS:
         raise ValueError(f"date order must be one of {', '.join(DATE_ORDERS)}, not {date_order!r}")
+    if scale is not None and scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
     cur = con.cursor()
     stage_db = None
     try:
@@ -161,11 +169,12 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
                 verify = True
             else:
                 force_python = True
+        normalized = normalize_text(cur, staged, mapped)  # look-alike keys folded (NFKC, spaces)
         padding = find_padding(cur, staged, mapped)  # ids that lost their leading zeros
         if pad_ids and padding:
             apply_padding(cur, staged, mapped, padding)
-        report = validate_staged(cur, raw, mapped, staged, date_order, amended)
-        report.notes[:0] = raw.notes  # how the file was read (no header row, runs of spaces)
+        report = validate_staged(cur, raw, mapped, staged, date_order, amended, scale=scale)
+        report.notes[:0] = raw.notes + normalized  # how the file was read (no header row, runs of spaces)
         tell_padding(report, padding, pad_ids)
         progress("compared with database", 0.5)
         return PreparedImport(con=con, cursor=cur, raw=raw, mapping=mapped, staged=staged,
@@ -190,15 +199,16 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
     Raises
     ------
     ConfirmationRequired
-        When the report asks for a decision (an ambiguous day/month order) that has not
-        been given as ``date_order``.
+        When the report asks for a decision (an ambiguous day/month order, scores that fit
+        no one scale) that has not been given as ``date_order`` or ``scale``.
     """
     progress = progress or _noop
     report = prepared.report
     if report.needs_confirmation:
         raise ConfirmationRequired(
             "the import needs a decision first: " + "; ".join(report.needs_confirmation) + " ("
-            + "; ".join(dict.fromkeys(PAD_HINT if is_decision(item) else "give the day/month order: dmy or mdy"
+            + "; ".join(dict.fromkeys(PAD_HINT if is_decision(item) else SCALE_HINT if SCALE_DECISION in item
+                                      else "give the day/month order: dmy or mdy"
                                       for item in report.needs_confirmation)) + ")")
     cur, staged, kind = prepared.cursor, prepared.staged, report.kind
     names = [c.name for c in stored_columns(kind)]

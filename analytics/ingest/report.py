@@ -168,8 +168,8 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
     ]
     excluded = [{"line": n, "reason": "blank line"} for n in raw.blank_lines[:LIST_LIMIT]]
     excluded += [
-        {"line": r[0], "reason": "blank row" if r[1] else "total row"}
-        for r in cur.execute(f"select _line, _blank from {staged}_v where _blank or _total "
+        {"line": r[0], "reason": "blank row" if r[1] else "repeated header" if r[2] else "total row"}
+        for r in cur.execute(f"select _line, _blank, _header from {staged}_v where _blank or _total "
                              f"order by _line limit {LIST_LIMIT}").fetchall()
     ]
     report.excluded = sorted(excluded, key=lambda e: e["line"])[:LIST_LIMIT]

@@ -10,10 +10,23 @@ how its text is parsed during staging (see ``analytics/ingest/staging.py``):
 ``money``   ``1,234.50``, ``¥1234``, ``￥1,234``, ``$12``, ``12元``, ``(12.00)``; negative kept
 ``number``  a plain decimal number
 ``integer`` a whole number
+
+Text keys are normalised at import (:func:`fold_key`, applied after staging by
+:func:`analytics.ingest.staging.normalize_text`): the ``id`` columns and the coded and
+dimension ``text`` columns (region, channel, category, sales rep, segment, province, city,
+source, stage, scale, kind, outcome) are folded with Unicode NFKC (full-width ``ＡＢ１２３`` is
+``AB123``), zero-width characters and BOMs are removed wherever they are, runs of any Unicode
+space become one space, and the ends are trimmed; so ``00123`` + NBSP, ``\u200b00123`` and
+``００１２３`` are one customer and ``华东`` + NBSP is ``华东``. Free text (:data:`FREE_TEXT`:
+product and customer names, comments) is not folded (a product name may hold full-width
+letters of its own, ``ＸＬ码``); only invisible spaces and zero-width characters at its ends are
+trimmed (:func:`trim_text`). The report says how many values each column had changed, with an
+example.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -168,8 +181,55 @@ IDENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
               "qualified_date", "proposal_date", "closed_date", "outcome"),
 }
 
-# Words that mark an Excel-style total row (合计 / 小计 / 总计 / Total).
+# Words that mark an Excel-style total row (合计 / 小计 / 总计 / Total), read after removing
+# spaces of any kind, separators, a colon and a unit in brackets (``合　计``, ``总计（元）``,
+# ``Total:``), with one of TOTAL_PREFIXES before them or not (``本页合计``, ``Grand total``).
 TOTAL_WORDS: tuple[str, ...] = ("合计", "小计", "总计", "总和", "total", "subtotal", "grand total", "sum")
+TOTAL_PREFIXES: tuple[str, ...] = ("本页", "本月", "本日", "本周", "本期", "本年", "本表", "当页", "当日", "当月",
+                                   "全部", "累计", "总", "page", "grand", "sub")
+
+#: Text columns kept as written but for invisible characters at their ends: names and comments.
+FREE_TEXT: frozenset[str] = frozenset({"product", "customer_name", "comment"})
+
+# Characters a key drops wherever they are: zero-width spaces and joiners, word joiner, BOM.
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u180e"
+_ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
+_SPACE_RUN = re.compile(r"\s+")
+_END_SPACE = re.compile(f"^[\\s{_ZERO_WIDTH}]+|[\\s{_ZERO_WIDTH}]+$")
+
+
+def is_key_text(col: Column) -> bool:
+    """Whether ``col``'s text is a key or a coded/dimension value, folded by :func:`fold_key`
+    (else free text, :func:`trim_text`)."""
+    return col.type == "id" or (col.type == "text" and col.name not in FREE_TEXT)
+
+
+def fold_key(text: str) -> str | None:
+    """A key as it is compared and stored: NFKC, no zero-width characters, one space for any
+    run of Unicode spaces, trimmed; None when nothing is left."""
+    folded = unicodedata.normalize("NFKC", _ZERO_WIDTH_RE.sub("", text))
+    return _SPACE_RUN.sub(" ", folded).strip() or None
+
+
+def trim_text(text: str) -> str | None:
+    """Free text without Unicode spaces and zero-width characters at its ends; None when empty."""
+    return _END_SPACE.sub("", text) or None
+
+
+@functools.cache
+def lookalike_class() -> str:
+    """A regular-expression class (RE2) of the characters :func:`fold_key` changes: those NFKC
+    maps to others, non-ASCII spaces and zero-width characters (no ASCII character is one)."""
+    codes = [cp for cp in range(0x80, 0x30000) if not 0xD800 <= cp <= 0xDFFF
+             and (unicodedata.normalize("NFKC", chr(cp)) != chr(cp) or chr(cp).isspace())]
+    codes = sorted(set(codes) | {ord(c) for c in _ZERO_WIDTH})
+    ranges: list[list[int]] = []
+    for cp in codes:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return "[" + "".join(f"\\x{{{a:X}}}" + (f"-\\x{{{b:X}}}" if b > a else "") for a, b in ranges) + "]"
 
 
 def column(kind: str, name: str) -> Column:

@@ -11,21 +11,30 @@ position gives each row's line, so the staging query must hold no join (:func:`_
 checks; where one appears the rows are numbered explicitly).
 
 The SQL expressions here are built from fixed words and the file's column positions, never
-from the file's text.
+from the file's text (a repeated header line is found by the md5 of the header's cells).
+
+Besides the value parsers of :data:`MACROS_SQL`, staging defines its own (:data:`_MACROS`):
+total-row words read after removing spaces, separators and a unit (``合　计``, ``本页合计``,
+``总计（元）``, ``Grand total``), day/month dates with a two-digit year, and the exact decimal of
+an amount (an amount finer than the store's 4 decimals is rejected, not rounded; a number written
+with underscores, which DuckDB's cast accepts, is refused). After the pass,
+:func:`analytics.ingest.lookalike.normalize_text` folds look-alike text keys.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 from pathlib import Path
 
 import duckdb
 
 from analytics.ingest.identity import natural_key_columns
-from analytics.ingest.layout import CODED, TRIM, derived_columns, failed_texts
+from analytics.ingest.layout import AMOUNT_PLACES, CODED, PIVOT, TRIM, derived_columns, failed_texts
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.readers import RawTable
-from analytics.ingest.schema import COLUMNS, TOTAL_WORDS, Column
+from analytics.ingest.schema import COLUMNS, TOTAL_PREFIXES, TOTAL_WORDS, Column
 from analytics.ingest.validate import content_hash, invalid_expr
 
 #: The value parsers the staging query calls (``crm_date``, ``crm_money``, ...).
@@ -54,9 +63,52 @@ def attach_stage(cur: duckdb.DuckDBPyConnection) -> str | None:
     return name
 
 
+def _folded(words: tuple[str, ...]) -> str:
+    """A regular-expression alternation of ``words`` as :func:`crm_total_fold` leaves them."""
+    return "|".join(re.escape(re.sub(r"[\s_\-.·:：]+", "", w.lower())) for w in dict.fromkeys(words))
+
+
+# Staging's own value macros (fixed text: words of the schema, no file text).
+_MACROS = f"""
+-- a cell folded for the total-row test: no spaces (any), separators, colons or unit in brackets
+create or replace temp macro crm_total_fold(s) as lower(regexp_replace(s,
+    '[(（\\[【][^)）\\]】]*[)）\\]】]|[\\s\\x{{00A0}}\\x{{2000}}-\\x{{200B}}\\x{{3000}}\\x{{FEFF}}:：_.·-]+', '', 'g'));
+create or replace temp macro crm_is_total(s) as
+    regexp_full_match(crm_total_fold(s), '({_folded(TOTAL_PREFIXES)})?({_folded(TOTAL_WORDS)})');
+-- day/month dates with a four- or two-digit year (crm_date_norm'ed: 01-02-24)
+create or replace temp macro crm_dmy_part(n, i) as
+    regexp_extract(n, '^(\\d{{1,2}})-(\\d{{1,2}})-(\\d{{4}}|\\d{{2}})(?:[ T]\\S.*)?$', i);
+create or replace temp macro crm_is_yy(s) as length(crm_dmy_part(crm_date_norm(crm_text(s)), 3)) = 2;
+create or replace temp macro crm_is_dmy(s) as crm_dmy_part(crm_date_norm(crm_text(s)), 3) <> '';
+create or replace temp macro crm_dmy_first(s) as try_cast(crm_dmy_part(crm_date_norm(crm_text(s)), 1) as integer);
+create or replace temp macro crm_dmy_second(s) as try_cast(crm_dmy_part(crm_date_norm(crm_text(s)), 2) as integer);
+-- a two-digit year by the POSIX pivot: 00-68 are 2000-2068, 69-99 are 1969-1999
+create or replace temp macro crm_full_year(y) as
+    case when length(y) = 2 then cast(try_cast(y as integer) + case when try_cast(y as integer) < {PIVOT} then 2000
+                                                                 else 1900 end as varchar) else y end;
+create or replace temp macro crm_dmy_text(n) as
+    crm_dmy_part(n, 1) || '-' || crm_dmy_part(n, 2) || '-' || crm_full_year(crm_dmy_part(n, 3));
+create or replace temp macro crm_date_dmy(s, date_order) as
+    crm_date_dm(crm_dmy_text(crm_date_norm(crm_text(s))), date_order);
+-- what a date cell reads as without a day/month order (NULL for day/month forms)
+create or replace temp macro crm_date_reading(s) as
+    case when not crm_is_dmy(s) then coalesce(try_cast(crm_text(s) as date), crm_date(s, null)) end;
+-- the exact decimal an amount's text says, and whether the store's 4 places would change it
+-- (more than a float's noise: 19.990000000000002 is 19.99, 0.00001 is not 0)
+create or replace temp macro crm_money_exact(s) as
+    try_cast(crm_money_digits(crm_money_signed(crm_money_clean(crm_text(s)))) as decimal(38, 12));
+create or replace temp macro crm_many_places(s) as
+    instr(s, '.') > 0 and strlen(s) - instr(s, '.') > {AMOUNT_PLACES};
+create or replace temp macro crm_money_lossy(s) as
+    crm_many_places(s) and abs(crm_money_exact(s) - round(crm_money_exact(s), {AMOUNT_PLACES}))
+        > 0.000000001 * greatest(1, abs(crm_money_exact(s)));
+"""
+
+
 def define_macros(cur: duckdb.DuckDBPyConnection) -> None:
-    """Define the value parsers of :data:`MACROS_SQL` on ``cur``."""
+    """Define the value parsers of :data:`MACROS_SQL`, and staging's own, on ``cur``."""
     cur.execute(MACROS_SQL.read_text(encoding="utf-8"))
+    cur.execute(_MACROS)
 
 
 def _sql_list(words: tuple[str, ...]) -> str:
@@ -113,15 +165,58 @@ def _native_cast(col: Column, cell: str) -> str:
 
 def _typed_expr(col: Column, t: str, native: str) -> str:
     """The parsed value of the text ``t`` whose native cast is ``native``: the full parser
-    only where the native cast failed (CASE is evaluated lazily; COALESCE here is not)."""
+    only where the native cast failed (CASE is evaluated lazily; COALESCE here is not).
+
+    A date with a two-digit year is left to the day/month pass
+    (:func:`analytics.ingest.validate.validate_staged`), never read as the year 0024. A number
+    written with an underscore (``1_000``, which the native cast takes) is no number; an amount
+    finer than the store's 4 places is no amount (rejected with the reason, never rounded); a
+    plain number (a quantity, a score) keeps its exact value."""
     if col.type in ("id", "text"):
         return t
-    full = f"crm_date({t}, null)" if col.type == "date" else f"crm_money({t})"
-    value = f"case when {native} is not null then {native} else {full} end"
-    return f"cast({value} as double)" if col.type == "number" else value
+    if col.type == "date":
+        return (f"case when {native} is not null then {native} when crm_is_yy({t}) then null "
+                f"else crm_date({t}, null) end")
+    value = f"case when {native} is not null then {native} else crm_money({t}) end"
+    if col.type == "money":
+        return f"case when contains({t}, '_') or crm_money_lossy({t}) then null else {value} end"
+    return (f"case when contains({t}, '_') then null when crm_many_places({t}) "
+            f"then coalesce(cast(crm_money_exact({t}) as double), cast({value} as double)) "
+            f"else cast({value} as double) end")
 
 
-def _word_case(expr: str, words: dict[str, tuple[str, ...]]) -> str:
+def _total_flag(id_text: str, cell_list: str) -> str:
+    """A total row: its id cell empty and a total word in a cell, or the id cell itself a total
+    word (:data:`~analytics.ingest.schema.TOTAL_WORDS`, read by ``crm_is_total``). The cheap tests
+    (first letter, a character every total word holds) come first."""
+    hint = (f"(contains({id_text}, '计') or contains({id_text}, '总和') or contains(lower({id_text}), 'total') "
+            f"or contains(lower({id_text}), 'sum'))")
+    any_total = f"list_bool_or([coalesce(crm_is_total(x), false) for x in {cell_list}])"
+    return (f"case when {id_text} is null then coalesce({any_total}, false) "
+            f"when {_may_be_among(id_text, TOTAL_WORDS + TOTAL_PREFIXES)} and {hint} "
+            f"then coalesce(crm_is_total({id_text}), false) else false end")
+
+
+def _header_flag(raw: RawTable, mapping: Mapping, id_col: str) -> str:
+    """A line repeating the header row (files joined together): each mapped column's cell,
+    trimmed, is its header. Compared by md5, so no header text enters the SQL; only rows whose
+    id cell has the header's length and first character are hashed."""
+    if raw.headerless or id_col not in mapping.columns:
+        return "false"
+    positions = sorted(set(mapping.columns.values()))
+    trim = " \t\r\n\u3000"
+    expected = chr(31).join(raw.headers[i].strip(trim) for i in positions)
+    digest = hashlib.md5(expected.encode("utf-8")).hexdigest()
+    id_header = raw.headers[mapping.columns[id_col]].strip(trim)
+    if not id_header:
+        return "false"
+    id_text = f"t_{id_col}"
+    cells = ", ".join(f"coalesce(trim(c{i}, {TRIM}), '')" for i in positions)
+    return (f"case when strlen({id_text}) = {len(id_header.encode('utf-8'))} and ord({id_text}) = {ord(id_header[0])} "
+            f"then md5(concat_ws(chr(31), {cells})) = '{digest}' else false end")
+
+
+def word_case(expr: str, words: dict[str, tuple[str, ...]]) -> str:
     arms = " ".join(f"when {_among(expr, ws)} then '{key}'" for key, ws in words.items())
     return f"(case {arms} end)"
 
@@ -160,12 +255,8 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     cell = {c.name: f"c{mapping.columns[c.name]}" for c in mapped}
     cells = [f"c{i}" for i in range(len(raw.headers))]
     id_col = "lead_id" if kind == "leads" else "customer_id"
-    words = _sql_list(TOTAL_WORDS)
-    total_forms = tuple(w + suffix for w in TOTAL_WORDS for suffix in ("", ":", "："))
     # List forms: an OR chain of IN lists here is evaluated on every row, not lazily.
     cell_list = f"[{', '.join(cells)}]"
-    any_total = (f"list_has_any([lower(rtrim(trim(x, {TRIM}), ':：')) for x in {cell_list}], "
-                 f"[{words}])")
     all_blank = f"list_bool_and([coalesce(trim(x, {TRIM}), '') = '' for x in {cell_list}])"
     line = ["_line", "_rid"] if raw.has_lines else (["_rid"] if numbered else [])
     line_exprs = ["_line", "_line as _rid"] if raw.has_lines else line
@@ -182,9 +273,8 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     # those rows are looked at cell by cell.
     flags = [
         f"case when {id_text} is not null then false else ({all_blank}) end as _blank",
-        f"case when {id_text} is null or ({_may_be_among(id_text, total_forms)} "
-        f"and {_among(id_text, total_forms)}) "
-        f"then coalesce({any_total}, false) else false end as _total",
+        f"{_total_flag(id_text, cell_list)} as _total",
+        f"{_header_flag(raw, mapping, id_col)} as _header",
     ]
     level2 = [*line, *flags]
     failed: list[tuple[str, str]] = []  # (column, its text): cells that may fail to parse
@@ -193,7 +283,7 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
         words = CODED.get((kind, c.name))
         if words is not None:
             # a coded column: its canonical word, and the text when the word is unknown
-            known = _word_case(t, words) if c.name in cell else "cast(null as varchar)"
+            known = word_case(t, words) if c.name in cell else "cast(null as varchar)"
             value = known
             if c.name == "feedback_kind":  # a feedback row without a kind: by its score
                 given = f"when {t} is not null then {known} " if c.name in cell else ""
@@ -208,22 +298,28 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
             if c.type not in ("id", "text"):
                 level2.append(t)
                 failed.append((c.name, t))
-    exclude = f" exclude ({', '.join(t for _, t in failed)})" if failed else ""
+    # a repeated header line is excluded as a total row is (``_header`` says which it is)
+    exclude = f" exclude ({', '.join([t for _, t in failed] + ['_total'])})"
     # Rows are identified by their natural key when the file has one; else by content.
     # (Content is compared only where keys meet: with the database, or within the file.)
     natural = bool(natural_key_columns(kind, mapping))
     source = f"{raw.table}_numbered" if numbered else raw.table
     # The derived columns are computed from the typed ones, one level up (no extra pass).
-    level3 = ([f"{failed_texts(failed)} as _raw"] if failed else []) + [
+    level3 = ["(_total or _header) as _total"] + ([f"{failed_texts(failed)} as _raw"] if failed else []) + [
         f"{sql} as {name}" for name, sql in derived_columns(mapping).items()]
+    # a date outside 1900-2100 is no date here: its text is kept (_raw) and shown with the
+    # reading tried (analytics.ingest.validate), never a misread 0001-02-24 alone
+    dates = [c.name for c in mapped if c.type == "date"]
+    in_range = (" replace (" + ", ".join(f"case when year({d}) between 1900 and 2100 then {d} end as {d}"
+                                         for d in dates) + ")") if dates else ""
     # A natural key is compared as it is (no key column is staged); content is hashed.
     level4 = ([] if natural else [f"{content_hash(mapping)} as _content"]) + [
         f"{invalid_expr(kind, mapping)} as _invalid"]
     query = (
         f"select *, {', '.join(level4)} from ("
-        f"select *{exclude}{''.join(', ' + e for e in level3)} from ("
+        f"select *{exclude}{''.join(', ' + e for e in level3)} from (select *{in_range} from ("
         f"select {', '.join(level2)} from (select {', '.join(level1)} from ("
-        f"select {', '.join(level0)} from {source}))))"
+        f"select {', '.join(level0)} from {source})))))"
     )
     if not raw.has_lines and not numbered and _plan_has_join(cur, query):
         # the plan could reorder rows: number them explicitly (slower, always right)
@@ -237,3 +333,4 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
 def _plan_has_join(cur: duckdb.DuckDBPyConnection, query: str) -> bool:
     plan = "\n".join(str(row[-1]) for row in cur.execute(f"explain {query}").fetchall())
     return "JOIN" in plan.upper()
+

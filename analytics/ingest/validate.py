@@ -29,7 +29,7 @@ from analytics.ingest.identity import (
     natural_key_columns,
     order_starts,
 )
-from analytics.ingest.layout import VALID, derived_columns, raw_text, staged_columns
+from analytics.ingest.layout import AMOUNT_PLACES, PIVOT, VALID, derived_columns, raw_text, staged_columns
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import check_policy
 from analytics.ingest.readers import RawTable
@@ -43,7 +43,7 @@ def content_hash(mapping: Mapping) -> str:
 
 
 def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, staged: str,
-                    date_order: str | None, amended: str = "keep") -> ImportReport:
+                    date_order: str | None, amended: str = "keep", scale: str | None = None) -> ImportReport:
     """Validate and identify the staged rows; report what the import would do.
 
     Writes the side tables of ``staged``: ``_bad`` (the invalid rows), ``_rejects``,
@@ -65,6 +65,9 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
     amended
         What to do with orders the database holds with other lines: ``"keep"`` or
         ``"replace"`` (:mod:`analytics.ingest.orders`).
+    scale
+        ``"csat"``, ``"nps"`` or None: the scale of scores given without one (see
+        :func:`_infer_scale`).
 
     Returns
     -------
@@ -82,7 +85,7 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
     )
     _settle_day_month(cur, staged, mapping, date_order, report)
     if kind == "feedback":
-        _infer_scale(cur, staged, mapping, report)
+        _infer_scale(cur, staged, mapping, report, scale)
     checks = _row_checks(kind, cols, mapping)
     ok = VALID
     view = f"{staged}_v"
@@ -95,6 +98,9 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
                     f"from {staged}_bad where coalesce({cond}, false)", [header])
     for m in raw.malformed:
         cur.execute(f"insert into {staged}_rejects values (?, null, ?, ?)", [m.line, m.text[:500], m.reason])
+    headers = cur.execute(f"select count(*) from {staged} where _header and not _blank").fetchall()[0][0]
+    if headers:
+        report.notes.append(f"{headers} lines repeat the header row (files joined together?); they are excluded")
     natural = bool(natural_key_columns(kind, mapping))
     orders = order_starts(cur, staged, ok, kind, mapping)
     # A natural key starts with the transaction id: when no id repeats, no key can.
@@ -145,23 +151,28 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
     exprs = []
     for c in dates:
         r = raw_text(mapping, c.name)
-        dm = f"{c.name} is null and {r} is not null and crm_is_dm({r})"
+        dm = f"{c.name} is null and {r} is not null and crm_is_dmy({r})"
         exprs.append(
             f"count(*) filter (where {dm}), "
-            f"count(*) filter (where {dm} and crm_dm_first({r}) > 12), "
-            f"count(*) filter (where {dm} and crm_dm_second({r}) > 12), "
+            f"count(*) filter (where {dm} and crm_dmy_first({r}) > 12), "
+            f"count(*) filter (where {dm} and crm_dmy_second({r}) > 12), "
             f"arg_min({r}, _rid) filter (where {dm}), "
-            f"arg_min({r}, _rid) filter (where {dm} and crm_dm_first({r}) > 12), "
-            f"arg_min({r}, _rid) filter (where {dm} and crm_dm_second({r}) > 12)"
+            f"arg_min({r}, _rid) filter (where {dm} and crm_dmy_first({r}) > 12), "
+            f"arg_min({r}, _rid) filter (where {dm} and crm_dmy_second({r}) > 12), "
+            f"count(*) filter (where {dm} and crm_is_yy({r})), "
+            f"arg_min({r}, _rid) filter (where {dm} and crm_is_yy({r}))"
         )
     row = cur.execute(f"select {', '.join(exprs)} from {staged}_v "
                       "where _raw is not null").fetchall()[0]
     readings: dict[str, str] = {}
     for i, c in enumerate(dates):
-        n, first_big, second_big, example, first_example, second_example = row[6 * i: 6 * i + 6]
+        n, first_big, second_big, example, first_example, second_example, yy, yy_example = row[8 * i: 8 * i + 8]
         if not n:
             continue
         header = mapping.header_of(c.name)
+        if yy:
+            report.notes.append(f"column {header}: {yy} dates have a two-digit year (e.g. {yy_example}); "
+                                f"00–{PIVOT - 1} are read as 2000–20{PIVOT - 1} and {PIVOT}–99 as 19{PIVOT}–1999")
         if date_order:
             reading, why = date_order, "chosen"
         elif first_big and not second_big:
@@ -190,8 +201,8 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
         rekey = f"_content = {content_hash(mapping)}"
         for name, reading in readings.items():
             r = raw_text(mapping, name)
-            cur.execute(f"update {staged} set {name} = crm_date_dm(crm_date_norm(crm_text({r})), ?) "
-                        f"where {name} is null and {r} is not null and crm_is_dm({r})", [reading])
+            cur.execute(f"update {staged} set {name} = crm_date_dmy({r}, ?) "
+                        f"where {name} is null and {r} is not null and crm_is_dmy({r})", [reading])
         if not natural:
             # the keys of the rows whose dates were just read (the text stays; checks see the date)
             cur.execute(f"update {staged} set {rekey} where _raw is not null")
@@ -199,24 +210,57 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
         cur.execute(f"update {staged} set _invalid = {invalid_expr(mapping.kind, mapping)} where _invalid")
 
 
+#: Say in ``needs_confirmation`` that the scale of scores is open (the pipeline's hint goes with it).
+SCALE_DECISION = "choose the scale"
+SCALE_HINT = "give the score scale: csat or nps"
+#: The share of scores outside a scale that are still a few strays (rejected, the scale kept).
+STRAY_SHARE = 0.02
+_SCALES = {"csat": ("CSAT 1–5", "1–5", 1, 5), "nps": ("NPS 0–10", "0–10", 0, 10)}
+
+
 def _infer_scale(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
-                 report: ImportReport) -> None:
-    """Scores without a scale: CSAT when every such score is 1-5, else NPS (and say so)."""
-    lo, hi, missing = cur.execute(
-        f"select min(score), max(score), count(*) from {staged} "
-        "where scale is null and raw_scale is null and score is not null "
-        "and not _blank and not _total").fetchall()[0]
-    if not missing:
+                 report: ImportReport, chosen: str | None = None) -> None:
+    """The scale of the scores given without one, decided for the column with its evidence.
+
+    CSAT (1-5) when at most :data:`STRAY_SHARE` of the scores fall outside 1-5: those few are
+    rejected (each with its line), never a reason to read every other score as NPS. NPS (0-10)
+    when at least half fall outside 1-5 and at most a few outside 0-10. Scores that fit neither
+    reading so plainly (or a ``chosen`` scale, which is used as given) are read on the scale
+    proposed (most outside 1-5: NPS, else CSAT), and the report asks the analyst to confirm it
+    (``needs_confirmation``); the note gives the evidence: ``scores 1–5 in 998 of 1000 rows; 2
+    outside: rejected``.
+    """
+    where = "scale is null and raw_scale is null and score is not null and not _blank and not _total"
+    n, out_csat, out_nps = cur.execute(
+        f"select count(*), count(*) filter (where score < 1 or score > 5), "
+        f"count(*) filter (where score < 0 or score > 10) from {staged} where {where}").fetchall()[0]
+    if not n:
         return
-    inferred = "csat" if lo >= 1 and hi <= 5 else "nps"
+    outside = {"csat": out_csat, "nps": out_nps}
+    header = mapping.header_of("score")
+    if chosen is not None:
+        scale, how = chosen, ", as chosen"
+    elif out_csat <= STRAY_SHARE * n:
+        scale, how = "csat", ""
+    elif out_nps <= STRAY_SHARE * n and out_csat >= 0.5 * n:
+        scale, how = "nps", ""
+    else:
+        scale, how = ("nps" if out_csat >= 0.5 * n else "csat"), None
+        report.needs_confirmation.append(
+            f"column {header}: the scores fit no one scale (1–5 in {n - out_csat} of {n} rows, 0–10 in "
+            f"{n - out_nps} of {n}); proposed {_SCALES[scale][0]}, confirm or {SCALE_DECISION} "
+            "(scores outside it are rejected)")
     cur.execute(f"update {staged} set scale = ? where scale is null and raw_scale is null "
-                "and score is not null", [inferred])
+                "and score is not null", [scale])
     # the score-range rule applies now that these rows have a scale
     cur.execute(f"update {staged} set _invalid = {invalid_expr('feedback', mapping)} "
                 "where score is not null")
-    label = "CSAT 1–5" if inferred == "csat" else "NPS 0–10"
-    report.notes.append(f"{missing} scores have no scale; read as {label} "
-                        f"(scores range from {lo:g} to {hi:g})")
+    if how is None:
+        return  # the decision asked for says what the scores are
+    label, span, _, _ = _SCALES[scale]
+    out = outside[scale]
+    report.notes.append(f"column {header}: scores {span} in {n - out} of {n} rows"
+                        + (f"; {out} outside: rejected" if out else "") + f"; read as {label}{how}")
 
 
 def _note_derived(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping, ok: str,
@@ -253,6 +297,12 @@ def invalid_expr(kind: str, mapping: Mapping) -> str:
     return " or ".join(f"coalesce({cond}, false)" for _, _, cond, _ in checks) or "false"
 
 
+def _out_of_range(date: str, raw: str) -> str:
+    """The reason of a date outside 1900-2100, with the reading when the text says it otherwise."""
+    return (f"'date out of range (1900-2100)' || case when cast({date} as varchar) <> crm_text({raw}) "
+            f"then ': read as ' || cast({date} as varchar) else '' end")
+
+
 def _row_checks(kind: str, cols: tuple[Column, ...],
                 mapping: Mapping) -> list[tuple[str, str, str, str]]:
     """(column header, value shown, failing condition, reason) for every rule."""
@@ -267,14 +317,19 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
             empty = f"{c.name} is null" + (f" and {raw} is null" if typed else "")
             checks.append((header, raw, empty, f"'{c.name} is empty'"))
         if c.type == "date":
+            # the text as written, and what it was read as when that is a date out of range
+            reading = f"crm_date_reading({raw})"
             checks.append((header, raw, f"{c.name} is null and {raw} is not null",
-                           f"'not a date' || case when crm_is_dm({raw}) then "
-                           "' in the chosen day/month order' else '' end"))
-            checks.append((header, c.name, f"year({c.name}) not between 1900 and 2100",
-                           "'date out of range (1900-2100)'"))
+                           f"case when year({reading}) not between 1900 and 2100 then {_out_of_range(reading, raw)} "
+                           f"when crm_is_dmy({raw}) then 'not a date in the chosen day/month order' "
+                           "else 'not a date' end"))
+            checks.append((header, raw, f"year({c.name}) not between 1900 and 2100", _out_of_range(c.name, raw)))
+        elif c.type == "money":
+            checks.append((header, raw, f"{c.name} is null and {raw} is not null",
+                           f"case when crm_money_lossy({raw}) then '{c.name} has more decimal places than the "
+                           f"{AMOUNT_PLACES} the store keeps' else 'not an amount' end"))
         elif typed:
-            checks.append((header, raw, f"{c.name} is null and {raw} is not null",
-                           "'not a number'" if c.type == "number" else "'not an amount'"))
+            checks.append((header, raw, f"{c.name} is null and {raw} is not null", "'not a number'"))
     if kind == "feedback":
         score = mapping.header_of("score")
         raw_score = raw_text(mapping, "score")

@@ -1,5 +1,6 @@
 """Metric settings stored in the database (table ``settings``): what later pages use to
-define churn, tiers and value, and the currency amounts are shown in.
+define churn, tiers and value, the currency amounts are shown in, and the time zone an
+import reads times with a time zone in.
 
 Each setting has a default, a type and allowed bounds; :func:`save` checks a value and
 raises ``ValueError`` with a message a person understands before writing anything.
@@ -34,6 +35,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tier_cuts", [0.01, 0.05, 0.20], "cuts"),
     Setting("discount_rate", 0.10, "float", 0.0, 0.5),
     Setting("currency", "CNY", "choice", choices=("CNY", "USD", "EUR", "HKD", "JPY", "GBP", "TWD", "SGD")),
+    # the zone a file's times with a time zone (Parquet TIMESTAMPTZ) are turned into dates in
+    # (analytics/ingest/parquet.py), whatever the server's zone
+    Setting("import_time_zone", "Asia/Shanghai", "choice",
+            choices=("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Asia/Seoul",
+                     "UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles")),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -62,6 +68,11 @@ def check(key: str, value: Any) -> Any:
         raise ValueError(f"{key} must be three increasing shares between 0 and 1 (e.g. 0.01, 0.05, 0.20), "
                          f"not {value!r}")
     return cuts
+
+
+def default(key: str) -> Any:
+    """The default value of setting ``key``."""
+    return _BY_KEY[key].default
 
 
 def load(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

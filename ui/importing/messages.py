@@ -88,6 +88,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
     (r"unknown feedback kind \(use survey or complaint\)", "data_reason_unknown_feedback_kind"),
     (r"unknown outcome \(use won or lost, or leave empty\)", "data_reason_unknown_outcome"),
     (r"expected (?P<expected>\d+) cells, found (?P<found>\d+)", "data_reason_cells"),
+    (r"date out of range \(1900-2100\): read as (?P<reading>\S+)", "data_reason_date_range_read"),
+    (r"(?P<column>\w+) has more decimal places than the 4 the store keeps", "data_reason_places"),
+    (r"repeated header", "data_excluded_repeated_header"),
     (r"blank line", "data_excluded_blank_line"),
     (r"blank row", "data_excluded_blank_row"),
     (r"total row", "data_excluded_total_row"),
@@ -130,6 +133,26 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
     (r"(?P<n>\d+) scores have no scale; read as NPS 0–10 \(scores range from (?P<low>\S+) to (?P<high>\S+)\)",
      "data_note_scale_nps"),
     (r"nothing new: every valid row is already in the database", "data_note_nothing_new"),
+    # values (analytics.ingest.staging, validate, parquet): scales, look-alike keys, header lines, years, zones
+    (r"column (?P<header>.+): scores (?P<span>1–5|0–10) in (?P<fit>\d+) of (?P<n>\d+) rows; "
+     r"read as (?P<label>CSAT 1–5|NPS 0–10)", "data_note_scale_evidence"),
+    (r"column (?P<header>.+): scores (?P<span>1–5|0–10) in (?P<fit>\d+) of (?P<n>\d+) rows; (?P<out>\d+) outside: "
+     r"rejected; read as (?P<label>CSAT 1–5|NPS 0–10)", "data_note_scale_evidence_rejected"),
+    (r"column (?P<header>.+): scores (?P<span>1–5|0–10) in (?P<fit>\d+) of (?P<n>\d+) rows; "
+     r"read as (?P<label>CSAT 1–5|NPS 0–10), as chosen", "data_note_scale_chosen"),
+    (r"column (?P<header>.+): scores (?P<span>1–5|0–10) in (?P<fit>\d+) of (?P<n>\d+) rows; (?P<out>\d+) outside: "
+     r"rejected; read as (?P<label>CSAT 1–5|NPS 0–10), as chosen", "data_note_scale_chosen_rejected"),
+    (r"column (?P<header>.+): the scores fit no one scale \(1–5 in (?P<fit_csat>\d+) of (?P<n>\d+) rows, 0–10 in "
+     r"(?P<fit_nps>\d+) of \d+\); proposed (?P<label>CSAT 1–5|NPS 0–10), confirm or choose the scale \(scores "
+     r"outside it are rejected\)", "data_confirm_scale"),
+    (r"column (?P<header>.+): (?P<n>\d+) values written with look-alike characters were normalised "
+     r"\(e\.g\. '(?P<old>.*)' → '(?P<new>.*)'\)", "data_note_normalised"),
+    (r"(?P<n>\d+) lines repeat the header row \(files joined together\?\); they are excluded",
+     "data_note_repeated_header"),
+    (r"column (?P<header>.+): (?P<n>\d+) dates have a two-digit year \(e\.g\. (?P<example>.+)\); 00–68 are read "
+     r"as 2000–2068 and 69–99 as 1969–1999", "data_note_two_digit_year"),
+    (r"column (?P<header>.+): times with a time zone are read as dates in (?P<zone>\S+) \(the import time zone "
+     r"setting\)", "data_note_time_zone"),
     (r"the first line is data, not column names: the columns are named column 1, column 2, \.\.\. by position",
      "data_note_headerless"),
     (r"no header row, as chosen: the columns are named column 1, column 2, \.\.\. by position", "data_note_no_header"),
@@ -238,7 +261,8 @@ def _list_of_columns(text: str, lang: str) -> str:
 
 # How a named group's text is shown; any other group is shown as it is.
 _FORMATS: dict[str, Callable[[str, str], str]] = {
-    **dict.fromkeys(("n", "line", "expected", "found", "import_id", "lines", "replaced", "padded"),
+    **dict.fromkeys(("n", "line", "expected", "found", "import_id", "lines", "replaced", "padded", "fit", "out",
+                     "fit_csat", "fit_nps"),
                     lambda v, lang: fmt_int(int(v), lang)),
     "field": lambda v, lang: column_label(v.replace(" ", "_"), lang),
     "sheets": _sheet_list,

@@ -61,6 +61,12 @@ def settings_section(lang: str, editable: bool = True) -> None:
                 for cell, tier, cut in zip(st.columns(3), ("platinum", "gold", "iron"), current["tier_cuts"],
                                            strict=True)]
         st.caption(t("data_setting_tier_cuts_use", lang))
+        zones = by_key["import_time_zone"].choices
+        zone = st.selectbox(t("data_setting_import_time_zone", lang), zones,
+                            index=zones.index(current["import_time_zone"]) if current["import_time_zone"] in zones
+                            else 0, help=t("data_setting_import_time_zone_help", lang), key="data_set_import_zone",
+                            disabled=off)
+        st.caption(t("data_setting_import_time_zone_use", lang))
         st.form_submit_button(t("data_settings_save", lang), type="primary", icon=":material/save:",
                               on_click=request, args=("data_settings_submitted",), disabled=off)
     if off:
@@ -68,7 +74,7 @@ def settings_section(lang: str, editable: bool = True) -> None:
     if not requested("data_settings_submitted"):
         return
     entered = {"churn_window_days": churn, "tier_cuts": [round(c / 100, 6) for c in cuts],
-               "discount_rate": round(discount / 100, 6), "currency": currency}
+               "discount_rate": round(discount / 100, 6), "currency": currency, "import_time_zone": zone}
     values = {key: value for key, value in entered.items() if value != current[key]}
     if not values:
         st.info(t("data_settings_unchanged", lang), icon=":material/info:")

@@ -11,10 +11,11 @@ from analytics.errors import CRMError
 from analytics.ingest.mapping import saved_mappings
 from analytics.ingest.orders import AMENDED_POLICIES
 from analytics.ingest.padding import is_decision as is_padding_decision
-from analytics.ingest.pipeline import DATE_ORDERS, Progress
+from analytics.ingest.pipeline import DATE_ORDERS, SCALES, Progress
 from analytics.ingest.readers import ENCODING_LABELS
 from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import KINDS
+from analytics.ingest.validate import SCALE_DECISION
 from ui import loaders, session
 from ui.formats import fmt_int
 from ui.i18n import md_literal, t
@@ -97,7 +98,8 @@ def _options_row(entry: Staged, report: ImportReport | None, lang: str) -> None:
 
 def _date_order(entry: Staged, report: ImportReport, lang: str) -> None:
     """The day/month order, when the dates leave it open (or it was chosen)."""
-    dates = [item for item in report.needs_confirmation if not is_padding_decision(item)]
+    dates = [item for item in report.needs_confirmation
+             if not is_padding_decision(item) and not _is_scale_decision(item)]
     if not dates and entry.options["date_order"] is None:
         return
     for item in dates:
@@ -107,6 +109,25 @@ def _date_order(entry: Staged, report: ImportReport, lang: str) -> None:
     st.radio(t("data_date_order_label", lang), DATE_ORDERS, index=DATE_ORDERS.index(chosen) if chosen else None,
              format_func=lambda o: t(f"data_date_order_{o}", lang), horizontal=True,
              help=t("data_date_order_help", lang), key=key, on_change=_on_option, args=(entry, "date_order", key))
+
+
+def _is_scale_decision(item: str) -> bool:
+    return SCALE_DECISION in item
+
+
+def _scale(entry: Staged, report: ImportReport, lang: str) -> None:
+    """The scale of feedback scores given without one, when the scores fit no one scale (or it
+    was chosen): the evidence, and CSAT 1–5 or NPS 0–10 (the import waits for the choice)."""
+    items = [item for item in report.needs_confirmation if _is_scale_decision(item)]
+    chosen = entry.options.get("scale")
+    if not items and chosen is None:
+        return
+    for item in items:
+        st.warning(md_literal(localize(item, lang)), icon=":material/star_half:")
+    key = entry.widget("scale")
+    st.radio(t("data_scale_label", lang), SCALES, index=SCALES.index(chosen) if chosen else None,
+             format_func=lambda s: t(f"data_scale_{s}", lang), horizontal=True, help=t("data_scale_help", lang),
+             key=key, on_change=_on_option, args=(entry, "scale", key))
 
 
 def _pad_ids(entry: Staged, report: ImportReport, lang: str) -> None:
@@ -147,6 +168,7 @@ def _confirm(entry: Staged, report: ImportReport, lang: str) -> None:
                   icon=":material/database_upload:", disabled=blocked, key=entry.widget("confirm"), width="stretch",
                   on_click=request, args=(flag,))
     waiting = ("data_confirm_blocked_pad" if all(is_padding_decision(i) for i in report.needs_confirmation)
+               else "data_confirm_blocked_scale" if all(_is_scale_decision(i) for i in report.needs_confirmation)
                else "data_confirm_blocked")
     row[1].caption(t(waiting if blocked else "data_nothing_written_yet", lang))
     if not requested(flag) or blocked:
@@ -208,6 +230,7 @@ def _panel_body(entry: Staged, version: int, lang: str) -> None:
     mapping_editor(entry, report, lang)
     _date_order(entry, report, lang)
     _pad_ids(entry, report, lang)
+    _scale(entry, report, lang)
     _amended(entry, report, lang)
     count_tiles(report, lang)
     notes(report, lang)
