@@ -4,9 +4,10 @@ The file is opened as a view over ``read_csv`` that staging scans once. The stag
 keep the file's order, and the lines that are not data rows (the header and what is above
 it, blank lines, malformed lines DuckDB rejects) are known, so each row's line follows
 (:func:`resolve_lines`). The path checks itself: those counts must add up to the file's
-physical line count, and DuckDB must have found only valid UTF-8. A file that fails either
-check (a quoted value holding a line break, mixed line endings, a non-UTF-8 byte deep in the
-file) is read again. A file in another encoding is read from a UTF-8 copy, and a file whose
+physical line count, DuckDB must have found only valid UTF-8 and no quote out of place. A file
+that fails a check (a quoted value holding a line break, a quote never closed, a lone carriage
+return, a non-UTF-8 byte deep in the file) is read again; so is one DuckDB's reader stops on
+(mixed line endings; :func:`discard`). A file in another encoding is read from a UTF-8 copy, and a file whose
 columns are separated by runs of spaces from a tab-separated copy (one line for each of the
 file's lines, so the lines stay the file's): both are written in the private work folder.
 """
@@ -17,15 +18,16 @@ import re
 import shutil
 import tempfile
 import weakref
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import duckdb
+import pyarrow as pa
 
 from analytics.ingest.encoding import CHUNK, fingerprint_later
-from analytics.ingest.raw import SPACES, Malformed, RawTable
+from analytics.ingest.raw import LINE_LIMIT, REASON_LONG_LINE, SPACES, Malformed, RawTable
 from analytics.paths import work_dir
 
 
@@ -38,6 +40,10 @@ class PendingCsv:
     scan: str
     workdir: Path | None
     counting: Future[tuple[str, int]]  # (sha256, line count) of ``source``
+    lone_cr: Future[bool]  # whether a carriage return of ``source`` ends a line by itself
+
+
+_BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="crm-csv")
 
 
 def _sql_text(value: str) -> str:
@@ -69,13 +75,14 @@ def open_duckdb_csv(con: duckdb.DuckDBPyConnection, raw: RawTable, codec: str) -
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.headers))) + "}"
     # the file's own line count, or the transcoded copy's (UTF-16 line breaks are 2 bytes)
     counting = raw.facts if workdir is None and raw.facts is not None else fingerprint_later(source)
-    pending = PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir, counting)
+    pending = PendingCsv(source, f"{raw.table}_rj", f"{raw.table}_rs", workdir, counting,
+                         _BACKGROUND.submit(_has_lone_cr, source))
     con.execute(
         f"create temp view {raw.table} as select * from read_csv({_sql_text(str(source))}, "
-        f"auto_detect=false, columns={columns}, header=false, skip={int(raw.header_row or 0)}, "
+        f"auto_detect=false, columns={columns}, header=false, skip={int(raw.top_records or 0)}, "
         f"{layout}, store_rejects=true, "
         f"rejects_table={_sql_text(pending.rejects)}, rejects_scan={_sql_text(pending.scan)}, "
-        "max_line_size=10000000)"
+        f"max_line_size={LINE_LIMIT})"
     )
     # The same rows numbered by a streaming scan: correct whatever the query does with
     # them, but it reads the file on one thread, so staging uses it only when it must.
@@ -98,8 +105,9 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
     Returns
     -------
     None when done; ``"encoding"`` when the file turned out not to be UTF-8, ``"lines"``
-    when its rows cannot be matched to lines exactly. Either way the caller reads the file
-    again (with full encoding detection, or with Python's csv module).
+    when its rows cannot be matched to lines exactly or a quote is out of place (Python's
+    reader tells an unclosed quote and reads the lines below it as rows). Either way the
+    caller reads the file again (with full encoding detection, or with Python's csv module).
     """
     if raw.pending is None:
         con.execute(f"create temp view {staged}_v as select s.* from {staged} s")
@@ -114,31 +122,47 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
         ).fetchall()
         if any(etype == "INVALID ENCODING" for _, _, etype, _ in bad):
             return "encoding"
+        if any(etype == "UNQUOTED VALUE" for _, _, etype, _ in bad) or pending.lone_cr.result():
+            # a lone CR ends a line (as in Excel), which the line count (of line feeds) misses
+            return "lines"
         physical = pending.counting.result()[1]
         records = con.execute(f"select count(*) from {staged}").fetchall()[0][0]
+        first = raw.first_line
+        # DuckDB numbers the lines it rejects by record: a record above the rows that spans
+        # lines (a header name holding a line break) counts once (the rows span one line
+        # each, or the counts below differ)
+        shift = first - 1 - (raw.top_records or 0)
         blank_set: set[int] = set()
         malformed = []
-        for line, text, _etype, message in bad:
+        for duckdb_line, text, etype, message in bad:
+            line = int(duckdb_line) + shift
             if (text or "").strip() == "":
-                blank_set.add(int(line))
+                blank_set.add(line)
             else:
                 shown = text.strip("\r\n")  # without the line break DuckDB leaves on a line of a CRLF file
                 if raw.delimiter == SPACES:
                     shown = shown.replace("\t", " ")  # the tab-separated copy's line, as the file's cells
-                malformed.append(Malformed(int(line), shown, _cell_count_reason(message, len(raw.headers))))
+                reason = REASON_LONG_LINE if etype == "LINE SIZE OVER MAXIMUM" else \
+                    _cell_count_reason(message, len(raw.headers))
+                malformed.append(Malformed(line, shown, reason))
         skipped = sorted(blank_set | {m.line for m in malformed})
-        if physical != (raw.header_row or 0) + records + len(skipped):
+        if physical != first - 1 + records + len(skipped):
             # lines DuckDB skipped without a word: empty lines (found here) or line
             # breaks inside quoted values (then the counts still differ)
-            blank_set.update(_blank_lines(pending.source, raw.header_row or 0))
+            blank_set.update(_blank_lines(pending.source, first - 1))
             skipped = sorted(blank_set | {m.line for m in malformed})
-            if physical != (raw.header_row or 0) + records + len(skipped):
+            if physical != first - 1 + records + len(skipped):
                 return "lines"
-        first = (raw.header_row or 0) + 1
-        gaps = [(s - first - j, j + 1) for j, s in enumerate(skipped)]
-        if gaps:
-            con.execute(f"create temp table {staged}_gaps (pos bigint, k bigint)")
-            con.executemany(f"insert into {staged}_gaps values (?, ?)", gaps)
+        if skipped:
+            # the j-th line skipped (from 0) follows the rows before it: each row from
+            # position s - first - j on is one line further down
+            gaps = pa.table({"pos": pa.array([s - first - j for j, s in enumerate(skipped)], pa.int64()),
+                             "k": pa.array(range(1, len(skipped) + 1), pa.int64())})
+            con.register(f"{staged}_gaps_arrow", gaps)
+            try:
+                con.execute(f"create temp table {staged}_gaps as select * from {staged}_gaps_arrow")
+            finally:
+                con.unregister(f"{staged}_gaps_arrow")
             con.execute(
                 f"create temp view {staged}_v as "
                 f"with g as (select pos, max(k) as k from {staged}_gaps group by pos) "
@@ -152,12 +176,28 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
         raw.rows_read = records + len(skipped)
         return None
     finally:
-        pending.counting.result()  # never delete the file under the counting thread
-        con.execute(f"drop table if exists {pending.rejects}")
-        con.execute(f"drop table if exists {pending.scan}")
-        if pending.workdir is not None:
-            shutil.rmtree(pending.workdir, ignore_errors=True)
-        raw.pending = None
+        _release(con, raw)
+
+
+def discard(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
+    """Forget a DuckDB read of ``raw`` that was not scanned through (DuckDB's reader stopped
+    on the file): its views, side tables and work folder; the file is read again."""
+    con.execute(f"drop view if exists {raw.table}_numbered")
+    con.execute(f"drop view if exists {raw.table}")
+    _release(con, raw)
+
+
+def _release(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
+    pending = raw.pending
+    if pending is None:
+        return
+    pending.counting.result()  # never delete the file under the counting threads
+    pending.lone_cr.result()
+    con.execute(f"drop table if exists {pending.rejects}")
+    con.execute(f"drop table if exists {pending.scan}")
+    if pending.workdir is not None:
+        shutil.rmtree(pending.workdir, ignore_errors=True)
+    raw.pending = None
 
 
 def _spaces_to_tabs(src: TextIO, target: Path) -> None:
@@ -172,6 +212,21 @@ def _spaces_to_tabs(src: TextIO, target: Path) -> None:
             carry = data[cut:]
             dst.write(b"\n".join(b"\t".join(line.split()) for line in data[:cut].split(b"\n")))
         dst.write(b"\t".join(carry.split()))
+
+
+def _has_lone_cr(path: Path) -> bool:
+    """Whether a carriage return in ``path`` ends a line by itself (is not followed by a line feed)."""
+    last = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            if last == b"\r" and not chunk.startswith(b"\n"):
+                return True
+            if b"\r" in chunk:
+                body = chunk[:-1] if chunk.endswith(b"\r") else chunk  # its line feed is in the next chunk
+                if body.count(b"\r") != body.count(b"\r\n"):
+                    return True
+            last = chunk[-1:]
+    return last == b"\r"
 
 
 def _cell_count_reason(message: str, expected: int) -> str:

@@ -32,7 +32,7 @@ from analytics.ingest.mapping import Mapping, load_mapping, propose_mapping, sav
 from analytics.ingest.orders import replace_amended, restore_replaced
 from analytics.ingest.padding import HINT as PAD_HINT
 from analytics.ingest.padding import apply_padding, find_padding, is_decision, tell_padding
-from analytics.ingest.readers import RawTable, read_file, resolve_lines
+from analytics.ingest.readers import RawTable, discard, read_file, resolve_lines
 from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import stored_columns
 from analytics.ingest.staging import attach_stage, define_macros, parse
@@ -157,7 +157,14 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
             explicit.update(mapping or {})
             mapped = propose_mapping(raw.headers, kind, explicit or None)
             progress("validating", 0.3)
-            staged, numbered = parse(cur, raw, mapped, stage_db)
+            try:
+                staged, numbered = parse(cur, raw, mapped, stage_db)
+            except duckdb.InvalidInputException:
+                if raw.pending is None:
+                    raise
+                discard(cur, raw)  # DuckDB's reader stopped on the file (mixed line endings): Python's reads it
+                force_python = True
+                continue
             retry = resolve_lines(cur, raw, staged, numbered)
             if retry is None:
                 break

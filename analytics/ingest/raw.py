@@ -34,6 +34,9 @@ PYTHON_BATCH_ROWS = 100_000  # rows read in Python, loaded at a time
 SAMPLE_VALUES = 3  # values of each column kept as samples
 SPACES = "spaces"  # the delimiter of a text file whose columns are separated by runs of spaces
 SPACE_CHARS = " \t\n\r\x0b\x0c"  # what separates them: ASCII white space, as ``bytes.split()`` has it
+LINE_LIMIT = 10_000_000  # bytes of UTF-8 in one line of a text file: a longer line is a reject
+QUOTED_LINES_LIMIT = 200  # lines one row of a text file may span (quoted line breaks): a quote open longer is a reject
+REASON_LONG_LINE = f"the line is longer than {LINE_LIMIT:,} bytes"
 
 NOTE_HEADERLESS = ("the first line is data, not column names: the columns are named column 1, column 2, ... "
                    "by position")
@@ -48,6 +51,7 @@ _VALUE = re.compile(
     r"|\d{1,2}[ -][A-Za-z]{3,9}\.?[ -]\d{2,4}")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-./#]*")  # an id or code: one token, no spaces
 _SPACE_RUN = re.compile(f"[{re.escape(SPACE_CHARS)}]+")
+_LINE_BREAK = re.compile(r"\s*[\r\n]+\s*")  # a line break in a header cell, with the spaces around it
 
 _ALL_SYNONYMS = frozenset(
     normalize_header(s) for cols in COLUMNS.values() for c in cols for s in c.synonyms
@@ -56,11 +60,20 @@ _ALL_SYNONYMS = frozenset(
 
 @dataclass(frozen=True)
 class Malformed:
-    """A line that is not a well-formed row (wrong number of cells)."""
+    """A line that is not a well-formed row (wrong number of cells, a quote never closed, too long)."""
 
     line: int
     text: str
     reason: str
+
+
+def unclosed_quote(column: int, headers: list[str]) -> str:
+    """The reason a line whose quote (opened in its 1-based ``column``) is never closed is
+    rejected: the lines below it are read as rows of their own. The column's name is given
+    when the file names it."""
+    name = headers[column - 1] if column <= len(headers) else None
+    named = f" ({name})" if name and name != f"column {column}" else ""
+    return f"the quote opened in column {column}{named} is not closed; the lines below it are read as rows"
 
 
 @dataclass
@@ -72,6 +85,9 @@ class RawTable:
     and ``malformed``. ``header_row`` is None for a text or Excel file without a header row
     (:attr:`headerless`; its ``headers`` are ``column 1``, ``column 2``, ...) and for Parquet;
     ``delimiter`` is :data:`SPACES` for a text file whose columns are separated by runs of spaces.
+    A text file's header may span several lines (a quoted name holding a line break:
+    ``header_lines``); ``top_records`` counts the records (rows and blank lines, as a CSV
+    reader sees them) from the top of the file to the end of the header.
     """
 
     path: Path
@@ -93,11 +109,18 @@ class RawTable:
     facts: Future[tuple[str, int]] | None = None  # (sha256, line count), computed beside the scan
     samples: list[list[str]] = field(default_factory=list)  # a few values of each column, from the top rows
     notes: list[str] = field(default_factory=list)  # how the file was read, for the report
+    header_lines: int = 1
+    top_records: int | None = None
 
     def settle(self) -> None:
         """Wait for the content hash computed in the background."""
         if self.facts is not None:
             self.content_hash = self.facts.result()[0]
+
+    @property
+    def first_line(self) -> int:
+        """The first line below the header (1 for a file without one)."""
+        return self.header_row + self.header_lines if self.header_row else 1
 
     @property
     def headerless(self) -> bool:
@@ -263,11 +286,13 @@ def _samples(rows: list[list[object]], width: int) -> list[list[str]]:
 
 def header_names(cells: list[object]) -> list[str]:
     """Column names from header cells: an empty cell named by its Excel letter
-    (``column C``), a repeated name numbered (``amount (2)``)."""
+    (``column C``), a repeated name numbered (``amount (2)``), a line break in a name (Alt+Enter
+    in Excel) a space (``订单\n日期`` -> ``订单 日期``)."""
     names: list[str] = []
     seen: dict[str, int] = {}
     for i, cell in enumerate(cells):
-        name = str(cell).strip() if cell not in (None, "") else f"column {_excel_letter(i)}"
+        text = _LINE_BREAK.sub(" ", str(cell)).strip() if cell is not None else ""
+        name = text or f"column {_excel_letter(i)}"
         if name in seen:
             seen[name] += 1
             name = f"{name} ({seen[name]})"

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.errors import FileReadError
-from analytics.ingest.duckdb_csv import resolve_lines
+from analytics.ingest.duckdb_csv import discard, resolve_lines
 from analytics.ingest.encoding import ENCODING_LABELS, true_format
 from analytics.ingest.excel import read_excel
 from analytics.ingest.parquet import read_parquet
@@ -34,7 +34,7 @@ from analytics.ingest.raw import RawTable
 from analytics.ingest.text_files import read_text
 
 __all__ = [
-    "ENCODING_LABELS", "EXCEL_FORMATS", "PARQUET_FORMATS", "TEXT_FORMATS", "RawTable", "file_format",
+    "ENCODING_LABELS", "EXCEL_FORMATS", "PARQUET_FORMATS", "TEXT_FORMATS", "RawTable", "discard", "file_format",
     "peek", "read_file", "resolve_lines",
 ]
 
