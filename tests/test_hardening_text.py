@@ -24,6 +24,7 @@ from analytics.cli import main
 from analytics.errors import FileReadError
 from analytics.ingest.pipeline import import_file, prepare
 from analytics.ingest.raw import LINE_LIMIT, QUOTED_LINES_LIMIT, REASON_LONG_LINE, unclosed_quote
+from analytics.ingest.readers import peek
 from analytics.store.connection import connect
 from tests.hostile import text as hostile
 from ui.i18n import LANGUAGES
@@ -343,3 +344,12 @@ def test_the_new_reasons_and_error_are_in_the_pages_language(lang):
     assert all(part in error for part in ("far.csv", "90", "83"))
     english = (unclosed_quote(5, hostile.HEADER), REASON_LONG_LINE)
     assert [localize(text, lang) for text in english] != list(english)
+
+
+def test_a_peek_at_the_columns_reads_a_header_far_down_and_leaves_nothing_behind(con, tmp_path):
+    path = _file(tmp_path, "far.csv", hostile.header_far_down(80))
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(hostile.mixed_line_endings().decode().encode("gb18030"))  # read from a UTF-8 copy
+    assert peek(con, path, header_row=81).headers == hostile.HEADER
+    assert peek(con, gbk).headers == hostile.HEADER
+    assert rows(con, "select count(*) from duckdb_tables() where temporary and table_name like 'raw_%'") == [(0,)]

@@ -181,7 +181,10 @@ def resolve_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, staged: str,
 
 def discard(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
     """Forget a DuckDB read of ``raw`` that was not scanned through (DuckDB's reader stopped
-    on the file): its views, side tables and work folder; the file is read again."""
+    on the file, or a peek at its columns): its views, side tables and work folder. Nothing
+    for a file read otherwise."""
+    if raw.pending is None:
+        return
     con.execute(f"drop view if exists {raw.table}_numbered")
     con.execute(f"drop view if exists {raw.table}")
     _release(con, raw)

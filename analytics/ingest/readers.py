@@ -19,7 +19,6 @@ of whitespace-aligned columns is split at runs of spaces; the raw table's ``note
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -149,12 +148,7 @@ def peek(con: duckdb.DuckDBPyConnection, path: str | Path, *, encoding: str | No
     cur = con.cursor()
     try:
         raw = read_file(cur, path, encoding=encoding, sheet=sheet, header_row=header_row)
-        pending, raw.pending = raw.pending, None
-        if pending is not None:
-            # the CSV view is never scanned: let the line count finish, drop the transcoded copy
-            pending.counting.result()
-            if pending.workdir is not None:
-                shutil.rmtree(pending.workdir, ignore_errors=True)
+        discard(cur, raw)  # the CSV view is never scanned: let its checks finish, drop the transcoded copy
         return raw
     finally:
         cur.close()
