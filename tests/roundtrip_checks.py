@@ -14,11 +14,16 @@ from import_strategies import Row
 
 from analytics.ingest.pipeline import import_file
 from analytics.ingest.report import ImportReport
+from analytics.ingest.schema import fold_key
 from analytics.store.connection import data_version
 
 
 def expected_rows(rows: list[Row], lines: list[int]) -> list[tuple[Any, ...]]:
-    return [(line, r.customer_id, r.order_date, r.amount, r.region, r.channel, r.transaction_id,
+    """The stored rows: ids, region and channel as written but folded as keys are (``小计：`` is
+    ``小计:``: analytics.ingest.schema.fold_key)."""
+    def key(text: str | None) -> str | None:
+        return None if text is None else fold_key(text)
+    return [(line, key(r.customer_id), r.order_date, r.amount, key(r.region), key(r.channel), key(r.transaction_id),
              r.amount < 0) for line, r in zip(lines, rows, strict=True)]
 
 

@@ -244,3 +244,20 @@ def test_the_data_page_asks_for_the_scale_and_sets_the_import_zone(lang, tmp_pat
     button(at, t("data_settings_save", lang)).click()
     run(at)
     assert app_rows("select value from settings where key = 'import_time_zone'") == [('"UTC"',)]
+
+
+@pytest.mark.parametrize(("finding", "name", "content"), hostile.FILES, ids=[f"{f}-{n}" for f, n, _ in hostile.FILES])
+def test_each_hostile_file_gets_a_preview_on_the_data_page(finding, name, content, tmp_path, monkeypatch,
+                                                           fresh_streamlit_caches):
+    from app_data_util import open_data_page, upload
+
+    from analytics.ingest import intake
+
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "crm.duckdb"))
+    monkeypatch.setattr(intake, "INBOX_DIR", tmp_path / "inbox")
+    at = upload(open_data_page("zh"), (name, content))
+    assert not at.error, [e.value for e in at.error]
+    assert at.metric, "a preview with its counts"
+    # every note and decision reads in Chinese: none is left in the pipeline's English
+    said = [m.value for m in (*at.info, *at.warning)]
+    assert said and not [s for s in said if "column " in s or " rows" in s], said

@@ -12,16 +12,16 @@ how its text is parsed during staging (see ``analytics/ingest/staging.py``):
 ``integer`` a whole number
 
 Text keys are normalised at import (:func:`fold_key`, applied after staging by
-:func:`analytics.ingest.staging.normalize_text`): the ``id`` columns and the coded and
+:func:`analytics.ingest.lookalike.normalize_text`): the ``id`` columns and the coded and
 dimension ``text`` columns (region, channel, category, sales rep, segment, province, city,
-source, stage, scale, kind, outcome) are folded with Unicode NFKC (full-width ``ＡＢ１２３`` is
-``AB123``), zero-width characters and BOMs are removed wherever they are, runs of any Unicode
-space become one space, and the ends are trimmed; so ``00123`` + NBSP, ``\u200b00123`` and
-``００１２３`` are one customer and ``华东`` + NBSP is ``华东``. Free text (:data:`FREE_TEXT`:
-product and customer names, comments) is not folded (a product name may hold full-width
-letters of its own, ``ＸＬ码``); only invisible spaces and zero-width characters at its ends are
-trimmed (:func:`trim_text`). The report says how many values each column had changed, with an
-example.
+source, stage, scale, kind, outcome) are folded with Unicode NFKC, character by character
+(full-width ``ＡＢ１２３`` is ``AB123``, a non-breaking or ideographic space inside is a space),
+zero-width characters and BOMs are removed wherever they are, and the ends are trimmed; so
+``00123`` + NBSP, ``\\u200b00123`` and ``００１２３`` are one customer and ``华东`` + NBSP is
+``华东``. Free text (:data:`FREE_TEXT`: product and customer names, comments) is not folded (a
+product name may hold full-width letters of its own, ``ＸＬ码``); only invisible spaces and
+zero-width characters at its ends are trimmed (:func:`trim_text`). The report says how many
+values each column had changed, with an example.
 """
 
 from __future__ import annotations
@@ -194,7 +194,6 @@ FREE_TEXT: frozenset[str] = frozenset({"product", "customer_name", "comment"})
 # Characters a key drops wherever they are: zero-width spaces and joiners, word joiner, BOM.
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u180e"
 _ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
-_SPACE_RUN = re.compile(r"\s+")
 _END_SPACE = re.compile(f"^[\\s{_ZERO_WIDTH}]+|[\\s{_ZERO_WIDTH}]+$")
 
 
@@ -205,10 +204,15 @@ def is_key_text(col: Column) -> bool:
 
 
 def fold_key(text: str) -> str | None:
-    """A key as it is compared and stored: NFKC, no zero-width characters, one space for any
-    run of Unicode spaces, trimmed; None when nothing is left."""
-    folded = unicodedata.normalize("NFKC", _ZERO_WIDTH_RE.sub("", text))
-    return _SPACE_RUN.sub(" ", folded).strip() or None
+    """A key as it is compared and stored: each character NFKC-normalised (a non-ASCII space
+    becomes a space), zero-width characters removed, spaces trimmed at the ends; None when
+    nothing is left.
+
+    Character by character, so a value changes exactly when it holds a character of
+    :func:`lookalike_class` (the only values the import looks at); ASCII text is left as it is.
+    """
+    folded = "".join(unicodedata.normalize("NFKC", ch) for ch in _ZERO_WIDTH_RE.sub("", text))
+    return folded.strip() or None
 
 
 def trim_text(text: str) -> str | None:
