@@ -31,49 +31,53 @@ def normalize_text(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping
     """Fold the look-alike text of the staged rows' keys and trim free text; return the notes.
 
     Key and dimension columns (:func:`~analytics.ingest.schema.is_key_text`) are folded by
-    :func:`~analytics.ingest.schema.fold_key` (NFKC, no zero-width characters, one space for a
-    run of spaces); free text loses invisible characters at its ends only
-    (:func:`~analytics.ingest.schema.trim_text`). Only the distinct values holding such
-    characters (non-ASCII values matching :func:`~analytics.ingest.schema.lookalike_class`, or
-    free text starting or ending with a non-ASCII character) go through Python; the rows holding
-    a changed value are updated in place (the staged rows keep their order), then their row rules
-    and content hash are computed again. A coded word (scale, kind, outcome) is read again from
-    its folded text.
+    :func:`~analytics.ingest.schema.fold_key` (NFKC per character, no zero-width characters,
+    trimmed); free text loses invisible characters at its ends only
+    (:func:`~analytics.ingest.schema.trim_text`). One scan gathers, per column, the distinct
+    values that may change (non-ASCII ones for keys, the ids among them matching
+    :func:`~analytics.ingest.schema.lookalike_class`; free text starting or ending with a
+    non-ASCII character), and only those go through Python. The rows holding a changed value are
+    updated in place (the staged rows keep their order), then their row rules and content hash
+    are computed again. A coded word (scale, kind, outcome) is read again from its folded text.
 
     Returns
     -------
     list of str
-        One note per column with changed values: how many, and the first as an example.
+        One note per column with changed values: how many, and the first (by line) as an example.
     """
     kind = mapping.kind
+    columns = [c for c in COLUMNS[kind] if c.name in mapping.columns and c.type in ("id", "text")]
+    if not columns:
+        return []
+    cls = lookalike_class()
+    gathers = []
+    for c in columns:
+        x = f"raw_{c.name}" if CODED.get((kind, c.name)) else c.name
+        if not is_key_text(c):
+            may = f"ord({x}) > 127 or ord({x}[-1]) > 127"
+        elif c.type == "id":  # many distinct values: only those with a look-alike character
+            may = f"strlen({x}) <> length({x}) and regexp_matches({x}, '{cls}')"
+        else:  # few distinct values: Python tells
+            may = f"strlen({x}) <> length({x})"
+        gathers.append(f"list(distinct {x}) filter (where {may})")
+    found = cur.execute(f"select {', '.join(gathers)} from {staged}").fetchall()[0]
     notes: list[str] = []
     changed_rows = f"{staged}_folded"
-    cur.execute(f"create or replace temp table {changed_rows} (r bigint)")
-    cls = lookalike_class()
-    any_changed = False
-    for c in COLUMNS[kind]:
-        if c.name not in mapping.columns or c.type not in ("id", "text"):
+    folds = f"{staged}_fold"
+    for c, values in zip(columns, found, strict=True):
+        fold = fold_key if is_key_text(c) else trim_text
+        changes = [(old, new) for old in values or () if (new := fold(old)) != old]
+        if not changes:
             continue
         coded = CODED.get((kind, c.name))
         target = f"raw_{c.name}" if coded else c.name
-        key = is_key_text(c)
-        if key:
-            found = cur.execute(
-                f"select v, n, first from (select {target} as v, count(*) as n, min(rowid) as first from {staged} "
-                f"where strlen({target}) <> length({target}) group by v) "
-                f"where regexp_matches(v, '{cls}') order by first").fetchall()
-        else:
-            found = cur.execute(
-                f"select v, n, first from (select {target} as v, count(*) as n, min(rowid) as first from {staged} "
-                f"where ord({target}) > 127 or ord({target}[-1]) > 127 group by v) order by first").fetchall()
-        fold = fold_key if key else trim_text
-        changes = [(old, fold(old), n) for old, n, _ in found if fold(old) != old]
-        if not changes:
-            continue
-        any_changed = True
-        folds = f"{staged}_fold"
         cur.execute(f"create or replace temp table {folds} (old varchar, new varchar)")
-        cur.executemany(f"insert into {folds} values (?, ?)", [(old, new) for old, new, _ in changes])
+        cur.executemany(f"insert into {folds} values (?, ?)", changes)
+        if not notes:
+            cur.execute(f"create or replace temp table {changed_rows} (r bigint)")
+        total, old, new = cur.execute(
+            f"select count(*), arg_min(f.old, s.rowid), arg_min(f.new, s.rowid) from {staged} s "
+            f"join {folds} f on s.{target} = f.old").fetchall()[0]
         cur.execute(f"insert into {changed_rows} select s.rowid from {staged} s join {folds} f on s.{target} = f.old")
         if coded:
             word = word_case("f.new", coded)
@@ -82,16 +86,13 @@ def normalize_text(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping
             sets = f"{c.name} = f.new"
         cur.execute(f"update {staged} set {sets} from {folds} f where {staged}.{target} = f.old")
         cur.execute(f"drop table {folds}")
-        header = mapping.header_of(c.name)
-        total = sum(n for _, _, n in changes)
-        old, new, _ = changes[0]
-        notes.append(f"column {header}: {total} values written with look-alike characters were normalised "
-                     f"(e.g. '{_shown(old)}' → '{_shown(new or '')}')")
-    if any_changed:
+        notes.append(f"column {mapping.header_of(c.name)}: {total} values written with look-alike characters were "
+                     f"normalised (e.g. '{_shown(old)}' → '{_shown(new or '')}')")
+    if notes:
         # the changed rows: their rules (an id left empty) and, without a natural key, their content
         natural = bool(natural_key_columns(kind, mapping))
         rekey = "" if natural else f", _content = {content_hash(mapping)}"
         cur.execute(f"update {staged} set _invalid = {invalid_expr(kind, mapping)}{rekey} "
                     f"where rowid in (select r from {changed_rows})")
-    cur.execute(f"drop table {changed_rows}")
+        cur.execute(f"drop table {changed_rows}")
     return notes
