@@ -23,6 +23,7 @@ from typing import Any
 from analytics import pages
 from analytics.access import authorize, default_access_path, load_access
 from analytics.errors import CRMError
+from analytics.ingest.claims import undo_preview
 from analytics.ingest.orders import AMENDED_POLICIES
 from analytics.ingest.pipeline import DATE_ORDERS, SCALES, Progress, import_file, undo_import
 from analytics.ingest.schema import KINDS
@@ -267,12 +268,16 @@ def _run(args: argparse.Namespace, con: Any) -> int:
                       f"{r['file_name']}  ({r['imported_by']})")
         return 0
     if args.command == "undo":
+        effect = undo_preview(con, args.import_id) if _committed(con, args.import_id) else None
         removed = undo_import(con, args.import_id, undone_by=_who(args.user))
+        kept, back = (effect.kept, effect.brought_back) if effect else (0, 0)
         if args.json:
-            _print_json({"import_id": args.import_id, "rows_removed": removed,
-                         "data_version": data_version(con)})
+            _print_json({"import_id": args.import_id, "rows_removed": removed, "rows_kept": kept,
+                         "rows_brought_back": back, "data_version": data_version(con)})
         else:
-            print(f"import #{args.import_id} undone: {removed:,} rows removed")
+            print(f"import #{args.import_id} undone: {removed:,} rows removed"
+                  + (f"; {kept:,} rows kept (other imports brought them too)" if kept else "")
+                  + (f"; {back:,} rows of other versions put in their place" if back else ""))
         return 0
     if args.command == "check":
         results = audits.run_checks(con)
@@ -288,6 +293,11 @@ def _run(args: argparse.Namespace, con: Any) -> int:
     if args.command == "report":
         return _report(args, con)
     raise AssertionError(args.command)
+
+
+def _committed(con: Any, import_id: int) -> bool:
+    return con.cursor().execute("select count(*) from imports where import_id = ? and status = 'committed'",
+                                [import_id]).fetchall()[0][0] == 1
 
 
 _FILTER_OPTIONS = {"start": "--from", "end": "--to", "region": "--region", "channel": "--channel",

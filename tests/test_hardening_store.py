@@ -16,6 +16,7 @@ from import_util import con_fixture, rows, write  # noqa: F401 (the con fixture)
 
 from analytics.access import load_access
 from analytics.cli import main
+from analytics.ingest.claims import UndoEffect, undo_preview
 from analytics.ingest.pipeline import commit_import, import_file, prepare, undo_import
 from analytics.metrics.data import data_status
 from analytics.metrics.overview import overview
@@ -220,3 +221,36 @@ def test_a_page_pinned_to_one_snapshot_never_sees_part_of_a_large_import(tmp_pat
         con.close()
     assert not torn, torn[:3]
     assert len(seen) > 20 and len(set(seen)) >= 2  # it polled before, during and after commits
+
+
+def test_undo_brings_in_the_version_a_later_import_brought_with_other_values(con, tmp_path):
+    """A later import's conflicting customer and its kept version of an amended order were not
+    stored; undoing the import that held them stores the later versions, as if it had never been."""
+    import_file(con, write(tmp_path / "a.csv", "客户编号,客户名称\nK1,甲\nK2,乙\n"), commit=True)
+    conflict = import_file(con, write(tmp_path / "b.csv", "客户编号,客户名称\nK1,丙\n"), commit=True)
+    assert conflict.rows_conflicting == 1
+    undo_import(con, 1)
+    assert rows(con, "select customer_id, customer_name, import_id from customers") == [("K1", "丙", 2)]
+    import_file(con, write(tmp_path / "c.csv", LINES + PART_1), commit=True)
+    kept = import_file(con, write(tmp_path / "d.csv", LINES + PART_1.replace("12,B", "15,B")), commit=True)
+    assert (kept.orders_amended, kept.rows_imported) == (1, 0)
+    undo_import(con, 3)
+    # SO0 the same in both files (handed over), SO1 the later file's version (brought in)
+    assert rows(con, "select transaction_id, amount, import_id from transactions order by 1, 2") == [
+        ("SO0", 1, 4), ("SO1", 10, 4), ("SO1", 15, 4)]
+    assert orders_and_revenue(con) == [(2, 26)]
+    assert rows(con, "select rows_imported, rows_inherited from imports where import_id = 4") == [(0, 3)]
+
+
+def test_the_undo_says_beforehand_and_after_which_rows_stay(con, tmp_path, capsys):
+    db = str(tmp_path / "cli.duckdb")
+    for name, body in (("a.csv", _sales(0, 100)), ("b.csv", _sales(0, 200))):
+        assert main(["--db", db, "import", str(write(tmp_path / name, body)), "--commit"]) == 0
+    c = connect(db)
+    assert undo_preview(c, 1) == UndoEffect(removed=0, kept=100, brought_back=0)
+    assert undo_preview(c, 2) == UndoEffect(removed=100, kept=0, brought_back=0)
+    assert rows(c, "select count(*) from transactions") == [(200,)]  # the preview changed nothing
+    c.close()
+    capsys.readouterr()
+    assert main(["--db", db, "undo", "1"]) == 0
+    assert "import #1 undone: 0 rows removed; 100 rows kept (other imports brought them too)" in capsys.readouterr().out

@@ -21,12 +21,17 @@ A row's identity (``claim_key``, 128 bits) is the same on both sides:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
+from analytics.ingest.attributes import remove_attributes
 from analytics.ingest.identity import is_order_file, line_hash, natural_key_columns
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping
+from analytics.ingest.orders import restore_replaced
 from analytics.ingest.schema import NATURAL_KEYS
+from analytics.store.connection import WRITE_LOCK
 
 
 def _line_key(alias: str = "") -> str:
@@ -66,40 +71,98 @@ def record_claims(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
                            [import_id]).fetchall()[0][0])
 
 
+def hold_versions(cur: duckdb.DuckDBPyConnection, kind: str, row: str, source: str, import_id: int) -> None:
+    """Keep import ``import_id``'s versions of rows the database holds with other values (its
+    conflicting rows, the lines of amended orders it kept as stored) in ``<kind>_held``.
+    ``row`` is the commit's column list and select list (``(...) select ...``) and ``source``
+    the staged rows to keep (aliased ``c``). Inside the commit's transaction."""
+    cur.execute(f"insert into {kind}_held {row} from {source}", [import_id])
+
+
+def _unit(kind: str) -> str:
+    """The column that names what a held version stands in for: the order, or the key."""
+    return NATURAL_KEYS[kind][0]
+
+
 def _held_keys(kind: str, import_id: int) -> str:
-    """The rows import ``import_id`` holds in ``kind``, with their ``rowid`` and ``claim_key``."""
+    """The rows import ``import_id`` holds in ``kind``: ``rid`` (rowid), ``unit`` (the order
+    or key) and ``claim_key``."""
+    unit = _unit(kind)
     if kind != "transactions":
-        return (f"select rowid as rid, case when {NATURAL_KEYS[kind][0]} is null then row_key "
+        return (f"select rowid as rid, {unit} as unit, case when {unit} is null then row_key "
                 f"else {_natural_key(kind)} end as claim_key from {kind} where import_id = {int(import_id)}")
     # order lines are numbered among the live lines of their order (earlier imports first)
     orders = f"select distinct transaction_id from transactions where import_id = {int(import_id)}"
-    return (f"select rid, {_line_key()} as claim_key from (select *, row_number() over "
+    return (f"select rid, transaction_id as unit, {_line_key()} as claim_key from (select *, row_number() over "
             f"(partition by transaction_id, _h order by import_id, line, rid) as _n from "
             f"(select rowid as rid, transaction_id, import_id, line, {line_hash('t')} as _h from transactions t "
             f"where transaction_id in ({orders}))) where import_id = {int(import_id)} "
-            f"union all select rowid, row_key from transactions where import_id = {int(import_id)} "
+            f"union all select rowid, null, row_key from transactions where import_id = {int(import_id)} "
             f"and transaction_id is null")
 
 
-def hand_over(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> dict[int, int]:
-    """Before import ``import_id``'s rows are removed (its undo): give each row another
-    committed import claims to the earliest such import, and drop the claims of
-    ``import_id``. Inside the undo's transaction. Returns ``{import: rows handed to it}``."""
+def hand_over(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> int:
+    """Before import ``import_id``'s rows are removed (its undo), and before the order lines
+    it replaced are put back: give each row another committed import claims to the earliest
+    such import (counted in its ``rows_inherited``). Where the undo puts back the lines
+    ``import_id`` replaced, its lines that others claimed become those imports' held
+    versions of the order instead. Drops ``import_id``'s claims and held versions. Inside the
+    undo's transaction. Returns how many rows passed to other imports."""
     cur.execute("drop table if exists _heirs")
-    cur.execute(f"create temp table _heirs as select h.rid, h.claim_key, min(c.import_id) as heir "
+    restored = ("select transaction_id from transactions_replaced where replaced_by = ?"
+                if kind == "transactions" else "select null where ? is null")
+    cur.execute(f"create temp table _heirs as select h.rid, h.unit, h.claim_key, c.import_id as heir, "
+                f"coalesce(h.unit in ({restored}), false) as restored, "
+                f"row_number() over (partition by h.rid order by c.import_id) = 1 as first "
                 f"from ({_held_keys(kind, import_id)}) h join import_claims c "
-                f"on c.kind = ? and c.claim_key = h.claim_key and c.import_id <> ? group by all", [kind, import_id])
-    counts = dict(cur.execute("select heir, count(*) from _heirs group by heir").fetchall())
-    if counts:
-        cur.execute(f"update {kind} set import_id = h.heir from _heirs h where {kind}.rowid = h.rid")
-        cur.execute("delete from import_claims c using _heirs h "
-                    "where c.kind = ? and c.import_id = h.heir and c.claim_key = h.claim_key", [kind])
-        cur.execute("update imports set rows_inherited = coalesce(rows_inherited, 0) + n "
-                    "from (select heir, count(*) as n from _heirs group by heir) h "
-                    "where imports.import_id = h.heir")
+                f"on c.kind = ? and c.claim_key = h.claim_key and c.import_id <> ?",
+                [import_id, kind, import_id])
+    # the lines of an order that goes back to the version this import replaced: each claimant
+    # keeps them as its own version of the order
+    cur.execute(f"insert into {kind}_held select k.* replace (h.heir as import_id) from {kind} k "
+                f"join _heirs h on k.rowid = h.rid where h.restored")
+    if kind == "transactions":
+        # lines later imports added to such an order built on this import's version: they too
+        # become those imports' held versions (the order goes back to the version it had)
+        later = (f"from transactions where import_id <> {int(import_id)} and transaction_id in (select "
+                 f"transaction_id from transactions where import_id = {int(import_id)} intersect select "
+                 f"transaction_id from transactions_replaced where replaced_by = {int(import_id)})")
+        cur.execute(f"insert into transactions_held select * {later}")
+        cur.execute(f"update imports set rows_inherited = coalesce(rows_inherited, 0) - n from "
+                    f"(select import_id, count(*) as n {later} group by import_id) l "
+                    f"where imports.import_id = l.import_id")
+        cur.execute(f"delete {later}")
+    cur.execute(f"update {kind} set import_id = h.heir from _heirs h "
+                f"where {kind}.rowid = h.rid and h.first and not h.restored")
+    kept = int(cur.execute("select count(*) from _heirs where first and not restored").fetchall()[0][0])
+    cur.execute("update imports set rows_inherited = coalesce(rows_inherited, 0) + n "
+                "from (select heir, count(*) as n from _heirs where first and not restored group by heir) h "
+                "where imports.import_id = h.heir")
+    cur.execute("delete from import_claims c using _heirs h where c.kind = ? and c.import_id = h.heir "
+                "and c.claim_key = h.claim_key and (h.first or h.restored)", [kind])
     cur.execute("drop table _heirs")
     cur.execute("delete from import_claims where import_id = ?", [import_id])
-    return {int(k): int(v) for k, v in counts.items()}
+    cur.execute(f"delete from {kind}_held where import_id = ?", [import_id])
+    return kept
+
+
+def bring_back(cur: duckdb.DuckDBPyConnection, kind: str, units: str) -> int:
+    """After an undo removed rows: each order or key of ``units`` (a query) left with no live
+    row takes the earliest committed import's held version of it, if any (counted in that
+    import's ``rows_inherited``). Returns how many rows it brought in."""
+    unit = _unit(kind)
+    cur.execute("drop table if exists _back")
+    cur.execute(f"create temp table _back as select {unit}, min(import_id) as import_id from {kind}_held "
+                f"where {unit} in ({units}) and {unit} not in (select {unit} from {kind} where {unit} in ({units})) "
+                f"group by {unit}")
+    brought = cur.execute(f"insert into {kind} select h.* from {kind}_held h semi join _back b "
+                          f"using ({unit}, import_id)").fetchall()[0][0]
+    cur.execute("update imports set rows_inherited = coalesce(rows_inherited, 0) + n from "
+                f"(select import_id, count(*) as n from {kind}_held h semi join _back b using ({unit}, import_id) "
+                "group by import_id) b where imports.import_id = b.import_id")
+    cur.execute(f"delete from {kind}_held h using _back b where h.{unit} = b.{unit} and h.import_id = b.import_id")
+    cur.execute("drop table _back")
+    return int(brought)
 
 
 def mark_order_starts(cur: duckdb.DuckDBPyConnection, orders: str) -> None:
@@ -111,3 +174,49 @@ def mark_order_starts(cur: duckdb.DuckDBPyConnection, orders: str) -> None:
         f"update transactions set is_order_start = true where rowid in ("
         f"select min_by(rowid, (import_id, line)) from transactions where transaction_id in ({orders}) "
         f"group by transaction_id having not bool_or(is_order_start))")
+
+
+@dataclass(frozen=True)
+class UndoEffect:
+    """What undoing an import does to the data: ``removed`` rows taken out, ``kept`` rows that
+    stay because another committed import also brought them (now held by it), ``brought_back``
+    rows that take the place of removed ones (order lines it had replaced, put back, and
+    another import's version of a row or order it held)."""
+
+    removed: int
+    kept: int
+    brought_back: int
+
+
+def take_out(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> UndoEffect:
+    """Take import ``import_id``'s rows out of ``kind`` (inside the undo's transaction): hand
+    over what others also brought, put back what it replaced, remove the rest, bring in
+    another import's version of what it leaves empty, and mark where each order starts."""
+    kept = hand_over(cur, kind, import_id)
+    restored = 0
+    if kind == "transactions":
+        restored = restore_replaced(cur, import_id)  # the lines of orders it replaced, as they were
+        remove_attributes(cur, import_id)  # what its lines said about their customers
+    unit = _unit(kind)  # the orders and keys it leaves
+    cur.execute(f"create or replace temp table _undone as select distinct {unit} from {kind} "
+                f"where import_id = ? and {unit} is not null", [import_id])
+    removed = cur.execute(f"delete from {kind} where import_id = ?", [import_id]).fetchall()[0][0]
+    brought = bring_back(cur, kind, f"select {unit} from _undone")
+    if kind == "transactions":  # an order whose first line went starts on its next one
+        mark_order_starts(cur, "select transaction_id from _undone")
+    cur.execute("drop table _undone")
+    return UndoEffect(removed=int(removed), kept=kept, brought_back=restored + brought)
+
+
+def undo_preview(con: duckdb.DuckDBPyConnection, import_id: int) -> UndoEffect:
+    """What undoing import ``import_id`` would do (:func:`take_out` in a transaction rolled
+    back), for the confirmation before it."""
+    with WRITE_LOCK:
+        cur = con.cursor()
+        try:
+            cur.execute("begin transaction")
+            kind = cur.execute("select kind from imports where import_id = ?", [import_id]).fetchall()[0][0]
+            return take_out(cur, kind, import_id)
+        finally:
+            cur.execute("rollback")
+            cur.close()

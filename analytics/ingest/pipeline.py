@@ -23,13 +23,13 @@ from typing import Any
 import duckdb
 
 from analytics.errors import ConfirmationRequired, ImportNotFound
-from analytics.ingest.attributes import remove_attributes, write_attributes
-from analytics.ingest.claims import hand_over, mark_order_starts, record_claims
+from analytics.ingest.attributes import write_attributes
+from analytics.ingest.claims import hold_versions, record_claims, take_out
 from analytics.ingest.identity import compare_with_database, is_order_file, natural_key_columns
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.lookalike import normalize_text
 from analytics.ingest.mapping import Mapping, load_mapping, propose_mapping, save_mapping
-from analytics.ingest.orders import replace_amended, restore_replaced
+from analytics.ingest.orders import replace_amended
 from analytics.ingest.padding import HINT as PAD_HINT
 from analytics.ingest.padding import apply_padding, find_padding, is_decision, tell_padding
 from analytics.ingest.readers import RawTable, discard, read_file, resolve_lines
@@ -236,12 +236,17 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
         skipped = "status <> 'amended'" if replace else "true"
         lines = f"{staged}_candidates c" + (f" anti join (select _rid from {staged}_db where {skipped}) b using (_rid)"
                                             if present + conflict_db + amended else "")
-        cur.execute(
-            f"insert into {kind} (row_key, import_id, line, {', '.join(names)}{extra}) "
-            f"select c._key, ?, c._line, "
-            f"{', '.join(f'c.{n}' if n in staged_cols else 'null' for n in names)}"
-            f"{select_extra} from {lines}", [import_id])
+        row = (f"(row_key, import_id, line, {', '.join(names)}{extra}) select c._key, ?, c._line, "
+               f"{', '.join(f'c.{n}' if n in staged_cols else 'null' for n in names)}{select_extra}")
+        cur.execute(f"insert into {kind} {row} from {lines}", [import_id])
+        if conflict_db or (amended and not replace):  # its versions of rows stored with other values
+            held = "'conflict_db'" if replace else "'conflict_db', 'amended'"
+            hold_versions(cur, kind, row, f"{staged}_candidates c semi join (select _rid from {staged}_db "
+                          f"where status in ({held})) h using (_rid)", import_id)
         write_attributes(cur, lines, prepared.mapping, import_id)
+        if is_order_file(kind, prepared.mapping):  # an order continued from an earlier file starts there
+            cur.execute(f"update transactions set is_order_start = false where import_id = ? and transaction_id in "
+                        f"(select transaction_id from {staged}_continued)", [import_id])
         if present:  # the rows it brought that were stored already: undoing their holder keeps them
             record_claims(cur, staged, prepared.mapping, import_id)
         imported = cur.execute(f"select count(*) from {kind} where import_id = ?",
@@ -269,9 +274,6 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
              replaced])
         cur.execute(f"insert into import_rejects select ?, line, column_name, value, reason "
                     f"from {staged}_rejects", [import_id])
-        if is_order_file(kind, prepared.mapping):  # an order continued from an earlier file starts there
-            cur.execute(f"update transactions set is_order_start = false where import_id = ? and transaction_id in "
-                        f"(select transaction_id from {staged}_continued)", [import_id])
         if save_as:
             save_mapping(cur, save_as, prepared.mapping)
         if imported or replaced:
@@ -324,7 +326,9 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: st
     their customers, and put back the stored order lines it replaced
     (:func:`analytics.ingest.orders.restore_replaced`); return how many rows were removed.
     A row another committed import also brought is not removed: it passes to the earliest
-    such import (:func:`analytics.ingest.claims.hand_over`).
+    such import; a key or order it leaves empty takes the earliest committed import's version
+    of it (:func:`analytics.ingest.claims.take_out`; :func:`~analytics.ingest.claims.undo_preview`
+    tells beforehand).
 
     Raises
     ------
@@ -339,21 +343,9 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: st
         kind, status = rows[0]
         if status != "committed":
             raise ImportNotFound(f"import #{import_id} is {status}; only committed imports can be undone")
-        if kind == "transactions":
-            restore_replaced(cur, import_id)  # the lines of orders it replaced, as they were
-            remove_attributes(cur, import_id)  # what its lines said about their customers
-        hand_over(cur, kind, import_id)  # rows other committed imports also brought stay, now theirs
-        removed = cur.execute(f"select count(*) from {kind} where import_id = ?",
-                              [import_id]).fetchall()[0][0]
-        if kind == "transactions":
-            orders = f"select distinct transaction_id from transactions where import_id = {int(import_id)}"
-            cur.execute(f"create or replace temp table _undone_orders as {orders} and transaction_id is not null")
-        cur.execute(f"delete from {kind} where import_id = ?", [import_id])
-        if kind == "transactions":  # an order whose first line went starts on its next one
-            mark_order_starts(cur, "select transaction_id from _undone_orders")
-            cur.execute("drop table _undone_orders")
+        effect = take_out(cur, kind, import_id)
         cur.execute("update imports set status = 'undone', undone_at = ?, undone_by = ? "
                     "where import_id = ?", [datetime.now(), undone_by, import_id])
         marts.rebuild(cur)
         bump_data_version(cur)
-    return int(removed)
+    return effect.removed

@@ -71,9 +71,9 @@ class ImportReport:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     orders: int = 0
     orders_amended: int = 0
+    orders_continued: int = 0
     amended: list[dict[str, Any]] = field(default_factory=list)
     amended_policy: str = "keep"
-    orders_continued: int = 0
     rows_replaced: int = 0
     attribute_conflicts: list[dict[str, Any]] = field(default_factory=list)
     date_readings: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -205,11 +205,6 @@ def _fill_orders(cur: duckdb.DuckDBPyConnection, staged: str, valid: int, amende
     report.orders = valid - int(cur.execute(
         f"select coalesce(sum(lines - 1), 0) from {staged}_orders").fetchall()[0][0])
     report.orders_amended = int(cur.execute(f"select count(*) from {staged}_amended").fetchall()[0][0])
-    if not report.orders_amended:
-        return
-    report.amended = amended_orders(cur, staged, LIST_LIMIT)
-    if report.amended_policy == "replace":
-        report.rows_replaced = stored_lines(cur, staged)
     report.orders_continued = int(cur.execute(f"select count(*) from {staged}_continued").fetchall()[0][0])
     if report.orders_continued:
         new_lines = cur.execute(f"select count(*) from {staged}_lines semi join {staged}_continued "
@@ -217,6 +212,11 @@ def _fill_orders(cur: duckdb.DuckDBPyConnection, staged: str, valid: int, amende
         report.notes.append(
             f"{report.orders_continued} orders continue orders already in the database (their other lines came "
             f"in an earlier file): {new_lines} new lines are added to them, and each is still one order")
+    if not report.orders_amended:
+        return
+    report.amended = amended_orders(cur, staged, LIST_LIMIT)
+    if report.amended_policy == "replace":
+        report.rows_replaced = stored_lines(cur, staged)
         report.notes.append(
             f"{report.orders_amended} orders are in the database with other lines; they are replaced by "
             f"this file's version: {amended_lines} lines imported, {report.rows_replaced} stored lines "

@@ -9,6 +9,7 @@ import streamlit as st
 
 from analytics.errors import CRMError
 from analytics.ingest import pipeline
+from analytics.ingest.claims import undo_preview
 from analytics.store.ledger import import_history
 from ui import loaders, session
 from ui.formats import fmt_int
@@ -75,9 +76,13 @@ def history_section(lang: str) -> None:
         return
     target = committed[pending]
     # a file's name is text, never markup (a name like "[x](http://…) **b** $x$.csv")
+    effect = undo_preview(con, pending)  # rows other imports also brought stay (analytics.ingest.claims)
     st.warning(t("data_undo_confirm_text", lang, id=fmt_int(pending, lang), file=md_literal(target["file_name"]),
-                 n=fmt_int(target["rows_imported"], lang), kind=kind_label(target["kind"], lang)),
+                 n=fmt_int(effect.removed, lang), kind=kind_label(target["kind"], lang)),
                icon=":material/warning:")
+    if effect.kept or effect.brought_back:
+        st.caption(t("store_undo_effect", lang, kept=fmt_int(effect.kept, lang),
+                     back=fmt_int(effect.brought_back, lang)))
     yes, no = st.columns(2)
     yes.button(t("data_undo_yes", lang), type="primary", key="data_undo_yes", width="stretch",
                on_click=request, args=("data_undo_go",))
