@@ -61,8 +61,9 @@ def test_an_unknown_encoding_says_where_and_imports_once_chosen(lang):
     content = "customer_id,date,amount\nC1,2024-01-05,1\nCafé,2024-01-06,2\n".encode("latin-1")
     at = open_data_page(lang)
     upload(at, ("latin.csv", content))
-    assert [e.value for e in at.error] == [md_literal(t("data_error_encoding", lang, file="latin.csv", line="3",
-                                                        column="4", byte="0xE9"))]
+    assert [e.value for e in at.error] == [md_literal(t("encoding_error_not_gb18030", lang, file="latin.csv", line="3",
+                                                        column="4", byte="0xE9", gb_line="3", gb_column="4",
+                                                        gb_byte="0xE9", bom=""))]
     assert not at.metric
     selectbox(at, t("data_encoding_label", lang)).set_value("latin-1")
     run(at)
@@ -137,3 +138,28 @@ def test_an_open_day_month_order_blocks_the_confirm_until_chosen(lang):
     assert not at.warning
     confirm(at, lang, 2)
     assert rows("select order_date from transactions order by line") == [(date(2024, 2, 1),), (date(2024, 4, 3),)]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_korean_file_is_refused_then_imports_once_euc_kr_is_chosen(lang):
+    """EUC-KR bytes also fit GB18030's ranges (서울 would read as 辑匡): the page refuses to
+    guess, offers EUC-KR among the encodings, and the chosen encoding brings the text exactly."""
+    content = "고객,날짜,금액,지역\nC1,2024-01-05,10,서울\nC2,2024-01-06,20,부산\n".encode("euc_kr")
+    at = open_data_page(lang)
+    upload(at, ("korean.csv", content))
+    assert at.error and not at.metric, "refused, not imported as Chinese"
+    choice = selectbox(at, t("data_encoding_label", lang))
+    assert "euc_kr" in choice.options or any("EUC-KR" in o for o in choice.options)
+    choice.set_value("euc_kr")
+    run(at)
+    selectbox(at, t("data_kind_label", lang)).set_value("transactions")
+    run(at)
+    for column, header in (("customer_id", "고객"), ("order_date", "날짜"), ("amount", "금액"), ("region", "지역")):
+        if not any(s.label.startswith(t(f"data_col_{column}", lang)) for s in at.selectbox):
+            continue
+        chosen = [s for s in at.selectbox if s.label.startswith(t(f"data_col_{column}", lang))][0]
+        chosen.set_value(header)
+        run(at)
+    assert not at.error, [e.value for e in at.error]
+    confirm(at, lang, 2)
+    assert rows("select customer_id, region from transactions order by line") == [("C1", "서울"), ("C2", "부산")]

@@ -37,6 +37,7 @@ def workbook_bytes() -> bytes:
     """An .xlsx workbook of the Chinese rows (what a colleague renames to .csv)."""
     book = openpyxl.Workbook()
     sheet = book.active
+    sheet.title = "销售明细"  # as a Chinese workbook names it (openpyxl's default "Sheet" reads as English)
     sheet.append(CHINESE_HEADER.strip().split(","))
     for row in CHINESE_ROWS:
         sheet.append([*row[:3], float(row[3]), *row[4:]])

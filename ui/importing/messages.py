@@ -177,8 +177,6 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
      "data_error_kind_unknown"),
     (r"a (?P<kind>\w+) file needs the column\(s\) (?P<missing>.+), which were not found among (?P<columns>.*); "
      r"map them explicitly", "data_error_missing_columns"),
-    (r"(?P<file>.+): cannot tell the text encoding\. It is not UTF-8 \(line (?P<line>\d+), column (?P<column>\d+): "
-     r"byte (?P<byte>0x[0-9A-F]{2})\) and does not read as Chinese GBK/GB18030\. .*", "data_error_encoding"),
     (r"(?P<file>.+) is not valid (?P<encoding>\S+): line (?P<line>\d+), column (?P<column>\d+) "
      r"\(byte (?P<byte>0x[0-9A-F]{2})\)", "data_error_encoding_declared"),
     # encodings considered and why each was refused, a BOM skipped, a workbook named .csv (ingest.encoding)

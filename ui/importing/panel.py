@@ -26,7 +26,7 @@ from ui.importing.staged import Staged, describe
 from ui.importing.state import request, requested
 
 #: Encodings offered when a text file's own cannot be told (or the detected one is wrong).
-ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "utf-16", "big5", "latin-1")
+ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "utf-16", "big5", "euc_kr", "euc_jp", "shift_jis", "latin-1")
 #: Ids that match stored ids only when zero-padded: pad them (True) or keep them as written (False).
 PAD_CHOICES: tuple[bool, ...] = (True, False)
 
