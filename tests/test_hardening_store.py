@@ -254,3 +254,46 @@ def test_the_undo_says_beforehand_and_after_which_rows_stay(con, tmp_path, capsy
     capsys.readouterr()
     assert main(["--db", db, "undo", "1"]) == 0
     assert "import #1 undone: 0 rows removed; 100 rows kept (other imports brought them too)" in capsys.readouterr().out
+
+
+# --- #12: a sales row without an order number, amended ---
+
+KEYLESS = "客户编号,订单日期,商品名称,实付金额\nC1,2024-01-05,A,100\nC1,2024-01-05,A,100\nC2,2024-01-06,B,50\n"
+
+
+@pytest.mark.parametrize("policy", ["keep", "replace"])
+def test_an_amended_row_without_an_order_number_is_reported_not_added_beside(con, tmp_path, policy):
+    """Rows without order numbers are compared by content: a corrected amount used to add a
+    second purchase beside the first. The rule: a new row naming a stored purchase (customer,
+    date, product and the other descriptive columns) that the file no longer holds, with other
+    figures, amends it."""
+    import_file(con, write(tmp_path / "a.csv", KEYLESS), commit=True)
+    # one of the two identical purchases corrected to 120; a new purchase of C3; C2 as it was
+    corrected = KEYLESS.replace("C1,2024-01-05,A,100\nC2", "C1,2024-01-05,A,120\nC2") + "C3,2024-01-07,A,9\n"
+    report = import_file(con, write(tmp_path / "b.csv", corrected), commit=True, amended=policy)
+    assert (report.rows_already_present, report.rows_to_import) == (2, 2 if policy == "replace" else 1)
+    assert [(r["line"], r["amount"], r["stored"], r["import_id"]) for r in report.amended_rows] == [
+        (3, 120, 100, 1)]
+    assert any("amended rows" in n for n in report.notes)
+    stored = rows(con, "select customer_id, amount from transactions order by 1, 2")
+    if policy == "keep":
+        assert report.rows_amended == 1
+        assert stored == [("C1", 100), ("C1", 100), ("C2", 50), ("C3", 9)]
+    else:
+        assert report.rows_replaced == 1
+        assert stored == [("C1", 100), ("C1", 120), ("C2", 50), ("C3", 9)]
+        assert orders_and_revenue(con) == [(4, 279)]
+        undo_import(con, report.import_id)  # the stored purchase comes back
+        assert rows(con, "select customer_id, amount from transactions order by 1, 2") == [
+            ("C1", 100), ("C1", 100), ("C2", 50)]
+        assert rows(con, "select count(*) from transactions_replaced") == [(0,)]
+
+
+def test_undoing_the_stored_purchase_brings_in_the_amended_row_kept_aside(con, tmp_path):
+    import_file(con, write(tmp_path / "a.csv", KEYLESS), commit=True)
+    corrected = KEYLESS.replace("C2,2024-01-06,B,50", "C2,2024-01-06,B,55")
+    assert import_file(con, write(tmp_path / "b.csv", corrected), commit=True).rows_amended == 1
+    undo_import(con, 1)  # the C1 rows pass to #2 (it brought them too), C2 is #2's corrected row
+    assert rows(con, "select customer_id, amount, import_id from transactions order by 1, 2") == [
+        ("C1", 100, 2), ("C1", 100, 2), ("C2", 55, 2)]
+    assert rows(con, "select rows_imported, rows_inherited from imports where import_id = 2") == [(0, 3)]

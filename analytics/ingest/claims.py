@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import duckdb
 
 from analytics.ingest.attributes import remove_attributes
-from analytics.ingest.identity import is_order_file, line_hash, natural_key_columns
+from analytics.ingest.identity import is_order_file, line_hash, natural_key_columns, purchase_key
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import restore_replaced
@@ -165,6 +165,25 @@ def bring_back(cur: duckdb.DuckDBPyConnection, kind: str, units: str) -> int:
     return int(brought)
 
 
+def _bring_back_purchases(cur: duckdb.DuckDBPyConnection) -> int:
+    """After an undo removed sales rows without order numbers (``_undone_purchases``): each
+    purchase they named takes the earliest committed import's held rows of it (the amended
+    rows it kept aside). Returns how many rows it brought in."""
+    cur.execute("drop table if exists _back")
+    cur.execute(f"create temp table _back as select p, min(import_id) as import_id from "
+                f"(select import_id, {purchase_key('h')} as p from transactions_held h where transaction_id is null) "
+                f"semi join _undone_purchases using (p) group by p")
+    held = (f"from transactions_held h where transaction_id is null and "
+            f"({purchase_key('h')}, import_id) in (select (p, import_id) from _back)")
+    brought = cur.execute(f"insert into transactions select h.* {held}").fetchall()[0][0]
+    cur.execute(f"update imports set rows_inherited = coalesce(rows_inherited, 0) + n from "
+                f"(select import_id, count(*) as n {held} group by import_id) b where imports.import_id = b.import_id")
+    cur.execute(f"delete {held}")
+    cur.execute("drop table _back")
+    cur.execute("drop table _undone_purchases")
+    return int(brought)
+
+
 def mark_order_starts(cur: duckdb.DuckDBPyConnection, orders: str) -> None:
     """Give each order of ``orders`` (a query of transaction ids) that has live lines but no
     line marked as its start one: its first line (earliest import, then file line). The marts
@@ -200,8 +219,13 @@ def take_out(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> UndoE
     unit = _unit(kind)  # the orders and keys it leaves
     cur.execute(f"create or replace temp table _undone as select distinct {unit} from {kind} "
                 f"where import_id = ? and {unit} is not null", [import_id])
+    if kind == "transactions":  # the purchases its rows without order numbers named
+        cur.execute(f"create or replace temp table _undone_purchases as select distinct {purchase_key('t')} as p "
+                    f"from transactions t where import_id = ? and transaction_id is null", [import_id])
     removed = cur.execute(f"delete from {kind} where import_id = ?", [import_id]).fetchall()[0][0]
     brought = bring_back(cur, kind, f"select {unit} from _undone")
+    if kind == "transactions":
+        brought += _bring_back_purchases(cur)
     if kind == "transactions":  # an order whose first line went starts on its next one
         mark_order_starts(cur, "select transaction_id from _undone")
     cur.execute("drop table _undone")

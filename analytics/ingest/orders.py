@@ -7,6 +7,11 @@ import that replaced them, and the file's lines are imported. Undoing that impor
 stored lines back exactly as they were, so an order's live lines always come from one
 import. :func:`analytics.ingest.identity.compare_with_database` finds the amended orders
 (``<staged>_amended``); this module lists them, replaces them and restores them.
+
+Sales rows without order numbers are amended too: a new row naming a stored purchase (the same
+customer, date, product and other descriptive columns) that the file no longer holds, with
+other figures (:func:`analytics.ingest.identity._compare_purchases`). They are kept or replaced
+in the same way, row by row (:func:`note_amended_rows`, :func:`_restore_purchases`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+
+from analytics.ingest.identity import purchase_key
 
 #: What an import does with an amended order: keep the stored one, or replace it.
 AMENDED_POLICIES: tuple[str, ...] = ("keep", "replace")
@@ -66,7 +73,35 @@ def replace_amended(cur: duckdb.DuckDBPyConnection, staged: str, import_id: int)
                     f"semi join {staged}_amended using (transaction_id)", [import_id])
         cur.execute(f"delete from transactions where transaction_id in "
                     f"(select transaction_id from {staged}_amended)")
+    if _has_table(cur, f"{staged}_amended_rows"):  # sales rows without order numbers it amends
+        rows = cur.execute(f"insert into transactions_replaced select t.*, ? from transactions t "
+                           f"where rowid in (select stored_rowid from {staged}_amended_rows)",
+                           [import_id]).fetchall()[0][0]
+        cur.execute(f"delete from transactions where rowid in (select stored_rowid from {staged}_amended_rows)")
+        retired += rows
     return retired
+
+
+def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(cur.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchall()[0][0])
+
+
+def amended_rows(cur: duckdb.DuckDBPyConnection, staged: str, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` sales rows without order numbers that amend stored rows
+    (:func:`analytics.ingest.identity._compare_purchases`), by file line: ``line``,
+    ``customer_id``, ``order_date``, ``product``, the ``amount`` in the file and ``stored``,
+    and ``import_id`` (the import that brought the stored row)."""
+    product = "c.product" if _has_column(cur, staged, "product") else "null"
+    rows = cur.execute(
+        f"select c._line, c.customer_id, c.order_date, {product}, "
+        f"c.amount, t.amount, t.import_id from {staged}_amended_rows a join {staged}_candidates c using (_rid) "
+        f"join transactions t on t.rowid = a.stored_rowid order by c._line limit {int(limit)}").fetchall()
+    return [{"line": r[0], "customer_id": r[1], "order_date": r[2], "product": r[3], "amount": r[4],
+             "stored": r[5], "import_id": r[6]} for r in rows]
+
+
+def _has_column(cur: duckdb.DuckDBPyConnection, table: str, name: str) -> bool:
+    return name in [d[0] for d in cur.execute(f"select * from {table} limit 0").description]
 
 
 def restore_replaced(cur: duckdb.DuckDBPyConnection, import_id: int) -> int:
@@ -75,6 +110,7 @@ def restore_replaced(cur: duckdb.DuckDBPyConnection, import_id: int) -> int:
     import replaced in turn keeps that later version; the lines this import replaced stay
     retired, now as replaced by the later import (undoing it later restores them). Returns
     how many lines were put back."""
+    _restore_purchases(cur, import_id)
     still_held = f"select transaction_id from transactions where import_id = {int(import_id)}"
     restored = int(cur.execute(
         f"select count(*) from transactions_replaced where replaced_by = ? and transaction_id in ({still_held})",
@@ -91,3 +127,42 @@ def restore_replaced(cur: duckdb.DuckDBPyConnection, import_id: int) -> int:
         "where r.replaced_by = ? and r.transaction_id = later.transaction_id", [import_id, import_id])
     cur.execute("delete from transactions_replaced where import_id = ?", [import_id])
     return restored
+
+
+def _restore_purchases(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """The sales rows without order numbers import ``import_id`` replaced: put back where it
+    still holds a row of the same purchase; where a later import replaced its row in turn,
+    they stay retired, now as replaced by that import."""
+    mine = f"from transactions_replaced where replaced_by = {int(import_id)} and transaction_id is null"
+    if not cur.execute(f"select exists (select 1 {mine})").fetchall()[0][0]:
+        return
+    held = (f"select {purchase_key('t')} from transactions t where import_id = {int(import_id)} "
+            f"and transaction_id is null")
+    back = f"{mine} and {purchase_key('transactions_replaced')} in ({held})"
+    cur.execute(f"insert into transactions select * exclude (replaced_by) {back}")
+    cur.execute(f"delete {back}")
+    cur.execute(
+        f"update transactions_replaced r set replaced_by = later.replaced_by from "
+        f"(select {purchase_key('x')} as p, max(replaced_by) as replaced_by from transactions_replaced x "
+        f"where import_id = ? and transaction_id is null group by p) later "
+        f"where r.replaced_by = ? and r.transaction_id is null and {purchase_key('r')} = later.p",
+        [import_id, import_id])
+
+
+def note_amended_rows(cur: duckdb.DuckDBPyConnection, staged: str, amended: int, report: Any, limit: int) -> None:
+    """Report the sales rows without order numbers that amend stored rows, under the report's
+    policy: kept (not imported, the default) or replacing the stored rows."""
+    report.amended_rows = amended_rows(cur, staged, limit)
+    lines = ", ".join(str(r["line"]) for r in report.amended_rows[:5]) + (", ..." if amended > 5 else "")
+    if report.amended_policy == "replace":
+        report.rows_replaced = amended
+        report.notes.append(
+            f"{amended} rows without an order number are amended rows (a stored purchase, the same customer, "
+            f"date and product, with other figures; lines {lines}): they replace the stored rows (undoing the "
+            "import puts them back)")
+    else:
+        report.rows_amended = amended
+        report.notes.append(
+            f"{amended} rows without an order number are amended rows (a stored purchase, the same customer, "
+            f"date and product, with other figures; lines {lines}): the stored rows are kept and these are not "
+            "imported (choose to replace them to import this file's version)")

@@ -270,7 +270,7 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
              json.dumps(report.mapping, ensure_ascii=False), imported_by, datetime.now(),
              report.rows_read, report.rows_valid, report.rows_rejected, report.rows_excluded,
              report.rows_duplicate, report.rows_already_present, report.rows_conflicting,
-             imported, report.amended_policy if report.orders_amended else None, report.orders_amended,
+             imported, report.amended_policy if report.orders_amended or amended else None, report.orders_amended,
              replaced])
         cur.execute(f"insert into import_rejects select ?, line, column_name, value, reason "
                     f"from {staged}_rejects", [import_id])

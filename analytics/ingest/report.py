@@ -17,7 +17,7 @@ import duckdb
 from analytics.ingest.excel import SheetTable
 from analytics.ingest.identity import is_order_file, natural_key_columns, same_key
 from analytics.ingest.mapping import Mapping
-from analytics.ingest.orders import amended_orders, stored_lines
+from analytics.ingest.orders import amended_orders, note_amended_rows, stored_lines
 from analytics.ingest.readers import RawTable
 from analytics.ingest.schema import NATURAL_KEYS
 
@@ -72,6 +72,7 @@ class ImportReport:
     orders: int = 0
     orders_amended: int = 0
     orders_continued: int = 0
+    amended_rows: list[dict[str, Any]] = field(default_factory=list)
     amended: list[dict[str, Any]] = field(default_factory=list)
     amended_policy: str = "keep"
     rows_replaced: int = 0
@@ -152,6 +153,8 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
     report.rows_already_present = present
     if is_order_file(kind, mapping):
         _fill_orders(cur, staged, valid, amended, report)
+    elif amended:  # sales rows without order numbers that amend stored ones
+        note_amended_rows(cur, staged, amended, report, LIST_LIMIT)
     report.rows_to_import = (valid - report.rows_duplicate - report.rows_conflicting - present
                              - report.rows_amended)
     if returns:

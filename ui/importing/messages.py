@@ -132,6 +132,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
      r"back\)", "data_note_amended_replaced"),
     (r"(?P<n>\d+) orders continue orders already in the database \(their other lines came in an earlier "
      r"file\): (?P<lines>\d+) new lines are added to them, and each is still one order", "store_note_orders_continued"),
+    (r"(?P<n>\d+) rows without an order number are amended rows \(a stored purchase, the same customer, date and "
+     r"product, with other figures; lines (?P<at>[\d, .]+)\): the stored rows are kept and these are not "
+     r"imported \(choose to replace them to import this file's version\)", "store_note_amended_rows_kept"),
+    (r"(?P<n>\d+) rows without an order number are amended rows \(a stored purchase, the same customer, date and "
+     r"product, with other figures; lines (?P<at>[\d, .]+)\): they replace the stored rows \(undoing the "
+     r"import puts them back\)", "store_note_amended_rows_replaced"),
     (r"this exact file was imported before as (?P<ids>#\d+(?:, #\d+)*)", "data_note_imported_before"),
     (r"(?P<n>\d+) scores have no scale; read as CSAT 1–5 \(scores range from (?P<low>\S+) to (?P<high>\S+)\)",
      "data_note_scale_csat"),
