@@ -2,7 +2,8 @@
 files without ids, order-line files whose orders come whole, in parts or amended, kept or
 replaced, and customer files with conflicting values) and undos. After every step the stored
 rows are what importing the committed imports alone, in their order and with their choices,
-stores, and each committed import holds ``rows_imported + rows_inherited`` rows.
+stores, each committed import holds ``rows_imported + rows_inherited`` rows, and each
+order has one line marked as its start (the marts count orders on it).
 
 Left out: an order split over files *and* replaced. When undo puts back the version of an order
 that the undone import had replaced, the lines later imports added to it become their held
@@ -112,5 +113,8 @@ def test_stored_rows_are_those_of_the_committed_imports(steps):
                 finally:
                     replay.close()
                 assert ledger_holds(con) == []
+                assert con.cursor().execute(  # each order is counted once, however many files its lines came in
+                    "select transaction_id from transactions where transaction_id is not null group by 1 "
+                    "having count(*) filter (where is_order_start) <> 1").fetchall() == []
         finally:
             con.close()
