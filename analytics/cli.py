@@ -156,6 +156,12 @@ def _show_report(report: dict[str, Any]) -> None:
         print(f"  {label:>26}: {report[key]:,}")
     if report["orders"]:
         print(f"  {'orders':>26}: {report['orders']:,}")
+    if report.get("orders_continued"):
+        print(f"  {'continuing stored orders':>26}: {report['orders_continued']:,}")
+    for a in report.get("amended_rows", [])[:50]:
+        print(f"  amended row, line {a['line']}: customer {a['customer_id']}, {a['order_date']}, "
+              f"product {a['product']}: amount {a['amount']} in the file, {a['stored']} stored "
+              f"(import #{a['import_id']})")
     if report["orders_amended"]:
         what = ("replaced by this file's version" if report["amended_policy"] == "replace"
                 else "kept as stored (--amended replace imports this file's version)")

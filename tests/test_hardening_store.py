@@ -297,3 +297,15 @@ def test_undoing_the_stored_purchase_brings_in_the_amended_row_kept_aside(con, t
     assert rows(con, "select customer_id, amount, import_id from transactions order by 1, 2") == [
         ("C1", 100, 2), ("C1", 100, 2), ("C2", 55, 2)]
     assert rows(con, "select rows_imported, rows_inherited from imports where import_id = 2") == [(0, 3)]
+
+
+def test_the_command_line_lists_continued_orders_and_amended_rows(tmp_path, capsys):
+    db = str(tmp_path / "cli.duckdb")
+    for name, body in (("p1.csv", LINES + PART_1), ("p2.csv", LINES + PART_2), ("k1.csv", KEYLESS)):
+        assert main(["--db", db, "import", str(write(tmp_path / name, body)), "--commit"]) == 0
+    out = capsys.readouterr().out
+    assert "continuing stored orders: 1" in out
+    corrected = KEYLESS.replace("C2,2024-01-06,B,50", "C2,2024-01-06,B,55")
+    assert main(["--db", db, "import", str(write(tmp_path / "k2.csv", corrected))]) == 0
+    out = capsys.readouterr().out
+    assert "amended row, line 4: customer C2, 2024-01-06, product B: amount 55.0000 in the file, 50.0000 stored" in out
