@@ -42,9 +42,10 @@ from import_util import (
     rows,
     write,
 )
+from openpyxl.chart import BarChart, Reference
 
 from analytics.cli import main as cli_main
-from analytics.errors import ConfirmationRequired
+from analytics.errors import ConfirmationRequired, FileReadError
 from analytics.ingest.pipeline import import_file
 from ui.downloads import to_csv_bytes, to_xlsx_bytes
 from ui.i18n import LANGUAGES, md_literal, t
@@ -275,6 +276,41 @@ def test_a_second_data_sheet_is_named_with_how_to_import_it(con, tmp_path):
     assert "other sheets, not imported: '2月' (a table of known columns); choose the sheet to import another one" \
         in report.notes
     assert import_file(con, _save(tmp_path, "two.xlsx", two_data_sheets()), sheet="2月").rows_valid == 1
+
+
+def test_a_sheet_named_like_a_number_is_chosen_by_its_name(con, tmp_path):
+    # the page's sheet choice passes the sheet's name: a year is a name, not a position
+    book = openpyxl.Workbook()
+    book.active.title = "2023"
+    book.active.append(HEADER)
+    book.active.append(["SO1", "C001", datetime(2023, 1, 5), 100, "华东", "天猫"])
+    later = book.create_sheet("2024")
+    for row in (HEADER, ["SO2", "C002", datetime(2024, 1, 5), 200, "华北", "京东"],
+                ["SO3", "C003", datetime(2024, 1, 6), 300, "华北", "京东"]):
+        later.append(row)
+    path = tmp_path / "years.xlsx"
+    book.save(path)
+    by_name = import_file(con, path, sheet="2024")
+    assert (by_name.sheet, by_name.rows_valid) == ("2024", 2)
+    assert import_file(con, path, sheet=2).sheet == "2024"
+
+
+def test_a_chart_sheet_is_never_read_as_a_table(con, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "订单"
+    for row in (HEADER, ["SO1", "C001", datetime(2024, 1, 5), 100, "华东", "天猫"]):
+        book.active.append(row)
+    chart = BarChart()
+    chart.add_data(Reference(book.active, min_col=4, min_row=1, max_row=2), titles_from_data=True)
+    book.create_chartsheet("图表", 0).add_chart(chart)
+    path = tmp_path / "chart.xlsx"
+    book.save(path)
+    report = import_file(con, path)
+    assert (report.sheet, report.rows_valid) == ("订单", 1)
+    assert "other sheets, not imported: '图表'; choose the sheet to import another one" in report.notes
+    with pytest.raises(FileReadError, match="sheet '图表' is a chart, not a table of cells") as error:
+        import_file(con, path, sheet="图表")
+    _localized_everywhere(str(error.value))
 
 
 # --- #20 formulas without a saved value ----------------------------------------------------------

@@ -249,13 +249,13 @@ def _choose_sheet(book: object, path: Path, sheet: str | int | None) -> tuple[st
         raise FileReadError(f"{path.name} has no sheet with cells (only charts)")
     if sheet is None:
         chosen = None
+    elif isinstance(sheet, str) and sheet in names:  # a name first: a sheet may be named 2024
+        chosen = sheet
     elif isinstance(sheet, int) or str(sheet).isdigit():
         pos = int(sheet)
         if not 1 <= pos <= len(names):
             raise FileReadError(f"{path.name} has {len(names)} sheets; there is no sheet {pos}")
         chosen = names[pos - 1]
-    elif sheet in names:
-        chosen = str(sheet)
     else:
         raise FileReadError(f"{path.name} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
     if chosen is not None and chosen not in tables:
