@@ -18,6 +18,7 @@ the report says how they were made.
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 
 from analytics.ingest.attributes import note_conflicts
 from analytics.ingest.identity import (
@@ -96,8 +97,15 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
     for header, value, cond, reason in checks:
         cur.execute(f"insert into {staged}_rejects select _line, ?, cast({value} as varchar), {reason} "
                     f"from {staged}_bad where coalesce({cond}, false)", [header])
-    for m in raw.malformed:
-        cur.execute(f"insert into {staged}_rejects values (?, null, ?, ?)", [m.line, m.text[:500], m.reason])
+    if raw.malformed:  # one insert of them all (a file of ragged rows has tens of thousands)
+        malformed = pa.table({"line": pa.array([m.line for m in raw.malformed], pa.int64()),
+                              "value": pa.array([m.text[:500] for m in raw.malformed], pa.string()),
+                              "reason": pa.array([m.reason for m in raw.malformed], pa.string())})
+        cur.register(f"{staged}_malformed", malformed)
+        try:
+            cur.execute(f"insert into {staged}_rejects select line, null, value, reason from {staged}_malformed")
+        finally:
+            cur.unregister(f"{staged}_malformed")
     headers = cur.execute(f"select count(*) from {staged} where _header and not _blank").fetchall()[0][0]
     if headers:
         report.notes.append(f"{headers} lines repeat the header row (files joined together?); they are excluded")
