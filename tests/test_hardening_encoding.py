@@ -65,11 +65,14 @@ def test_korean_and_japanese_files_are_refused_not_imported_as_mojibake(con, tmp
         assert codec in text and name in text and text != message
 
 
-@pytest.mark.parametrize("force_python", READERS)
+BIG5_ROWS = [("T1", "C1", "2024-01-05", "10", "臺北", "門市", "陳大文"),
+             ("T2", "C2", "2024-01-06", "20", "高雄", "網路", "林小美")]
+
+
 @pytest.mark.parametrize(("codec", "records"), [("euc-kr", KOREAN_ROWS), ("euc_jp", JAPANESE_ROWS),
                                                  ("shift_jis", JAPANESE_ROWS), ("cp949", KOREAN_ROWS),
-                                                 ("big5", [("T1", "C1", "2024-01-05", "10", "臺北", "門市", "陳大文"),
-                                                           ("T2", "C2", "2024-01-06", "20", "高雄", "網路", "林小美")])])
+                                                 ("big5", BIG5_ROWS)])
+@pytest.mark.parametrize("force_python", READERS)
 def test_a_named_encoding_imports_the_text_exactly(con, tmp_path, force_python, codec, records):
     path = tmp_path / "orders.csv"
     path.write_bytes(csv_text(HEADER, records).encode(codec))
@@ -104,18 +107,18 @@ def test_real_gbk_exports_are_still_gb18030(tmp_path, shape):
     assert detect_encoding(path) == "gb18030"
 
 
-KOREAN_WORDS = ("서울 부산 대구 인천 광주 대전 울산 수원 경기도 강남구 해운대 김철수 이영희 박민수 최지훈 정수진 "
+KOREAN_WORDS = ("서울 부산 대구 인천 광주 대전 울산 수원 경기도 강남구 해운대 김철수 이영희 박민수 최지훈 정수진 "  # noqa: SIM905
                 "윤서연 장민호 고객 주문 금액 지역 매장 온라인 도매 상품 커피 마우스 의자 볼펜 스피커 가습기 "
                 "충전기 노트북 화장품 주식회사 대리점 영업 담당자 합계 배송 완료 취소 반품 할인 회원 신규").split()
-KOREAN_HEADER = "고객번호 주문일자 금액 지역 채널 상품명 담당자".split()
-JAPANESE_WORDS = ("東京 大阪 名古屋 札幌 福岡 横浜 神戸 京都 北海道 愛知県 山田 鈴木 佐藤 田中 高橋 渡辺 太郎 "
+KOREAN_HEADER = "고객번호 주문일자 금액 지역 채널 상품명 담당자".split()  # noqa: SIM905
+JAPANESE_WORDS = ("東京 大阪 名古屋 札幌 福岡 横浜 神戸 京都 北海道 愛知県 山田 鈴木 佐藤 田中 高橋 渡辺 太郎 "  # noqa: SIM905
                   "花子 一郎 美咲 顧客 注文 金額 地域 店舗 卸売 商品 株式会社 営業 担当 合計 配送 完了 返品 割引 "
                   "会員 電話 住所 コーヒー マウス スマホ ケース ボールペン オンライン セット").split()
-JAPANESE_HEADER = "顧客コード 注文日 金額 地域 チャネル 商品名 担当者".split()
-CHINESE_WORDS = ("华东 华南 华北 西南 西北 东北 北京 上海 广州 深圳 杭州 成都 武汉 南京 张伟 王芳 李娜 刘洋 陈静 "
+JAPANESE_HEADER = "顧客コード 注文日 金額 地域 チャネル 商品名 担当者".split()  # noqa: SIM905
+CHINESE_WORDS = ("华东 华南 华北 西南 西北 东北 北京 上海 广州 深圳 杭州 成都 武汉 南京 张伟 王芳 李娜 刘洋 陈静 "  # noqa: SIM905
                  "杨磊 赵敏 周杰 欧阳淼 诸葛亮 门店 线上 直营 批发 零售 会员 办公椅 打印纸 保温杯 签字笔 茶叶礼盒 "
                  "数据线 鼠标垫 螺蛳粉 有限公司 天猫 京东 备注 退货 已完成 省 市 区 路 号").split()
-CHINESE_HEADERS = "订单编号 客户编号 订单日期 实付金额 大区 渠道 商品名称 客户名称".split()
+CHINESE_HEADERS = "订单编号 客户编号 订单日期 实付金额 大区 渠道 商品名称 客户名称".split()  # noqa: SIM905
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
