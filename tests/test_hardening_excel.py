@@ -362,3 +362,23 @@ def test_xlsx_downloads_keep_text_as_it_is_and_csv_still_protects():
     text = list(csv.reader(io.StringIO(to_csv_bytes(table).decode("utf-8-sig"))))
     assert text[0][0] == "'=name"
     assert [r[0] for r in text[1:]] == ["'+1", "'=SUM(A1)", "'-x", "'@home", "plain"]
+
+
+def test_a_header_row_far_down_a_sheet_can_be_chosen(con, tmp_path):
+    """Finding 20: a header below the rows searched (here row 81, under 80 lines of notes) is
+    read when chosen, as in a text file; a row past the sheet's end says so."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "订单"
+    for i in range(80):
+        sheet.append([f"说明第 {i + 1} 行"])
+    sheet.append(["客户编号", "订单日期", "实付金额"])
+    sheet.append(["C1", "2024-01-05", 10])
+    sheet.append(["C2", "2024-01-06", 20])
+    path = tmp_path / "far.xlsx"
+    book.save(path)
+    report = import_file(con, path, header_row=81, commit=True)
+    assert (report.header_row, report.rows_read, report.rows_imported) == (81, 2, 2)
+    assert rows(con, "select customer_id, line from transactions order by line") == [("C1", 82), ("C2", 83)]
+    with pytest.raises(FileReadError, match="header row 200 is outside sheet '订单'"):
+        import_file(con, path, header_row=200)

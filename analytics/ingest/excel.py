@@ -179,6 +179,8 @@ def read_excel(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | int | No
         names = list(book.sheetnames)
         chosen, top, notes = _choose_sheet(book, path, sheet)
         ws = book[chosen]
+        if header_row and top and header_row > top[-1][0]:  # a header chosen below the rows searched
+            top = _excel_top(ws, until=header_row + 10)
         header = find_header(top, header_row, f"{path.name}: header row {header_row} is outside sheet {chosen!r}")
         first = (header.row or 0) + 1
         width = len(header.names)
@@ -371,8 +373,8 @@ def _excel_rows(ws: object, start: int) -> Iterator[tuple[int, tuple[object, ...
     yield from enumerate(ws.iter_rows(min_row=start), start=start)
 
 
-def _excel_top(ws: object) -> list[tuple[int, list[object]]]:
-    """The top rows of a sheet, each as the texts of its cells up to its last value."""
+def _excel_top(ws: object, until: int = HEADER_SEARCH_ROWS + 10) -> list[tuple[int, list[object]]]:
+    """The top rows of a sheet (to row ``until``), each as the texts of its cells up to its last value."""
     rows = []
     reading = _Reading()
     for number, cells in _excel_rows(ws, 1):
@@ -380,6 +382,6 @@ def _excel_top(ws: object) -> list[tuple[int, list[object]]]:
         while texts and texts[-1] is None:
             texts.pop()
         rows.append((number, texts))
-        if number >= HEADER_SEARCH_ROWS + 10:
+        if number >= until:
             break
     return rows
