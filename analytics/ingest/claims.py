@@ -36,7 +36,8 @@ from analytics.store.connection import WRITE_LOCK
 
 def _line_key(alias: str = "") -> str:
     prefix = f"{alias}." if alias else ""
-    return f"md5_number(concat_ws(chr(31), 'line', {prefix}transaction_id, cast({prefix}_h as varchar), {prefix}_n))"
+    # xor, not the hash as text: casting a 128-bit integer to text costs ~25 µs a row
+    return f"xor({prefix}_h, md5_number(concat_ws(chr(31), 'line', {prefix}transaction_id, {prefix}_n)))"
 
 
 def _natural_key(kind: str, alias: str = "") -> str:
