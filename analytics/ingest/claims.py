@@ -112,14 +112,19 @@ def hand_over(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> int:
     cur.execute("drop table if exists _heirs")
     restored = ("select transaction_id from transactions_replaced where replaced_by = ?"
                 if kind == "transactions" else "select null where ? is null")
+    # a claimant later than an import that holds another version of the same order or key
+    # does not take the row: that earlier version comes in (bring_back), the claimant's is held
+    earlier = (f"select {_unit(kind)} as unit, min(import_id) as first_held from {kind}_held "
+               f"where import_id <> {int(import_id)} and {_unit(kind)} is not null group by 1")
     cur.execute(f"create temp table _heirs as select h.rid, h.unit, h.claim_key, c.import_id as heir, "
-                f"coalesce(h.unit in ({restored}), false) as restored, "
+                f"coalesce(h.unit in ({restored}), false) or coalesce(c.import_id > e.first_held, false) as restored, "
                 f"row_number() over (partition by h.rid order by c.import_id) = 1 as first "
                 f"from ({_held_keys(kind, import_id)}) h join import_claims c "
-                f"on c.kind = ? and c.claim_key = h.claim_key and c.import_id <> ?",
+                f"on c.kind = ? and c.claim_key = h.claim_key and c.import_id <> ? "
+                f"left join ({earlier}) e on e.unit = h.unit",
                 [import_id, kind, import_id])
-    # the lines of an order that goes back to the version this import replaced: each claimant
-    # keeps them as its own version of the order
+    # the lines of an order that goes back to the version this import replaced, or to an
+    # earlier import's version: each claimant keeps them as its own version of the order
     cur.execute(f"insert into {kind}_held select k.* replace (h.heir as import_id) from {kind} k "
                 f"join _heirs h on k.rowid = h.rid where h.restored")
     if kind == "transactions":
