@@ -6,9 +6,17 @@ import that stored it first holds it. The later import *claims* it (table
 import also brought: :func:`hand_over` gives each such row to the earliest committed import
 that claims it (the rows stay, now held by that import, counted in its ``rows_inherited``),
 and the ledger stays true: a committed import holds ``rows_imported + rows_inherited`` rows,
-live or replaced. What is stored is always what importing the committed imports alone, in
-their order, would have stored, for rows that repeat each other; a row an import brought with
-*other* values (a conflict, a kept amended order) was not stored and is not claimed.
+live or replaced.
+
+A row an import brought with *other* values than the stored one (a conflicting key, the
+lines of an amended order or an amended sales row it kept as stored) is its *held version*
+(``<kind>_held``): when an undo leaves that key, order or purchase without a row, the
+earliest committed import's held version comes in (:func:`bring_back`). So what is stored
+is what importing the committed imports alone, in their order, would store
+(``tests/test_hardening_store_properties.py`` checks it on random sequences), with one
+exception: when undo puts back an order the undone import had replaced, the lines later
+imports added to it are kept as their held versions even if they asked to replace (the ledger
+keeps no choice for an import that found nothing to replace).
 
 A row's identity (``claim_key``, 128 bits) is the same on both sides:
 
