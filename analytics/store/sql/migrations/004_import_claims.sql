@@ -4,7 +4,7 @@
 -- content (status 'present'), so not written again: the import that holds it keeps it, and
 -- this import has a claim on it. Undoing the holder hands each claimed row to the earliest
 -- committed import that claims it, so undo never removes a row another committed import
--- also brought. claim_key is the row's identity as :mod:`analytics.store.claims` computes
+-- also brought. claim_key is the row's identity as analytics/ingest/claims.py computes
 -- it on both sides: its natural key, its order line (order, line content, occurrence), or
 -- its content key (row_key).
 -- imports.rows_inherited: rows handed to an import when another import was undone; an
