@@ -34,10 +34,11 @@ from dataclasses import dataclass
 import duckdb
 
 from analytics.ingest.attributes import remove_attributes
-from analytics.ingest.identity import is_order_file, line_hash, natural_key_columns, purchase_key
+from analytics.ingest.identity import is_order_file, line_hash, natural_key_columns
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import restore_replaced
+from analytics.ingest.purchases import purchase_key
 from analytics.ingest.schema import NATURAL_KEYS
 from analytics.store.connection import WRITE_LOCK
 

@@ -32,7 +32,8 @@ import duckdb
 
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping
-from analytics.ingest.schema import NATURAL_KEYS, Column, column, identity_columns, stored_columns
+from analytics.ingest.purchases import STORED_TYPES, compare_purchases
+from analytics.ingest.schema import NATURAL_KEYS, Column, identity_columns, stored_columns
 
 
 def hash_expr(cols: tuple[Column, ...], alias: str = "", present: frozenset[str] | None = None) -> str:
@@ -65,35 +66,14 @@ def _repeat_key(kind: str, mapping: Mapping) -> list[str]:
     return keys if not is_order_file(kind, mapping) or "line_id" in keys else []
 
 
-#: The type each compared column has where it is stored (a line's content is hashed as it is stored).
-_STORED_TYPES = {"id": "varchar", "text": "varchar", "date": "date", "money": "decimal(18, 4)",
-                 "number": "double"}
-
-
 def line_hash(alias: str, present: frozenset[str] | None = None) -> str:
     """128 bits of md5 over an order line's content (its identity columns but the order
     number, each cast to its stored type): the same for the line in a file and stored.
     Columns outside ``present`` (a file's staged columns) count as empty."""
     parts = ", ".join(
-        f"coalesce(cast(cast({alias}.{c.name} as {_STORED_TYPES[c.type]}) as varchar), chr(0))"
+        f"coalesce(cast(cast({alias}.{c.name} as {STORED_TYPES[c.type]}) as varchar), chr(0))"
         if present is None or c.name in present else "chr(0)"
         for c in identity_columns("transactions") if c.name != "transaction_id")
-    return f"md5_number(concat_ws(chr(31), {parts}))"
-
-
-#: What names the purchase a sales row without an order number records: its customer, date and
-#: descriptive columns. Two such rows with the same of these and other figures (amount,
-#: quantity, cost) are one purchase told twice: the later one amends it.
-PURCHASE_COLUMNS: tuple[str, ...] = ("customer_id", "order_date", "product", "category", "region", "channel",
-                                     "sales_rep")
-
-
-def purchase_key(alias: str, present: frozenset[str] | None = None) -> str:
-    """128 bits of md5 over a sales row's :data:`PURCHASE_COLUMNS`, each as stored (columns
-    outside ``present`` empty): the same for the row in a file and stored."""
-    parts = ", ".join(
-        f"coalesce(cast(cast({alias}.{name} as {_STORED_TYPES[column('transactions', name).type]}) as varchar), chr(0))"
-        if present is None or name in present else "chr(0)" for name in PURCHASE_COLUMNS)
     return f"md5_number(concat_ws(chr(31), {parts}))"
 
 
@@ -103,8 +83,8 @@ def line_fingerprint(alias: str, present: frozenset[str] | None = None) -> str:
     empty). Equal multisets of lines give equal sums; both sides are hashed in the same
     query, so the hash need not be stable across DuckDB versions (nothing of it is stored)."""
     parts = ", ".join(
-        f"cast({alias}.{c.name} as {_STORED_TYPES[c.type]})" if present is None or c.name in present
-        else f"cast(null as {_STORED_TYPES[c.type]})"
+        f"cast({alias}.{c.name} as {STORED_TYPES[c.type]})" if present is None or c.name in present
+        else f"cast(null as {STORED_TYPES[c.type]})"
         for c in identity_columns("transactions") if c.name != "transaction_id")
     return f"sum(hash({parts}))"
 
@@ -284,7 +264,7 @@ def compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: 
     if not natural_key_columns(kind, mapping):
         cur.execute(f"create temp table {staged}_db as {by_content}")
         if kind == "transactions":
-            _compare_purchases(cur, staged, mapping)
+            compare_purchases(cur, staged, mapping)
         return
     keyless_rows = f"union all {by_content} where {keyless(kind, mapping, 'c')}"
     if is_order_file(kind, mapping):
@@ -305,44 +285,6 @@ def compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: 
         f"create temp table {staged}_db as "
         f"select c._rid, case when {same} then 'present' else 'conflict_db' end as status "
         f"from {staged}_candidates c join {kind} d on {same_key(kind, mapping, 'c', 'd')} {keyless_rows}")
-
-
-def _compare_purchases(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping) -> None:
-    """Sales rows without order numbers that amend stored ones, in ``<staged>_amended_rows``
-    (the file's row, the stored row it amends) and as 'amended' in ``<staged>_db``.
-
-    A row is compared by its content, so a corrected amount makes a new row. The rule: in a
-    file with a product column, a new row with a product amends a stored row without an order
-    number that the file does not hold when both name the same purchase
-    (:data:`PURCHASE_COLUMNS`: customer, date, product, category, region, channel, sales rep)
-    with other figures (a file without products cannot tell a corrected purchase from a second
-    one the same day: its rows are added); within one purchase the file's
-    new rows and the stored rows it lacks are paired in their order (file line, stored order),
-    and new rows past the pairs are new purchases. Only stored rows in the file's span of
-    dates are read (a file of new dates costs one look-up)."""
-    cur.execute(f"drop table if exists {staged}_amended")
-    cur.execute(f"create temp table {staged}_amended (transaction_id varchar, only_in_file hugeint, "
-                f"only_stored hugeint)")
-    cur.execute(f"create or replace temp table {staged}_amended_rows (_rid bigint, stored_rowid bigint)")
-    present = staged_columns(mapping)
-    if "product" not in present:  # without the product, a second purchase the same day looks alike
-        return
-    first, last = cur.execute(f"select min(order_date), max(order_date) from {staged}_candidates").fetchall()[0]
-    stored = ("from transactions t where t.transaction_id is null and t.order_date between ? and ?")
-    if first is None or not cur.execute(f"select exists (select 1 {stored})", [first, last]).fetchall()[0][0]:
-        return
-    cur.execute(
-        f"insert into {staged}_amended_rows "
-        f"with new as (select c._rid, {purchase_key('c', present)} as p from {staged}_candidates c "
-        f"anti join {staged}_db using (_rid) where c.product is not null), "
-        f"lacked as (select t.rowid as stored_rowid, {purchase_key('t')} as p {stored} "
-        f"and t.row_key not in (select _key from {staged}_candidates)), "
-        f"f as (select _rid, p, row_number() over (partition by p order by _rid) as k "
-        f"from new semi join lacked using (p)), "
-        f"d as (select stored_rowid, p, row_number() over (partition by p order by stored_rowid) as k "
-        f"from lacked semi join new using (p)) "
-        f"select f._rid, d.stored_rowid from f join d using (p, k)", [first, last])
-    cur.execute(f"insert into {staged}_db select _rid, 'amended' from {staged}_amended_rows")
 
 
 def _compare_orders(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping) -> bool:

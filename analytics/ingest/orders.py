@@ -10,7 +10,7 @@ import. :func:`analytics.ingest.identity.compare_with_database` finds the amende
 
 Sales rows without order numbers are amended too: a new row naming a stored purchase (the same
 customer, date, product and other descriptive columns) that the file no longer holds, with
-other figures (:func:`analytics.ingest.identity._compare_purchases`). They are kept or replaced
+other figures (:func:`analytics.ingest.purchases.compare_purchases`). They are kept or replaced
 in the same way, row by row (:func:`note_amended_rows`, :func:`_restore_purchases`).
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from analytics.ingest.identity import purchase_key
+from analytics.ingest.purchases import purchase_key
 
 #: What an import does with an amended order: keep the stored one, or replace it.
 AMENDED_POLICIES: tuple[str, ...] = ("keep", "replace")
@@ -88,7 +88,7 @@ def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def amended_rows(cur: duckdb.DuckDBPyConnection, staged: str, limit: int) -> list[dict[str, Any]]:
     """The first ``limit`` sales rows without order numbers that amend stored rows
-    (:func:`analytics.ingest.identity._compare_purchases`), by file line: ``line``,
+    (:func:`analytics.ingest.purchases.compare_purchases`), by file line: ``line``,
     ``customer_id``, ``order_date``, ``product``, the ``amount`` in the file and ``stored``,
     and ``import_id`` (the import that brought the stored row)."""
     product = "c.product" if _has_column(cur, staged, "product") else "null"
