@@ -64,3 +64,33 @@ def test_an_amended_order_is_listed_kept_by_default_or_replaced_and_undo_restore
     button(run(at), t("data_undo_yes", lang)).click()
     run(at)
     assert rows(LINES) == stored
+
+
+KEYLESS = "客户编号,订单日期,商品名称,实付金额\nC1,2024-01-05,A,100\nC1,2024-01-05,A,100\nC2,2024-01-06,B,50\n"
+#: one of C1's two identical purchases corrected to 120, C2 as stored, a new purchase of C3
+CORRECTED = "客户编号,订单日期,商品名称,实付金额\nC1,2024-01-05,A,100\nC1,2024-01-05,A,120\nC2,2024-01-06,B,50\n" \
+            "C3,2024-01-07,A,9\n"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_amended_row_without_an_order_number_is_listed_and_kept_or_replaced(lang):
+    """Issue 10, #12: a sales file without order numbers whose row corrects a stored purchase
+    (same customer, date and product, another amount) says so, lists it with the stored amount,
+    keeps the stored row by default and replaces it on the analyst's choice."""
+    at = open_data_page(lang)
+    upload(at, ("a.csv", KEYLESS.encode("utf-8")))
+    confirm(at, lang, 3)
+    upload(at, ("a.csv", KEYLESS.encode("utf-8")), ("b.csv", CORRECTED.encode("utf-8")))
+    assert t("data_amended_rows_text", lang, n="1") in [w.value for w in at.warning]
+    table = next(df.value for df in at.dataframe if t("data_table_stored", lang) in df.value.columns)
+    assert [(r[t("data_table_line", lang)], r[t("data_table_customer_id", lang)], r[t("data_table_product", lang)],
+             float(r[t("data_table_amount", lang)]), float(r[t("data_table_stored", lang)]),
+             r[t("data_table_import_id", lang)]) for r in table.to_dict("records")] == [(3, "C1", "A", 120, 100, "#1")]
+    choice = next(r for r in at.radio if r.label == t("data_amended_rows_label", lang))
+    assert choice.value == "keep"
+    assert counts(at, lang, "rows_to_import") == ["1"]
+    choice.set_value("replace")
+    run(at)
+    confirm(at, lang, 2)
+    assert rows("select customer_id, amount from transactions order by 1, 2") == [
+        ("C1", Decimal("100")), ("C1", Decimal("120")), ("C2", Decimal("50")), ("C3", Decimal("9"))]

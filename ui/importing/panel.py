@@ -21,7 +21,7 @@ from ui.formats import fmt_int
 from ui.i18n import md_literal, t
 from ui.importing.mapping import mapping_editor, required_mapping
 from ui.importing.messages import error_text, kind_label, localize, stage_label
-from ui.importing.report import amended_table, count_tiles, facts, import_result, notes, row_tables
+from ui.importing.report import amended_rows_table, amended_table, count_tiles, facts, import_result, notes, row_tables
 from ui.importing.staged import Staged, describe
 from ui.importing.state import request, requested
 
@@ -148,15 +148,25 @@ def _pad_ids(entry: Staged, report: ImportReport, lang: str) -> None:
 def _amended(entry: Staged, report: ImportReport, lang: str) -> None:
     """Orders the database holds with other lines: what differs, and whether the import keeps
     the stored orders (the default) or replaces them with this file's (undo puts them back)."""
-    if not report.orders_amended:
+    rows = len(report.amended_rows)
+    if not report.orders_amended and not rows:
         return
-    st.warning(t("data_amended_text", lang, n=fmt_int(report.orders_amended, lang)),
-               icon=":material/published_with_changes:")
+    if report.orders_amended:
+        st.warning(t("data_amended_text", lang, n=fmt_int(report.orders_amended, lang)),
+                   icon=":material/published_with_changes:")
+    if rows:  # sales rows without order numbers that amend stored purchases (analytics.ingest.purchases)
+        total = report.rows_replaced if report.amended_policy == "replace" else report.rows_amended
+        st.warning(t("data_amended_rows_text", lang, n=fmt_int(max(total, rows), lang)),
+                   icon=":material/published_with_changes:")
     key = entry.widget("amended")
-    st.radio(t("data_amended_label", lang), AMENDED_POLICIES, index=AMENDED_POLICIES.index(entry.options["amended"]),
-             format_func=lambda p: t(f"data_amended_{p}", lang), horizontal=True, help=t("data_amended_help", lang),
+    words = "data_amended" if report.orders_amended else "data_amended_rows"  # orders, or rows only
+    st.radio(t(f"{words}_label", lang), AMENDED_POLICIES, index=AMENDED_POLICIES.index(entry.options["amended"]),
+             format_func=lambda p: t(f"{words}_{p}", lang), horizontal=True, help=t(f"{words}_help", lang),
              key=key, on_change=_on_option, args=(entry, "amended", key))
-    amended_table(report, entry.widget("amended_table"), lang)
+    if report.orders_amended:
+        amended_table(report, entry.widget("amended_table"), lang)
+    if rows:
+        amended_rows_table(report, entry.widget("amended_rows_table"), lang)
 
 
 def _confirm(entry: Staged, report: ImportReport, lang: str) -> None:

@@ -70,6 +70,17 @@ def amended_table(report: ImportReport, download_key: str, lang: str) -> None:
     download_buttons(table, f"{Path(report.file).stem}_{t('data_amended_stem', lang)}", lang, download_key)
 
 
+def amended_rows_table(report: ImportReport, download_key: str, lang: str) -> None:
+    """The sales rows without order numbers that amend stored purchases: each row's line,
+    customer, date, product, amount in the file and stored, and the import that stored it;
+    with downloads keyed `download_key`."""
+    table = _table(report.amended_rows, {"line": _plain, "customer_id": _plain, "order_date": _plain,
+                                         "product": _plain, "amount": _plain, "stored": _plain,
+                                         "import_id": lambda i: f"#{i}"}, lang)
+    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 300))
+    download_buttons(table, f"{Path(report.file).stem}_{t('data_amended_rows_stem', lang)}", lang, download_key)
+
+
 def notes(report: ImportReport, lang: str) -> None:
     """How each date column was read, and the pipeline's notes, as one list."""
     # an order still to be confirmed is asked for above, not stated here
