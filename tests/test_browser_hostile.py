@@ -7,7 +7,7 @@ Each file gets a clear preview (count tiles) or a clear message (an error or a w
 panel), never an unexpected error, a traceback or a leaked message key; and with all of them
 in the uploader every other tab of the page (history with undo, data quality, settings) is
 drawn. Three of them are photographed at laptop and phone width for people to look at
-(``tests/artifacts/screenshots/hostile-*``).
+(``docs/screenshots/hostile-*``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from browser_util import (
     PHONE,
     Server,
     app_text,
+    docs_folder,
     leaked_messages,
     new_page,
     open_data_page,
@@ -125,6 +126,6 @@ def test_three_hostile_files_photographed_at_laptop_and_phone_width(
                 panel.get_by_test_id("stAlertContentError")).or_(panel.get_by_test_id("stAlertContentWarning")).first)
             expect(page.get_by_test_id("stException")).to_have_count(0)
             assert leaked_messages(app_text(page), "zh") == []
-            screenshot(page, f"hostile-{finding:02d}")
+            screenshot(page, f"hostile-{finding:02d}", folder=docs_folder())
         finally:
             page.context.close()

@@ -6,10 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hostile.excel import book_of
 from import_util import (
     con_fixture,  # noqa: F401 (the con fixture)
     rows,
@@ -95,13 +95,7 @@ def test_save_mapping_replaces_by_name(con):
 # ----------------------------------------------------------------------------- Excel, Parquet, TSV, refused files
 
 def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, data in sheets.items():
-        ws = book.create_sheet(name)
-        for row in data:
-            ws.append(row)
-    book.save(path)
+    book_of(sheets).save(path)
     return path
 
 

@@ -15,7 +15,8 @@ import openpyxl
 HEADER = ["订单编号", "客户编号", "订单日期", "实付金额", "大区", "渠道"]
 
 
-def _book(sheets: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()) -> openpyxl.Workbook:
+def book_of(sheets: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()) -> openpyxl.Workbook:
+    """A workbook of ``sheets`` (name → rows), in that order, those named in ``hidden`` hidden."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     for name, data in sheets.items():
@@ -36,7 +37,7 @@ def _bytes(book: openpyxl.Workbook) -> bytes:
 def ids_as_numbers() -> bytes:
     """#4: customer ids and order numbers Excel stores as numbers: ``000424`` kept only as the
     number format ``000000`` (or ``00000#``), and ids written as floats (``424.0``)."""
-    book = _book({"订单": [HEADER,
+    book = book_of({"订单": [HEADER,
                            [20240001, 424, datetime(2024, 1, 5), 100.5, "华东", "天猫"],
                            [20240002, 425, datetime(2024, 1, 6), 200, "华北", "京东"],
                            [20240003, 23.0, datetime(2024, 1, 7), 50, "华南", "门店"],
@@ -51,7 +52,7 @@ def merged_regions() -> bytes:
     """#5: the region merged over each block of rows (A person sees 华东 on rows 2-4)."""
     rows = [HEADER] + [[f"SO{i}", f"C{i:03d}", datetime(2024, 1, i), 10 * i, None, "天猫"] for i in range(1, 7)]
     rows[1][4], rows[4][4] = "华东", "华北"
-    book = _book({"订单": rows})
+    book = book_of({"订单": rows})
     book["订单"].merge_cells("E2:E4")
     book["订单"].merge_cells("E5:E7")
     return _bytes(book)
@@ -62,7 +63,7 @@ def hidden_first_sheet() -> bytes:
     old = [HEADER, ["OLD1", "C900", datetime(2023, 1, 5), 999, "华东", "天猫"]]
     new = [HEADER, ["SO1", "C001", datetime(2024, 1, 5), 100, "华东", "天猫"],
            ["SO2", "C002", datetime(2024, 1, 6), 200, "华北", "京东"]]
-    return _bytes(_book({"底稿": old, "订单": new}, hidden=("底稿",)))
+    return _bytes(book_of({"底稿": old, "订单": new}, hidden=("底稿",)))
 
 
 def formula_without_value() -> bytes:
@@ -71,14 +72,14 @@ def formula_without_value() -> bytes:
     header = ["订单编号", "客户编号", "订单日期", "单价", "数量", "实付金额"]
     rows = [header] + [[f"SO{i}", f"C{i:03d}", datetime(2024, 1, i), 10, i, f"=D{i + 1}*E{i + 1}"]
                        for i in range(1, 4)]
-    return _bytes(_book({"订单": rows}))
+    return _bytes(book_of({"订单": rows}))
 
 
 def two_data_sheets() -> bytes:
     """#20: a second sheet that is also a table of sales (February after January)."""
     jan = [HEADER, ["SO1", "C001", datetime(2024, 1, 5), 100, "华东", "天猫"]]
     feb = [HEADER, ["SO2", "C002", datetime(2024, 2, 5), 200, "华北", "京东"]]
-    return _bytes(_book({"1月": jan, "2月": feb}))
+    return _bytes(book_of({"1月": jan, "2月": feb}))
 
 
 FILES: list[tuple[int, str, bytes]] = [
