@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -237,6 +238,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "json", False):
             _print_json({"error": str(exc), "kind": type(exc).__name__})
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # what no rule foresaw: one sentence, not a traceback (CRM_DEBUG=1 shows it)
+        if os.environ.get("CRM_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        said = f"an unexpected error ({type(exc).__name__}: {first}); nothing was written"
+        if getattr(args, "json", False):
+            _print_json({"error": said, "kind": "UnexpectedError"})
+        print(f"error: {said}. Set CRM_DEBUG=1 to see where it happened, and please report it with the file",
+              file=sys.stderr)
         return 1
 
 

@@ -345,3 +345,27 @@ def test_report_data_prints_the_data_pages_ledger_checks_and_settings(sales_db, 
     assert code == 2 and "--region: the data page has no period or filters" in err
     code, out, err = run(capsys, "--db", db, "report", "data", "--user", "cfo@example.com", "--access-file", access)
     assert code == 1 and out == "" and "cfo@example.com (executive) may not open the data page" in err
+
+
+def test_an_unforeseen_error_is_one_sentence_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """Issue 10: what no rule foresaw (a reader's own exception) is said in one line, exit 1;
+    CRM_DEBUG=1 shows the traceback."""
+    import duckdb
+
+    from analytics import cli
+
+    def failing(*args, **kwargs):
+        raise duckdb.InvalidInputException("CSV Parser state machine reached an invalid state\n  more detail")
+
+    monkeypatch.setattr(cli, "import_file", failing)
+    path = tmp_path / "x.csv"
+    path.write_text("customer_id,order_date,amount\nC1,2024-01-05,1\n", encoding="utf-8")
+    monkeypatch.delenv("CRM_DEBUG", raising=False)
+    assert cli.main(["--db", str(tmp_path / "crm.duckdb"), "import", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: an unexpected error (InvalidInputException: CSV Parser state machine reached an "
+                          "invalid state); nothing was written.")
+    assert "Traceback" not in err and "more detail" not in err
+    monkeypatch.setenv("CRM_DEBUG", "1")
+    with pytest.raises(duckdb.InvalidInputException):
+        cli.main(["--db", str(tmp_path / "crm.duckdb"), "import", str(path)])
