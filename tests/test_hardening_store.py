@@ -11,6 +11,7 @@ import textwrap
 import threading
 from datetime import date
 
+import duckdb
 import pytest
 from import_util import con_fixture, rows, write  # noqa: F401 (the con fixture)
 
@@ -309,3 +310,24 @@ def test_the_command_line_lists_continued_orders_and_amended_rows(tmp_path, caps
     assert main(["--db", db, "import", str(write(tmp_path / "k2.csv", corrected))]) == 0
     out = capsys.readouterr().out
     assert "amended row, line 4: customer C2, 2024-01-06, product B: amount 55.0000 in the file, 50.0000 stored" in out
+
+
+def test_a_large_order_line_file_imported_again_under_a_small_memory_limit_adds_nothing(tmp_path):
+    """Re-importing a big export whose every line is stored never runs out of memory: its
+    claims are numbered and written in steps that spill (one query held them all: 300,000 lines
+    failed under 90 MB, as 10M lines did under the default 1 GB)."""
+    path, db = tmp_path / "lines.csv", tmp_path / "crm.duckdb"
+    duckdb.connect().execute(
+        "copy (select 'SO' || lpad(cast(o * 7919 % 1000003 as varchar), 9, '0') as transaction_id, "
+        "'C' || lpad(cast(hash(o) % 20000 as varchar), 7, '0') as customer_id, "
+        "date '2022-01-01' + cast(hash(o, 'd') % 1000 as integer) as order_date, "
+        "round(10 + hash(o, l, 'a') % 90000 / 100.0, 2) as amount, 1 + hash(o, l) % 3 as quantity, "
+        "'华东' as region, '线上' as channel, '商品' || (hash(o, l, 'p') % 60) as product "
+        f"from range(100000) t(o), range(3) r(l) order by hash(o), l) to '{path}' (header)")
+    con = connect(db)
+    assert import_file(con, path, commit=True, kind="transactions").rows_imported == 300_000
+    con.close()
+    con = connect(db, memory_limit="90MB", threads=2)
+    report = import_file(con, path, commit=True, kind="transactions")
+    assert (report.rows_imported, report.rows_already_present) == (0, 300_000)
+    con.close()

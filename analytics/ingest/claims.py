@@ -62,13 +62,20 @@ def record_claims(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
     present = f"(select c.* from {staged}_candidates c semi join (select _rid from {staged}_db " \
               f"where status = 'present') p using (_rid))"
     if is_order_file(kind, mapping):
-        # occurrences are numbered among the file's lines of the order with the same content
-        lines = (f"select *, row_number() over (partition by transaction_id, _h order by _rid) as _n from "
-                 f"(select c._rid, c.transaction_id, {line_hash('c', staged_columns(mapping))} as _h "
-                 f"from {staged}_candidates c semi join (select distinct transaction_id from {present} "
-                 f"where transaction_id is not null) o using (transaction_id))")
-        cur.execute(f"insert into import_claims select ?, ?, {_line_key('l')} from ({lines}) l "
-                    f"semi join {present} p using (_rid)", [import_id, kind])
+        # The present lines of an order are the first occurrences of their content in the file
+        # (a continued order's new lines come after the stored ones), so numbering them alone
+        # numbers them as among all the file's lines of the order. Staged in steps, each of
+        # which streams or spills: one query with the window and the joins held 10M lines in
+        # memory and failed under a 1 GB limit.
+        cur.execute("drop table if exists _claim_lines")
+        cur.execute(f"create temp table _claim_lines as select c._rid, c.transaction_id, "
+                    f"{line_hash('c', staged_columns(mapping))} as _h from {staged}_candidates c "
+                    f"semi join (select _rid from {staged}_db where status = 'present') p using (_rid) "
+                    f"where c.transaction_id is not null")
+        cur.execute(f"insert into import_claims select ?, ?, {_line_key('l')} from (select transaction_id, _h, "
+                    f"row_number() over (partition by transaction_id, _h order by _rid) as _n "
+                    f"from _claim_lines) l", [import_id, kind])
+        cur.execute("drop table _claim_lines")
         cur.execute(f"insert into import_claims select ?, ?, _key from {present} where transaction_id is null",
                     [import_id, kind])
     elif natural_key_columns(kind, mapping):
