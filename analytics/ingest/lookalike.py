@@ -13,7 +13,7 @@ import duckdb
 from analytics.ingest.identity import natural_key_columns
 from analytics.ingest.layout import CODED
 from analytics.ingest.mapping import Mapping
-from analytics.ingest.schema import COLUMNS, fold_key, is_key_text, lookalike_class, trim_text
+from analytics.ingest.schema import COLUMNS, Column, fold_key, is_key_text, lookalike_class, trim_text
 from analytics.ingest.staging import word_case
 from analytics.ingest.validate import content_hash, invalid_expr
 
@@ -27,6 +27,12 @@ def _shown(text: str) -> str:
 _INVISIBLE = frozenset((0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x180E))
 
 
+def _target(kind: str, col: Column) -> str:
+    """The staged column holding ``col``'s text: ``raw_<name>`` for a coded column (its unknown
+    words), else the column itself."""
+    return f"raw_{col.name}" if CODED.get((kind, col.name)) else col.name
+
+
 def normalize_text(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping) -> list[str]:
     """Fold the look-alike text of the staged rows' keys and trim free text; return the notes.
 
@@ -34,9 +40,11 @@ def normalize_text(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping
     :func:`~analytics.ingest.schema.fold_key` (NFKC per character, no zero-width characters,
     trimmed); free text loses invisible characters at its ends only
     (:func:`~analytics.ingest.schema.trim_text`). One scan gathers, per column, the distinct
-    values that may change (non-ASCII ones for keys, the ids among them matching
-    :func:`~analytics.ingest.schema.lookalike_class`; free text starting or ending with a
-    non-ASCII character), and only those go through Python. The rows holding a changed value are
+    values that may change (non-ASCII ones for dimension text; free text starting or ending with
+    a non-ASCII character) and whether an id column holds any non-ASCII value; only for such id
+    columns does a second scan gather the ids matching
+    :func:`~analytics.ingest.schema.lookalike_class` (so a file of ASCII ids never builds the
+    class nor runs it). Only the values gathered go through Python. The rows holding a changed value are
     updated in place (the staged rows keep their order), then their row rules and content hash
     are computed again. A coded word (scale, kind, outcome) is read again from its folded text.
 
@@ -49,28 +57,39 @@ def normalize_text(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping
     columns = [c for c in COLUMNS[kind] if c.name in mapping.columns and c.type in ("id", "text")]
     if not columns:
         return []
-    cls = lookalike_class()
+    # One scan: the distinct non-ASCII values of the dimension columns (few), the free text
+    # starting or ending with a non-ASCII character, and whether an id column has any non-ASCII
+    # value at all. A CASE inside the aggregate, not a FILTER clause: a FILTER's conditions are
+    # all evaluated on every row, a CASE's only where the first holds.
     gathers = []
     for c in columns:
-        x = f"raw_{c.name}" if CODED.get((kind, c.name)) else c.name
-        if not is_key_text(c):
-            may = f"ord({x}) > 127 or ord({x}[-1]) > 127"
-        elif c.type == "id":  # many distinct values: only those with a look-alike character
-            may = f"strlen({x}) <> length({x}) and regexp_matches({x}, '{cls}')"
-        else:  # few distinct values: Python tells
-            may = f"strlen({x}) <> length({x})"
-        gathers.append(f"list(distinct {x}) filter (where {may})")
-    found = cur.execute(f"select {', '.join(gathers)} from {staged}").fetchall()[0]
+        x = _target(kind, c)
+        if c.type == "id":
+            gathers.append(f"bool_or(strlen({x}) <> length({x}))")
+        else:
+            may = f"strlen({x}) <> length({x})" if is_key_text(c) else f"ord({x}) > 127 or ord({x}[-1]) > 127"
+            gathers.append(f"list(distinct case when {may} then {x} end)")
+    found = list(cur.execute(f"select {', '.join(gathers)} from {staged}").fetchall()[0])
+    # ids (many distinct values): only those with a look-alike character, where any is non-ASCII
+    wide = [i for i, c in enumerate(columns) if c.type == "id" and found[i]]
+    if wide:
+        cls = lookalike_class()
+        ids = [_target(kind, columns[i]) for i in wide]
+        lists = cur.execute("select " + ", ".join(
+            f"list(distinct case when strlen({x}) <> length({x}) and regexp_matches({x}, '{cls}') then {x} end)"
+            for x in ids) + f" from {staged}").fetchall()[0]
+        for i, values in zip(wide, lists, strict=True):
+            found[i] = values
     notes: list[str] = []
     changed_rows = f"{staged}_folded"
     folds = f"{staged}_fold"
     for c, values in zip(columns, found, strict=True):
         fold = fold_key if is_key_text(c) else trim_text
-        changes = [(old, new) for old in values or () if (new := fold(old)) != old]
+        changes = [(old, new) for old in values or () if old is not None and (new := fold(old)) != old]
         if not changes:
             continue
         coded = CODED.get((kind, c.name))
-        target = f"raw_{c.name}" if coded else c.name
+        target = _target(kind, c)
         cur.execute(f"create or replace temp table {folds} (old varchar, new varchar)")
         cur.executemany(f"insert into {folds} values (?, ?)", changes)
         if not notes:
