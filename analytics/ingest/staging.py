@@ -135,11 +135,13 @@ def _trimmed(cell: str) -> str:
             f"then nullif(trim({cell}, {TRIM}), '') else nullif({cell}, '') end")
 
 
-def _may_be_among(expr: str, words: tuple[str, ...]) -> str:
-    """A cheap first test for :func:`_among`: ``expr`` starts with the first letter of one of
-    ``words`` (lower-case words; either case of the letter)."""
+def _may_be_among(first: str, words: tuple[str, ...]) -> str:
+    """A cheap first test for :func:`_among`: ``first``, the code of a text's first character,
+    is the first letter of one of ``words`` (lower-case words; either case of the letter).
+    ``first`` is a column computed once: ``ord(text)`` repeated in each comparison of the chain
+    would decode the character again for each (15 times, most of the total flag's cost)."""
     codes = sorted({ord(ch) for w in words for ch in (w[0], w[0].upper())})
-    return "(" + " or ".join(f"ord({expr}) = {code}" for code in codes) + ")"
+    return "(" + " or ".join(f"{first} = {code}" for code in codes) + ")"
 
 
 def _among(expr: str, words: tuple[str, ...]) -> str:
@@ -185,15 +187,19 @@ def _typed_expr(col: Column, t: str, native: str) -> str:
             f"else cast({value} as double) end")
 
 
+#: The code of the (trimmed) id's first character, computed once below the flags that test it.
+_ID_START = "_id_start"
+
+
 def _total_flag(id_text: str, cell_list: str) -> str:
     """A total row: its id cell empty and a total word in a cell, or the id cell itself a total
     word (:data:`~analytics.ingest.schema.TOTAL_WORDS`, read by ``crm_is_total``). The cheap tests
-    (first letter, a character every total word holds) come first."""
+    (first letter, :data:`_ID_START`; a character every total word holds) come first."""
     hint = (f"(contains({id_text}, '计') or contains({id_text}, '总和') or contains(lower({id_text}), 'total') "
             f"or contains(lower({id_text}), 'sum'))")
     any_total = f"list_bool_or([coalesce(crm_is_total(x), false) for x in {cell_list}])"
     return (f"case when {id_text} is null then coalesce({any_total}, false) "
-            f"when {_may_be_among(id_text, TOTAL_WORDS + TOTAL_PREFIXES)} and {hint} "
+            f"when {_may_be_among(_ID_START, TOTAL_WORDS + TOTAL_PREFIXES)} and {hint} "
             f"then coalesce(crm_is_total({id_text}), false) else false end")
 
 
@@ -212,7 +218,7 @@ def _header_flag(raw: RawTable, mapping: Mapping, id_col: str) -> str:
         return "false"
     id_text = f"t_{id_col}"
     cells = ", ".join(f"coalesce(trim(c{i}, {TRIM}), '')" for i in positions)
-    return (f"case when strlen({id_text}) = {len(id_header.encode('utf-8'))} and ord({id_text}) = {ord(id_header[0])} "
+    return (f"case when strlen({id_text}) = {len(id_header.encode('utf-8'))} and {_ID_START} = {ord(id_header[0])} "
             f"then md5(concat_ws(chr(31), {cells})) = '{digest}' else false end")
 
 
@@ -318,8 +324,8 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     query = (
         f"select *, {', '.join(level4)} from ("
         f"select *{exclude}{''.join(', ' + e for e in level3)} from (select *{in_range} from ("
-        f"select {', '.join(level2)} from (select {', '.join(level1)} from ("
-        f"select {', '.join(level0)} from {source})))))"
+        f"select {', '.join(level2)} from (select *, ord({id_text}) as {_ID_START} from ("
+        f"select {', '.join(level1)} from (select {', '.join(level0)} from {source}))))))"
     )
     if not raw.has_lines and not numbered and _plan_has_join(cur, query):
         # the plan could reorder rows: number them explicitly (slower, always right)
