@@ -23,7 +23,7 @@ from typing import Any
 
 from analytics import pages
 from analytics.access import authorize, default_access_path, load_access
-from analytics.errors import CRMError
+from analytics.errors import CRMError, in_one_line
 from analytics.ingest.claims import undo_preview
 from analytics.ingest.orders import AMENDED_POLICIES
 from analytics.ingest.pipeline import DATE_ORDERS, SCALES, Progress, import_file, undo_import
@@ -242,8 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # what no rule foresaw: one sentence, not a traceback (CRM_DEBUG=1 shows it)
         if os.environ.get("CRM_DEBUG"):
             raise
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        said = f"an unexpected error ({type(exc).__name__}: {first}); nothing was written"
+        said = f"an unexpected error ({in_one_line(exc)}); nothing was written"
         if getattr(args, "json", False):
             _print_json({"error": said, "kind": "UnexpectedError"})
         print(f"error: {said}. Set CRM_DEBUG=1 to see where it happened, and please report it with the file",

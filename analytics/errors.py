@@ -22,7 +22,14 @@ class EncodingNotDetected(FileReadError):
 
 class UnexpectedError(CRMError):
     """Something failed that no rule foresaw (a bug, or a reader's own error): said with its
-    type and first line, and nothing written."""
+    type and first line (:func:`in_one_line`), and nothing written."""
+
+
+def in_one_line(exc: BaseException) -> str:
+    """An exception as its type and the first line of its message, at most 300 characters of it
+    (``InvalidInputException: CSV Parser ...``): what a person is told of an unforeseen error."""
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{type(exc).__name__}: {first}"
 
 
 class MappingError(CRMError):

@@ -24,7 +24,7 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from analytics.errors import CRMError, MappingError, UnexpectedError
+from analytics.errors import CRMError, MappingError, UnexpectedError, in_one_line
 from analytics.ingest import intake, pipeline
 from analytics.ingest.readers import EXCEL_FORMATS, TEXT_FORMATS, RawTable, peek
 from analytics.ingest.report import ImportReport
@@ -45,8 +45,7 @@ def describe(exc: BaseException, step: str) -> str:
     """An error no rule foresaw, logged with its traceback (for whoever fixes it), as its type
     and first line (``InvalidInputException: CSV Parser ...``)."""
     _LOG.error("unexpected error while %s a file", step, exc_info=exc)
-    first = (str(exc).strip().splitlines() or [""])[0][:300]
-    return f"{type(exc).__name__}: {first}"
+    return in_one_line(exc)
 
 
 def unexpected(exc: BaseException, step: str) -> UnexpectedError:
