@@ -230,3 +230,22 @@ def test_outlier_check_flags_a_misplaced_decimal_not_a_big_order(tmp_path):
     found = {r.name: r for r in audits.run_checks(con)}["amount_outliers"]
     assert found.count == 1 and found.sample.customer_id.tolist() == ["B2"]
     con.close()
+
+
+def test_outlier_check_samples_a_large_table_by_hash_and_still_finds_the_outlier(tmp_path):
+    """Past 100,000 rows the usual price comes from the rows whose hash of import and line falls in
+    the first 100,000/rows of the hash range: about 100,000 of them, the same ones at every run."""
+    con = connect(tmp_path / "crm.duckdb")
+    n = 150_000
+    rows = "".join(f"C{i % 5000},2024-01-{i % 28 + 1:02d},{4000 + i % 50},1,冰箱\n" for i in range(n))
+    rows += "B2,2024-02-02,450000,1,冰箱\n"
+    (tmp_path / "t.csv").write_text("customer_id,order_date,amount,quantity,product\n" + rows, encoding="utf-8")
+    import_file(con, tmp_path / "t.csv", commit=True)
+    sampled = con.execute("select count(*) from transactions where hash(import_id, line) "
+                          "< 100000 * (18446744073709551615 // (select count(*) from transactions))").fetchall()[0][0]
+    assert abs(sampled - 100_000) < 5 * (100_000 * (1 - 100_000 / (n + 1))) ** 0.5  # binomial, 5 sigma
+    first = {r.name: r for r in audits.run_checks(con)}["amount_outliers"]
+    again = {r.name: r for r in audits.run_checks(con)}["amount_outliers"]
+    assert first.count == again.count == 1 and first.sample.customer_id.tolist() == ["B2"]
+    assert first.sample.usual_price.iloc[0] == pytest.approx(4024.5, abs=1)  # the median of 4000..4049
+    con.close()

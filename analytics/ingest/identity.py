@@ -259,17 +259,22 @@ def compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: 
     """
     kind = mapping.kind
     cur.execute(f"drop table if exists {staged}_db")
+    # an empty table holds none of the file's rows: its candidates are not read (a first import)
+    stored = cur.execute(f"select exists (select 1 from {kind})").fetchall()[0][0]
     by_content = (f"select c._rid, 'present' as status from {staged}_candidates c "
-                  f"join {kind} d on d.row_key = c._key")
+                  f"join {kind} d on d.row_key = c._key" if stored else
+                  "select c._rid, 'present' as status from (select cast(null as bigint) as _rid) c")
+    nothing = f"create temp table {staged}_db as {by_content} where false"
     if not natural_key_columns(kind, mapping):
-        cur.execute(f"create temp table {staged}_db as {by_content}")
+        cur.execute(f"create temp table {staged}_db as {by_content}" if stored else nothing)
         if kind == "transactions":
             compare_purchases(cur, staged, mapping)
         return
     keyless_rows = f"union all {by_content} where {keyless(kind, mapping, 'c')}"
     if is_order_file(kind, mapping):
         if not _compare_orders(cur, staged, mapping):  # none of its orders is stored
-            cur.execute(f"create temp table {staged}_db as {by_content} where {keyless(kind, mapping, 'c')}")
+            cur.execute(f"create temp table {staged}_db as {by_content} where {keyless(kind, mapping, 'c')}"
+                        if stored else nothing)
             return
         # the new lines of a continued order are imported; its other lines are present
         cur.execute(
@@ -279,6 +284,9 @@ def compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: 
             f"left join {staged}_amended a using (transaction_id) "
             f"anti join (select _rid from {staged}_lines l semi join {staged}_continued using (transaction_id) "
             f"where l.is_new) n using (_rid) {keyless_rows}")
+        return
+    if not stored:
+        cur.execute(nothing)
         return
     same = _same_content(kind, staged_columns(mapping), "c", "d")
     cur.execute(

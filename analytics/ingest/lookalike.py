@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from analytics.ingest.identity import natural_key_columns
-from analytics.ingest.layout import CODED
+from analytics.ingest.layout import CODED, TRIM_CHARS, trimmed_later
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.schema import COLUMNS, Column, fold_key, is_key_text, lookalike_class, trim_text
 from analytics.ingest.staging import word_case
@@ -39,7 +39,11 @@ def normalize_text(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping
     Key and dimension columns (:func:`~analytics.ingest.schema.is_key_text`) are folded by
     :func:`~analytics.ingest.schema.fold_key` (NFKC per character, no zero-width characters,
     trimmed); free text loses invisible characters at its ends only
-    (:func:`~analytics.ingest.schema.trim_text`). One scan gathers, per column, the distinct
+    (:func:`~analytics.ingest.schema.trim_text`). Optional text is staged as written
+    (:func:`~analytics.ingest.layout.trimmed_later`), so its values starting or ending with a
+    space or control character are gathered and trimmed here too, per distinct value; a value
+    that only loses what staging trims from other columns (spaces, tabs, line breaks,
+    ideographic spaces) is not noted. One scan gathers, per column, the distinct
     values that may change (non-ASCII ones for dimension text; free text starting or ending with
     a non-ASCII character) and whether an id column holds any non-ASCII value; only for such id
     columns does a second scan gather the ids matching
@@ -68,6 +72,8 @@ def normalize_text(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping
             gathers.append(f"bool_or(strlen({x}) <> length({x}))")
         else:
             may = f"strlen({x}) <> length({x})" if is_key_text(c) else f"ord({x}) > 127 or ord({x}[-1]) > 127"
+            if trimmed_later(kind, c):  # staged as written: a space or control character at an end too
+                may = f"{may} or ord({x}) <= 32 or ord({x}[-1]) <= 32"
             gathers.append(f"list(distinct case when {may} then {x} end)")
     found = list(cur.execute(f"select {', '.join(gathers)} from {staged}").fetchall()[0])
     # ids (many distinct values): only those with a look-alike character, where any is non-ASCII
@@ -83,20 +89,25 @@ def normalize_text(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping
     notes: list[str] = []
     changed_rows = f"{staged}_folded"
     folds = f"{staged}_fold"
+    changed = False
     for c, values in zip(columns, found, strict=True):
         fold = fold_key if is_key_text(c) else trim_text
-        changes = [(old, new) for old in values or () if old is not None and (new := fold(old)) != old]
+        # (old, new, noted): a value only trimmed of what staging trims elsewhere is not noted
+        later = trimmed_later(kind, c)
+        changes = [(old, new, not later or (new or "") != old.strip(TRIM_CHARS))
+                   for old in values or () if old is not None and (new := fold(old)) != old]
         if not changes:
             continue
         coded = CODED.get((kind, c.name))
         target = _target(kind, c)
-        cur.execute(f"create or replace temp table {folds} (old varchar, new varchar)")
-        cur.executemany(f"insert into {folds} values (?, ?)", changes)
-        if not notes:
+        cur.execute(f"create or replace temp table {folds} (old varchar, new varchar, noted boolean)")
+        cur.executemany(f"insert into {folds} values (?, ?, ?)", changes)
+        if not changed:
             cur.execute(f"create or replace temp table {changed_rows} (r bigint)")
+            changed = True
         total, old, new = cur.execute(
             f"select count(*), arg_min(f.old, s.rowid), arg_min(f.new, s.rowid) from {staged} s "
-            f"join {folds} f on s.{target} = f.old").fetchall()[0]
+            f"join {folds} f on s.{target} = f.old where f.noted").fetchall()[0]
         cur.execute(f"insert into {changed_rows} select s.rowid from {staged} s join {folds} f on s.{target} = f.old")
         if coded:
             word = word_case("f.new", coded)
@@ -105,9 +116,11 @@ def normalize_text(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping
             sets = f"{c.name} = f.new"
         cur.execute(f"update {staged} set {sets} from {folds} f where {staged}.{target} = f.old")
         cur.execute(f"drop table {folds}")
+        if not total:
+            continue
         notes.append(f"column {mapping.header_of(c.name)}: {total} values written with look-alike characters were "
                      f"normalised (e.g. '{_shown(old)}' → '{_shown(new or '')}')")
-    if notes:
+    if changed:
         # the changed rows: their rules (an id left empty) and, without a natural key, their content
         natural = bool(natural_key_columns(kind, mapping))
         rekey = "" if natural else f", _content = {content_hash(mapping)}"

@@ -35,7 +35,8 @@ from analytics.ingest.padding import apply_padding, find_padding, is_decision, t
 from analytics.ingest.readers import RawTable, discard, read_file, resolve_lines
 from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import stored_columns
-from analytics.ingest.staging import attach_stage, define_macros, parse
+from analytics.ingest.stage import attach_stage, release_stage
+from analytics.ingest.staging import define_macros, parse
 from analytics.ingest.validate import SCALE_DECISION, SCALE_HINT, validate_staged
 from analytics.store import audits, marts
 from analytics.store.connection import bump_data_version, write_transaction
@@ -69,11 +70,8 @@ class PreparedImport:
 
     @staticmethod
     def release(cursor: duckdb.DuckDBPyConnection, stage_db: str | None) -> None:
-        """Free a staging cursor and its in-memory database (attached to the whole
-        database instance, so it outlives the cursor unless detached)."""
-        if stage_db:
-            with contextlib.suppress(duckdb.Error):
-                cursor.execute(f"detach {stage_db}")
+        """Free a staging cursor and its stage database (:func:`~analytics.ingest.stage.release_stage`)."""
+        release_stage(cursor, stage_db)
         with contextlib.suppress(duckdb.Error):
             cursor.close()
 
@@ -142,7 +140,7 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
     cur = con.cursor()
     stage_db = None
     try:
-        stage_db = attach_stage(cur)
+        stage_db = attach_stage(cur, Path(path))
         define_macros(cur)
         verify = False
         while True:

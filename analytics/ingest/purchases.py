@@ -54,6 +54,8 @@ def compare_purchases(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
     present = staged_columns(mapping)
     if "product" not in present:  # without the product, a second purchase the same day looks alike
         return
+    if not cur.execute("select exists (select 1 from transactions where transaction_id is null)").fetchall()[0][0]:
+        return  # no stored row without an order number: the file's candidates are not read
     first, last = cur.execute(f"select min(order_date), max(order_date) from {staged}_candidates").fetchall()[0]
     stored = ("from transactions t where t.transaction_id is null and t.order_date between ? and ?")
     if first is None or not cur.execute(f"select exists (select 1 {stored})", [first, last]).fetchall()[0][0]:

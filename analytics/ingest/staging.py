@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from pathlib import Path
 
 import duckdb
 
 from analytics.ingest.identity import natural_key_columns
-from analytics.ingest.layout import AMOUNT_PLACES, CODED, PIVOT, TRIM, derived_columns, failed_texts
+from analytics.ingest.layout import AMOUNT_PLACES, CODED, PIVOT, TRIM, derived_columns, failed_texts, trimmed_later
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.readers import RawTable
 from analytics.ingest.schema import COLUMNS, TOTAL_PREFIXES, TOTAL_WORDS, Column
@@ -39,28 +38,6 @@ from analytics.ingest.validate import content_hash, invalid_expr
 
 #: The value parsers the staging query calls (``crm_date``, ``crm_money``, ...).
 MACROS_SQL = Path(__file__).resolve().parent / "sql" / "macros.sql"
-
-
-def attach_stage(cur: duckdb.DuckDBPyConnection) -> str | None:
-    """A compressed in-memory database for this import's staged rows, on the path of
-    ``cur`` only.
-
-    Compressed, 10M staged rows take about half the memory of a temporary table, which
-    spills to disk past the memory limit (about 8 % of a 10M-row import's time).
-
-    Returns
-    -------
-    str or None
-        The attached database's name; None where one cannot be attached (a read-only
-        connection), and then the staged rows go to a temporary table.
-    """
-    name = f"stage_{secrets.token_hex(6)}"
-    try:
-        cur.execute(f"attach ':memory:' as {name} (compress)")
-    except duckdb.Error:
-        return None
-    cur.execute(f"set search_path = 'main,{name}'")
-    return name
 
 
 def _folded(words: tuple[str, ...]) -> str:
@@ -244,7 +221,7 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     mapping
         Which file column feeds each canonical column.
     stage_db
-        The in-memory database for the staged table (:func:`attach_stage`); None: a
+        The database for the staged table (:func:`analytics.ingest.stage.attach_stage`); None: a
         temporary table.
     numbered
         Read the raw rows numbered explicitly (``<raw.table>_numbered``, slower), as the
@@ -268,12 +245,14 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     line_exprs = ["_line", "_line as _rid"] if raw.has_lines else line
     id_text = f"t_{id_col}"
     # Typed columns need no trim first: the native casts allow spaces around a value and the
-    # slow parsers trim for themselves. Only id and text columns are trimmed.
+    # slow parsers trim for themselves. Only id and text columns are trimmed, and optional text
+    # later, per distinct value (layout.trimmed_later).
+    trim_now = [c for c in mapped if c.type in ("id", "text") and not trimmed_later(kind, c)]
     level1 = line_exprs + [
-        f"{_trimmed(cell[c.name]) if c.type in ('id', 'text') else _empty_null(cell[c.name])} as t_{c.name}"
+        f"{_trimmed(cell[c.name]) if c in trim_now else _empty_null(cell[c.name])} as t_{c.name}"
         for c in mapped] + [f"{_native_cast(c, cell[c.name])} as n_{c.name}" for c in mapped
                             if c.type not in ("id", "text")] + cells
-    text_cells = dict.fromkeys(cell[c.name] for c in mapped if c.type in ("id", "text"))
+    text_cells = dict.fromkeys(cell[c.name] for c in trim_now)
     level0 = ["*", *(f"ord({x}[-1]) as {_last_char(x)}" for x in text_cells)]
     # Blank and total rows have an empty id (or the id cell holds the total word): only
     # those rows are looked at cell by cell.
@@ -331,8 +310,8 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
         # the plan could reorder rows: number them explicitly (slower, always right)
         return parse(cur, raw, mapping, stage_db, numbered=True)
     staged = f"{raw.table}_staged"
-    target = f"{stage_db}.main.{staged}" if stage_db else f"temp.main.{staged}"
-    cur.execute(f"create table {target} as {query}")
+    cur.execute(f"create table {stage_db}.main.{staged} as {query}" if stage_db
+                else f"create temp table {staged} as {query}")
     return staged, numbered
 
 

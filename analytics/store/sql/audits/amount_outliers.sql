@@ -1,7 +1,9 @@
 -- Transactions priced over 20 times the usual price per unit of their product (a misplaced decimal point?).
 -- The usual price is the median of the product's (else category's) price per unit in a fixed
--- sample of 100,000 rows, where the sample holds 20 or more of them; a large order of many
--- units is not an outlier. (A sample keeps the check one scan of the table at any size.)
+-- sample of about 100,000 rows (every row of a smaller table; else the rows whose hash of import
+-- and line falls in the first 100,000/rows of the hash range), where the sample holds 20 or more
+-- of them; a large order of many units is not an outlier. (A sample keeps the check one scan of
+-- the table at any size; a hash sample is read on every core, a reservoir sample on one.)
 with priced as not materialized (
     select
         *,
@@ -12,7 +14,9 @@ with priced as not materialized (
 ),
 
 sample as (
-    select * from priced using sample 100000 rows (reservoir, 7)
+    select * from priced
+    where (select count(*) from transactions) <= 100000
+        or hash(import_id, line) < 100000 * (18446744073709551615 // (select count(*) from transactions))
 ),
 
 usual as (
