@@ -171,3 +171,19 @@ def test_required_text_is_still_trimmed_while_staging(tmp_path):
     report = import_file(con, path, kind="leads")
     assert report.rows_valid == 1 and [r["line"] for r in report.rejects] == [3]
     con.close()
+
+
+def test_the_app_s_confined_connection_stages_on_disk_beside_its_database(tmp_path, monkeypatch):
+    """The app's connection may touch only its folders; the stage folder is beside the database."""
+    monkeypatch.setattr(stage, "ON_DISK_SHARE", 0.0)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = write(inbox / "sales.csv", _sales(100))
+    con = connect(tmp_path / "db" / "crm.duckdb", confine_to=[inbox])
+    prepared = prepare(con, path)
+    assert rows(con, "select path from duckdb_databases() where database_name = ?", prepared.stage_db)[0][0].startswith(
+        str(tmp_path / "db" / stage.STAGE_FOLDER))
+    assert commit_import(prepared, imported_by="test").rows_imported == 100
+    prepared.close()
+    assert _stage_files(tmp_path / "db" / stage.STAGE_FOLDER) == []
+    con.close()
