@@ -310,9 +310,25 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
         # the plan could reorder rows: number them explicitly (slower, always right)
         return parse(cur, raw, mapping, stage_db, numbered=True)
     staged = f"{raw.table}_staged"
-    cur.execute(f"create table {stage_db}.main.{staged} as {query}" if stage_db
-                else f"create temp table {staged} as {query}")
+    if not stage_db:
+        cur.execute(f"create temp table {staged} as {query}")
+    elif not _on_disk(cur, stage_db):
+        cur.execute(f"create table {stage_db}.main.{staged} as {query}")
+    else:
+        # Written to a file, a column is compressed as it is written; ids (near one value per
+        # row) are kept uncompressed: analysing and compressing them took half the time of
+        # writing them (0.5 s of a 10M-row sales file), for a file deleted after the import.
+        ids = {c.name for c in mapped if c.type == "id"}
+        columns = ", ".join(f'"{name}" {kind}' + (" using compression uncompressed" if name in ids else "")
+                            for name, kind, *_ in cur.execute(f"describe {query}").fetchall())
+        cur.execute(f"create table {stage_db}.main.{staged} ({columns})")
+        cur.execute(f"insert into {stage_db}.main.{staged} {query}")
     return staged, numbered
+
+
+def _on_disk(cur: duckdb.DuckDBPyConnection, stage_db: str) -> bool:
+    found = cur.execute("select path from duckdb_databases() where database_name = ?", [stage_db]).fetchall()
+    return bool(found and found[0][0])
 
 
 def _plan_has_join(cur: duckdb.DuckDBPyConnection, query: str) -> bool:
