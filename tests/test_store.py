@@ -95,9 +95,14 @@ def test_customer_month_matches_pandas(loaded):
                       for c, m in zip(want.customer_id, want.month, strict=True)]
     want["purchase_days"] = [buys[(buys.customer_id == c) & (buys.month == m)].order_date.nunique()
                              for c, m in zip(want.customer_id, want.month, strict=True)]
-    got = loaded.execute("select customer_id, month, orders, purchase_days, revenue "
+    days = buys.groupby(["customer_id", "month"]).order_date.agg(["min", "max"])
+    want["first_day"] = [days["min"].get((c, m)) for c, m in zip(want.customer_id, want.month, strict=True)]
+    want["last_day"] = [days["max"].get((c, m)) for c, m in zip(want.customer_id, want.month, strict=True)]
+    got = loaded.execute("select customer_id, month, orders, purchase_days, revenue, first_day, last_day "
                          "from customer_month order by customer_id, month").df()
     assert got.customer_id.tolist() == want.customer_id.tolist()
+    for col in ("first_day", "last_day"):  # NaT in a month of returns only
+        assert pd.to_datetime(got[col]).astype(str).tolist() == pd.to_datetime(want[col]).astype(str).tolist(), col
     assert pd.to_datetime(got.month).tolist() == want.month.tolist()
     assert got.orders.tolist() == want.orders.tolist()
     assert got.purchase_days.tolist() == want.purchase_days.tolist()
@@ -248,4 +253,24 @@ def test_outlier_check_samples_a_large_table_by_hash_and_still_finds_the_outlier
     again = {r.name: r for r in audits.run_checks(con)}["amount_outliers"]
     assert first.count == again.count == 1 and first.sample.customer_id.tolist() == ["B2"]
     assert first.sample.usual_price.iloc[0] == pytest.approx(4024.5, abs=1)  # the median of 4000..4049
+    con.close()
+
+
+def test_tables_built_by_other_models_are_rebuilt_when_the_database_opens(tmp_path):
+    """A release that changes a derived table's model rebuilds it on the first open (here: an
+    earlier customer_month without the first and last purchase days)."""
+    from analytics.store import marts
+
+    path = tmp_path / "crm.duckdb"
+    con = connect(path)
+    (tmp_path / "t.csv").write_text("customer_id,order_date,amount\nA,2024-01-05,10\nA,2024-01-09,5\n",
+                                    encoding="utf-8")
+    import_file(con, tmp_path / "t.csv", commit=True)
+    con.execute("alter table customer_month drop column first_day")
+    con.execute("update meta set value = 1 where key = 'marts_version'")
+    con.close()
+    con = connect(path)
+    assert con.execute("select first_day, last_day from customer_month").fetchall() == [
+        (pd.Timestamp("2024-01-05").date(), pd.Timestamp("2024-01-09").date())]
+    assert con.execute("select value from meta where key = 'marts_version'").fetchall() == [(marts.models_version(),)]
     con.close()

@@ -2,6 +2,8 @@
 -- month: the first day of the month; orders: transactions started (first lines of
 -- transaction ids, rows without an id count one each); purchase_days: distinct days with
 -- a purchase (exact, from a bit per day of the month, without a DISTINCT aggregate);
+-- first_day, last_day: its first and last day with a purchase (NULL in a month of returns
+-- only), so a customer's recency and purchase span as of any month end are exact;
 -- revenue is net of returns; returns_amount is positive.
 
 with
@@ -17,6 +19,8 @@ final as (
         count(*) filter (where is_order_start and not is_return) as orders,
         coalesce(bit_count(bit_or(cast(1 as bigint) << day(order_date)) filter (where not is_return)), 0)
             as purchase_days,
+        min(order_date) filter (where not is_return) as first_day,
+        max(order_date) filter (where not is_return) as last_day,
         sum(amount) as revenue,
         coalesce(-sum(amount) filter (where is_return), 0) as returns_amount
     from transactions
