@@ -234,6 +234,16 @@ def customer_activity(scope: Scope, *, with_comparison: bool = False) -> Rows:
                 tuple(params) + who.params)
 
 
+def customer_history(scope: Scope) -> Rows:
+    """Every month of ``customer_month`` up to the end of the period (from the first month with
+    data: a customer's history starts at their first purchase, not at the period's start), for
+    the customers in scope by their own attributes (:func:`customers`; the channel filter does
+    not apply: no derived table splits a customer's history by channel)."""
+    who = customers(scope)
+    return Rows(f"select m.* from customer_month m semi join ({who.sql}) c using (customer_id) "
+                "where m.month < ?", (*who.params, scope.end_exclusive))
+
+
 def transactions(scope: Scope) -> Rows:
     """Transaction rows in scope (row region and channel, customer segment), the period only:
     every column of ``transactions``."""

@@ -75,6 +75,14 @@ def test_customer_summary_matches_pandas(loaded):
     for col in ("orders", "purchase_days", "revenue", "returns_amount"):
         assert got[col].astype(float).tolist() == want[col].astype(float).tolist(), col
     assert got.home_region.tolist() == want.home_region.tolist()
+    from io import StringIO
+
+    t = pd.read_csv(StringIO(TRANSACTIONS), parse_dates=["order_date"])
+    buys = t[t.amount >= 0]
+    first = buys.groupby("customer_id").order_date.transform("min")
+    spent = buys[buys.order_date == first].groupby("customer_id").amount.sum()
+    # C only returned something: no first purchase day
+    assert got.first_day_revenue.astype(float).fillna(-1).tolist() == [spent.get(c, -1) for c in got.customer_id]
     assert pd.to_datetime(got.first_order_date).tolist() == pd.to_datetime(want.first_order_date).tolist()
     assert pd.to_datetime(got.last_order_date).tolist() == pd.to_datetime(want.last_order_date).tolist()
     # D spent 25 in 东北 and 25 in 西北: the tie goes to the same region every time

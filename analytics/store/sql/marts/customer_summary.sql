@@ -11,6 +11,8 @@
 -- purchase_days: days with a purchase; revenue is net of returns, gross_revenue counts
 -- purchases only, returns_amount is positive; margin = revenue - cost where cost is known
 -- (a sales file with a profit and no cost has cost = amount - profit: the margin is its profit).
+-- first_day_revenue: what the customer spent on their first purchase day (the spend models of
+-- the value page average the repeat purchases only, as Fader, Hardie & Lee 2005 do).
 
 with
 
@@ -88,6 +90,14 @@ purchase_days as (
     group by customer_id
 ),
 
+first_day as (
+    select t.customer_id, sum(t.amount) as first_day_revenue
+    from transactions t
+    join purchases p on p.customer_id = t.customer_id and p.first_order_date = t.order_date
+    where not t.is_return
+    group by t.customer_id
+),
+
 final as (
     select
         coalesce(p.customer_id, c.customer_id) as customer_id,
@@ -103,6 +113,7 @@ final as (
         p.last_order_date,
         coalesce(p.orders, 0) as orders,
         coalesce(d.purchase_days, 0) as purchase_days,
+        f.first_day_revenue,
         coalesce(p.revenue, 0) as revenue,
         coalesce(p.gross_revenue, 0) as gross_revenue,
         coalesce(p.returns_amount, 0) as returns_amount,
@@ -112,6 +123,7 @@ final as (
     full outer join customers c on c.customer_id = p.customer_id
     left join purchase_days d on d.customer_id = coalesce(p.customer_id, c.customer_id)
     left join sales_attributes a on a.customer_id = coalesce(p.customer_id, c.customer_id)
+    left join first_day f on f.customer_id = p.customer_id
 )
 
 select * from final
