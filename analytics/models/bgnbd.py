@@ -92,14 +92,25 @@ def group_rows(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarra
     x, t_x, T = (np.asarray(v, dtype=float).ravel() for v in (x, t_x, T))
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
     _check_summary(x, t_x, T, w)
-    order = np.lexsort((T, t_x, x))
-    xs, txs, Ts, ws = x[order], t_x[order], T[order], w[order]
-    starts = np.ones(len(xs), dtype=bool)
-    starts[1:] = (xs[1:] != xs[:-1]) | (txs[1:] != txs[:-1]) | (Ts[1:] != Ts[:-1])
-    first = np.flatnonzero(starts)
-    summed = np.add.reduceat(ws, first) if len(first) else ws[:0]
+    first, inverse = _distinct_rows(x, t_x, T)
+    summed = np.bincount(inverse, weights=w, minlength=len(first))
     keep = summed > 0
-    return xs[first][keep], txs[first][keep], Ts[first][keep], summed[keep]
+    return x[first][keep], t_x[first][keep], T[first][keep], summed[keep]
+
+
+def _distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of equal-length 1-D columns (a lexsort: several times faster than
+    ``np.unique(..., axis=0)``). Returns the index of each distinct row's first occurrence, in
+    sorted order, and for every row the number of its distinct row."""
+    order = np.lexsort(columns[::-1])
+    starts = np.ones(len(order), dtype=bool)
+    for column in columns:
+        ordered = column[order]
+        starts[1:] &= ordered[1:] == ordered[:-1]
+    starts[1:] = ~starts[1:]
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    return order[starts], inverse
 
 
 class _LogLikelihood:
@@ -208,7 +219,7 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, weights: np.ndar
     loglik = _LogLikelihood(gx, gtx, gT, gw)
     theta0 = _start(gx, gT, gw)
     iterations = 0
-    if len(gx) > _SUBSET_ROWS:  # a fit on a random subset of rows (weights scaled up) is the start
+    if len(gx) > _SUBSET_ROWS:  # the start: a fit on a uniform random subset of the rows, their weights kept
         pick = np.sort(np.random.default_rng(0).choice(len(gx), _SUBSET_ROWS, replace=False))
         subset = _LogLikelihood(gx[pick], gtx[pick], gT[pick], gw[pick])
         first = _maximise(subset, theta0)
@@ -216,6 +227,9 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, weights: np.ndar
             theta0, iterations = first.x, first.nit
     result = _maximise(loglik, theta0)
     iterations += result.nit
+    if not result.success and np.isfinite(result.fun):  # one restart from where the line search stopped
+        result = _maximise(loglik, result.x)
+        iterations += result.nit
     theta = result.x
     ll, grad = loglik(theta)
     largest_gradient = float(np.max(np.abs(grad))) / n_customers
@@ -258,6 +272,10 @@ def _probability_alive(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     return np.where(x > 0, expit(-log_odds_dead), 1.0)
 
 
+#: Within this distance of a = 1, where eq. 10 is 0/0, the expectation is interpolated from a = 1 ± it.
+_NEAR_ONE = 1e-6
+
+
 def _purchases_if_alive(r, alpha, a, b, t, x, T) -> np.ndarray:
     """(a+b+x-1)/(a-1) [1 - ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(α+T+t))]: the
     expected purchases in (T, T+t] of a customer alive at T (eq. 10 without P(alive)).
@@ -266,11 +284,21 @@ def _purchases_if_alive(r, alpha, a, b, t, x, T) -> np.ndarray:
     (1-z)^(r+x) 2F1(r+x, b+x; c; z) = (1-z)^(a-1) 2F1(c-r-x, a-1; c; z) with c = a+b+x-1,
     whose first two parameters do not grow with x and whose 2F1 stays bounded as z -> 1
     whenever x + r + 1 - a > 0, where the direct form overflows (x in the hundreds) and loses
-    accuracy near z = 1 (checked against numerical integration in the tests). At a = 1 exactly the expression is
-    0/0; a is moved by 1e-7 there (relative effect about 1e-7)."""
-    a = np.where(np.abs(a - 1.0) < 1e-7, 1.0 + 1e-7, a)
+    accuracy near z = 1 (checked against numerical integration in the tests). Within
+    ``_NEAR_ONE`` of a = 1 the value is interpolated linearly between a = 1 ± ``_NEAR_ONE``
+    (error of order 1e-12)."""
+    near = np.abs(a - 1.0) < _NEAR_ONE
+    if not np.any(near):
+        return _euler_form(r, alpha, a, b, t, x, T)
+    below = _euler_form(r, alpha, np.where(near, 1.0 - _NEAR_ONE, a), b, t, x, T)
+    above = _euler_form(r, alpha, np.where(near, 1.0 + _NEAR_ONE, a), b, t, x, T)
+    share = np.where(near, (a - 1.0 + _NEAR_ONE) / (2 * _NEAR_ONE), 1.0)
+    return below + share * (above - below)
+
+
+def _euler_form(r, alpha, a, b, t, x, T) -> np.ndarray:
     c = a + b + x - 1.0
-    log_1mz = np.log(alpha + T) - np.log(alpha + T + t)
+    log_1mz = -np.log1p(t / (alpha + T))  # ln((α+T)/(α+T+t)), accurate for small t too
     z = -np.expm1(log_1mz)
     g = np.exp((a - 1.0) * log_1mz) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
     return c / (a - 1.0) * (1.0 - g)
@@ -297,8 +325,14 @@ def expected_purchases(params: np.ndarray | BgNbdFit, t: float | np.ndarray, x: 
         axis of n_draws when ``params`` is two-dimensional.
     """
     t, x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, x, t_x, T)))
-    r, alpha, a, b = _unpack(params, x.ndim)
-    return _purchases_if_alive(r, alpha, a, b, t, x, T) * _probability_alive(r, alpha, a, b, x, t_x, T)
+    shape = x.shape
+    t, x, t_x, T = (v.ravel() for v in (t, x, t_x, T))
+    r, alpha, a, b = _unpack(params, 1)
+    # The 2F1 part depends on (x, T, t) only: computed once per distinct row (few, in whole days).
+    first, inverse = _distinct_rows(x, T, t)
+    if_alive = _purchases_if_alive(r, alpha, a, b, t[first], x[first], T[first])[..., inverse]
+    expected = if_alive * _probability_alive(r, alpha, a, b, x, t_x, T)
+    return expected.reshape(expected.shape[:-1] + shape)
 
 
 def probability_alive(params: np.ndarray | BgNbdFit, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -320,7 +354,7 @@ def probability_alive(params: np.ndarray | BgNbdFit, x: np.ndarray, t_x: np.ndar
     """
     x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
     r, alpha, a, b = _unpack(params, x.ndim)
-    return np.broadcast_to(_probability_alive(r, alpha, a, b, x, t_x, T), np.broadcast_shapes(r.shape, x.shape))
+    return _probability_alive(r, alpha, a, b, x, t_x, T)
 
 
 def expected_purchases_new(params: np.ndarray | BgNbdFit, t: float | np.ndarray) -> np.ndarray:
