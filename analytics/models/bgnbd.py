@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 #: Parameter names, in the order of :attr:`BgNbdFit.params` and of the covariance matrix.
@@ -155,7 +155,9 @@ def _start(x: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.log([1.0, 1.0 / rate, 1.0, 3.0])
 
 
-def _maximise(loglik: _LogLikelihood, theta0: np.ndarray):
+def _maximise(loglik: _LogLikelihood, theta0: np.ndarray) -> OptimizeResult:
+    """L-BFGS-B on the mean negative log-likelihood per customer, in log-parameters."""
+
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         ll, grad = loglik(theta)
         if not np.isfinite(ll):
