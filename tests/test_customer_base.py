@@ -88,3 +88,18 @@ def test_the_base_matches_a_hand_computation_and_the_gate_keeps_other_regions_ou
     assert customer_base(sales.cursor(), manager, date(2024, 4, 1)).customer_id.tolist() == ["B"]
     tampered = Scope(date(2024, 1, 1), date(2024, 5, 1), regions=("华东",), allowed_regions=("华北",))
     assert customer_base(sales.cursor(), tampered, date(2024, 4, 1)).empty
+
+
+def test_fader_hardie_lee_2005_bgnbd_fit_on_the_imported_cdnow_base(cdnow):
+    """Fader, Hardie & Lee (2005), "Counting your customers the easy way", Marketing Science
+    24(2), p. 281: r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4 — fitted here on the
+    customer base the app reads from its own tables after importing the raw file."""
+    from analytics.models.bgnbd import expected_purchases, fit_bgnbd
+
+    base = customer_base(cdnow.cursor(), Scope(date(1997, 1, 1), date(1998, 6, 1)), date(1997, 10, 1))
+    fit = fit_bgnbd(base.x.to_numpy(), base.t_x.to_numpy(), base["T"].to_numpy())
+    assert fit.converged
+    assert fit.params == pytest.approx([0.243, 4.414, 0.793, 2.426], abs=0.01)
+    assert fit.log_likelihood == pytest.approx(-9582.4, abs=0.5)
+    # the paper's example customer (x = 2, t_x = 30.43, T = 38.86): 1.226 purchases in 39 weeks
+    assert expected_purchases(fit.params, 39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=0.005)
