@@ -195,6 +195,8 @@ def test_lifetime_value_refuses_what_it_cannot_value(cdnow):
     bg, gg = fixed_fits()
     with pytest.raises(ValueError, match="one value per customer"):
         lifetime_value(bg, gg, x, t_x[:-1], T, m, margin=0.3)
+    with pytest.raises(ValueError, match="at least one customer"):
+        lifetime_value(bg, gg, [], [], [], [], margin=0.3)
     with pytest.raises(ValueError, match="at most 1"):
         lifetime_value(bg, gg, x, t_x, T, m, margin=30)
     with pytest.raises(ValueError, match="t_x <= T"):

@@ -311,8 +311,8 @@ def _per_customer(value: ArrayLike, n: int, name: str) -> np.ndarray:
 
 def _summary(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, monetary: ArrayLike) -> tuple[np.ndarray, ...]:
     x, t_x, T, monetary = (np.asarray(v, dtype=float).ravel() for v in (x, t_x, T, monetary))
-    if not (t_x.size == T.size == monetary.size == x.size):
-        raise ValueError("x, t_x, T and monetary must have one value per customer")
+    if not (t_x.size == T.size == monetary.size == x.size > 0):
+        raise ValueError("x, t_x, T and monetary must have one value per customer (and at least one customer)")
     t_x = np.where(x > 0, t_x, 0.0)
     if not (np.all(np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T)) and np.all((x >= 0) & (t_x >= 0) & (t_x <= T))):
         raise ValueError("Every customer needs finite x >= 0 and 0 <= t_x <= T (weeks); repair the summary")
