@@ -262,9 +262,8 @@ def compare_with_database(cur: duckdb.DuckDBPyConnection, staged: str, mapping: 
     # an empty table holds none of the file's rows: its candidates are not read (a first import)
     stored = cur.execute(f"select exists (select 1 from {kind})").fetchall()[0][0]
     by_content = (f"select c._rid, 'present' as status from {staged}_candidates c "
-                  f"join {kind} d on d.row_key = c._key" if stored else
-                  "select c._rid, 'present' as status from (select cast(null as bigint) as _rid) c")
-    nothing = f"create temp table {staged}_db as {by_content} where false"
+                  f"join {kind} d on d.row_key = c._key")
+    nothing = f"create temp table {staged}_db (_rid bigint, status varchar)"
     if not natural_key_columns(kind, mapping):
         cur.execute(f"create temp table {staged}_db as {by_content}" if stored else nothing)
         if kind == "transactions":

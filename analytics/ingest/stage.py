@@ -135,6 +135,12 @@ def attach_stage(cur: duckdb.DuckDBPyConnection, source: Path | None = None) -> 
     return name
 
 
+def stage_path(cur: duckdb.DuckDBPyConnection, stage_db: str) -> str | None:
+    """The file of the stage database ``stage_db``; None for one in memory."""
+    found = cur.execute("select path from duckdb_databases() where database_name = ?", [stage_db]).fetchall()
+    return found[0][0] if found and found[0][0] and found[0][0] != ":memory:" else None
+
+
 def release_stage(cur: duckdb.DuckDBPyConnection, stage_db: str | None) -> None:
     """Detach the stage database ``stage_db`` (attached to the whole database instance, so it
     outlives the cursor unless detached) and remove its file, if it has one."""
@@ -142,8 +148,7 @@ def release_stage(cur: duckdb.DuckDBPyConnection, stage_db: str | None) -> None:
         return
     path = None
     with contextlib.suppress(duckdb.Error):
-        found = cur.execute("select path from duckdb_databases() where database_name = ?", [stage_db]).fetchall()
-        path = found[0][0] if found and found[0][0] and found[0][0] != ":memory:" else None
+        path = stage_path(cur, stage_db)
     with contextlib.suppress(duckdb.Error):
         cur.execute(f"detach {stage_db}")
     if path:

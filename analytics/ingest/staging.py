@@ -34,6 +34,7 @@ from analytics.ingest.layout import AMOUNT_PLACES, CODED, PIVOT, TRIM, derived_c
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.readers import RawTable
 from analytics.ingest.schema import COLUMNS, TOTAL_PREFIXES, TOTAL_WORDS, Column
+from analytics.ingest.stage import stage_path
 from analytics.ingest.validate import content_hash, invalid_expr
 
 #: The value parsers the staging query calls (``crm_date``, ``crm_money``, ...).
@@ -312,7 +313,7 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     staged = f"{raw.table}_staged"
     if not stage_db:
         cur.execute(f"create temp table {staged} as {query}")
-    elif not _on_disk(cur, stage_db):
+    elif stage_path(cur, stage_db) is None:
         cur.execute(f"create table {stage_db}.main.{staged} as {query}")
     else:
         # Written to a file, a column is compressed as it is written; ids (near one value per
@@ -324,11 +325,6 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
         cur.execute(f"create table {stage_db}.main.{staged} ({columns})")
         cur.execute(f"insert into {stage_db}.main.{staged} {query}")
     return staged, numbered
-
-
-def _on_disk(cur: duckdb.DuckDBPyConnection, stage_db: str) -> bool:
-    found = cur.execute("select path from duckdb_databases() where database_name = ?", [stage_db]).fetchall()
-    return bool(found and found[0][0])
 
 
 def _plan_has_join(cur: duckdb.DuckDBPyConnection, query: str) -> bool:
