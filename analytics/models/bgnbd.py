@@ -92,13 +92,13 @@ def group_rows(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarra
     x, t_x, T = (np.asarray(v, dtype=float).ravel() for v in (x, t_x, T))
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
     _check_summary(x, t_x, T, w)
-    first, inverse = _distinct_rows(x, t_x, T)
+    first, inverse = distinct_rows(x, t_x, T)
     summed = np.bincount(inverse, weights=w, minlength=len(first))
     keep = summed > 0
     return x[first][keep], t_x[first][keep], T[first][keep], summed[keep]
 
 
-def _distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of equal-length 1-D columns (a lexsort: several times faster than
     ``np.unique(..., axis=0)``). Returns the index of each distinct row's first occurrence, in
     sorted order, and for every row the number of its distinct row."""
@@ -331,7 +331,7 @@ def expected_purchases(params: np.ndarray | BgNbdFit, t: float | np.ndarray, x: 
     t, x, t_x, T = (v.ravel() for v in (t, x, t_x, T))
     r, alpha, a, b = _unpack(params, 1)
     # The 2F1 part depends on (x, T, t) only: computed once per distinct row (few, in whole days).
-    first, inverse = _distinct_rows(x, T, t)
+    first, inverse = distinct_rows(x, T, t)
     if_alive = _purchases_if_alive(r, alpha, a, b, t[first], x[first], T[first])[..., inverse]
     expected = if_alive * _probability_alive(r, alpha, a, b, x, t_x, T)
     return expected.reshape(expected.shape[:-1] + shape)

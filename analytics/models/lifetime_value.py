@@ -30,7 +30,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import sparse
 
-from analytics.models.bgnbd import BgNbdFit, FitError, expected_purchases, probability_alive
+from analytics.models.bgnbd import BgNbdFit, FitError, distinct_rows, expected_purchases, probability_alive
 from analytics.models.gamma_gamma import GammaGammaFit, expected_spend
 
 #: Weeks in a month (the BG/NBD time unit is the week).
@@ -241,18 +241,14 @@ class _Engine:
         self.margin, self.historical, self.acquisition = margin, historical, acquisition
         self.bg_draws, self.gg_draws, self.level = bg_draws, gg_draws, level
         spend_m = np.where((x > 0) & np.isfinite(monetary) & (monetary > 0), monetary, 0.0)
-        keys = pd.DataFrame({"x": x, "t_x": t_x, "T": T, "m": spend_m})
-        self.key_of = keys.groupby(["x", "t_x", "T", "m"], sort=False).ngroup().to_numpy()
-        first = np.unique(self.key_of, return_index=True)[1]
-        self.kx, self.ktx, self.kT, self.km = (keys[c].to_numpy()[first] for c in ("x", "t_x", "T", "m"))
-        pair = pd.DataFrame({"x": self.kx, "T": self.kT}).groupby(["x", "T"], sort=False).ngroup().to_numpy()
-        pair_first = np.unique(pair, return_index=True)[1]
-        self.pair = pair
+        first, self.key_of = distinct_rows(x, t_x, T, spend_m)
+        self.kx, self.ktx, self.kT, self.km = x[first], t_x[first], T[first], spend_m[first]
+        pair_first, self.pair = distinct_rows(self.kx, self.kT)
         self.alive_value = _AliveValue(self.kx[pair_first], self.kT[pair_first], horizon_months, discount_rate,
                                        float(bg[1]))
         self.point_keys = self._unit_values(bg[None, :], gg[None, :], slice(None), exact=True)[0]
         last = np.eye(horizon_months)[-1]  # undiscounted purchases over the whole horizon, at the estimates
-        self.point_purchases = (self.alive_value(bg[None, :], exact=True, weights=last)[0, pair]
+        self.point_purchases = (self.alive_value(bg[None, :], exact=True, weights=last)[0, self.pair]
                                 * probability_alive(bg, self.kx, self.ktx, self.kT))
 
     def _unit_values(self, bg, gg, keys, exact=False, pair_values=None):
