@@ -104,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
                              "user, full access)")
     report.add_argument("--access-file", type=Path, metavar="PATH",
                         help="with --user: the access file (default: $CRM_ACCESS_FILE, else access.toml)")
+    options: dict[str, pages.Option] = {}
+    for page in pages.PAGES:
+        for option in page.options:
+            options.setdefault(option.name, option)
+    for name, option in options.items():
+        owners = [p.key for p in pages.PAGES if any(o.name == name for o in p.options)]
+        report.add_argument("--" + name.replace("_", "-"), dest=f"option_{name}", metavar=option.kind.upper(),
+                            help=f"{option.help} ({', '.join(owners)} page)")
     report.add_argument("--json", action="store_true")
     return parser
 
@@ -327,12 +335,24 @@ def _report(args: argparse.Namespace, con: Any) -> int:
     user = authorize(load_access(args.access_file or default_access_path()), args.user) if args.user else None
     if user is not None:
         page.require(user)
+    own = {o.name for o in page.options}
+    others = [f"--{k[7:].replace('_', '-')}" for k, v in vars(args).items()
+              if k.startswith("option_") and v is not None and k[7:] not in own]
+    if others:
+        print(f"error: {', '.join(others)}: the {page.key} page has no such option", file=sys.stderr)
+        return 2
+    try:
+        options = {o.name: o.parse(getattr(args, f"option_{o.name}")) for o in page.options
+                   if getattr(args, f"option_{o.name}") is not None}
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if not page.scoped:
         given = [option for name, option in _FILTER_OPTIONS.items() if getattr(args, name)]
         if given:
             print(f"error: {', '.join(given)}: the {page.key} page has no period or filters", file=sys.stderr)
             return 2
-        report = run_report(con, page.key, None, user)
+        report = run_report(con, page.key, None, user, options)
         _print_json(report) if args.json else print(report_text(report))
         return 0
     allowed = user.allowed_regions if user else None
@@ -349,6 +369,6 @@ def _report(args: argparse.Namespace, con: Any) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = run_report(con, page.key, scope, user)
+    report = run_report(con, page.key, scope, user, options)
     _print_json(report) if args.json else print(report_text(report))
     return 0

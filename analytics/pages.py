@@ -22,17 +22,80 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import duckdb
 
 from analytics.access import IMPORT_ROLES, ROLES, Access
 from analytics.errors import AccessDenied
-from analytics.metrics import data, overview
+from analytics.metrics import customer, data, overview, value_report
 from analytics.scope import Scope
 
 #: What a page's address may be: lower-case letters, digits, ``-`` and ``_``.
 _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting of one page beyond the global filters (the value page's horizon, the customer
+    detail's customer): a keyword argument of the page's loader, a URL parameter of the page
+    and a ``report`` option (``--horizon-months``), with the same name and the same checks.
+
+    Parameters
+    ----------
+    name
+        The loader's keyword and the URL parameter (``horizon_months``); ``report`` spells it
+        ``--horizon-months``.
+    kind
+        ``"int"``, ``"float"``, ``"month"`` (a month, given as ``YYYY-MM``) or ``"text"``.
+    default
+        Its value when not given; ``None``: the loader derives one (from the data or the
+        metric settings) and says which it used.
+    low, high
+        Bounds of a number or a month (both included).
+    help
+        One line for ``report --help``.
+    """
+
+    name: str
+    kind: str
+    default: Any = None
+    low: Any = None
+    high: Any = None
+    help: str = ""
+
+    def parse(self, text: str) -> Any:
+        """``text`` (from a URL or a command line) as the option's value.
+
+        Raises
+        ------
+        ValueError
+            Saying what the value must be.
+        """
+        text = str(text).strip()
+        if self.kind == "text":
+            if not text or len(text) > 200:
+                raise ValueError(f"{self.name} must be 1 to 200 characters")
+            return text
+        if self.kind == "month":
+            try:
+                value = date.fromisoformat(text + "-01" if len(text) == 7 else text).replace(day=1)
+            except ValueError:
+                raise ValueError(f"{self.name} {text!r}: give a month as YYYY-MM") from None
+        else:
+            try:
+                value = int(text) if self.kind == "int" else float(text)
+            except ValueError:
+                whole = "whole " if self.kind == "int" else ""
+                raise ValueError(f"{self.name} {text!r}: give a {whole}number") from None
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise ValueError(f"{self.name} {text!r}: give a value from {self.low} to {self.high}")
+        return value
+
+    def show(self, value: Any) -> str:
+        """``value`` as text :meth:`parse` reads back (a month as ``YYYY-MM``)."""
+        return f"{value:%Y-%m}" if isinstance(value, date) else str(value)
 
 
 @dataclass(frozen=True)
@@ -53,8 +116,9 @@ class Page:
     roles
         The roles that may open it (:data:`analytics.access.ROLES`).
     load
-        Its view-model loader, ``load(con, scope) -> view``: everything the page shows for a
-        scope (``None`` for a page that is not scoped), in one read snapshot.
+        Its view-model loader, ``load(con, scope, **options) -> view``: everything the page
+        shows for a scope (``None`` for a page that is not scoped) and its options, in one
+        read snapshot.
     report
         ``report(view) -> dict``: the view as JSON-ready data (``report <page> --json``).
     text
@@ -66,6 +130,8 @@ class Page:
         the page gets a scope, the empty-database message, and the filters in the sidebar.
     default
         The page opened at ``/`` (exactly one; every role may open it).
+    options
+        Its own settings (:class:`Option`), passed to ``load`` by keyword when given.
     """
 
     key: str
@@ -79,6 +145,7 @@ class Page:
     label: str
     scoped: bool = True
     default: bool = False
+    options: tuple[Option, ...] = ()
 
     def __post_init__(self) -> None:
         if not _KEY.match(self.key):
@@ -87,6 +154,17 @@ class Page:
             raise ValueError(f"page {self.key!r}: roles must be some of {', '.join(ROLES)}, not {sorted(self.roles)}")
         if not self.script.endswith(".py"):
             raise ValueError(f"page {self.key!r}: the script must be a .py file, not {self.script!r}")
+        names = [o.name for o in self.options]
+        if len(set(names)) != len(names) or any(not re.match(r"^[a-z][a-z0-9_]*$", n) for n in names):
+            raise ValueError(f"page {self.key!r}: option names must be distinct lower_case words, not {names}")
+
+    def option(self, name: str) -> Option:
+        """The page's option ``name`` (``KeyError`` naming the page's options when it has none such)."""
+        for option in self.options:
+            if option.name == name:
+                return option
+        raise KeyError(f"the {self.key} page has no option {name!r}; its options are "
+                       f"{', '.join(o.name for o in self.options) or 'none'}")
 
     def allows(self, access: Access | str) -> bool:
         """Whether a user (their :class:`~analytics.access.Access`, or a role) may open the page."""
@@ -105,6 +183,21 @@ PAGES: tuple[Page, ...] = (
     Page("overview", title="nav_overview", icon=":material/dashboard:", script="pages/overview.py",
          roles=frozenset(ROLES), load=overview.overview, report=overview.report, text=overview.report_lines,
          label="Overview", default=True),
+    Page("value", title="nav_value", icon=":material/diamond:", script="pages/value.py",
+         roles=frozenset(ROLES), load=value_report.load, report=value_report.report, text=value_report.report_lines,
+         label="Customer value",
+         options=(Option("horizon_months", "int", 12, 1, 60, "months of future value in the CLV"),
+                  Option("discount_rate", "float", None, 0.0, 0.5,
+                         "yearly discount rate, 0.10 for 10 percent (default: the metric setting)"),
+                  Option("holdout_from", "month", None, date(1900, 1, 1), date(2100, 12, 1),
+                         "first held-out month of the holdout check, YYYY-MM (default: the last quarter of the data)"),
+                  Option("margin", "float", None, -1.0, 1.0,
+                         "margin rate for every customer, 0.3 for 30 percent "
+                         "(default: the data's cost, else the setting)"))),
+    Page("customer", title="nav_customer", icon=":material/person_search:", script="pages/customer.py",
+         roles=frozenset(ROLES), load=customer.customer_detail, report=customer.report, text=customer.report_lines,
+         label="Customer detail",
+         options=(Option("customer", "text", None, help="a customer id (or the start of one, or part of a name)"),)),
     Page("data", title="nav_data", icon=":material/upload_file:", script="pages/data.py",
          roles=IMPORT_ROLES, load=data.data_status, report=data.report, text=data.report_lines,
          label="Data", scoped=False),

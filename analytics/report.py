@@ -70,7 +70,7 @@ def plain(value: Any) -> Any:
 
 
 def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = None,
-               user: Access | None = None) -> dict[str, Any]:
+               user: Access | None = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The figures of page ``key`` for ``scope``, as its page computes them.
 
     Parameters
@@ -85,6 +85,9 @@ def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = N
     user
         Who the report is for (``None``: the local user with full access); their regions
         must already be ``scope.allowed_regions``.
+    options
+        The page's own options (:attr:`analytics.pages.Page.options`) by name, as values;
+        those not given take their defaults.
 
     Returns
     -------
@@ -101,6 +104,9 @@ def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = N
     page = pages.get(key)
     if user is not None:
         page.require(user)
+    options = dict(options or {})
+    for name in options:
+        page.option(name)  # KeyError for an option the page does not have
     head: dict[str, Any] = {"page": key, "user": {"email": user.email, "role": user.role} if user else None}
     if page.scoped:
         if scope is None:
@@ -117,7 +123,9 @@ def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = N
                         "segments": list(scope.segments)},
             "allowed_regions": list(scope.allowed_regions) if scope.allowed_regions is not None else None,
         }
-    return plain(head | page.report(page.load(con, scope if page.scoped else None)))
+    if page.options:
+        head["options"] = {o.name: options.get(o.name, o.default) for o in page.options}
+    return plain(head | page.report(page.load(con, scope if page.scoped else None, **options)))
 
 
 def report_text(report: dict[str, Any]) -> str:

@@ -244,6 +244,20 @@ def customer_history(scope: Scope) -> Rows:
                 "where m.month < ?", (*who.params, scope.end_exclusive))
 
 
+def customer_records(scope: Scope, table: str, customer_id: str) -> Rows:
+    """One customer's rows of ``table`` (``transactions`` up to the period's end, or ``feedback``:
+    every row up to it), only when the customer is in scope by their own attributes
+    (:func:`customers`): a customer the user may not see has no rows, exactly as one who does
+    not exist (the customer detail, opened by URL, tells the two apart for no one)."""
+    dates = {"transactions": "order_date", "feedback": "feedback_date"}
+    if table not in dates:
+        raise ValueError(f"customer_records reads transactions or feedback, not {table!r}")
+    who = customers(scope)
+    return Rows(f"select r.* from {table} r where r.customer_id = ? and r.{dates[table]} < ? "
+                f"and exists (select 1 from ({who.sql}) c where c.customer_id = ?)",
+                (customer_id, scope.end_exclusive, *who.params, customer_id))
+
+
 def transactions(scope: Scope) -> Rows:
     """Transaction rows in scope (row region and channel, customer segment), the period only:
     every column of ``transactions``."""

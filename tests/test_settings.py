@@ -17,11 +17,13 @@ def con():
 
 def test_defaults_then_saved_values_and_the_data_version(con):
     assert settings.load(con) == {"churn_window_days": 180, "tier_cuts": [0.01, 0.05, 0.20],
-                                  "discount_rate": 0.10, "currency": "CNY", "import_time_zone": "Asia/Shanghai"}
+                                  "discount_rate": 0.10, "gross_margin": 0.30, "currency": "CNY",
+                                  "import_time_zone": "Asia/Shanghai"}
     before = data_version(con)
     settings.save(con, {"churn_window_days": "90", "tier_cuts": [0.02, 0.1, 0.3], "currency": "USD"})
     assert settings.load(con) == {"churn_window_days": 90, "tier_cuts": [0.02, 0.1, 0.3],
-                                  "discount_rate": 0.10, "currency": "USD", "import_time_zone": "Asia/Shanghai"}
+                                  "discount_rate": 0.10, "gross_margin": 0.30, "currency": "USD",
+                                  "import_time_zone": "Asia/Shanghai"}
     assert data_version(con) == before + 1
 
 
@@ -30,6 +32,7 @@ def test_defaults_then_saved_values_and_the_data_version(con):
     ("churn_window_days", 90.5, "whole number"),
     ("churn_window_days", "soon", "must be a number"),
     ("discount_rate", 0.9, "between 0 and 0.5"),
+    ("gross_margin", 1.2, "between 0 and 1"),
     ("currency", "XYZ", "must be one of"),
     ("tier_cuts", [0, 0.05, 0.2], "three increasing shares"),
     ("tier_cuts", [0.05, 0.01, 0.2], "three increasing shares"),

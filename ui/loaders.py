@@ -48,15 +48,16 @@ def has_data() -> bool:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def load_view(page: str, scope_key: tuple | None, version: int) -> Any:
+def load_view(page: str, scope_key: tuple | None, version: int, options: tuple = ()) -> Any:
     """Page ``page``'s view model (its registered loader, :attr:`analytics.pages.Page.load`)
     for a scope (its :meth:`~analytics.scope.Scope.cache_key`; ``None`` for a page without
-    filters) at a data version."""
+    filters) at a data version, with the page's options given (``(name, value)`` pairs)."""
     del version  # part of the cache key only
     # every query of the page's loader reads one snapshot: an import committed meanwhile is
     # either wholly in its figures or not at all (analytics.store.snapshot)
     with snapshot(connection()) as view:
-        return pages.get(page).load(view, Scope.from_key(scope_key) if scope_key is not None else None)
+        return pages.get(page).load(view, Scope.from_key(scope_key) if scope_key is not None else None,
+                                    **dict(options))
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

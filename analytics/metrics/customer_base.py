@@ -14,7 +14,10 @@ cut-off, with
   spend model expects; NaN for a customer without a repeat purchase);
 - ``holdout_purchases``, ``holdout_revenue``: purchase days and revenue from the cut-off to the
   end of the holdout period (0 without one);
-- ``home_region``, ``segment``: the customer's own attributes.
+- ``margin``, ``costed_revenue``: the margin (amount less cost) and the revenue of the purchases
+  with a known cost before the cut-off (NaN when none had one);
+- ``customer_name``, ``home_region``, ``segment``, ``acquisition_cost``: the customer's own
+  attributes (the cost from the customers file; NaN without one).
 
 The cut-off is a month start (the periods are whole months): everything before it is the
 calibration period.
@@ -62,15 +65,18 @@ def customer_base(con: duckdb.DuckDBPyConnection, scope: Scope, cutoff: date) ->
         f"with {history.cte('h')}, "
         "calibration as (select customer_id, min(first_day) as first_day, max(last_day) as last_day, "
         "sum(purchase_days) as purchase_days, sum(revenue) as revenue, "
-        "sum(revenue) + sum(returns_amount) as gross_revenue "
+        "sum(revenue) + sum(returns_amount) as gross_revenue, "
+        "sum(margin) as margin, sum(costed_revenue) as costed_revenue "
         "from h where month < ? group by customer_id having min(first_day) is not null), "
         "holdout as (select customer_id, sum(purchase_days) as holdout_purchases, sum(revenue) as holdout_revenue "
         "from h where month >= ? group by customer_id) "
-        "select c.customer_id, s.home_region, s.segment, c.first_day, c.last_day, "
+        "select c.customer_id, s.customer_name, s.home_region, s.segment, "
+        "cast(s.acquisition_cost as double) as acquisition_cost, c.first_day, c.last_day, "
         "cast(c.purchase_days as bigint) as purchase_days, cast(c.purchase_days as bigint) - 1 as x, "
         "date_diff('day', c.first_day, c.last_day) / ? as t_x, date_diff('day', c.first_day, ?) / ? as T, "
         "date_diff('day', c.last_day, ?) as recency_days, "
         "cast(c.revenue as double) as revenue, cast(c.gross_revenue as double) as gross_revenue, "
+        "cast(c.margin as double) as margin, cast(c.costed_revenue as double) as costed_revenue, "
         "case when c.purchase_days > 1 then cast(c.gross_revenue - s.first_day_revenue as double) "
         "/ (c.purchase_days - 1) end as monetary, "
         "cast(coalesce(o.holdout_purchases, 0) as bigint) as holdout_purchases, "

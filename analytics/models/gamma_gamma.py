@@ -214,10 +214,14 @@ def fit_gamma_gamma(x: ArrayLike, monetary: ArrayLike, *, weights: ArrayLike | N
     ll, grad, hess = data.loglik_grad_hess(theta)
     if not np.isfinite(ll):
         raise FitError("The spend model's likelihood could not be evaluated at the optimum; check the value column.")
-    converged, message = bool(result.success), str(result.message)
     grad_scaled = np.abs(grad * theta) / n_used
     eigen = np.linalg.eigvalsh(hess)
-    if converged and np.max(grad_scaled) > 1e-5:
+    # judged by the optimum's own conditions (gradient ~0, Hessian negative definite): trust-exact stops with
+    # "a bad approximation" when it can no longer improve in floating point, at the optimum as much as elsewhere
+    converged = True
+    message = str(result.message) if result.success else \
+        f"gradient ~0 and Hessian negative definite at the optimum (the optimiser stopped with: {result.message})"
+    if np.max(grad_scaled) > 1e-5:
         converged, message = False, f"gradient not ~0 at the optimum (max scaled |g| {np.max(grad_scaled):.2g})"
     if converged and not np.all(eigen < 0):
         converged, message = False, "Hessian not negative definite at the optimum: parameters not identified"

@@ -34,6 +34,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("churn_window_days", 180, "int", 30, 730),
     Setting("tier_cuts", [0.01, 0.05, 0.20], "cuts"),
     Setting("discount_rate", 0.10, "float", 0.0, 0.5),
+    # profit per unit of revenue, for lifetime value when the sales files have no cost or profit
+    Setting("gross_margin", 0.30, "float", 0.0, 1.0),
     Setting("currency", "CNY", "choice", choices=("CNY", "USD", "EUR", "HKD", "JPY", "GBP", "TWD", "SGD")),
     # the zone a file's times with a time zone (Parquet TIMESTAMPTZ) are turned into dates in
     # (analytics/ingest/parquet.py), whatever the server's zone

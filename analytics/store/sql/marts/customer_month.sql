@@ -4,7 +4,9 @@
 -- a purchase (exact, from a bit per day of the month, without a DISTINCT aggregate);
 -- first_day, last_day: its first and last day with a purchase (NULL in a month of returns
 -- only), so a customer's recency and purchase span as of any month end are exact;
--- revenue is net of returns; returns_amount is positive.
+-- revenue is net of returns; returns_amount is positive; margin = amount - cost over the
+-- rows with a known cost, costed_revenue = their amount (both NULL when no row has a cost),
+-- so a customer's margin rate over any months is sum(margin) / sum(costed_revenue).
 
 with
 
@@ -22,7 +24,9 @@ final as (
         min(order_date) filter (where not is_return) as first_day,
         max(order_date) filter (where not is_return) as last_day,
         sum(amount) as revenue,
-        coalesce(-sum(amount) filter (where is_return), 0) as returns_amount
+        coalesce(-sum(amount) filter (where is_return), 0) as returns_amount,
+        sum(amount - cost) as margin,
+        sum(amount) filter (where cost is not null) as costed_revenue
     from transactions
     group by customer_id, month
 )
