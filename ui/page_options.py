@@ -1,0 +1,69 @@
+"""A page's own options (:attr:`analytics.pages.Page.options`) in the address, next to the filters.
+
+An option's URL parameter is its name (``?horizon_months=24``, ``?customer=000123``): a link
+shows what the page shows, as the filters do (:mod:`ui.filters`). A value the option refuses
+(``?horizon_months=abc``, a tampered or stale link) is left out, and the page says which; an
+option at its default is left out of the address. Another page's options are dropped from the
+address when a page is entered, so a link never carries settings its page does not have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import streamlit as st
+
+from analytics import pages
+from analytics.pages import Page
+
+
+def tidy(page: Page) -> None:
+    """Drop from the address the options of other pages that ``page`` does not have."""
+    own = {o.name for o in page.options}
+    for other in pages.PAGES:
+        for option in other.options:
+            if option.name not in own and option.name in st.query_params:
+                del st.query_params[option.name]
+
+
+def read(page: Page) -> tuple[dict[str, Any], list[str]]:
+    """The options the address gives ``page`` (parsed), and the names of those it gave with a value the
+    option refuses (left out: the loader uses their defaults)."""
+    values, refused = {}, []
+    for option in page.options:
+        text = st.query_params.get(option.name)
+        if text is None:
+            continue
+        try:
+            values[option.name] = option.parse(text)
+        except ValueError:
+            refused.append(option.name)
+    return values, refused
+
+
+def put(page: Page, name: str, value: Any) -> None:
+    """Make the address hold option ``name`` at ``value`` (left out at its default or None)."""
+    option = page.option(name)
+    text = None if value is None or value == option.default else option.show(value)
+    if text is None:
+        if name in st.query_params:
+            del st.query_params[name]
+    elif st.query_params.get(name) != text:
+        st.query_params[name] = text
+
+
+def cache_key(values: dict[str, Any]) -> tuple:
+    """``values`` as the hashable ``options`` argument of :func:`ui.loaders.load_view`."""
+    return tuple(sorted(values.items()))
+
+
+def page_url(key: str, **options: Any) -> str:
+    """A relative link to page ``key`` with ``options`` and the current language and filters (the
+    address's parameters that are not some page's options), e.g. a customer's detail:
+    ``page_url("customer", customer="000123")``."""
+    target = pages.get(key)
+    names = {o.name for p in pages.PAGES for o in p.options}
+    query = [(k, v) for k in st.query_params if k not in names for v in st.query_params.get_all(k)]
+    query += [(name, target.option(name).show(value)) for name, value in options.items() if value is not None]
+    return f"/{quote(key)}" + (f"?{urlencode(query)}" if query else "")
