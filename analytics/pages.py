@@ -34,6 +34,9 @@ from analytics.scope import Scope
 
 #: What a page's address may be: lower-case letters, digits, ``-`` and ``_``.
 _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+#: What an int or float option accepts: plain decimal numbers.
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_FLOAT = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
 @dataclass(frozen=True)
@@ -84,13 +87,15 @@ class Option:
             except ValueError:
                 raise ValueError(f"{self.name} {text!r}: give a month as YYYY-MM") from None
         else:
-            try:
-                value = int(text) if self.kind == "int" else float(text)
-            except ValueError:
+            # plain decimal text only: Python's int() and float() also take "nan", "inf", "1_000" and
+            # non-ASCII digits, and NaN passes every bound check
+            if not (_INT if self.kind == "int" else _FLOAT).match(text):
                 whole = "whole " if self.kind == "int" else ""
-                raise ValueError(f"{self.name} {text!r}: give a {whole}number") from None
+                raise ValueError(f"{self.name} {text!r}: give a {whole}number")
+            value = int(text) if self.kind == "int" else float(text)
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise ValueError(f"{self.name} {text!r}: give a value from {self.low} to {self.high}")
+            low, high = ("…" if v is None else self.show(v) for v in (self.low, self.high))
+            raise ValueError(f"{self.name} {text!r}: give a value from {low} to {high}")
         return value
 
     def show(self, value: Any) -> str:

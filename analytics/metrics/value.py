@@ -185,7 +185,7 @@ def default_holdout_from(first_day: date, scope: Scope) -> date | None:
     """The first month of the default holdout: the last quarter (rounded, at least one month) of the months
     from the first purchase to the period's end; None when that leaves under 3 calibration months."""
     months = (scope.end.year - first_day.year) * 12 + scope.end.month - first_day.month + 1
-    held = max(1, round(months * HOLDOUT_SHARE))
+    held = max(1, int(months * HOLDOUT_SHARE + 0.5))  # half up (round() halves to even: 4.5 -> 4, 3.5 -> 4)
     if months - held < MIN_CALIBRATION_MONTHS:
         return None
     return add_months(scope.end_exclusive, -held)
