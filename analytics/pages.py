@@ -100,7 +100,7 @@ class Option:
 
     def show(self, value: Any) -> str:
         """``value`` as text :meth:`parse` reads back (a month as ``YYYY-MM``)."""
-        return f"{value:%Y-%m}" if isinstance(value, date) else str(value)
+        return f"{value.year:04d}-{value.month:02d}" if isinstance(value, date) else str(value)  # %Y: no 0 padding
 
 
 @dataclass(frozen=True)
