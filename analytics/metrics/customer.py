@@ -42,7 +42,7 @@ class CustomerView:
     value: dict[str, Any] | None  # the customer's row of the value page (RFM, P(alive), CLV ...)
     models_problem: str | None
     horizon_months: int
-    feedback: pd.DataFrame | None
+    feedback: pd.DataFrame | None  # ... resolved_date, resolution_days (days to resolve a complaint), comment
     matches: pd.DataFrame  # customer_id, customer_name, home_region, revenue (search results)
 
 
@@ -69,17 +69,34 @@ def customer_detail(con: duckdb.DuckDBPyConnection, scope: Scope, *, customer: s
     count = con.cursor().execute(f"select count(*) from ({rows.sql})", list(rows.params)).fetchall()[0][0]
     history = gate.customer_history(scope)
     months = con.cursor().execute(
-        f"select month, orders, purchase_days, revenue, returns_amount from ({history.sql}) h "
-        "where customer_id = ? order by month", [*history.params, customer]).df()
+        f"select month, orders, purchase_days, revenue, returns_amount, first_day, last_day, margin "
+        f"from ({history.sql}) h where customer_id = ? order by month", [*history.params, customer]).df()
     notes = gate.customer_records(scope, "feedback", customer)
     feedback = con.cursor().execute(
-        f"select feedback_date, feedback_kind, score, scale, category, resolved_date, comment from ({notes.sql}) "
+        "select feedback_date, feedback_kind, score, scale, category, resolved_date, "
+        f"datediff('day', feedback_date, resolved_date) as resolution_days, comment from ({notes.sql}) "
         "order by feedback_date desc", list(notes.params)).df()
     view = value.value_view(con, scope)
     row = view.customers[view.customers["customer_id"] == customer]
-    return CustomerView(customer, customer, profile.iloc[0].to_dict(), months, transactions, int(count),
+    shown = months[["month", "orders", "purchase_days", "revenue", "returns_amount"]]
+    return CustomerView(customer, customer, _as_of(profile.iloc[0].to_dict(), months), shown, transactions, int(count),
                         row.iloc[0].to_dict() if len(row) else None, view.fits.problem, view.horizon_months,
                         feedback if len(feedback) else None, empty)
+
+
+def _as_of(profile: dict[str, Any], months: pd.DataFrame) -> dict[str, Any]:
+    """``customer_summary``'s row with its purchase figures as of the period's end (its ``months``), not
+    over the whole data: the detail of an earlier period shows nothing that happened after it."""
+    first, last = months["first_day"].dropna(), months["last_day"].dropna()
+    revenue, returns = float(months["revenue"].sum()), float(months["returns_amount"].sum())
+    return profile | {
+        "first_order_date": first.min().date() if len(first) else None,
+        "last_order_date": last.max().date() if len(last) else None,
+        "orders": int(months["orders"].sum()), "purchase_days": int(months["purchase_days"].sum()),
+        "revenue": revenue, "gross_revenue": revenue + returns, "returns_amount": returns,
+        "margin": float(months["margin"].sum()) if months["margin"].notna().any() else None,
+        "first_day_revenue": profile["first_day_revenue"] if len(first) else None,
+        "acquired_date": profile["acquired_date"].date() if pd.notna(profile["acquired_date"]) else None}
 
 
 def report(view: CustomerView) -> dict[str, Any]:
