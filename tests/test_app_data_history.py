@@ -29,7 +29,7 @@ from analytics.ingest import demo, intake
 from analytics.ingest.pipeline import import_file
 from analytics.store import settings
 from ui import loaders
-from ui.formats import fmt_int
+from ui.formats import fmt_int, fmt_pct
 from ui.i18n import LANGUAGES, md_literal, t
 from ui.widgets import kpi_value
 
@@ -156,7 +156,7 @@ def test_settings_refuse_a_bad_value_and_store_a_good_one(lang):
     assert not at.error
     assert [s.value for s in at.success] == [t("data_settings_saved", lang)]
     assert settings.load(loaders.connection()) == {"churn_window_days": 90, "tier_cuts": [0.01, 0.05, 0.2],
-                                                "discount_rate": 0.08, "currency": "CNY",
+                                                "discount_rate": 0.08, "gross_margin": 0.3, "currency": "CNY",
                                                 "import_time_zone": "Asia/Shanghai"}
 
 
@@ -166,6 +166,25 @@ def test_a_discount_rate_out_of_bounds_is_refused_in_percent():
     save_settings(at, "en", discount=60.0)
     assert [e.value for e in at.error] == ["Yearly discount rate (%) must be between 0% and 50%."]
     assert rows("select count(*) from settings") == [(0,)]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_gross_margin_is_refused_out_of_bounds_and_stored_as_a_share(lang):
+    """The gross margin (lifetime value's margin without cost data) in percent on the form, a share
+    in the database; above 100 % it is refused with its bounds and nothing is stored."""
+    at = open_data_page(lang)
+    open_tab(at, lang, "settings")
+    assert at.number_input(key="data_set_margin").value == 30.0  # the default, 0.30
+    save_settings(at, lang, margin=120.0)
+    assert [e.value for e in at.error] == [t("data_setting_error_range", lang,
+                                             setting=t("data_setting_gross_margin", lang),
+                                             low=fmt_pct(0, lang, 0), high=fmt_pct(1, lang, 0))]
+    assert rows("select count(*) from settings") == [(0,)]
+    save_settings(at, lang, margin=42.5)
+    assert not at.error
+    assert [s.value for s in at.success] == [t("data_settings_saved", lang)]
+    assert rows("select key, value from settings") == [("gross_margin", "0.425")]
+    assert settings.load(loaders.connection())["gross_margin"] == 0.425
 
 
 def test_tier_cuts_out_of_order_are_refused():

@@ -61,12 +61,20 @@ def settings_section(lang: str, editable: bool = True) -> None:
                 for cell, tier, cut in zip(st.columns(3), ("platinum", "gold", "iron"), current["tier_cuts"],
                                            strict=True)]
         st.caption(t("data_setting_tier_cuts_use", lang))
-        zones = by_key["import_time_zone"].choices
-        zone = st.selectbox(t("data_setting_import_time_zone", lang), zones,
-                            index=zones.index(current["import_time_zone"]) if current["import_time_zone"] in zones
-                            else 0, help=t("data_setting_import_time_zone_help", lang), key="data_set_import_zone",
-                            disabled=off)
-        st.caption(t("data_setting_import_time_zone_use", lang))
+        second = st.columns(2)
+        with second[0]:
+            margin = st.number_input(t("data_setting_gross_margin", lang),
+                                     value=round(current["gross_margin"] * 100, 4), step=1.0, format="%.1f",
+                                     help=t("data_setting_gross_margin_help", lang), key="data_set_margin",
+                                     disabled=off)
+            st.caption(t("data_setting_gross_margin_use", lang))
+        with second[1]:
+            zones = by_key["import_time_zone"].choices
+            zone = st.selectbox(t("data_setting_import_time_zone", lang), zones,
+                                index=zones.index(current["import_time_zone"]) if current["import_time_zone"] in zones
+                                else 0, help=t("data_setting_import_time_zone_help", lang),
+                                key="data_set_import_zone", disabled=off)
+            st.caption(t("data_setting_import_time_zone_use", lang))
         st.form_submit_button(t("data_settings_save", lang), type="primary", icon=":material/save:",
                               on_click=request, args=("data_settings_submitted",), disabled=off)
     if off:
@@ -74,7 +82,8 @@ def settings_section(lang: str, editable: bool = True) -> None:
     if not requested("data_settings_submitted"):
         return
     entered = {"churn_window_days": churn, "tier_cuts": [round(c / 100, 6) for c in cuts],
-               "discount_rate": round(discount / 100, 6), "currency": currency, "import_time_zone": zone}
+               "discount_rate": round(discount / 100, 6), "gross_margin": round(margin / 100, 6), "currency": currency,
+               "import_time_zone": zone}
     values = {key: value for key, value in entered.items() if value != current[key]}
     if not values:
         st.info(t("data_settings_unchanged", lang), icon=":material/info:")
