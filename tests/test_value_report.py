@@ -155,7 +155,7 @@ def test_options_change_the_figures(db, calibration):
     assert longer["clv"]["future"]["point"] > calibration["clv"]["future"]["point"] * 0.4 / 0.3 * 1.2
 
 
-def test_the_text_report(db):
+def test_the_text_report(db, calibration):
     code, out = run(db, *CALIBRATION)
     assert code == 0
     lines = out.splitlines()
@@ -167,6 +167,10 @@ def test_the_text_report(db):
     assert any(line.startswith("CLV total ") and "(90% interval " in line for line in lines)
     assert any(line.startswith("holdout 1997-08-01 to 1997-09-30: predicted ") for line in lines)
     assert sum(line.startswith("  champions ") for line in lines) == 1
+    check = calibration["models"]["frequency_spend_check"]
+    assert (f"frequency-spend correlation r = {check['pearson']:.3f}, Spearman {check['spearman']:.3f} "
+            f"({check['verdict']}: the larger of the two)") in lines
+    assert round(check["pearson"], 2) == 0.11  # Fader & Hardie 2013 note on Gamma-Gamma: r = 0.11 on CDNOW
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -268,7 +268,8 @@ def test_a_region_filter_or_a_managers_regions_keep_only_those_customers(con, re
         assert view.customers["customer_id"].tolist() == expected and view.n_customers == len(expected)
         assert view.by_group["home_region"]["group"].tolist() == ["华北"]
     tampered = value_view(con.cursor(), Scope(PERIOD.start, PERIOD.end, regions=("华东",), allowed_regions=("华北",)))
-    assert tampered.n_customers == 0 and tampered.total is None and tampered.fits.problem == "too_few_customers"
+    assert tampered.n_customers == 0 and tampered.total is None and tampered.segments["customers"].sum() == 0
+    assert (tampered.fits.problem, tampered.holdout_problem) == ("too_few_customers", "too_few_customers")
 
 
 def test_another_horizon_reuses_the_fit_and_new_data_refits(tmp_path, data):

@@ -194,8 +194,8 @@ def default_holdout_from(first_day: date, scope: Scope) -> date | None:
 def holdout_check(con: duckdb.DuckDBPyConnection, scope: Scope, base: pd.DataFrame,
                   holdout_from: date | None) -> tuple[Holdout | None, str | None]:
     """The models fitted before the holdout and compared with it (or why not: a problem code)."""
-    if base.empty:
-        return None, "too_short"
+    if base.empty:  # no customer in scope (a filter without customers): not a matter of history length
+        return None, "too_few_customers"
     first = base["first_day"].min()
     first = first.date() if hasattr(first, "date") else first
     if holdout_from is None:

@@ -102,7 +102,8 @@ def report_lines(data: dict[str, Any]) -> list[str]:
                       + ("converged" if fit["converged"] else "NOT converged")]
     check = models["frequency_spend_check"]
     if check:
-        lines.append(f"frequency-spend correlation r = {check['pearson']:.3f} ({check['verdict']})")
+        lines.append(f"frequency-spend correlation r = {check['pearson']:.3f}, Spearman {check['spearman']:.3f} "
+                     f"({check['verdict']}: the larger of the two)")
     if data["clv"]:
         total = data["clv"]["total"]
         lines += ["", f"CLV total {total['point']:,.0f} (90% interval {total['low']:,.0f} to {total['high']:,.0f})"]
