@@ -30,7 +30,8 @@ if view.kpis["orders"].value == 0 and view.kpis["active_customers"].value == 0:
 current = view.trend[view.trend["period"] == "current"]
 sparks = {"revenue": current["revenue"].tolist(), "orders": current["orders"].tolist(),
           "active_customers": current["active_customers"].tolist()} if len(current) > 1 else {}
-widgets.kpi_tiles(view.kpis, lang, currency, comparison_label, sparks, compare=scope.compare)
+notes = {"avg_clv": widgets.average_clv_note(view.average_clv, lang, currency, comparison_label)}
+widgets.kpi_tiles(view.kpis, lang, currency, comparison_label, sparks, per_row=4, compare=scope.compare, notes=notes)
 
 if view.highlights:
     st.subheader(t("highlights_title", lang))

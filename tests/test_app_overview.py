@@ -114,7 +114,10 @@ def test_repeated_region_values_select_several(monkeypatch, database):
 def test_the_figures_change_with_the_filters(monkeypatch, database):
     path, expected = database
     # the fixture makes these scopes differ on every tile, so a filter that is not applied shows
+    # (but average CLV: too few customers for its models, "–" everywhere; tests/test_overview_clv.py)
     for name in ov.KPIS:
+        if name == "avg_clv":
+            continue
         assert len({kpi_value(name, expected[s].kpis[name].value, "en", CURRENCY) for s in SCOPES}) > 1, name
     shown = {}
     for scope, params in ((DEFAULT, {}), (FILTERED, FILTERED_URL), (TWO_REGIONS, TWO_REGIONS_URL)):

@@ -218,14 +218,17 @@ class _CountingConnection:
 
 
 def test_the_overview_reads_each_source_once(con):
-    """Three statements for the whole page: the sales and the customers of both periods,
-    and how far the data goes (the customer activity is grouped once, not per period),
-    besides the read transaction they share."""
+    """Three statements for the page's own figures: the sales and the customers of both periods,
+    and how far the data goes (the customer activity is grouped once, not per period); then the
+    average-CLV tile's two per period (the value page's settings and customer base; no holdout
+    check), besides the read transaction they all share."""
     counting = _CountingConnection(con)
     view = ov.overview(counting, Spec("2024-03", "2024-08", channels=("天猫",), allowed=("华东", "华北")).scope())
     assert view.kpis["active_customers"].value is not None
-    assert len(counting.statements) == 3
-    assert sum("customer_month" in s or "from transactions where" in s for s in counting.statements) == 1
+    own, clv = counting.statements[:3], counting.statements[3:]
+    assert sum("customer_month" in s or "from transactions where" in s for s in own) == 1
+    assert [s.strip().startswith("select key, value from settings") for s in clv] == [True, False, True, False]
+    assert all("customer_month" in s for s in clv[1::2])
 
 
 def test_an_import_committed_while_the_overview_computes_does_not_mix_into_it(tmp_path, monkeypatch):

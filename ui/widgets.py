@@ -8,9 +8,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analytics.metrics import value_fit
 from analytics.metrics.highlights import Highlight
 from analytics.metrics.kpis import Kpi
 from analytics.metrics.overview import RATES
+from analytics.metrics.overview_value import AverageClv
+from ui.dates import fmt_date
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
 from ui.figures.common import rises_red
 from ui.formats import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct
@@ -19,7 +22,7 @@ from ui.i18n import md_literal, t
 #: The media type of an Excel download.
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: How each KPI's value is printed.
-_MONEY = frozenset({"revenue", "aov"})
+_MONEY = frozenset({"revenue", "aov", "avg_clv"})
 
 
 def kpi_value(kpi_name: str, value: float | None, lang: str, currency: str) -> str:
@@ -38,9 +41,10 @@ def kpi_delta(kpi: Kpi, lang: str) -> str | None:
     return fmt_delta_points(kpi.change, lang) if kpi.name in RATES else fmt_delta_pct(kpi.change, lang)
 
 
-def kpi_help(kpi: Kpi, lang: str, currency: str, comparison_label: str | None) -> str:
-    """The tile's tooltip: definition, comparison value, and for rates n and the 95 % CI."""
-    parts = [t(f"kpi_{kpi.name}_help", lang)]
+def kpi_help(kpi: Kpi, lang: str, currency: str, comparison_label: str | None, note: str | None = None) -> str:
+    """The tile's tooltip: definition, ``note`` (more about this tile), comparison value, n, and
+    for rates the 95 % CI."""
+    parts = [t(f"kpi_{kpi.name}_help", lang)] + ([note] if note else [])
     if comparison_label and kpi.previous is not None:
         parts.append(t("kpi_previous_value", lang, period=comparison_label,
                        value=kpi_value(kpi.name, kpi.previous, lang, currency)))
@@ -51,24 +55,57 @@ def kpi_help(kpi: Kpi, lang: str, currency: str, comparison_label: str | None) -
     return "  \n".join(parts)
 
 
+def average_clv_note(clv: AverageClv, lang: str, currency: str, comparison_label: str | None) -> tuple[str, str]:
+    """The average-CLV tile's tooltip lines (as of when, the settings, and its interval or why
+    there is no figure; the comparison period's reason when it has none) and its caption
+    (n and the interval, or "no estimate")."""
+    now, before = clv.current, clv.comparison
+    level = fmt_pct(clv.level, lang, digits=0)
+    lines = [t("kpi_avg_clv_settings", lang, date=fmt_date(now.as_of, lang), months=fmt_int(clv.horizon_months, lang),
+               rate=fmt_pct(clv.discount_rate, lang))]
+    n = t("sample_size", lang, n=fmt_int(now.n, lang))
+    if now.problem is None:
+        interval = t("kpi_avg_clv_interval", lang, level=level, low=fmt_money(now.low, lang, currency),
+                     high=fmt_money(now.high, lang, currency))
+        lines.append(interval)
+        caption = n + " · " + interval
+    else:
+        lines.append(problem_text(now.problem, now.n, lang))
+        caption = n + " · " + t("kpi_avg_clv_no_estimate", lang)
+    if before is not None and before.problem is not None and comparison_label:
+        lines.append(t("kpi_avg_clv_previous_problem", lang, period=comparison_label)
+                     + " " + problem_text(before.problem, before.n, lang))
+    return "  \n".join(lines), caption
+
+
+def problem_text(problem: str, n: int, lang: str) -> str:
+    """Why the value models give no figure (a :data:`analytics.metrics.value_fit.PROBLEMS` code), and what to do."""
+    return t(f"kpi_avg_clv_problem_{problem}", lang, n=fmt_int(n, lang),
+             customers=fmt_int(value_fit.MIN_CUSTOMERS, lang), repeaters=fmt_int(value_fit.MIN_REPEATERS, lang),
+             weeks=fmt_int(value_fit.MIN_WEEKS, lang))
+
+
 def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: str | None,
-              sparks: dict[str, list[float]] | None = None, per_row: int = 3, compare: str | None = None) -> None:
+              sparks: dict[str, list[float]] | None = None, per_row: int = 3, compare: str | None = None,
+              notes: dict[str, tuple[str, str]] | None = None) -> None:
     """The KPI tiles in rows of ``per_row`` (they stack on a phone); ``sparks`` gives a
     KPI's monthly values for a small trend line. Under the change, a short word for the
     comparison (``compare``: previous / last_year); the period itself is in the tooltip.
+    ``notes``: per KPI, more tooltip text and a caption under the tile (:func:`average_clv_note`).
     Rises are red and falls green in Chinese (:func:`ui.figures.common.rises_red`)."""
     items = list(kpis.values())
-    sparks = sparks or {}
+    sparks, notes = sparks or {}, notes or {}
     for i in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, kpi in zip(cols, items[i:i + per_row], strict=False):
             # the tile is the bordered container, so a rate's sample size and interval sit inside it
             with col, st.container(border=True, height="stretch"):
                 delta = kpi_delta(kpi, lang)
+                note, caption = notes.get(kpi.name, (None, None))
                 unchanged = delta is not None and not any(c in "123456789" for c in delta)
                 st.metric(
                     t(f"kpi_{kpi.name}", lang), kpi_value(kpi.name, kpi.value, lang, currency),
-                    delta=delta, help=kpi_help(kpi, lang, currency, comparison_label),
+                    delta=delta, help=kpi_help(kpi, lang, currency, comparison_label, note),
                     delta_description=t(f"vs_short_{compare}", lang)
                     if compare in ("previous", "last_year") and kpi.change is not None else None,
                     # a change that rounds to nothing is neither a rise nor a fall: grey, no arrow
@@ -76,7 +113,9 @@ def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: 
                     delta_arrow="off" if unchanged else "auto",
                     chart_data=sparks.get(kpi.name), chart_type="area" if kpi.name in sparks else "line",
                 )
-                if kpi.n is not None and kpi.ci is not None:
+                if caption:
+                    st.caption(caption)
+                elif kpi.n is not None and kpi.ci is not None:
                     st.caption(t("sample_size", lang, n=fmt_int(kpi.n, lang)) + " · "
                                + t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
 

@@ -10,7 +10,9 @@ Definitions (also in the README's metric definitions):
 - **active customers**: customers in scope with a purchase in the period;
 - **new customers**: active customers whose first purchase ever falls in the period;
 - **repeat-purchase rate**: of the active customers, the share with 2 or more orders in
-  the period; with its sample size (the active customers) and a 95 % Wilson interval.
+  the period; with its sample size (the active customers) and a 95 % Wilson interval;
+- **average CLV**: the customer value page's lifetime value per customer as of the period's
+  end, with its 90 % interval (:mod:`analytics.metrics.overview_value`).
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ import pandas as pd
 from analytics import scope as gate
 from analytics.metrics.highlights import Highlight, highlights
 from analytics.metrics.kpis import Kpi
+from analytics.metrics.overview_value import AverageClv, average_clv
 from analytics.models.proportions import wilson_interval
 from analytics.scope import Scope
 from analytics.store.snapshot import snapshot
 
 #: The KPI tiles in order.
-KPIS: tuple[str, ...] = ("revenue", "orders", "active_customers", "new_customers", "repeat_rate", "aov")
+KPIS: tuple[str, ...] = ("revenue", "orders", "active_customers", "new_customers", "repeat_rate", "aov",
+                         "avg_clv")
 #: KPIs that are rates (their change is in percentage points, not percent).
 RATES: frozenset[str] = frozenset({"repeat_rate"})
 
@@ -45,6 +49,8 @@ class Overview:
     ``revenue``, ``orders``, ``active_customers``.
     by_region: one row per region: ``region``, ``revenue``, ``previous_revenue``,
     ``change`` (relative; NaN without comparison revenue), ``share`` (of the period's revenue).
+    average_clv: the average-CLV tile's figures (its interval, settings, and why there is no
+    figure when the models cannot be fitted); ``kpis["avg_clv"]`` holds its value and change.
     """
 
     scope: Scope
@@ -54,6 +60,7 @@ class Overview:
     by_region: pd.DataFrame
     highlights: list[Highlight] = field(default_factory=list)
     data_through: date | None = None
+    average_clv: AverageClv | None = None
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: tuple) -> pd.DataFrame:
@@ -188,11 +195,23 @@ def _change(name: str, value: float | None, previous: float | None) -> float | N
     return value / previous - 1
 
 
-def _kpis(scope: Scope, sales: _Sales, customers: _Customers) -> dict[str, Kpi]:
+def _clv_kpi(clv: AverageClv) -> Kpi:
+    """The average-CLV tile's value and change (none against a comparison average of 0 or less:
+    a relative change from a loss reads the wrong way round)."""
+    now, before = clv.current, clv.comparison
+    previous = before.value if before else None
+    change = _change("avg_clv", now.value, previous) if previous is not None and previous > 0 else None
+    return Kpi("avg_clv", now.value, previous, change, n=now.n, previous_n=before.n if before else None)
+
+
+def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv) -> dict[str, Kpi]:
     now = _period_values("current", sales, customers)
     before = _period_values("comparison", sales, customers) if scope.comparison() else None
     out = {}
     for name in KPIS:
+        if name == "avg_clv":
+            out[name] = _clv_kpi(clv)
+            continue
         value = now[name]
         previous = before[name] if before else None
         extra = {}
@@ -206,7 +225,7 @@ def _kpis(scope: Scope, sales: _Sales, customers: _Customers) -> dict[str, Kpi]:
 
 def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
     """The KPI tiles: each value with its comparison-period value and change."""
-    return _kpis(scope, _sales(con, scope), _customers(con, scope))
+    return _kpis(scope, _sales(con, scope), _customers(con, scope), average_clv(con, scope))
 
 
 def _trend(scope: Scope, sales: _Sales, customers: _Customers) -> pd.DataFrame:
@@ -268,12 +287,14 @@ def data_through(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
 
 def overview(con: duckdb.DuckDBPyConnection, scope: Scope) -> Overview:
     """Everything the overview page shows for ``scope``: three queries (the sales of both
-    periods, the customers of both periods, how far the data goes), in one read transaction."""
+    periods, the customers of both periods, how far the data goes) and the value page's
+    lifetime values at the end of both periods, in one read transaction."""
     with snapshot(con) as view:
         sales = _sales(view, scope)
         customers = _customers(view, scope)
         through = data_through(view, scope)
-    kpi = _kpis(scope, sales, customers)
+        clv = average_clv(view, scope)
+    kpi = _kpis(scope, sales, customers, clv)
     by_region = _by_region(scope, sales)
     comparison = scope.comparison()
     return Overview(
@@ -284,20 +305,33 @@ def overview(con: duckdb.DuckDBPyConnection, scope: Scope) -> Overview:
         by_region=by_region,
         highlights=highlights(kpi, by_region, comparison is not None),
         data_through=through,
+        average_clv=clv,
     )
 
 
 def report(view: Overview) -> dict[str, Any]:
     """The overview's figures for ``report overview`` (made JSON-ready by
     :func:`analytics.report.plain`): ``data_through``, ``kpis`` (each as :class:`Kpi`'s
-    fields), ``trend``, ``by_region`` (their rows), ``highlights`` (``kind`` and its values)."""
+    fields), ``average_clv`` (:class:`~analytics.metrics.overview_value.AverageClv`'s fields:
+    the interval, the problem when there is no figure, the settings), ``trend``, ``by_region``
+    (their rows), ``highlights`` (``kind`` and its values)."""
     return {
         "data_through": view.data_through,
         "kpis": {name: asdict(k) for name, k in view.kpis.items()},
+        "average_clv": asdict(view.average_clv) if view.average_clv else None,
         "trend": view.trend,
         "by_region": view.by_region,
         "highlights": [{"kind": h.kind, **h.values} for h in view.highlights],
     }
+
+
+def _clv_note(clv: dict[str, Any]) -> str:
+    """The average-CLV line's tail: its interval and count, or why there is no figure."""
+    now = clv["current"]
+    if now["problem"]:
+        return f"  (no estimate: {now['problem']}; n = {now['n']:,})"
+    return (f"  (n = {now['n']:,}, {clv['level']:.0%} interval {now['low']:,.2f}–{now['high']:,.2f}; "
+            f"as of {now['as_of']}, {clv['horizon_months']} months, discount {clv['discount_rate']:.0%} a year)")
 
 
 def report_lines(data: dict[str, Any]) -> list[str]:
@@ -314,6 +348,8 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         if k["change"] is not None:
             change = (f"  {k['change'] * 100:+.1f} pts" if name in RATES else f"  {k['change']:+.1%}")
         extra = f"  (n = {k['n']:,}, 95% CI {k['ci'][0]:.1%}–{k['ci'][1]:.1%})" if k.get("ci") else ""
+        if name == "avg_clv" and data.get("average_clv"):
+            extra = _clv_note(data["average_clv"])
         lines.append(f"  {name:<18}{value:>18}{change}{extra}")
     lines += ["", "revenue by region:"]
     for r in data["by_region"]:
