@@ -124,8 +124,8 @@ def feedback_summary(feedback: pd.DataFrame) -> dict[str, float | int | None]:
 
 
 def blank_missing(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """``frame`` for the screen: a missing value is an empty cell (not "None"); a numeric column with
-    missing values is shown as formatted text (the downloads keep the numbers)."""
+    """``frame`` for the screen: a missing value is an empty cell (not "None"): a column with missing
+    values is shown as text, numbers formatted, dates ISO (the downloads keep the values)."""
     shown = frame.copy()
     for column in shown.columns:
         missing = shown[column].isna()
@@ -134,5 +134,5 @@ def blank_missing(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(shown[column]):
             shown[column] = ["" if m else fmt_number(v, lang) for v, m in zip(shown[column], missing, strict=True)]
         else:
-            shown[column] = shown[column].astype(object).where(~missing, "")
+            shown[column] = ["" if m else str(v) for v, m in zip(shown[column], missing, strict=True)]
     return shown
