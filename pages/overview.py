@@ -12,7 +12,9 @@ lang, scope = run.lang, run.scope
 
 version = loaders.data_version()
 currency = loaders.load_settings(version)["currency"]
-view = loaders.load_view("overview", scope.cache_key(), version)
+# a spinner only when it takes a while: new filters or new data fit the lifetime-value models
+with st.spinner(t("overview_loading", lang)):
+    view = loaders.load_view("overview", scope.cache_key(), version)
 comparison = view.comparison
 period = fmt_period(scope.start, scope.end, lang)
 comparison_label = fmt_period(comparison.start, comparison.end, lang) if comparison else None

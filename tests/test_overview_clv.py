@@ -111,8 +111,8 @@ def test_no_change_when_the_comparison_period_cannot_be_fitted(con, sales):
     kpi = ov.overview(con, EAST).kpis["avg_clv"]
     assert kpi.value == clv.current.value and (kpi.previous, kpi.change, kpi.previous_n) == (None, None, 76)
     help_text, _ = widgets.average_clv_note(clv, "en", CURRENCY, "Jan–Dec 2023")
-    assert "Jan–Dec 2023: no estimate, so no change." in help_text
-    assert "at least 100 customers in scope (there are 76)" in help_text
+    assert help_text.split("  \n")[-1] == ("Jan–Dec 2023: no estimate, so no change: the value models need at least "
+                                           "100 customers in scope (there are 76). Widen the period or the filters.")
 
 
 def test_no_comparison_no_change(con):
@@ -144,8 +144,10 @@ def test_a_tiny_database_has_no_figure_and_says_why(tiny_db, capsys):
     assert (kpi.value, kpi.previous, kpi.change) == (None, None, None)
     assert widgets.kpi_value("avg_clv", kpi.value, "en", CURRENCY) == "–"
     for lang in LANGUAGES:
-        help_text, caption = widgets.average_clv_note(clv, lang, CURRENCY, None)
-        assert t("kpi_avg_clv_problem_too_few_customers", lang, customers=fmt_int(100, lang), n="8") in help_text
+        help_text, caption = widgets.average_clv_note(clv, lang, CURRENCY, "the comparison")
+        reason = t("kpi_avg_clv_problem_too_few_customers", lang, customers=fmt_int(100, lang), n="8")
+        assert help_text.split("  \n")[0] == t("kpi_avg_clv_no_estimate_because", lang, reason=reason)
+        assert "the comparison" not in help_text  # no figure now: the comparison's problem is beside the point
         assert caption == t("sample_size", lang, n="8") + " · " + t("kpi_avg_clv_no_estimate", lang)
 
     code, out, _ = run_cli(capsys, tiny_db, "--from", "2024-03", "--to", "2024-08")
@@ -186,12 +188,14 @@ def test_the_tile_texts():
     help_text, caption = widgets.average_clv_note(clv, "en", CURRENCY, "Jan–Dec 2023")
     assert help_text.split("  \n") == [
         "As of 31 Dec 2024: value to date plus 12 months of predicted future value, discounted 10.0% a year, "
-        "net of cost.", "90% interval ¥4,091–¥4,108"]
-    assert caption == "n = 1,234 · 90% interval ¥4,091–¥4,108"
+        "net of costs and acquisition cost.", "90% interval ¥4,091–¥4,108"]
+    assert caption == "n = 1,234  \n90% interval ¥4,091–¥4,108"
     help_text, caption = widgets.average_clv_note(clv, "zh", CURRENCY, "2023年1月–12月")
-    assert help_text.split("  \n")[1] == "90%区间 ¥4,091–¥4,108" and caption.startswith("样本量 1,234 · ")
-    assert widgets.kpi_value("avg_clv", 4099.52, "en", CURRENCY) == "¥4.1K"
+    assert help_text.split("  \n")[1] == "90%区间 ¥4,091–¥4,108" and caption.startswith("样本量 1,234  \n")
+    # a per-customer amount in full, not compact (¥4.1K)
+    assert widgets.kpi_value("avg_clv", 4099.52, "en", CURRENCY) == "¥4,100"
     assert widgets.kpi_value("avg_clv", 4099.52, "zh", CURRENCY) == "¥4,100"
+    assert widgets.kpi_value("avg_clv", 412.345, "en", CURRENCY) == "¥412.35"
 
 
 # ------------------------------------------------------------------ the app
@@ -224,7 +228,8 @@ def test_the_app_shows_the_tile(monkeypatch, fitted_db, con, lang):
     assert interval in help_text and fmt_date(date(2024, 12, 31), lang) in help_text
     assert t("kpi_previous_value", lang, period=comparison,
              value=widgets.kpi_value("avg_clv", clv.comparison.value, lang, CURRENCY)) in help_text
-    assert t("sample_size", lang, n=fmt_int(330, lang)) + " · " + interval in [c.value for c in at.caption]
+    assert t("sample_size", lang, n=fmt_int(330, lang)) + widgets.CAPTION_BREAK + interval in [
+        c.value for c in at.caption]
     definitions = next(e for e in at.expander if e.label == t("definitions_title", lang))
     assert t("kpi_avg_clv", lang) in definitions.markdown[0].value
     assert len(at.metric) == len(ov.KPIS)
@@ -236,4 +241,5 @@ def test_the_app_shows_a_dash_and_the_reason(monkeypatch, tiny_db, lang):
     at = run_app(monkeypatch, tiny_db, lang=lang, **{"from": "2024-03", "to": "2024-08"})
     tile = next(m for m in at.metric if m.label == t("kpi_avg_clv", lang))
     assert tile.value == "–" and not tile.delta
-    assert t("kpi_avg_clv_problem_too_few_customers", lang, customers=fmt_int(100, lang), n="8") in tile.proto.help
+    reason = t("kpi_avg_clv_problem_too_few_customers", lang, customers=fmt_int(100, lang), n="8")
+    assert t("kpi_avg_clv_no_estimate_because", lang, reason=reason) in tile.proto.help

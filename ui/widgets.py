@@ -21,14 +21,17 @@ from ui.i18n import md_literal, t
 
 #: The media type of an Excel download.
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: How each KPI's value is printed.
+#: How each KPI's value is printed: money, compact in the language's units (a per-customer amount in full).
 _MONEY = frozenset({"revenue", "aov", "avg_clv"})
+_MONEY_IN_FULL = frozenset({"avg_clv"})
+#: Between a tile caption's sample size and its interval: a line break (a narrow tile breaks "a–b" apart).
+CAPTION_BREAK = "  \n"
 
 
 def kpi_value(kpi_name: str, value: float | None, lang: str, currency: str) -> str:
     """A KPI's value as the tile prints it."""
     if kpi_name in _MONEY:
-        return fmt_money(value, lang, currency, compact=True)
+        return fmt_money(value, lang, currency, compact=kpi_name not in _MONEY_IN_FULL)
     if kpi_name in RATES:
         return fmt_pct(value, lang)
     return fmt_int(value, lang)
@@ -61,21 +64,19 @@ def average_clv_note(clv: AverageClv, lang: str, currency: str, comparison_label
     (n and the interval, or "no estimate")."""
     now, before = clv.current, clv.comparison
     level = fmt_pct(clv.level, lang, digits=0)
-    lines = [t("kpi_avg_clv_settings", lang, date=fmt_date(now.as_of, lang), months=fmt_int(clv.horizon_months, lang),
-               rate=fmt_pct(clv.discount_rate, lang))]
+    settings = t("kpi_avg_clv_settings", lang, date=fmt_date(now.as_of, lang),
+                 months=fmt_int(clv.horizon_months, lang), rate=fmt_pct(clv.discount_rate, lang))
     n = t("sample_size", lang, n=fmt_int(now.n, lang))
-    if now.problem is None:
-        interval = t("kpi_avg_clv_interval", lang, level=level, low=fmt_money(now.low, lang, currency),
-                     high=fmt_money(now.high, lang, currency))
-        lines.append(interval)
-        caption = n + " · " + interval
-    else:
-        lines.append(problem_text(now.problem, now.n, lang))
-        caption = n + " · " + t("kpi_avg_clv_no_estimate", lang)
+    if now.problem is not None:  # no figure, so no change either: the comparison's own reason does not matter
+        why = t("kpi_avg_clv_no_estimate_because", lang, reason=problem_text(now.problem, now.n, lang))
+        return "  \n".join([why, settings]), n + " · " + t("kpi_avg_clv_no_estimate", lang)
+    interval = t("kpi_avg_clv_interval", lang, level=level, low=fmt_money(now.low, lang, currency),
+                 high=fmt_money(now.high, lang, currency))
+    lines = [settings, interval]
     if before is not None and before.problem is not None and comparison_label:
-        lines.append(t("kpi_avg_clv_previous_problem", lang, period=comparison_label)
-                     + " " + problem_text(before.problem, before.n, lang))
-    return "  \n".join(lines), caption
+        lines.append(t("kpi_avg_clv_previous_problem", lang, period=comparison_label,
+                       reason=problem_text(before.problem, before.n, lang)))
+    return "  \n".join(lines), n + CAPTION_BREAK + interval
 
 
 def problem_text(problem: str, n: int, lang: str) -> str:
@@ -116,7 +117,7 @@ def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: 
                 if caption:
                     st.caption(caption)
                 elif kpi.n is not None and kpi.ci is not None:
-                    st.caption(t("sample_size", lang, n=fmt_int(kpi.n, lang)) + " · "
+                    st.caption(t("sample_size", lang, n=fmt_int(kpi.n, lang)) + CAPTION_BREAK
                                + t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
 
 
