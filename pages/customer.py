@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import streamlit as st
 
-from analytics.metrics.customer import MATCHES_SHOWN
 from ui import frame, loaders, page_options, widgets
 from ui.customer_links import customer_table
 from ui.dates import fmt_date
@@ -52,9 +51,7 @@ if view.customer_id is None:
         # the same words whether the id does not exist or is outside the user's regions
         st.info(t("customer_not_found", lang, query=md_literal(query)))
         st.stop()
-    capped = len(view.matches) >= MATCHES_SHOWN
-    st.caption(t("customer_matches_first" if capped else "customer_matches", lang, query=md_literal(query),
-                 count=fmt_int(len(view.matches), lang)))
+    st.caption(figures.matches_caption(view.matches, md_literal(query), lang))
     matches = view.matches.rename(columns={"customer_id": t("customer_col_id", lang),
                                            "customer_name": t("customer_col_name", lang),
                                            "home_region": t("customer_col_home_region", lang),

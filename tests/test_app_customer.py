@@ -13,6 +13,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_customer_detail import (
@@ -28,7 +29,8 @@ from test_customer_detail import (
 
 from analytics.metrics import customer as detail
 from analytics.store.connection import connect
-from ui.dates import fmt_date
+from ui.dates import fmt_date, fmt_month
+from ui.figures import customer as figures
 from ui.formats import fmt_int, fmt_money, fmt_number, fmt_pct
 from ui.i18n import LANGUAGES, md_literal, t
 
@@ -193,3 +195,24 @@ def test_typing_an_id_opens_the_customer_and_puts_it_in_the_address(monkeypatch,
     at.text_input(key="customer_search").input("").run()
     assert "customer" not in at.query_params
     assert [i.value for i in at.info] == [t("customer_intro", "en")]
+
+
+def test_the_history_chart_shows_every_month_to_the_periods_end_with_few_labels(views):
+    view = views[DEFAULT]
+    fig = figures.purchase_history_bars(view.months, DEFAULT.end, "zh")
+    revenue, days = fig.data
+    want = expected_figures(DEFAULT)
+    first = min(want["revenue_by_month"].index)
+    assert len(revenue.x) == (DEFAULT.end.year - first.year) * 12 + DEFAULT.end.month - first.month + 1
+    by_month = dict(zip(revenue.x, revenue.y, strict=True))
+    assert {m: round(float(v), 2) for m, v in by_month.items() if v} == {
+        fmt_month(m, "zh"): round(float(v), 2) for m, v in want["revenue_by_month"].items() if v}
+    assert sum(days.y) == want["purchase_days"]
+    assert 0 < len(fig.layout.xaxis2.tickvals or fig.layout.xaxis.tickvals) <= figures.MAX_MONTH_LABELS
+
+
+def test_the_matches_caption_says_when_the_list_is_cut():
+    few, cut = pd.DataFrame({"customer_id": ["a", "b"]}), pd.DataFrame({"customer_id": range(detail.MATCHES_SHOWN)})
+    assert figures.matches_caption(few, "x", "en") == t("customer_matches", "en", query="x", count="2")
+    assert figures.matches_caption(cut, "x", "en") == t("customer_matches_first", "en", query="x",
+                                                        count=str(detail.MATCHES_SHOWN))

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analytics.metrics.customer import MATCHES_SHOWN
 from ui.dates import fmt_month
 from ui.figures.common import COMPARISON, CURRENT, layout, money_ticks, month_ticks
 from ui.formats import fmt_int, fmt_money, fmt_number
@@ -21,6 +22,12 @@ from ui.i18n import t
 #: Labelled months on the time axis at most (a 390-px phone fits about six).
 MAX_MONTH_LABELS = 6
 _LABEL_STEPS = (1, 2, 3, 6, 12, 24, 60)
+
+
+def matches_caption(matches: pd.DataFrame, query: str, lang: str) -> str:
+    """What the search's table lists: every match, or (at :data:`MATCHES_SHOWN`) those with the most revenue."""
+    key = "customer_matches_first" if len(matches) >= MATCHES_SHOWN else "customer_matches"
+    return t(key, lang, query=query, count=fmt_int(len(matches), lang))
 
 
 def month_series(months: pd.DataFrame, last_month: date) -> pd.DataFrame:
