@@ -210,3 +210,14 @@ def test_lifetime_value_refuses_what_it_cannot_value(cdnow):
     with pytest.raises(FitError, match="not above 1"):
         lifetime_value(bg, fixed_fits(gg=(6.0, 0.9, 15.0))[1], x, t_x, T, m, margin=0.3)
 
+
+
+def test_draws_of_a_parameter_the_data_hardly_identifies_stay_finite():
+    """A parameter with a log-scale standard error of 10^4 (BG/NBD's b when nobody seems to leave)
+    draws past float range now and then; such draws are redrawn, never passed on as inf."""
+    params = np.array([0.5, 4.0, 0.8, 50.0])
+    covariance = np.diag([0.01, 0.1, 0.01, (50.0 * 1e4) ** 2])
+    with np.errstate(over="raise"):
+        draws, rejected = draw_parameters(params, covariance, 200, np.random.default_rng(1))
+    assert draws.shape == (200, 4) and np.all(np.isfinite(draws)) and np.all(draws > 0)
+    assert rejected > 0  # a log-sd of 10^4: most draws leave float range (exp of beyond ±709)

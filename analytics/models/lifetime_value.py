@@ -120,8 +120,8 @@ def draw_parameters(params: ArrayLike, covariance: ArrayLike, n_draws: int, rng:
 
     log θ ~ N(log θ̂, Σ / θ̂θ̂ᵀ) (the delta method), exponentiated, so every draw is positive. ``params`` θ̂ has
     shape (k,), ``covariance`` Σ (k, k). ``lower`` gives per-parameter bounds (NaN: none) that a draw must
-    exceed; draws that do not are redrawn (the distribution conditioned on the bounds: q > 1 for a finite
-    mean spend).
+    exceed; draws that do not, or that leave float range (a parameter the data hardly identifies), are redrawn (the
+    distribution conditioned on the bounds: q > 1 for a finite mean spend).
 
     Returns
     -------
@@ -141,8 +141,9 @@ def draw_parameters(params: ArrayLike, covariance: ArrayLike, n_draws: int, rng:
     bound = np.full(theta.shape, -np.inf) if lower is None else np.nan_to_num(np.asarray(lower, float), nan=-np.inf)
     kept, rejected = [], 0
     for _ in range(20):
-        batch = np.exp(rng.multivariate_normal(np.log(theta), log_cov, size=n_draws))
-        ok = np.all(batch > bound, axis=1)
+        with np.errstate(over="ignore"):  # a parameter the data hardly pins down can draw past float range
+            batch = np.exp(rng.multivariate_normal(np.log(theta), log_cov, size=n_draws))
+        ok = np.all(np.isfinite(batch) & (batch > 0) & (batch > bound), axis=1)
         kept.append(batch[ok])
         rejected += int(np.count_nonzero(~ok))
         if sum(len(k) for k in kept) >= n_draws:
