@@ -14,6 +14,7 @@ from analytics.ingest.pipeline import import_file
 from analytics.metrics import value_fit
 from analytics.metrics.value import at_risk, default_holdout_from, value_view
 from analytics.models import bgnbd, gamma_gamma
+from analytics.models.bgnbd import FitError
 from analytics.models.lifetime_value import discounted_purchases
 from analytics.scope import Scope
 from analytics.store import settings
@@ -316,3 +317,17 @@ def test_data_the_models_cannot_fit_names_the_problem_and_keeps_rfm(tmp_path, n,
     assert view.holdout is None and view.holdout_problem == problem
     assert at_risk(view.customers, view.active_days).empty
     con.close()
+
+
+def test_lifetime_values_without_an_interval_name_the_problem_and_keep_the_rest(con, monkeypatch):
+    """When too few parameter draws stay within the models' bounds, lifetime_value refuses (FitError): the
+    view then names the problem (interval_failed, with the model's words) instead of failing the page."""
+    from analytics.metrics import value as value_module
+
+    def refuse(*args, **kwargs):
+        raise FitError("Too few parameter draws meet the model's bounds")
+
+    monkeypatch.setattr(value_module, "_lifetime_value", refuse)
+    view = value_view(con.cursor(), PERIOD, horizon_months=7)
+    assert view.fits.problem == "interval_failed" and "Too few parameter draws" in view.fits.detail
+    assert view.total is None and "clv" not in view.customers and view.segments["customers"].sum() == view.n_customers

@@ -27,6 +27,7 @@ Definitions (shown on the page, each adjustable there and in ``report value``):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -38,6 +39,7 @@ import pandas as pd
 from analytics.metrics import rfm, value_fit
 from analytics.metrics.customer_base import WEEK_DAYS, customer_base
 from analytics.models import bgnbd
+from analytics.models.bgnbd import FitError
 from analytics.models.lifetime_value import GroupTotals, Interval, lifetime_value
 from analytics.scope import Scope, add_months
 from analytics.store import settings
@@ -123,8 +125,13 @@ def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: 
                 segments=rfm.segment_summary(table), grid=rfm.segment_grid(table), fits=fits, total=None,
                 total_future=None, acquisition_customers=int(base["acquisition_cost"].notna().sum()),
                 active_days=int(stored["churn_window_days"]))
+    lv = None
     if fits.usable:
-        lv = _lifetime_value(fits, base, table, rates, acquisition, int(horizon_months), discount)
+        try:
+            lv = _lifetime_value(fits, base, table, rates, acquisition, int(horizon_months), discount)
+        except FitError as exc:  # too few parameter draws within the models' bounds: no interval to give
+            view["fits"] = dataclasses.replace(fits, problem="interval_failed", detail=str(exc))
+    if lv is not None:
         p_alive = bgnbd.probability_alive(fits.bgnbd, base["x"], base["t_x"], base["T"])
         table = table.assign(p_alive=p_alive, expected_purchases=lv.expected_purchases,
                              expected_spend=lv.expected_spend, future_value=lv.future_value, clv=lv.clv,

@@ -39,7 +39,7 @@ MIN_WEEKS = 13
 
 #: What can stop the models, each a message ``value_problem_<code>`` saying what to do.
 PROBLEMS = ("too_few_customers", "too_few_repeaters", "too_short", "purchases_not_converged",
-            "spend_not_converged", "spend_no_mean")
+            "spend_not_converged", "spend_no_mean", "interval_failed")
 
 #: Fits kept (each a few kilobytes).
 CACHE_SIZE = 32
