@@ -138,13 +138,18 @@ else:
     def money(x: float) -> str:
         return fmt_money(x, lang, currency, compact=True)
 
-    tiles = [("value_kpi_clv_total", {}, money(view.total.point),
-              t("value_interval", lang, low=money(view.total.low), high=money(view.total.high))),
-             ("value_kpi_future", {"months": fmt_int(view.horizon_months, lang)}, money(view.total_future.point),
-              t("value_interval", lang, low=money(view.total_future.low), high=money(view.total_future.high))),
-             ("value_kpi_clv_avg", {}, fmt_money(view.total.point / n, lang, currency),
-              t("value_interval", lang, low=fmt_money(view.total.low / n, lang, currency),
-                high=fmt_money(view.total.high / n, lang, currency))),
+    def interval(low: float, high: float, compact: bool = True) -> str:
+        """The 90 % interval; in full when its ends would print alike in short form (a narrow interval)."""
+        short = compact and money(low) != money(high)
+        return t("value_interval", lang, low=fmt_money(low, lang, currency, compact=short),
+                 high=fmt_money(high, lang, currency, compact=short))
+
+    total, future = view.total, view.total_future
+    tiles = [("value_kpi_clv_total", {}, money(total.point), interval(total.low, total.high)),
+             ("value_kpi_future", {"months": fmt_int(view.horizon_months, lang)}, money(future.point),
+              interval(future.low, future.high)),
+             ("value_kpi_clv_avg", {}, fmt_money(total.point / n, lang, currency),
+              interval(total.low / n, total.high / n, compact=False)),
              ("value_kpi_customers", {}, fmt_int(n, lang),
               t("value_repeaters", lang, n=fmt_int(fits.n_repeaters, lang)))]
     for i in range(0, len(tiles), 2):
@@ -244,13 +249,15 @@ if holdout_view is None:
 else:
     st.caption(t("value_holdout_caption", lang, start=fmt_month(holdout_view.cutoff, lang),
                  end=fmt_date(holdout_view.end, lang), months=fmt_int(holdout_view.months, lang)))
-    with st.container(border=True):
+    left, right = st.columns([1, 2])
+    with left, st.container(border=True):
         st.metric(t("value_holdout_error", lang), fmt_pct(holdout_view.error, lang),
                   help=t("value_holdout_error_help", lang))
         st.caption(t("value_holdout_totals", lang, predicted=fmt_int(holdout_view.predicted, lang),
                      actual=fmt_int(holdout_view.actual, lang)))
-    st.markdown(f"**{t('value_holdout_chart_title', lang)}**")
-    st.plotly_chart(figures.holdout_bars(holdout_view.table, lang), config=CHART)
+    with right:
+        st.markdown(f"**{t('value_holdout_chart_title', lang)}**")
+        st.plotly_chart(figures.holdout_bars(holdout_view.table, lang), config=CHART)
     check_table = holdout_view.table.assign(
         frequency=[figures.frequency_label(int(f), lang) for f in holdout_view.table["frequency"]])
     check_table = check_table.rename(columns={"frequency": "calibration_frequency"})

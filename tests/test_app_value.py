@@ -165,6 +165,7 @@ def test_the_page_shows_the_customers_segments_models_and_clv_of_the_data(monkey
     assert shown[t("value_kpi_clv_total", lang)] == fmt_money(view.total.point, lang, "CNY", compact=True)
     assert shown[t("value_kpi_future", lang, months="12")] == fmt_money(view.total_future.point, lang, "CNY",
                                                                         compact=True)
+    assert shown[t("value_kpi_clv_avg", lang)] == fmt_money(view.total.point / len(per), lang, "CNY")
     assert t("value_interval", lang, low=fmt_money(view.total.low, lang, "CNY", compact=True),
              high=fmt_money(view.total.high, lang, "CNY", compact=True)) in [c.value for c in at.caption]
     # the RFM segment counts, from the raw rows
