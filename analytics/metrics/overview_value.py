@@ -25,7 +25,7 @@ from datetime import date
 import duckdb
 
 from analytics.metrics.value import LEVEL, ValueView, value_view
-from analytics.scope import Scope, add_months
+from analytics.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,9 @@ def period_clv(view: ValueView) -> PeriodClv:
 
 
 def _view(con: duckdb.DuckDBPyConnection, scope: Scope) -> ValueView:
-    # The tile needs no holdout check: a holdout starting after the period is refused at once
-    # (holdout_problem "after_period") instead of fitting the models again; the CLV does not
-    # depend on it, so the fits and lifetime values are the value page's own (kept per inputs).
-    return value_view(con, scope, holdout_from=add_months(scope.end, 1))
+    # The tile needs no holdout check (the CLV does not depend on it); the fits and lifetime
+    # values are the value page's own, kept per inputs.
+    return value_view(con, scope, holdout=False)
 
 
 def average_clv(con: duckdb.DuckDBPyConnection, scope: Scope) -> AverageClv:

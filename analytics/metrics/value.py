@@ -87,14 +87,14 @@ class ValueView:
     total_future: Interval | None
     by_group: dict[str, pd.DataFrame] = field(default_factory=dict)
     holdout: Holdout | None = None
-    holdout_problem: str | None = None  # "too_short" | "before_data" | "after_period" | a fit problem
+    holdout_problem: str | None = None  # "too_short" | "before_data" | "after_period" | "not_asked" | a fit problem
     acquisition_customers: int = 0
     active_days: int = 180  # the churn window setting: a customer with a purchase within it is active
 
 
 def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: int = 12,
                discount_rate: float | None = None, holdout_from: date | None = None,
-               margin: float | None = None) -> ValueView:
+               margin: float | None = None, holdout: bool = True) -> ValueView:
     """The value page for ``scope``: see the module docstring for every definition.
 
     Parameters
@@ -108,6 +108,9 @@ def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: 
         ``gross_margin``.
     holdout_from
         The first held-out month; ``None``: the last quarter of the months with data.
+    holdout
+        False: no holdout check (``holdout`` None, ``holdout_problem`` "not_asked"), for a figure that
+        needs only the lifetime values (the overview's tile).
     """
     stored = settings.load(con)
     discount = float(stored["discount_rate"] if discount_rate is None else discount_rate)
@@ -140,7 +143,7 @@ def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: 
         table["value_at_risk"] = (1 - p_alive) * np.maximum(if_alive, 0.0)
         view |= dict(total=lv.total, total_future=lv.total_future,
                      by_group={g: _group_frame(lv.by_group[g]) for g in GROUPINGS})
-    holdout, problem = holdout_check(con, scope, base, holdout_from)
+    holdout, problem = holdout_check(con, scope, base, holdout_from) if holdout else (None, "not_asked")
     return ValueView(customers=table, holdout=holdout, holdout_problem=problem, **view)
 
 
