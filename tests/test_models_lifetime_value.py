@@ -9,11 +9,8 @@ import pytest
 
 from analytics.models.bgnbd import BgNbdFit, FitError, expected_purchases, fit_bgnbd
 from analytics.models.gamma_gamma import GammaGammaFit, expected_spend, fit_gamma_gamma
-from analytics.models.lifetime_value import (
-    discounted_purchases,
-    draw_parameters,
-    lifetime_value,
-)
+from analytics.models.lifetime_value import discounted_purchases, lifetime_value
+from analytics.models.parameter_draws import draw_parameters
 from tests.cdnow_summary import cdnow_summary
 
 #: Fader, Hardie & Lee (2005): BG/NBD r, α, a, b and Gamma-Gamma p, q, γ on CDNOW.
@@ -221,3 +218,20 @@ def test_draws_of_a_parameter_the_data_hardly_identifies_stay_finite():
         draws, rejected = draw_parameters(params, covariance, 200, np.random.default_rng(1))
     assert draws.shape == (200, 4) and np.all(np.isfinite(draws)) and np.all(draws > 0)
     assert rejected > 0  # a log-sd of 10^4: most draws leave float range (exp of beyond ±709)
+
+
+@pytest.mark.parametrize(("se_a", "se_b", "refused"), [(80.0, 531.0, True), (20.0, 150.0, False)])
+def test_draws_too_extreme_for_a_value_are_left_out_or_the_interval_refused(cdnow, se_a, se_b, refused):
+    """BG/NBD's a and b when every customer drops out alike drift high and are poorly identified (a = 23 ± 80, b =
+    151 ± 531 on a 240-customer fixture): some draws then give 2F1 no finite value. Under 10 % of such draws are
+    left out (finite intervals); more, and the interval is refused with a message instead of NaN bounds."""
+    _, gg = fixed_fits()
+    bg = BgNbdFit(0.93, 4.31, 23.4, 151.1, std_errors={}, covariance=np.diag([0.01, 0.5, se_a ** 2, se_b ** 2]),
+                  log_likelihood=np.nan, n_customers=0, n_repeaters=0, converged=True, iterations=0, message="")
+    if refused:
+        with pytest.raises(FitError, match="too uncertain for an interval"):
+            lifetime_value(bg, gg, *cdnow, margin=0.3)
+        return
+    lv = lifetime_value(bg, gg, *cdnow, margin=0.3)
+    assert np.all(np.isfinite(lv.clv_low)) and np.all(np.isfinite(lv.clv_high))
+    assert lv.total.low < lv.total.point < lv.total.high

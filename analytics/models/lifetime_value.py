@@ -32,6 +32,7 @@ from scipy import sparse
 
 from analytics.models.bgnbd import BgNbdFit, FitError, distinct_rows, expected_purchases, probability_alive
 from analytics.models.gamma_gamma import GammaGammaFit, expected_spend
+from analytics.models.parameter_draws import draw_parameters
 
 #: Weeks in a month (the BG/NBD time unit is the week).
 WEEKS_PER_MONTH = 52 / 12
@@ -80,7 +81,7 @@ class LifetimeValue:
     total, total_future, by_group : Interval, Interval, dict of str to GroupTotals
         Sums of the CLVs and of the future values; totals for each grouping passed to :func:`lifetime_value`.
     horizon_months, discount_rate, level, n_draws : int, float, float, int
-        The settings used; ``n_rejected_draws``: spend-model draws with q <= 1 (no finite mean) redrawn.
+        The settings used; ``n_rejected_draws``: draws redrawn (spend q <= 1: no finite mean) or left out (no value).
     """
 
     historical_value: np.ndarray
@@ -112,44 +113,6 @@ class LifetimeValue:
         """Totals with intervals by any key per customer (region, segment, tier...), recomputed from the same
         draws: it takes about as long as :func:`lifetime_value` did, which gives several in one pass (``groups=``)."""
         return self._engine.run({"_": keys})[1]["_"]
-
-
-def draw_parameters(params: ArrayLike, covariance: ArrayLike, n_draws: int, rng: np.random.Generator,
-                    *, lower: ArrayLike | None = None) -> tuple[np.ndarray, int]:
-    """Parameter draws from their asymptotic normal distribution in log-parameters.
-
-    log θ ~ N(log θ̂, Σ / θ̂θ̂ᵀ) (the delta method), exponentiated, so every draw is positive. ``params`` θ̂ has
-    shape (k,), ``covariance`` Σ (k, k). ``lower`` gives per-parameter bounds (NaN: none) that a draw must
-    exceed; draws that do not, or that leave float range (a parameter the data hardly identifies), are redrawn (the
-    distribution conditioned on the bounds: q > 1 for a finite mean spend).
-
-    Returns
-    -------
-    tuple of (numpy.ndarray, int)
-        Draws of shape (n_draws, k) and the number of draws rejected for the bounds.
-
-    Raises
-    ------
-    FitError
-        The covariance is not finite (the fit gave no standard errors), or too few draws meet the bounds.
-    """
-    theta, cov = np.asarray(params, dtype=float), np.asarray(covariance, dtype=float)
-    if not (np.all(np.isfinite(cov)) and np.all(theta > 0)):
-        raise FitError("The fitted model has no standard errors (it did not converge), so the lifetime value "
-                       "has no interval. Refit on more data or a longer period.")
-    log_cov = cov / np.outer(theta, theta)
-    bound = np.full(theta.shape, -np.inf) if lower is None else np.nan_to_num(np.asarray(lower, float), nan=-np.inf)
-    kept, rejected = [], 0
-    for _ in range(20):
-        with np.errstate(over="ignore"):  # a parameter the data hardly pins down can draw past float range
-            batch = np.exp(rng.multivariate_normal(np.log(theta), log_cov, size=n_draws))
-        ok = np.all(np.isfinite(batch) & (batch > 0) & (batch > bound), axis=1)
-        kept.append(batch[ok])
-        rejected += int(np.count_nonzero(~ok))
-        if sum(len(k) for k in kept) >= n_draws:
-            return np.concatenate(kept)[:n_draws], rejected
-    raise FitError("Too few parameter draws meet the model's bounds (for spend: q > 1, a finite mean spend); "
-                   "the estimates are too uncertain. Use more customers or a longer period.")
 
 
 def discounted_purchases(bgnbd_params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *,
@@ -240,13 +203,23 @@ class _Engine:
     def __init__(self, x, t_x, T, monetary, margin, historical, acquisition, bg, gg, bg_draws, gg_draws,
                  horizon_months, discount_rate, level):
         self.margin, self.historical, self.acquisition = margin, historical, acquisition
-        self.bg_draws, self.gg_draws, self.level = bg_draws, gg_draws, level
+        self.level = level
         spend_m = np.where((x > 0) & np.isfinite(monetary) & (monetary > 0), monetary, 0.0)
         first, self.key_of = distinct_rows(x, t_x, T, spend_m)
         self.kx, self.ktx, self.kT, self.km = x[first], t_x[first], T[first], spend_m[first]
         pair_first, self.pair = distinct_rows(self.kx, self.kT)
         self.alive_value = _AliveValue(self.kx[pair_first], self.kT[pair_first], horizon_months, discount_rate,
                                        float(bg[1]))
+        # draws so extreme (a parameter the data hardly pins down) that 2F1 gives no number are left out
+        with np.errstate(invalid="ignore", over="ignore"):
+            values = self.alive_value(bg_draws)
+        finite = np.all(np.isfinite(values), axis=1)
+        self.unusable_draws = int(np.count_nonzero(~finite))
+        if finite.sum() < 0.9 * finite.size:
+            raise FitError(f"{self.unusable_draws} of {finite.size} parameter draws give no value: the estimates are "
+                           "too uncertain for an interval (see their standard errors). Use more customers or a longer "
+                           "period.")
+        self.bg_draws, self.gg_draws, self.pair_values = bg_draws[finite], gg_draws[finite], values[finite]
         self.point_keys = self._unit_values(bg[None, :], gg[None, :], slice(None), exact=True)[0]
         last = np.eye(horizon_months)[-1]  # undiscounted purchases over the whole horizon, at the estimates
         self.point_purchases = (self.alive_value(bg[None, :], exact=True, weights=last)[0, self.pair]
@@ -274,7 +247,7 @@ class _Engine:
             group_info[name] = (codes, np.asarray(uniques), weights, np.zeros((self.bg_draws.shape[0], len(uniques))))
         total_draws = np.zeros(self.bg_draws.shape[0])
         quantiles = np.empty((self.kx.size, 2)) if per_customer else None
-        pair_values = self.alive_value(self.bg_draws)
+        pair_values = self.pair_values
         chunk = max(1, _CHUNK_VALUES // self.bg_draws.shape[0])
         for start in range(0, self.kx.size, chunk):
             keys = slice(start, start + chunk)
@@ -393,4 +366,4 @@ def lifetime_value(bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, x: ArrayLike, t_
                          expected_spend=expected_spend(gamma_gamma.params, x, monetary),
                          total=total, total_future=future, by_group=by_group, horizon_months=int(horizon_months),
                          discount_rate=float(discount_rate), level=float(level), n_draws=int(n_draws),
-                         n_rejected_draws=rejected, _engine=engine)
+                         n_rejected_draws=rejected + engine.unusable_draws, _engine=engine)
