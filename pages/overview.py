@@ -12,9 +12,9 @@ lang, scope = run.lang, run.scope
 
 version = loaders.data_version()
 currency = loaders.load_settings(version)["currency"]
-# a spinner only when it takes a while: new filters or new data fit the lifetime-value models
-with st.spinner(t("overview_loading", lang)):
-    view = loaders.load_view("overview", scope.cache_key(), version)
+# everything but the average-CLV tile at once; that tile (which may fit the value models for
+# new filters or new data: seconds on a large customer base) fills its slot when ready
+view = loaders.load_overview_fast(scope.cache_key(), version)
 comparison = view.comparison
 period = fmt_period(scope.start, scope.end, lang)
 comparison_label = fmt_period(comparison.start, comparison.end, lang) if comparison else None
@@ -32,8 +32,8 @@ if view.kpis["orders"].value == 0 and view.kpis["active_customers"].value == 0:
 current = view.trend[view.trend["period"] == "current"]
 sparks = {"revenue": current["revenue"].tolist(), "orders": current["orders"].tolist(),
           "active_customers": current["active_customers"].tolist()} if len(current) > 1 else {}
-notes = {"avg_clv": widgets.average_clv_note(view.average_clv, lang, currency, comparison_label)}
-widgets.kpi_tiles(view.kpis, lang, currency, comparison_label, sparks, per_row=4, compare=scope.compare, notes=notes)
+slots = widgets.kpi_tiles(view.kpis, lang, currency, comparison_label, sparks, per_row=4, compare=scope.compare,
+                          pending=("avg_clv",))
 
 if view.highlights:
     st.subheader(t("highlights_title", lang))
@@ -59,3 +59,7 @@ with right:
 
 with st.expander(t("definitions_title", lang)):
     st.markdown(t("definitions_body", lang))
+
+# last, so every other figure is on screen while the lifetime values are computed
+clv = loaders.load_average_clv(scope.cache_key(), version)
+widgets.average_clv_tile(slots["avg_clv"], clv, lang, currency, comparison_label, scope.compare)

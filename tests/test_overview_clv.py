@@ -243,3 +243,19 @@ def test_the_app_shows_a_dash_and_the_reason(monkeypatch, tiny_db, lang):
     assert tile.value == "–" and not tile.delta
     reason = t("kpi_avg_clv_problem_too_few_customers", lang, customers=fmt_int(100, lang), n="8")
     assert t("kpi_avg_clv_no_estimate_because", lang, reason=reason) in tile.proto.help
+
+
+def test_the_fast_overview_leaves_the_tile_out_and_never_fits(con, monkeypatch):
+    """The page draws every other figure from overview(with_average_clv=False) at once and the tile when
+    average_clv is ready: the fast view has no avg_clv figure and does not touch the value models; the
+    tile then fills in the same figure the full overview (the report's) has."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the fast overview must not compute lifetime values")
+
+    monkeypatch.setattr(ov, "average_clv", forbidden)
+    fast = ov.overview(con, PERIOD, with_average_clv=False)
+    assert "avg_clv" not in fast.kpis and fast.average_clv is None
+    monkeypatch.undo()
+    full = ov.overview(con, PERIOD)
+    assert {k: v for k, v in full.kpis.items() if k != "avg_clv"} == fast.kpis
+    assert ov.clv_kpi(full.average_clv) == full.kpis["avg_clv"]

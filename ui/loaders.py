@@ -14,6 +14,7 @@ import streamlit as st
 from analytics import pages
 from analytics import scope as gate
 from analytics.ingest import intake
+from analytics.metrics import overview, overview_value
 from analytics.paths import DATA_DIR, work_dir
 from analytics.scope import Scope
 from analytics.store import connection as db
@@ -58,6 +59,24 @@ def load_view(page: str, scope_key: tuple | None, version: int, options: tuple =
     with snapshot(connection()) as view:
         return pages.get(page).load(view, Scope.from_key(scope_key) if scope_key is not None else None,
                                     **dict(options))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_overview_fast(scope_key: tuple, version: int) -> Any:
+    """The overview without its average-CLV tile (:func:`analytics.metrics.overview.overview`
+    with ``with_average_clv=False``): what the page draws at once."""
+    del version
+    with snapshot(connection()) as view:
+        return overview.overview(view, Scope.from_key(scope_key), with_average_clv=False)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_average_clv(scope_key: tuple, version: int) -> Any:
+    """The overview's average-CLV tile (:func:`analytics.metrics.overview_value.average_clv`),
+    drawn after the rest: a new scope fits the value models first (seconds on a large base)."""
+    del version
+    with snapshot(connection()) as view:
+        return overview_value.average_clv(view, Scope.from_key(scope_key))
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

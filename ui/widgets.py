@@ -11,7 +11,7 @@ import streamlit as st
 from analytics.metrics import value_fit
 from analytics.metrics.highlights import Highlight
 from analytics.metrics.kpis import Kpi
-from analytics.metrics.overview import RATES
+from analytics.metrics.overview import RATES, clv_kpi
 from analytics.metrics.overview_value import AverageClv
 from ui.dates import fmt_date
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
@@ -88,37 +88,66 @@ def problem_text(problem: str, n: int, lang: str) -> str:
 
 def kpi_tiles(kpis: dict[str, Kpi], lang: str, currency: str, comparison_label: str | None,
               sparks: dict[str, list[float]] | None = None, per_row: int = 3, compare: str | None = None,
-              notes: dict[str, tuple[str, str]] | None = None) -> None:
+              notes: dict[str, tuple[str, str]] | None = None, pending: tuple[str, ...] = ()) -> dict:
     """The KPI tiles in rows of ``per_row`` (they stack on a phone); ``sparks`` gives a
     KPI's monthly values for a small trend line. Under the change, a short word for the
     comparison (``compare``: previous / last_year); the period itself is in the tooltip.
     ``notes``: per KPI, more tooltip text and a caption under the tile (:func:`average_clv_note`).
-    Rises are red and falls green in Chinese (:func:`ui.figures.common.rises_red`)."""
-    items = list(kpis.values())
+    Rises are red and falls green in Chinese (:func:`ui.figures.common.rises_red`).
+
+    ``pending``: KPIs not in ``kpis`` yet, whose tiles follow the others (their figures take longer):
+    each gets a slot saying it is being computed; the slots are returned by name, for
+    :func:`kpi_tile` to fill."""
+    items: list[Kpi | str] = [*kpis.values(), *pending]
     sparks, notes = sparks or {}, notes or {}
+    slots = {}
     for i in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, kpi in zip(cols, items[i:i + per_row], strict=False):
-            # the tile is the bordered container, so a rate's sample size and interval sit inside it
-            with col, st.container(border=True, height="stretch"):
-                delta = kpi_delta(kpi, lang)
-                note, caption = notes.get(kpi.name, (None, None))
-                unchanged = delta is not None and not any(c in "123456789" for c in delta)
-                st.metric(
-                    t(f"kpi_{kpi.name}", lang), kpi_value(kpi.name, kpi.value, lang, currency),
-                    delta=delta, help=kpi_help(kpi, lang, currency, comparison_label, note),
-                    delta_description=t(f"vs_short_{compare}", lang)
-                    if compare in ("previous", "last_year") and kpi.change is not None else None,
-                    # a change that rounds to nothing is neither a rise nor a fall: grey, no arrow
-                    delta_color="off" if unchanged else "inverse" if rises_red(lang) else "normal",
-                    delta_arrow="off" if unchanged else "auto",
-                    chart_data=sparks.get(kpi.name), chart_type="area" if kpi.name in sparks else "line",
-                )
-                if caption:
-                    st.caption(caption)
-                elif kpi.n is not None and kpi.ci is not None:
-                    st.caption(t("sample_size", lang, n=fmt_int(kpi.n, lang)) + CAPTION_BREAK
-                               + t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
+            if isinstance(kpi, str):  # a pending tile: its label and a word, in a slot filled later
+                slot = col.empty()
+                # one element, so the tile that replaces it (a metric and more) leaves nothing of it behind
+                slot.container(border=True, height="stretch").caption(
+                    t(f"kpi_{kpi}", lang) + "  \n" + t("kpi_computing", lang))
+                slots[kpi] = slot
+                continue
+            with col:
+                kpi_tile(kpi, lang, currency, comparison_label, sparks.get(kpi.name), compare,
+                         notes.get(kpi.name, (None, None)))
+    return slots
+
+
+def kpi_tile(kpi: Kpi, lang: str, currency: str, comparison_label: str | None, spark: list[float] | None = None,
+             compare: str | None = None, note: tuple[str | None, str | None] = (None, None), slot=None) -> None:
+    """One KPI tile (see :func:`kpi_tiles`), drawn where it is called (in a column), or in the ``slot``
+    :func:`kpi_tiles` left for it."""
+    # the tile is the bordered container, so a rate's sample size and interval sit inside it
+    with (slot or st).container(border=True, height="stretch"):
+        delta = kpi_delta(kpi, lang)
+        help_note, caption = note
+        unchanged = delta is not None and not any(c in "123456789" for c in delta)
+        st.metric(
+            t(f"kpi_{kpi.name}", lang), kpi_value(kpi.name, kpi.value, lang, currency),
+            delta=delta, help=kpi_help(kpi, lang, currency, comparison_label, help_note),
+            delta_description=t(f"vs_short_{compare}", lang)
+            if compare in ("previous", "last_year") and kpi.change is not None else None,
+            # a change that rounds to nothing is neither a rise nor a fall: grey, no arrow
+            delta_color="off" if unchanged else "inverse" if rises_red(lang) else "normal",
+            delta_arrow="off" if unchanged else "auto",
+            chart_data=spark, chart_type="area" if spark else "line",
+        )
+        if caption:
+            st.caption(caption)
+        elif kpi.n is not None and kpi.ci is not None:
+            st.caption(t("sample_size", lang, n=fmt_int(kpi.n, lang)) + CAPTION_BREAK
+                       + t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
+
+
+def average_clv_tile(slot, clv: AverageClv, lang: str, currency: str, comparison_label: str | None,
+                     compare: str | None) -> None:
+    """Fill the slot :func:`kpi_tiles` left for the average-CLV tile (``pending=("avg_clv",)``)."""
+    kpi_tile(clv_kpi(clv), lang, currency, comparison_label, compare=compare,
+             note=average_clv_note(clv, lang, currency, comparison_label), slot=slot)
 
 
 def download_buttons(df: pd.DataFrame, stem: str, lang: str, key: str) -> None:

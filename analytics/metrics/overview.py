@@ -204,13 +204,14 @@ def _clv_kpi(clv: AverageClv) -> Kpi:
     return Kpi("avg_clv", now.value, previous, change, n=now.n, previous_n=before.n if before else None)
 
 
-def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv) -> dict[str, Kpi]:
+def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv | None) -> dict[str, Kpi]:
     now = _period_values("current", sales, customers)
     before = _period_values("comparison", sales, customers) if scope.comparison() else None
     out = {}
     for name in KPIS:
         if name == "avg_clv":
-            out[name] = _clv_kpi(clv)
+            if clv is not None:
+                out[name] = _clv_kpi(clv)
             continue
         value = now[name]
         previous = before[name] if before else None
@@ -221,6 +222,11 @@ def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv) -
                      "previous_n": before["active_customers"] if before else None}
         out[name] = Kpi(name, value, previous, _change(name, value, previous), **extra)
     return out
+
+
+def clv_kpi(clv: AverageClv) -> Kpi:
+    """The average-CLV tile's :class:`Kpi` (for a page that loads the tile after the rest)."""
+    return _clv_kpi(clv)
 
 
 def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
@@ -285,15 +291,19 @@ def data_through(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
     return con.cursor().execute(f"select max(order_date) from ({rows.sql})", list(rows.params)).fetchall()[0][0]
 
 
-def overview(con: duckdb.DuckDBPyConnection, scope: Scope) -> Overview:
+def overview(con: duckdb.DuckDBPyConnection, scope: Scope, *, with_average_clv: bool = True) -> Overview:
     """Everything the overview page shows for ``scope``: three queries (the sales of both
     periods, the customers of both periods, how far the data goes) and the value page's
-    lifetime values at the end of both periods, in one read transaction."""
+    lifetime values at the end of both periods, in one read transaction.
+
+    ``with_average_clv=False`` leaves the average-CLV tile out (``kpis`` without ``avg_clv``,
+    ``average_clv`` None): the page draws the other figures at once and that tile, which may
+    fit the value models, when :func:`~analytics.metrics.overview_value.average_clv` is ready."""
     with snapshot(con) as view:
         sales = _sales(view, scope)
         customers = _customers(view, scope)
         through = data_through(view, scope)
-        clv = average_clv(view, scope)
+        clv = average_clv(view, scope) if with_average_clv else None
     kpi = _kpis(scope, sales, customers, clv)
     by_region = _by_region(scope, sales)
     comparison = scope.comparison()
