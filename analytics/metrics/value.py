@@ -114,24 +114,21 @@ def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: 
     """
     stored = settings.load(con)
     discount = float(stored["discount_rate"] if discount_rate is None else discount_rate)
-    base = customer_base(con, scope, scope.end_exclusive)
-    table = rfm.rfm_table(base)
-    table.insert(1, "customer_name", base["customer_name"])
-    rates, source, default_rate = margin_rates(base, stored["gross_margin"], margin)
-    table["margin_rate"] = rates
-    table["historical_value"] = rates * base["revenue"].to_numpy(dtype=float)
-    acquisition = base["acquisition_cost"].fillna(0.0).to_numpy(dtype=float)
-    table["acquisition_cost"] = acquisition
-    fits = value_fit.fit_models(base)
+    state = value_fit.state_key(con)
+    base, table, rates, source, default_rate, acquisition, fits, segments, grid = _kept(
+        ("prepared", state, scope.cache_key(), margin),
+        lambda: _prepared(con, scope, stored["gross_margin"], margin), state)
+    table = table.copy(deep=False)  # the kept table is shared: columns are added to a copy
     view = dict(as_of=scope.end_exclusive - timedelta(days=1), horizon_months=int(horizon_months),
                 discount_rate=discount, margin_source=source, margin=default_rate, n_customers=len(base),
-                segments=rfm.segment_summary(table), grid=rfm.segment_grid(table), fits=fits, total=None,
+                segments=segments, grid=grid, fits=fits, total=None,
                 total_future=None, acquisition_customers=int(base["acquisition_cost"].notna().sum()),
                 active_days=int(stored["churn_window_days"]))
     lv = None
     if fits.usable:
         try:
-            lv = _lifetime_value(fits, base, table, rates, acquisition, int(horizon_months), discount)
+            lv = _lifetime_value(fits, base, table, rates, acquisition, int(horizon_months), discount,
+                                 ("lifetime_value", state, scope.cache_key(), margin) if state else None)
         except FitError as exc:  # too few parameter draws within the models' bounds: no interval to give
             view["fits"] = dataclasses.replace(fits, problem="interval_failed", detail=str(exc))
     if lv is not None:
@@ -143,16 +140,46 @@ def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: 
         table["value_at_risk"] = (1 - p_alive) * np.maximum(if_alive, 0.0)
         view |= dict(total=lv.total, total_future=lv.total_future,
                      by_group={g: _group_frame(lv.by_group[g]) for g in GROUPINGS})
-    holdout, problem = holdout_check(con, scope, base, holdout_from) if holdout else (None, "not_asked")
+    holdout, problem = _kept(("holdout", state, scope.cache_key(), holdout_from),
+                             lambda: holdout_check(con, scope, base, holdout_from), state) \
+        if holdout else (None, "not_asked")
     return ValueView(customers=table, holdout=holdout, holdout_problem=problem, **view)
 
 
+def _kept(key: tuple, compute, state: tuple | None):
+    """``compute()``, kept per ``key`` (:func:`analytics.metrics.value_fit.memo`) when the database has a
+    state to key on (a file: not an in-memory database)."""
+    return value_fit.memo(key, compute) if state is not None else compute()
+
+
+def _prepared(con: duckdb.DuckDBPyConnection, scope: Scope, gross_margin: float, margin: float | None) -> tuple:
+    """What the value page reads from the database and derives before any setting of its own: the customer base,
+    the RFM table with margins, historical values and acquisition costs, the fitted models, the segment summary
+    and the R x F grid."""
+    base = customer_base(con, scope, scope.end_exclusive)
+    table = rfm.rfm_table(base)
+    table.insert(1, "customer_name", base["customer_name"])
+    rates, source, default_rate = margin_rates(base, gross_margin, margin)
+    table["margin_rate"] = rates
+    table["historical_value"] = rates * base["revenue"].to_numpy(dtype=float)
+    acquisition = base["acquisition_cost"].fillna(0.0).to_numpy(dtype=float)
+    table["acquisition_cost"] = acquisition
+    return (base, table, rates, source, default_rate, acquisition, value_fit.fit_models(base),
+            rfm.segment_summary(table), rfm.segment_grid(table))
+
+
 def _lifetime_value(fits: value_fit.Fits, base: pd.DataFrame, table: pd.DataFrame, rates: np.ndarray,
-                    acquisition: np.ndarray, horizon_months: int, discount: float):
+                    acquisition: np.ndarray, horizon_months: int, discount: float, key: tuple | None = None):
     """:func:`~analytics.models.lifetime_value.lifetime_value` with totals by :data:`GROUPINGS`, computed once
     per inputs (the draws take seconds at a million customers; a rerun or a return to earlier settings does
-    not repeat them)."""
+    not repeat them). ``key``: the database state, scope and margin the inputs come from (else they are
+    digested, which takes a few tenths of a second at a million customers)."""
     groups = {g: table[g].fillna("").to_numpy(dtype=object) for g in GROUPINGS}
+    if key is not None:
+        return value_fit.memo((*key, horizon_months, discount, LEVEL), lambda: lifetime_value(
+            fits.bgnbd, fits.gamma_gamma, base["x"], base["t_x"], base["T"], base["monetary"], margin=rates,
+            historical_value=table["historical_value"], acquisition_cost=acquisition, horizon_months=horizon_months,
+            discount_rate=discount, level=LEVEL, groups=groups))
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{value_fit.inputs_digest(base)}|{horizon_months}|{discount!r}|{LEVEL!r}".encode())
     for array in (rates, table["historical_value"].to_numpy(dtype=float), acquisition):

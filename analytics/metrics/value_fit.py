@@ -138,22 +138,38 @@ def _fit(base: pd.DataFrame) -> Fits:
     return Fits(bgnbd, gamma_gamma, spend_check, None, None, n, repeaters, weeks)
 
 
-_results: OrderedDict[str, object] = OrderedDict()
+#: Per-customer results kept (a customer base, its RFM table, lifetime values: ~100-300 MB each at a million
+#: customers), fewest first to go.
+RESULTS_SIZE = 8
+_results: OrderedDict[object, object] = OrderedDict()
 
 
-def memo(digest: str, compute):
-    """``compute()``, kept in this process under ``digest`` (a digest of every input it reads: the
-    lifetime values of a fitted base at one horizon, discount rate and margin), like the fits."""
+def memo(key: object, compute):
+    """``compute()``, kept in this process under ``key``: a digest of every input it reads, or
+    ``(kind, state_key(con), ...)`` for a result of the database's state and the arguments given."""
     with _lock:
-        if digest in _results:
-            _results.move_to_end(digest)
-            return _results[digest]
+        if key in _results:
+            _results.move_to_end(key)
+            return _results[key]
     result = compute()
     with _lock:
-        _results[digest] = result
-        while len(_results) > CACHE_SIZE:
+        _results[key] = result
+        while len(_results) > RESULTS_SIZE:
             _results.popitem(last=False)
     return result
+
+
+def state_key(con) -> tuple | None:
+    """The database file and the data version ``con`` reads (a snapshot's own): what every figure read from
+    the database depends on (an import, an undo and a settings change each raise the version). None for an
+    in-memory database (nothing to tell two apart): its results are not kept."""
+    path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
+    if not path or not path[0][0]:
+        return None
+    version = getattr(con, "data_version", None)
+    if version is None:
+        version = int(con.execute("select value from meta where key = 'data_version'").fetchall()[0][0])
+    return (path[0][0], int(version))
 
 
 def clear() -> None:
