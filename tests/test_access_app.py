@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from app_util import AUTH, page_text
 from overview_fixture import load_fixture
 from streamlit.testing.v1 import AppTest
 
@@ -38,9 +39,6 @@ from ui.widgets import kpi_value
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
-AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-secret",
-                 "client_id": "crm", "client_secret": "crm-secret",
-                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 ACCESS = """
 [users."ceo@example.com"]
 role = "executive"
@@ -101,15 +99,6 @@ def app_as(monkeypatch: pytest.MonkeyPatch, world, email: str | None, **params: 
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
-
-
-def page_text(at: AppTest) -> str:
-    """Everything the run drew as text: titles, markdown, captions, metrics, every table cell."""
-    parts = [str(x.value) for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
-                                       "error", "success") for x in getattr(at, kind)]
-    parts += [f"{m.label} {m.value}" for m in at.metric]
-    parts += [df.value.to_csv() for df in at.dataframe]
-    return "\n".join(parts)
 
 
 def shown_regions(at: AppTest) -> set[str]:

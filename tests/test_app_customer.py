@@ -9,12 +9,12 @@ which ``tests/test_customer_detail.py`` and the model tests check.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from app_util import NORTH_MANAGER, open_app, page_text
 from streamlit.testing.v1 import AppTest
 from test_customer_detail import (
     DEFAULT,
@@ -34,13 +34,9 @@ from ui.figures import customer as figures
 from ui.formats import fmt_int, fmt_money, fmt_number, fmt_pct
 from ui.i18n import LANGUAGES, md_literal, t
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/customer.py"
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
-AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-secret",
-                 "client_id": "crm", "client_secret": "crm-secret",
-                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
-ACCESS = '[users."north@example.com"]\nrole = "sales_manager"\nregions = ["华北"]\n'
+ACCESS = NORTH_MANAGER
 
 
 @pytest.fixture(scope="module")
@@ -64,28 +60,7 @@ def views(world) -> dict:
 def open_page(monkeypatch: pytest.MonkeyPatch, world, email: str | None = None, **params) -> AppTest:
     """The customer page with ``params`` in the address (``email``: logged in as that user)."""
     path, access = world
-    monkeypatch.setenv("CRM_DB", str(path))
-    at = AppTest.from_file(APP, default_timeout=120)
-    if email is not None:
-        monkeypatch.setenv("CRM_ACCESS_FILE", str(access))
-        at.secrets = json.loads(json.dumps(AUTH))
-        at.user = {"is_logged_in": True, "email": email}
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def page_text(at: AppTest) -> str:
-    """Everything the run drew as text: headings, markdown, captions, alerts, metrics, table cells."""
-    parts = [str(x.value) for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
-                                       "error", "success") for x in getattr(at, kind)]
-    parts += [f"{m.label} {m.value} {m.proto.delta}" for m in at.metric]
-    parts += [df.value.to_csv() for df in at.dataframe]
-    return "\n".join(parts)
+    return open_app(monkeypatch, path, page=PAGE, email=email, access=access, **params)
 
 
 def metrics(at: AppTest) -> dict[str, tuple[str, str]]:

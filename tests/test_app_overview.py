@@ -59,7 +59,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Scope
 
 def run_app(monkeypatch: pytest.MonkeyPatch, db_path: Path, **params: str | list[str]) -> AppTest:
     monkeypatch.setenv("CRM_DB", str(db_path))
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=120)
     for key, value in params.items():
         at.query_params[key] = value
     at.run()

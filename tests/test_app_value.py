@@ -12,13 +12,13 @@ manager who sees only their region, and the demo data in both languages.
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from app_util import NORTH_MANAGER, open_app
 from streamlit.testing.v1 import AppTest
 
 from analytics import scope as gate
@@ -33,14 +33,10 @@ from ui.dates import fmt_date
 from ui.formats import fmt_int, fmt_money, fmt_pct
 from ui.i18n import LANGUAGES, md_literal, t
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 AS_OF = date(2024, 12, 31)  # the last sale: the default period ends in Dec 2024
 REGIONS = ("华北", "华东", "华北", "华南")  # by customer number: half the customers in 华北
-AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-secret",
-                 "client_id": "crm", "client_secret": "crm-secret",
-                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
-ACCESS = '[users."north@example.com"]\nrole = "sales_manager"\nregions = ["华北"]\n'
+ACCESS = NORTH_MANAGER
 
 
 def sales(n_customers: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -100,20 +96,7 @@ def expected_view(path: Path, allowed: tuple[str, ...] | None = None, **options)
 def run_value(monkeypatch: pytest.MonkeyPatch, path: Path, lang: str = "en", *, email: str | None = None,
               access: Path | None = None, **params: str) -> AppTest:
     """The app on ``path``, moved to the value page as a click in the navigation does."""
-    monkeypatch.setenv("CRM_DB", str(path))
-    at = AppTest.from_file(APP, default_timeout=120)
-    if email is not None:
-        monkeypatch.setenv("CRM_ACCESS_FILE", str(access))
-        at.secrets = json.loads(json.dumps(AUTH))
-        at.user = {"is_logged_in": True, "email": email}
-    at.session_state["lang"] = lang
-    for key, text in params.items():
-        at.query_params[key] = text
-    at.run()
-    at.switch_page("pages/value.py")
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_app(monkeypatch, path, page="pages/value.py", email=email, access=access, lang=lang, **params)
 
 
 def tiles(at: AppTest) -> dict[str, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from overview_fixture import load_fixture
-from streamlit.testing.v1 import AppTest
+from test_app_overview import run_app
 from test_value_view import load as load_sales
 from test_value_view import simulate, summary
 
@@ -33,7 +33,6 @@ from ui.dates import fmt_date, fmt_period
 from ui.formats import fmt_int, fmt_money
 from ui.i18n import LANGUAGES, t
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PERIOD = Scope(date(2024, 1, 1), date(2024, 12, 1))  # against Jan–Dec 2023: both fit
 EAST = Scope(date(2024, 1, 1), date(2024, 12, 1), regions=("华东",))  # 2023's 华东 customers are too few
 TINY = Scope(date(2024, 3, 1), date(2024, 8, 1))  # the overview fixture
@@ -199,16 +198,6 @@ def test_the_tile_texts():
 
 
 # ------------------------------------------------------------------ the app
-
-
-def run_app(monkeypatch: pytest.MonkeyPatch, db: Path, **params: str) -> AppTest:
-    monkeypatch.setenv("CRM_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 @pytest.mark.usefixtures("fresh_streamlit_caches")
