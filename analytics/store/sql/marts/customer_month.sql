@@ -14,21 +14,36 @@ transactions as (
     select * from transactions
 ),
 
-final as (
+days as (
     select
         customer_id,
         cast(date_trunc('month', order_date) as date) as month,
         count(*) filter (where is_order_start and not is_return) as orders,
-        coalesce(bit_count(bit_or(cast(1 as bigint) << day(order_date)) filter (where not is_return)), 0)
-            as purchase_days,
-        min(order_date) filter (where not is_return) as first_day,
-        max(order_date) filter (where not is_return) as last_day,
+        bit_or(cast(1 as bigint) << day(order_date)) filter (where not is_return) as day_bits,
         sum(amount) as revenue,
         coalesce(-sum(amount) filter (where is_return), 0) as returns_amount,
         sum(amount - cost) as margin,
         sum(amount) filter (where cost is not null) as costed_revenue
     from transactions
     group by customer_id, month
+),
+
+final as (
+    -- the first and last purchase days from the day bits (bit d set: a purchase on day d):
+    -- the lowest set bit is day_bits & -day_bits, the highest 2^floor(log2(day_bits)); exact
+    -- in floating point for bits 1..31, and cheaper than two more aggregates over the rows
+    select
+        customer_id,
+        month,
+        orders,
+        coalesce(bit_count(day_bits), 0) as purchase_days,
+        month + cast(log2(day_bits & -day_bits) as integer) - 1 as first_day,
+        month + cast(floor(log2(day_bits)) as integer) - 1 as last_day,
+        revenue,
+        returns_amount,
+        margin,
+        costed_revenue
+    from days
 )
 
 select * from final
