@@ -70,7 +70,8 @@ def load(tmp_path, sales: pd.DataFrame, customers: pd.DataFrame | None = None, *
 
 def summary(sales: pd.DataFrame, end: pd.Timestamp, holdout_end: pd.Timestamp = END) -> pd.DataFrame:
     """Per customer who bought up to ``end`` (inclusive), from the raw rows: x, t_x, T (weeks), recency,
-    revenue (net of returns), mean repeat spend, margin rate of the costed rows, holdout purchase days."""
+    revenue (net of returns), mean repeat spend, margin rate of the costed rows (all of them: a customer's
+    rate is theirs, the period's end limits the revenue it applies to), holdout purchase days."""
     s = sales.assign(order_date=pd.to_datetime(sales["order_date"]))
     before = s[s["order_date"] <= end]
     buys = before[before["amount"] > 0]
@@ -81,7 +82,7 @@ def summary(sales: pd.DataFrame, end: pd.Timestamp, holdout_end: pd.Timestamp = 
     repeat = days[days["order_date"] > days["customer_id"].map(first["min"])]
     out["monetary"] = repeat.groupby("customer_id")["amount"].mean()
     out["revenue"] = before.groupby("customer_id")["amount"].sum()
-    costed = before[before["cost"].notna()]
+    costed = s[s["cost"].notna() & s["customer_id"].isin(before["customer_id"])]
     out["costed"] = costed.groupby("customer_id")["amount"].sum()
     out["margin"] = (costed["amount"] - costed["cost"]).groupby(costed["customer_id"]).sum()
     later = s[(s["order_date"] > end) & (s["order_date"] <= holdout_end) & (s["amount"] > 0)]
@@ -124,7 +125,7 @@ def test_the_customer_base_and_rfm_values_match_the_raw_rows(view, reference):
     assert view.fits.n_repeaters == int((reference["x"] > 0).sum())
 
 
-def test_each_customer_margin_rate_comes_from_their_costed_rows_before_the_period_end(view, reference):
+def test_each_customer_margin_rate_comes_from_their_costed_rows(view, reference):
     has = reference["costed"].fillna(0) > 0
     overall = reference.loc[has, "margin"].sum() / reference.loc[has, "costed"].sum()
     expected = np.where(has, reference["margin"] / reference["costed"], overall)

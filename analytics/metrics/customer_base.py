@@ -14,8 +14,9 @@ cut-off, with
   spend model expects; NaN for a customer without a repeat purchase);
 - ``holdout_purchases``, ``holdout_revenue``: purchase days and revenue from the cut-off to the
   end of the holdout period (0 without one);
-- ``margin``, ``costed_revenue``: the margin (amount less cost) and the revenue of the purchases
-  with a known cost before the cut-off (NaN when none had one);
+- ``margin``, ``costed_revenue``: the margin (amount less cost) and the amount of the customer's
+  rows with a known cost, over all their rows (``customer_summary``; NaN when none had one): their
+  margin rate is a property of the customer, the cut-off limits the revenue it applies to;
 - ``customer_name``, ``home_region``, ``segment``, ``acquisition_cost``: the customer's own
   attributes (the cost from the customers file; NaN without one).
 
@@ -65,8 +66,7 @@ def customer_base(con: duckdb.DuckDBPyConnection, scope: Scope, cutoff: date) ->
         f"with {history.cte('h')}, "
         "calibration as (select customer_id, min(first_day) as first_day, max(last_day) as last_day, "
         "sum(purchase_days) as purchase_days, sum(revenue) as revenue, "
-        "sum(revenue) + sum(returns_amount) as gross_revenue, "
-        "sum(margin) as margin, sum(costed_revenue) as costed_revenue "
+        "sum(revenue) + sum(returns_amount) as gross_revenue "
         "from h where month < ? group by customer_id having min(first_day) is not null), "
         "holdout as (select customer_id, sum(purchase_days) as holdout_purchases, sum(revenue) as holdout_revenue "
         "from h where month >= ? group by customer_id) "
@@ -76,7 +76,7 @@ def customer_base(con: duckdb.DuckDBPyConnection, scope: Scope, cutoff: date) ->
         "date_diff('day', c.first_day, c.last_day) / ? as t_x, date_diff('day', c.first_day, ?) / ? as T, "
         "date_diff('day', c.last_day, ?) as recency_days, "
         "cast(c.revenue as double) as revenue, cast(c.gross_revenue as double) as gross_revenue, "
-        "cast(c.margin as double) as margin, cast(c.costed_revenue as double) as costed_revenue, "
+        "cast(s.margin as double) as margin, cast(s.costed_revenue as double) as costed_revenue, "
         "case when c.purchase_days > 1 then cast(c.gross_revenue - s.first_day_revenue as double) "
         "/ (c.purchase_days - 1) end as monetary, "
         "cast(coalesce(o.holdout_purchases, 0) as bigint) as holdout_purchases, "

@@ -8,9 +8,10 @@ Definitions (shown on the page, each adjustable there and in ``report value``):
 - **RFM** as in :mod:`analytics.metrics.rfm`;
 - **models**: BG/NBD (purchases, P(alive)) and Gamma-Gamma (spend per purchase day) fitted on
   that history (:mod:`analytics.metrics.value_fit`);
-- **margin**: each customer's margin rate (amount less cost over amount, of their purchases with a
-  cost) when the sales files gave a cost or profit, the data's overall rate for a customer without
-  costed purchases; else the ``gross_margin`` setting (30 %); ``margin=`` overrides both;
+- **margin**: each customer's margin rate (amount less cost over amount, of all their rows with a
+  cost: a property of the customer, which the period's end does not cut) when the sales files gave
+  a cost or profit, the data's overall rate for a customer without costed rows; else the
+  ``gross_margin`` setting (30 %); ``margin=`` overrides both;
 - **CLV** = historical value (revenue to date, net of returns, × margin rate) + the future value
   over ``horizon_months`` (default 12) discounted at ``discount_rate`` a year (default: the
   ``discount_rate`` setting, 10 %) − the acquisition cost from the customers file (0 without one);

@@ -10,7 +10,8 @@
 -- orders: transactions started (a row without an id is an order of its own);
 -- purchase_days: days with a purchase; revenue is net of returns, gross_revenue counts
 -- purchases only, returns_amount is positive; margin = revenue - cost where cost is known
--- (a sales file with a profit and no cost has cost = amount - profit: the margin is its profit).
+-- (a sales file with a profit and no cost has cost = amount - profit: the margin is its profit),
+-- costed_revenue = the amount of those rows (margin / costed_revenue: the customer's margin rate).
 -- first_day_revenue: what the customer spent on their first purchase day (the spend models of
 -- the value page average the repeat purchases only, as Fader, Hardie & Lee 2005 do).
 
@@ -63,7 +64,8 @@ by_region as (
         sum(amount) as revenue,
         coalesce(sum(amount) filter (where not is_return), 0) as gross_revenue,
         coalesce(-sum(amount) filter (where is_return), 0) as returns_amount,
-        sum(amount - cost) as margin
+        sum(amount - cost) as margin,
+        sum(amount) filter (where cost is not null) as costed_revenue
     from transactions
     group by customer_id, region
 ),
@@ -78,6 +80,7 @@ purchases as (
         sum(gross_revenue) as gross_revenue,
         sum(returns_amount) as returns_amount,
         sum(margin) as margin,
+        sum(costed_revenue) as costed_revenue,
         arg_max(region, struct_pack(spend := revenue, region := region))
             filter (where region is not null) as spend_region
     from by_region
@@ -118,6 +121,7 @@ final as (
         coalesce(p.gross_revenue, 0) as gross_revenue,
         coalesce(p.returns_amount, 0) as returns_amount,
         p.margin,
+        p.costed_revenue,
         c.customer_id is not null as is_in_customers_file
     from purchases p
     full outer join customers c on c.customer_id = p.customer_id
