@@ -69,7 +69,7 @@ def customer_detail(con: duckdb.DuckDBPyConnection, scope: Scope, *, customer: s
     count = con.cursor().execute(f"select count(*) from ({rows.sql})", list(rows.params)).fetchall()[0][0]
     history = gate.customer_history(scope)
     months = con.cursor().execute(
-        f"select month, orders, purchase_days, revenue, returns_amount, first_day, last_day, margin "
+        f"select month, orders, purchase_days, revenue, returns_amount, first_day, last_day "
         f"from ({history.sql}) h where customer_id = ? order by month", [*history.params, customer]).df()
     notes = gate.customer_records(scope, "feedback", customer)
     feedback = con.cursor().execute(
@@ -94,7 +94,9 @@ def _as_of(profile: dict[str, Any], months: pd.DataFrame) -> dict[str, Any]:
         "last_order_date": last.max().date() if len(last) else None,
         "orders": int(months["orders"].sum()), "purchase_days": int(months["purchase_days"].sum()),
         "revenue": revenue, "gross_revenue": revenue + returns, "returns_amount": returns,
-        "margin": float(months["margin"].sum()) if months["margin"].notna().any() else None,
+        # the customer's margin rate (over all their costed rows) on their revenue to the period's end
+        "margin": (revenue * float(profile["margin"]) / float(profile["costed_revenue"])
+                   if pd.notna(profile["costed_revenue"]) and profile["costed_revenue"] > 0 else None),
         "first_day_revenue": profile["first_day_revenue"] if len(first) else None,
         "acquired_date": profile["acquired_date"].date() if pd.notna(profile["acquired_date"]) else None}
 
