@@ -111,7 +111,9 @@ chosen = {"horizon_months": int(horizon), "discount_rate": None if rate == store
 for name, value in chosen.items():
     page_options.put(page, name, value)
 options = {k: v for k, v in chosen.items() if v is not None and v != page.option(k).default}
-view = loaders.load_view("value", scope.cache_key(), version, page_options.cache_key(options))
+# a spinner only when it takes a while (st.spinner shows after a delay): a cached rerun never sees it
+with st.spinner(t("value_loading", lang)):
+    view = loaders.load_view("value", scope.cache_key(), version, page_options.cache_key(options))
 fits = view.fits
 
 margin_text = t(f"value_caption_margin_{view.margin_source}", lang, margin=fmt_pct(view.margin, lang))
