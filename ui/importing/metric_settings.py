@@ -26,6 +26,14 @@ def _setting_error(setting: settings.Setting, lang: str) -> str:
     return t("data_setting_error_cuts", lang)
 
 
+def _percent_input(key: str, current: dict, lang: str, widget_key: str, step: float, off: bool) -> float:
+    """A share setting entered in percent, with its help and what it is used for below it."""
+    value = st.number_input(t(f"data_setting_{key}", lang), value=round(current[key] * 100, 4), step=step,
+                            format="%.1f", help=t(f"data_setting_{key}_help", lang), key=widget_key, disabled=off)
+    st.caption(t(f"data_setting_{key}_use", lang))
+    return value
+
+
 def settings_section(lang: str, editable: bool = True) -> None:
     """The metric settings: a form, checked before anything is stored. Shown read-only
     (every field disabled, nothing stored) unless ``editable`` (the admin role)."""
@@ -44,11 +52,7 @@ def settings_section(lang: str, editable: bool = True) -> None:
                                     disabled=off)
             st.caption(t("data_setting_churn_window_days_use", lang))
         with first[1]:
-            discount = st.number_input(t("data_setting_discount_rate", lang),
-                                       value=round(current["discount_rate"] * 100, 4), step=0.5, format="%.1f",
-                                       help=t("data_setting_discount_rate_help", lang), key="data_set_discount",
-                                       disabled=off)
-            st.caption(t("data_setting_discount_rate_use", lang))
+            discount = _percent_input("discount_rate", current, lang, "data_set_discount", 0.5, off)
         with first[2]:
             currencies = by_key["currency"].choices
             currency = st.selectbox(t("data_setting_currency", lang), currencies,
@@ -63,11 +67,7 @@ def settings_section(lang: str, editable: bool = True) -> None:
         st.caption(t("data_setting_tier_cuts_use", lang))
         second = st.columns(2)
         with second[0]:
-            margin = st.number_input(t("data_setting_gross_margin", lang),
-                                     value=round(current["gross_margin"] * 100, 4), step=1.0, format="%.1f",
-                                     help=t("data_setting_gross_margin_help", lang), key="data_set_margin",
-                                     disabled=off)
-            st.caption(t("data_setting_gross_margin_use", lang))
+            margin = _percent_input("gross_margin", current, lang, "data_set_margin", 1.0, off)
         with second[1]:
             zones = by_key["import_time_zone"].choices
             zone = st.selectbox(t("data_setting_import_time_zone", lang), zones,
