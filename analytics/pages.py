@@ -137,6 +137,9 @@ class Page:
         The page opened at ``/`` (exactly one; every role may open it).
     options
         Its own settings (:class:`Option`), passed to ``load`` by keyword when given.
+    compares
+        Whether it shows the comparison period (the value page and the customer detail are as of
+        the period's end: ``report`` then names no comparison).
     """
 
     key: str
@@ -151,6 +154,7 @@ class Page:
     scoped: bool = True
     default: bool = False
     options: tuple[Option, ...] = ()
+    compares: bool = True
 
     def __post_init__(self) -> None:
         if not _KEY.match(self.key):
@@ -190,7 +194,7 @@ PAGES: tuple[Page, ...] = (
          label="Overview", default=True),
     Page("value", title="nav_value", icon=":material/diamond:", script="pages/value.py",
          roles=frozenset(ROLES), load=value_report.load, report=value_report.report, text=value_report.report_lines,
-         label="Customer value",
+         label="Customer value", compares=False,
          options=(Option("horizon_months", "int", 12, 1, 60, "months of future value in the CLV"),
                   Option("discount_rate", "float", None, 0.0, 0.5,
                          "yearly discount rate, 0.10 for 10 percent (default: the metric setting)"),
@@ -201,7 +205,7 @@ PAGES: tuple[Page, ...] = (
                          "(default: the data's cost, else the setting)"))),
     Page("customer", title="nav_customer", icon=":material/person_search:", script="pages/customer.py",
          roles=frozenset(ROLES), load=customer.customer_detail, report=customer.report, text=customer.report_lines,
-         label="Customer detail",
+         label="Customer detail", compares=False,
          options=(Option("customer", "text", None, help="a customer id (or the start of one, or part of a name)"),)),
     Page("data", title="nav_data", icon=":material/upload_file:", script="pages/data.py",
          roles=IMPORT_ROLES, load=data.data_status, report=data.report, text=data.report_lines,

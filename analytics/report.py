@@ -4,7 +4,8 @@ for scripts, scheduled reports and tests.
 
 Every report starts with the same fields: ``page``, ``user`` (``{"email", "role"}``, or
 ``None`` for the local user with full access) and, for a page the filters apply to,
-``period``, ``comparison``, ``filters`` and ``allowed_regions``; the page's own figures
+``period``, ``comparison`` (None without one, and for a page that shows none:
+:attr:`analytics.pages.Page.compares`), ``filters`` and ``allowed_regions``; the page's own figures
 follow (:attr:`analytics.pages.Page.report`).
 """
 
@@ -114,7 +115,7 @@ def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = N
         if user is not None and replace(scope, allowed_regions=user.allowed_regions) != scope:
             raise ValueError(f"the scope's regions {scope.allowed_regions} are not {user.email}'s "
                              f"({user.allowed_regions})")
-        comparison = scope.comparison()
+        comparison = scope.comparison() if page.compares else None
         head |= {
             "period": {"start": f"{scope.start:%Y-%m}", "end": f"{scope.end:%Y-%m}", "months": scope.months},
             "comparison": ({"kind": scope.compare, "start": f"{comparison.start:%Y-%m}",
@@ -135,7 +136,8 @@ def report_text(report: dict[str, Any]) -> str:
     if page.scoped:
         p, c = report["period"], report["comparison"]
         lines[0] += (f" {p['start']} to {p['end']}"
-                     + (f", compared with {c['start']} to {c['end']} ({c['kind']})" if c else ", no comparison"))
+                     + (f", compared with {c['start']} to {c['end']} ({c['kind']})" if c
+                        else ", no comparison" if page.compares else ""))
     if report["user"]:
         lines.append(f"for {report['user']['email']} ({report['user']['role']})"
                      + (f", regions {', '.join(report['allowed_regions'])}"

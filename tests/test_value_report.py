@@ -159,7 +159,9 @@ def test_the_text_report(db, calibration):
     code, out = run(db, *CALIBRATION)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "Customer value 1997-01 to 1997-09, compared with 1996-04 to 1996-12 (previous)"
+    # as of the period's end: the value page shows no comparison period, and its report names none
+    assert lines[0] == "Customer value 1997-01 to 1997-09"
+    assert calibration["comparison"] is None and calibration["period"]["end"] == "1997-09"
     assert "as of 1997-09-30: 2,357 customers, 946 repeat buyers" in lines
     assert "horizon 12 months, discount 10.0% a year, margin 30.0% (setting)" in lines
     assert any(line.startswith("bgnbd: r = 0.2426 (se ") and line.endswith("converged") for line in lines)
