@@ -271,11 +271,11 @@ st.subheader(t("value_top_title", lang))
 if "clv" not in customers:
     st.info(t("value_lists_no_models", lang))
 else:
-    top = customers.sort_values(["clv", "customer_id"], ascending=[False, True]).head(TOP)
+    top = view.top_by_clv(TOP)
     st.caption(t("value_top_caption", lang, n=fmt_int(len(top), lang)))
     customers_table(top, TOP_COLUMNS, "value_top", t("value_top_title", lang))
     st.subheader(t("value_at_risk_title", lang))
-    risky = figures.at_risk_list(customers, view.active_days, TOP)
+    risky = view.at_risk(TOP)
     st.caption(t("value_at_risk_caption", lang, days=fmt_int(view.active_days, lang), n=fmt_int(len(risky), lang)))
     if risky.empty:
         st.info(t("value_at_risk_none", lang))

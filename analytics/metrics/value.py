@@ -29,6 +29,7 @@ Definitions (shown on the page, each adjustable there and in ``report value``):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -91,6 +92,16 @@ class ValueView:
     holdout_problem: str | None = None  # "too_short" | "before_data" | "after_period" | "not_asked" | a fit problem
     acquisition_customers: int = 0
     active_days: int = 180  # the churn window setting: a customer with a purchase within it is active
+
+    def top_by_clv(self, limit: int) -> pd.DataFrame:
+        """The ``limit`` customers of highest CLV, ties by customer id (empty without the models)."""
+        if "clv" not in self.customers:
+            return self.customers.iloc[0:0]
+        return self.customers.sort_values(["clv", "customer_id"], ascending=[False, True]).head(limit)
+
+    def at_risk(self, limit: int | None = 100) -> pd.DataFrame:
+        """:func:`at_risk` of this view's customers, active within its churn window."""
+        return at_risk(self.customers, self.active_days, limit)
 
 
 def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: int = 12,
@@ -175,24 +186,26 @@ def _lifetime_value(fits: value_fit.Fits, base: pd.DataFrame, table: pd.DataFram
     per inputs (the draws take seconds at a million customers; a rerun or a return to earlier settings does
     not repeat them). ``key``: the database state, scope and margin the inputs come from (else they are
     digested, which takes a few tenths of a second at a million customers)."""
-    groups = {g: table[g].fillna("").to_numpy(dtype=object) for g in GROUPINGS}
+    @functools.cache  # built only when digested or computed, once
+    def groups() -> dict[str, np.ndarray]:
+        return {g: table[g].fillna("").to_numpy(dtype=object) for g in GROUPINGS}
+
     if key is not None:
-        return value_fit.memo((*key, horizon_months, discount, LEVEL), lambda: lifetime_value(
-            fits.bgnbd, fits.gamma_gamma, base["x"], base["t_x"], base["T"], base["monetary"], margin=rates,
-            historical_value=table["historical_value"], acquisition_cost=acquisition, horizon_months=horizon_months,
-            discount_rate=discount, level=LEVEL, groups=groups))
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{value_fit.inputs_digest(base)}|{horizon_months}|{discount!r}|{LEVEL!r}".encode())
-    for array in (rates, table["historical_value"].to_numpy(dtype=float), acquisition):
-        digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
-    for labels in groups.values():
-        codes, uniques = pd.factorize(labels)
-        digest.update(codes.tobytes())
-        digest.update("\x1f".join(map(str, uniques)).encode())
-    return value_fit.memo(digest.hexdigest(), lambda: lifetime_value(
+        key = (*key, horizon_months, discount, LEVEL)
+    else:
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(f"{value_fit.inputs_digest(base)}|{horizon_months}|{discount!r}|{LEVEL!r}".encode())
+        for array in (rates, table["historical_value"].to_numpy(dtype=float), acquisition):
+            digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+        for labels in groups().values():
+            codes, uniques = pd.factorize(labels)
+            digest.update(codes.tobytes())
+            digest.update("\x1f".join(map(str, uniques)).encode())
+        key = digest.hexdigest()
+    return value_fit.memo(key, lambda: lifetime_value(
         fits.bgnbd, fits.gamma_gamma, base["x"], base["t_x"], base["T"], base["monetary"], margin=rates,
         historical_value=table["historical_value"], acquisition_cost=acquisition, horizon_months=horizon_months,
-        discount_rate=discount, level=LEVEL, groups=groups))
+        discount_rate=discount, level=LEVEL, groups=groups()))
 
 
 def margin_rates(base: pd.DataFrame, setting: float, option: float | None) -> tuple[np.ndarray, str, float]:

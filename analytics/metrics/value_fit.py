@@ -86,17 +86,22 @@ def inputs_digest(base: pd.DataFrame) -> str:
 def fit_models(base: pd.DataFrame) -> Fits:
     """BG/NBD and Gamma-Gamma fitted on ``base`` (:func:`~analytics.metrics.customer_base.customer_base`),
     from this process's cache when the same inputs were fitted before."""
-    key = inputs_digest(base)
+    return _remember(_cache, CACHE_SIZE, inputs_digest(base), lambda: _fit(base))
+
+
+def _remember(cache: OrderedDict, size: int, key: object, compute):
+    """``cache[key]``, else ``compute()`` stored under ``key``, the least recently used entries dropped past
+    ``size`` (computed outside the lock: two threads may compute one key, the result is the same)."""
     with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    fits = _fit(base)
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    result = compute()
     with _lock:
-        _cache[key] = fits
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return fits
+        cache[key] = result
+        while len(cache) > size:
+            cache.popitem(last=False)
+    return result
 
 
 def _fit(base: pd.DataFrame) -> Fits:
@@ -147,16 +152,7 @@ _results: OrderedDict[object, object] = OrderedDict()
 def memo(key: object, compute):
     """``compute()``, kept in this process under ``key``: a digest of every input it reads, or
     ``(kind, state_key(con), ...)`` for a result of the database's state and the arguments given."""
-    with _lock:
-        if key in _results:
-            _results.move_to_end(key)
-            return _results[key]
-    result = compute()
-    with _lock:
-        _results[key] = result
-        while len(_results) > RESULTS_SIZE:
-            _results.popitem(last=False)
-    return result
+    return _remember(_results, RESULTS_SIZE, key, compute)
 
 
 def state_key(con) -> tuple | None:

@@ -54,7 +54,6 @@ def report(view: ValueView) -> dict[str, Any]:
     fits = view.fits
     customers = view.customers
     has_clv = "clv" in customers
-    top = customers.sort_values(["clv", "customer_id"], ascending=[False, True]).head(TOP) if has_clv else None
     holdout = view.holdout
     return {
         "as_of": view.as_of,
@@ -76,8 +75,8 @@ def report(view: ValueView) -> dict[str, Any]:
             "problem": None, "from": holdout.cutoff, "to": holdout.end, "months": holdout.months,
             "predicted": holdout.predicted, "actual": holdout.actual, "error": holdout.error,
             "by_frequency": holdout.table, "bgnbd": _bgnbd(holdout.fits.bgnbd)},
-        "top_customers": None if top is None else top[list(COLUMNS)],
-        "at_risk": None if not has_clv else value.at_risk(customers, view.active_days, TOP)[list(COLUMNS)],
+        "top_customers": view.top_by_clv(TOP)[list(COLUMNS)] if has_clv else None,
+        "at_risk": view.at_risk(TOP)[list(COLUMNS)] if has_clv else None,
     }
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.metrics import rfm
-from analytics.metrics.value import TOP_FREQUENCY, at_risk
+from analytics.metrics.value import TOP_FREQUENCY
 from ui.figures.common import COMPARISON, CURRENT, layout, money_ticks
 from ui.formats import fmt_int, fmt_money, fmt_number, fmt_pct
 from ui.i18n import t
@@ -147,12 +147,6 @@ def clv_distribution_box(customers: pd.DataFrame, grouping: str, lang: str, curr
                      range=[min(0.0, float(q["q05"].min()) if len(q) else 0.0), values[-1] * 1.02])
     fig.update_layout(showlegend=False, hovermode="closest")
     return layout(fig, max(200, 40 * len(q) + 50))
-
-
-def at_risk_list(customers: pd.DataFrame, active_days: int, limit: int) -> pd.DataFrame:
-    """The page's at-risk list: :func:`analytics.metrics.value.at_risk` (active customers ranked by value at
-    risk), here so that the page script reads nothing of ``analytics`` itself."""
-    return at_risk(customers, active_days, limit)
 
 
 def frequency_label(frequency: int, lang: str) -> str:
