@@ -20,9 +20,7 @@ DETAIL_PAGE = "customer"
 
 def open_customer(customer_id: str) -> None:
     """Switch to the customer detail of ``customer_id`` (the language and filters stay in the address)."""
-    names = {o.name for p in pages.PAGES for o in p.options}
-    query = {k: st.query_params.get_all(k) for k in st.query_params if k not in names}
-    query = {k: v if len(v) > 1 else v[0] for k, v in query.items()}
+    query = {k: v if len(v) > 1 else v[0] for k, v in page_options.carried().items()}
     st.switch_page(pages.get(DETAIL_PAGE).script, query_params=query | {"customer": str(customer_id)})
 
 

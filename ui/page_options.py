@@ -58,12 +58,18 @@ def cache_key(values: dict[str, Any]) -> tuple:
     return tuple(sorted(values.items()))
 
 
+def carried() -> dict[str, list[str]]:
+    """The address's parameters a link to another page keeps: the language and the filters (every
+    parameter that is not some page's option), each with all its values."""
+    names = {o.name for p in pages.PAGES for o in p.options}
+    return {k: st.query_params.get_all(k) for k in st.query_params if k not in names}
+
+
 def page_url(key: str, **options: Any) -> str:
     """A relative link to page ``key`` with ``options`` and the current language and filters (the
     address's parameters that are not some page's options), e.g. a customer's detail:
     ``page_url("customer", customer="000123")``."""
     target = pages.get(key)
-    names = {o.name for p in pages.PAGES for o in p.options}
-    query = [(k, v) for k in st.query_params if k not in names for v in st.query_params.get_all(k)]
+    query = [(k, v) for k, values in carried().items() for v in values]
     query += [(name, target.option(name).show(value)) for name, value in options.items() if value is not None]
     return f"/{quote(key)}" + (f"?{urlencode(query)}" if query else "")

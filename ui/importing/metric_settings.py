@@ -34,6 +34,19 @@ def _percent_input(key: str, current: dict, lang: str, widget_key: str, step: fl
     return value
 
 
+def _choice_input(setting: settings.Setting, current: dict, lang: str, widget_key: str, off: bool,
+                  help_text: bool = False) -> str:
+    """A choice setting as a select box (the stored value chosen, else the first choice), with what it is used
+    for below it; ``help_text``: its help message too."""
+    choices, key = setting.choices, setting.key
+    value = st.selectbox(t(f"data_setting_{key}", lang), choices,
+                         index=choices.index(current[key]) if current[key] in choices else 0,
+                         help=t(f"data_setting_{key}_help", lang) if help_text else None, key=widget_key,
+                         disabled=off)
+    st.caption(t(f"data_setting_{key}_use", lang))
+    return value
+
+
 def settings_section(lang: str, editable: bool = True) -> None:
     """The metric settings: a form, checked before anything is stored. Shown read-only
     (every field disabled, nothing stored) unless ``editable`` (the admin role)."""
@@ -54,11 +67,7 @@ def settings_section(lang: str, editable: bool = True) -> None:
         with first[1]:
             discount = _percent_input("discount_rate", current, lang, "data_set_discount", 0.5, off)
         with first[2]:
-            currencies = by_key["currency"].choices
-            currency = st.selectbox(t("data_setting_currency", lang), currencies,
-                                    index=currencies.index(current["currency"]) if current["currency"] in currencies
-                                    else 0, key="data_set_currency", disabled=off)
-            st.caption(t("data_setting_currency_use", lang))
+            currency = _choice_input(by_key["currency"], current, lang, "data_set_currency", off)
         st.markdown(t("data_setting_tier_cuts", lang))
         cuts = [cell.number_input(t(f"data_setting_tier_{tier}", lang), value=round(cut * 100, 4), step=0.5,
                                   format="%.2f", key=f"data_set_tier_{tier}", disabled=off)
@@ -69,12 +78,8 @@ def settings_section(lang: str, editable: bool = True) -> None:
         with second[0]:
             margin = _percent_input("gross_margin", current, lang, "data_set_margin", 1.0, off)
         with second[1]:
-            zones = by_key["import_time_zone"].choices
-            zone = st.selectbox(t("data_setting_import_time_zone", lang), zones,
-                                index=zones.index(current["import_time_zone"]) if current["import_time_zone"] in zones
-                                else 0, help=t("data_setting_import_time_zone_help", lang),
-                                key="data_set_import_zone", disabled=off)
-            st.caption(t("data_setting_import_time_zone_use", lang))
+            zone = _choice_input(by_key["import_time_zone"], current, lang, "data_set_import_zone", off,
+                                 help_text=True)
         st.form_submit_button(t("data_settings_save", lang), type="primary", icon=":material/save:",
                               on_click=request, args=("data_settings_submitted",), disabled=off)
     if off:
