@@ -125,9 +125,9 @@ def test_no_relative_change_from_a_loss():
         return AverageClv(PeriodClv(date(2024, 12, 31), 200, now, now - 1, now + 1, None),
                           PeriodClv(date(2023, 12, 31), 150, before, before - 1, before + 1, None),
                           12, 0.1, "setting", 0.3)
-    assert ov._clv_kpi(tile(50.0, -20.0)).change is None
-    assert ov._clv_kpi(tile(50.0, 0.0)).change is None
-    assert ov._clv_kpi(tile(50.0, 40.0)).change == pytest.approx(0.25)
+    assert ov.clv_kpi(tile(50.0, -20.0)).change is None
+    assert ov.clv_kpi(tile(50.0, 0.0)).change is None
+    assert ov.clv_kpi(tile(50.0, 40.0)).change == pytest.approx(0.25)
 
 
 def test_a_tiny_database_has_no_figure_and_says_why(tiny_db, capsys):

@@ -195,7 +195,7 @@ def _change(name: str, value: float | None, previous: float | None) -> float | N
     return value / previous - 1
 
 
-def _clv_kpi(clv: AverageClv) -> Kpi:
+def clv_kpi(clv: AverageClv) -> Kpi:
     """The average-CLV tile's value and change (none against a comparison average of 0 or less:
     a relative change from a loss reads the wrong way round)."""
     now, before = clv.current, clv.comparison
@@ -211,7 +211,7 @@ def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv | 
     for name in KPIS:
         if name == "avg_clv":
             if clv is not None:
-                out[name] = _clv_kpi(clv)
+                out[name] = clv_kpi(clv)
             continue
         value = now[name]
         previous = before[name] if before else None
@@ -222,11 +222,6 @@ def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv | 
                      "previous_n": before["active_customers"] if before else None}
         out[name] = Kpi(name, value, previous, _change(name, value, previous), **extra)
     return out
-
-
-def clv_kpi(clv: AverageClv) -> Kpi:
-    """The average-CLV tile's :class:`Kpi` (for a page that loads the tile after the rest)."""
-    return _clv_kpi(clv)
 
 
 def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
