@@ -15,7 +15,7 @@ from analytics.metrics import value_fit
 from analytics.metrics.value import at_risk, default_holdout_from, value_view
 from analytics.models import bgnbd, gamma_gamma
 from analytics.models.bgnbd import FitError
-from analytics.models.lifetime_value import discounted_purchases
+from analytics.models.lifetime_value import ValueModel, discounted_purchases, lifetime_value
 from analytics.scope import Scope
 from analytics.store import settings
 from analytics.store.connection import connect
@@ -158,8 +158,13 @@ def test_lifetime_value_is_history_plus_the_discounted_future_less_acquisition_c
     assert c["expected_purchases"].to_numpy() == pytest.approx(
         bgnbd.expected_purchases(fits.bgnbd.params, 52, x, t_x, T), rel=1e-6)
     assert c["p_alive"].to_numpy() == pytest.approx(bgnbd.probability_alive(fits.bgnbd.params, x, t_x, T))
+    assert "clv_low" not in c  # drawn for the customers shown only
+    c = view.with_intervals(c)
+    assert list(c.columns[c.columns.get_loc("clv"):][:3]) == ["clv", "clv_low", "clv_high"]
     assert (c["clv_low"] <= c["clv"] + 1e-9).all() and (c["clv"] <= c["clv_high"] + 1e-9).all()
     assert (c["clv_high"] > c["clv_low"]).any()
+    some = view.with_intervals(view.customers.iloc[[5, 2, 40]])  # any rows, in any order: the same intervals
+    assert some["clv_low"].to_numpy() == pytest.approx(c["clv_low"].to_numpy()[[5, 2, 40]], rel=1e-12)
     for interval in (view.total, view.total_future):
         assert interval.low < interval.point < interval.high
 
@@ -274,13 +279,36 @@ def test_a_region_filter_or_a_managers_regions_keep_only_those_customers(con, re
     assert (tampered.fits.problem, tampered.holdout_problem) == ("too_few_customers", "too_few_customers")
 
 
-def test_another_horizon_reuses_the_fit_and_new_data_refits(tmp_path, data):
+def test_another_horizon_reuses_the_fit_and_new_data_refits(tmp_path, data, monkeypatch):
+    from analytics.metrics import value as value_module
+
+    built = []
+    monkeypatch.setattr(value_module, "ValueModel", lambda *a, **k: built.append(1) or ValueModel(*a, **k))
     con = load(tmp_path, *data)
     first = value_view(con.cursor(), PERIOD)
     fits = value_fit.fit_count
     longer = value_view(con.cursor(), PERIOD, horizon_months=24)
     assert value_fit.fit_count == fits and longer.fits is first.fits
     assert longer.total.point > first.total.point and longer.horizon_months == 24
+    # a horizon, discount rate or margin of its own reuses the kept model (its draws summed by month) and gives
+    # what a model built for that setting alone gives
+    other = value_view(con.cursor(), PERIOD, horizon_months=30, discount_rate=0.04, margin=0.35)
+    assert len(built) == 1
+    c = first.customers
+    alone = lifetime_value(first.fits.bgnbd, first.fits.gamma_gamma, *(c_ for c_ in summary(data[0], END)[
+        ["x", "t_x", "T", "monetary"]].reindex(c["customer_id"]).to_numpy().T), margin=0.35,
+        historical_value=0.35 * c["revenue"].to_numpy(), acquisition_cost=c["acquisition_cost"].to_numpy(),
+        horizon_months=30, discount_rate=0.04, level=value_module.LEVEL,
+        groups={"region": c["home_region"].fillna("").to_numpy(dtype=object)})
+    for got, expected in ((other.total, alone.total), (other.total_future, alone.total_future)):
+        assert (got.point, got.low, got.high) == pytest.approx((expected.point, expected.low, expected.high), rel=1e-8)
+    assert other.customers["clv"].to_numpy() == pytest.approx(alone.clv, rel=1e-8)
+    regions = other.by_group["home_region"].set_index("group")
+    mine = pd.DataFrame({"low": alone.by_group["region"].clv_low}, index=alone.by_group["region"].labels)
+    assert regions["clv_low"].to_numpy() == pytest.approx(mine["low"].reindex(regions.index).to_numpy(), rel=1e-8)
+    rows = [0, 7, 99]
+    assert other.with_intervals(other.customers.iloc[rows])["clv_high"].to_numpy() == pytest.approx(
+        alone.clv_high[rows], rel=1e-8)
     again = value_view(con.cursor(), PERIOD)
     assert value_fit.fit_count == fits and again.total == first.total
     more = pd.DataFrame([("N1", "K0001", "2024-11-20", 90.0, None, "华东")], columns=data[0].columns)
@@ -328,7 +356,32 @@ def test_lifetime_values_without_an_interval_name_the_problem_and_keep_the_rest(
     def refuse(*args, **kwargs):
         raise FitError("Too few parameter draws meet the model's bounds")
 
-    monkeypatch.setattr(value_module, "_lifetime_value", refuse)
+    monkeypatch.setattr(value_module, "ValueModel", refuse)
     view = value_view(con.cursor(), PERIOD, horizon_months=7)
     assert view.fits.problem == "interval_failed" and "Too few parameter draws" in view.fits.detail
     assert view.total is None and "clv" not in view.customers and view.segments["customers"].sum() == view.n_customers
+
+
+def test_a_copy_of_the_view_keeps_its_lists_and_leaves_the_model_behind(view):
+    """The app's cache pickles the view: the copy has the customers, totals and the two lists with their
+    intervals, not the lifetime-value model (hundreds of megabytes at a million customers)."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(view))
+    assert copy.values is None and view.values is not None
+    assert len(pickle.dumps(view)) < 2 * len(pickle.dumps(view.customers)) + 200_000
+    pd.testing.assert_frame_equal(copy.top_by_clv(10), view.top_by_clv(10))
+    pd.testing.assert_frame_equal(copy.at_risk(10), view.at_risk(10))
+    assert {"clv_low", "clv_high"} <= set(copy.top_by_clv(10).columns)
+    # the lists are what the model draws for those customers
+    pd.testing.assert_frame_equal(view.top_by_clv(10), view.with_intervals(view.customers.loc[
+        view.top_by_clv(10).index]))
+    # each listed customer's interval is their own (the lists keep the customers' rows)
+    for listed in (view.at_risk(20), view.top_by_clv(20)):
+        own = view.with_intervals(view.customers[view.customers["customer_id"].isin(listed["customer_id"])])
+        own = own.set_index("customer_id").loc[listed["customer_id"]]
+        assert listed["clv_low"].to_numpy() == pytest.approx(own["clv_low"].to_numpy(), rel=1e-12)
+        assert listed["clv_high"].to_numpy() == pytest.approx(own["clv_high"].to_numpy(), rel=1e-12)
+    with pytest.raises(RuntimeError, match="no lifetime-value model"):
+        copy.with_intervals(copy.customers.head(3))
+    assert len(view.top_by_clv(200)) == min(200, view.n_customers)  # beyond the listed: drawn when asked

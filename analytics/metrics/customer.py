@@ -77,7 +77,7 @@ def customer_detail(con: duckdb.DuckDBPyConnection, scope: Scope, *, customer: s
         f"datediff('day', feedback_date, resolved_date) as resolution_days, comment from ({notes.sql}) "
         "order by feedback_date desc", list(notes.params)).df()
     view = value.value_view(con, scope, holdout=False)  # the detail shows no holdout check
-    row = view.customers[view.customers["customer_id"] == customer]
+    row = view.with_intervals(view.customers[view.customers["customer_id"] == customer])
     shown = months[["month", "orders", "purchase_days", "revenue", "returns_amount"]]
     return CustomerView(customer, customer, _as_of(profile.iloc[0].to_dict(), months), shown, transactions, int(count),
                         row.iloc[0].to_dict() if len(row) else None, view.fits.problem, view.horizon_months,

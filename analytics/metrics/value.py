@@ -42,7 +42,7 @@ from analytics.metrics import rfm, value_fit
 from analytics.metrics.customer_base import WEEK_DAYS, customer_base
 from analytics.models import bgnbd
 from analytics.models.bgnbd import FitError
-from analytics.models.lifetime_value import GroupTotals, Interval, lifetime_value
+from analytics.models.lifetime_value import GroupTotals, Interval, LifetimeValue, ValueModel
 from analytics.scope import Scope, add_months
 from analytics.store import settings
 
@@ -55,6 +55,8 @@ TOP_FREQUENCY = 7
 LEVEL = 0.90
 #: The groupings of the CLV totals.
 GROUPINGS = ("home_region", "segment", "rfm_segment")
+#: Customers the view lists by CLV and by value at risk, their intervals drawn with it (the page shows 100).
+LISTED = 100
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,11 @@ class Holdout:
 
 @dataclass(frozen=True)
 class ValueView:
-    """Everything the value page shows for a scope and its settings."""
+    """Everything the value page shows for a scope and its settings.
+
+    ``customers`` has every customer's RFM, P(alive) and CLV; the CLV interval of a customer (``clv_low``,
+    ``clv_high``) is drawn for the customers a page shows (:meth:`with_intervals`, :meth:`top_by_clv`,
+    :meth:`at_risk`): a second per million customers, not paid for customers nobody looks at."""
 
     as_of: date
     horizon_months: int
@@ -92,16 +98,55 @@ class ValueView:
     holdout_problem: str | None = None  # "too_short" | "before_data" | "after_period" | "not_asked" | a fit problem
     acquisition_customers: int = 0
     active_days: int = 180  # the churn window setting: a customer with a purchase within it is active
+    values: LifetimeValue | None = field(default=None, repr=False, compare=False)
+    #: :meth:`top_by_clv` and :meth:`at_risk` of :data:`LISTED` customers, with their intervals, drawn with the view
+    listed: tuple[pd.DataFrame, pd.DataFrame] | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        # a copy (the loaders' cache in ui/loaders.py pickles the view) leaves the lifetime-value model behind
+        # (~150 MB at a million customers): the lists drawn with the view travel, other intervals need the original
+        return self.__dict__ | {"values": None}
+
+    def with_intervals(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (rows of :attr:`customers`) with each customer's CLV interval, ``clv_low`` and ``clv_high``,
+        after ``clv`` (unchanged without the models)."""
+        if "clv" not in frame:
+            return frame
+        if self.values is None:
+            raise RuntimeError("This copy of the value view has no lifetime-value model: intervals beyond its "
+                               f"{LISTED} listed customers need the view value_view returned.")
+        low, high = self.values.clv_interval(self.customers.index.get_indexer(frame.index))
+        at = frame.columns.get_loc("clv") + 1
+        out = frame.copy()
+        out.insert(at, "clv_low", low)
+        out.insert(at + 1, "clv_high", high)
+        return out
 
     def top_by_clv(self, limit: int) -> pd.DataFrame:
-        """The ``limit`` customers of highest CLV, ties by customer id (empty without the models)."""
+        """The ``limit`` customers of highest CLV, ties by customer id, with their intervals (empty without the
+        models)."""
         if "clv" not in self.customers:
             return self.customers.iloc[0:0]
-        return self.customers.sort_values(["clv", "customer_id"], ascending=[False, True]).head(limit)
+        if self.listed is not None and limit <= LISTED:
+            return self.listed[0].head(limit)
+        return self.with_intervals(_top(self.customers, "clv", limit))
 
-    def at_risk(self, limit: int | None = 100) -> pd.DataFrame:
-        """:func:`at_risk` of this view's customers, active within its churn window."""
-        return at_risk(self.customers, self.active_days, limit)
+    def at_risk(self, limit: int | None = LISTED) -> pd.DataFrame:
+        """:func:`at_risk` of this view's customers, active within its churn window, with their CLV intervals
+        (``limit`` None: all of them)."""
+        if self.listed is not None and limit is not None and limit <= LISTED:
+            return self.listed[1].head(limit)
+        return self.with_intervals(at_risk(self.customers, self.active_days, limit))
+
+
+def _top(frame: pd.DataFrame, column: str, limit: int | None) -> pd.DataFrame:
+    """The ``limit`` rows of highest ``column``, ties by customer id (all, sorted, for None): the candidates found
+    by a partition, only they sorted (a sort of a million rows takes a third of a second)."""
+    values = frame[column].to_numpy(dtype=float)
+    if limit is not None and limit < len(frame):
+        threshold = -np.partition(-values, limit - 1)[limit - 1]
+        frame = frame[values >= threshold]
+    return frame.sort_values([column, "customer_id"], ascending=[False, True]).head(limit)
 
 
 def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: int = 12,
@@ -127,10 +172,12 @@ def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: 
     stored = settings.load(con)
     discount = float(stored["discount_rate"] if discount_rate is None else discount_rate)
     state = value_fit.state_key(con)
-    base, table, rates, source, default_rate, acquisition, fits, segments, grid = _kept(
-        ("prepared", state, scope.cache_key(), margin),
-        lambda: _prepared(con, scope, stored["gross_margin"], margin), state)
-    table = table.copy(deep=False)  # the kept table is shared: columns are added to a copy
+    base, table, own_rates, own_source, own_rate, acquisition, fits, segments, grid = _kept(
+        ("prepared", state, scope.cache_key()), lambda: _prepared(con, scope, stored["gross_margin"]), state)
+    rates, source, default_rate = ((np.full(len(base), float(margin)), "option", float(margin)) if margin is not None
+                                   else (own_rates, own_source, own_rate))
+    revenue = base["revenue"].to_numpy(dtype=float)
+    table = table.assign(margin_rate=rates, historical_value=rates * revenue, acquisition_cost=acquisition)
     view = dict(as_of=scope.end_exclusive - timedelta(days=1), horizon_months=int(horizon_months),
                 discount_rate=discount, margin_source=source, margin=default_rate, n_customers=len(base),
                 segments=segments, grid=grid, fits=fits, total=None,
@@ -138,20 +185,22 @@ def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: 
                 active_days=int(stored["churn_window_days"]))
     lv = None
     if fits.usable:
-        try:
-            lv = _lifetime_value(fits, base, table, rates, acquisition, int(horizon_months), discount,
-                                 ("lifetime_value", state, scope.cache_key(), margin) if state else None)
-        except FitError as exc:  # too few parameter draws within the models' bounds: no interval to give
-            view["fits"] = dataclasses.replace(fits, problem="interval_failed", detail=str(exc))
+        model = _value_model(fits, base, table, own_rates, ("value_model", state, scope.cache_key()) if state else None)
+        if isinstance(model, FitError):  # too few parameter draws within the models' bounds: no interval to give
+            view["fits"] = dataclasses.replace(fits, problem="interval_failed", detail=str(model))
+        else:
+            lv = model.values(horizon_months=int(horizon_months), discount_rate=discount, margin=margin,
+                              historical_value=table["historical_value"].to_numpy(), acquisition_cost=acquisition)
     if lv is not None:
-        p_alive = bgnbd.probability_alive(fits.bgnbd, base["x"], base["t_x"], base["T"])
+        p_alive = lv.p_alive
         table = table.assign(p_alive=p_alive, expected_purchases=lv.expected_purchases,
-                             expected_spend=lv.expected_spend, future_value=lv.future_value, clv=lv.clv,
-                             clv_low=lv.clv_low, clv_high=lv.clv_high)
+                             expected_spend=lv.expected_spend, future_value=lv.future_value, clv=lv.clv)
         if_alive = np.divide(lv.future_value, p_alive, out=np.zeros_like(p_alive), where=p_alive > 0)
         table["value_at_risk"] = (1 - p_alive) * np.maximum(if_alive, 0.0)
-        view |= dict(total=lv.total, total_future=lv.total_future,
+        view |= dict(total=lv.total, total_future=lv.total_future, values=lv,
                      by_group={g: _group_frame(lv.by_group[g]) for g in GROUPINGS})
+        drawn = ValueView(customers=table, **view)
+        view["listed"] = (drawn.top_by_clv(LISTED), drawn.at_risk(LISTED))
     holdout, problem = _kept(("holdout", state, scope.cache_key(), holdout_from),
                              lambda: holdout_check(con, scope, base, holdout_from), state) \
         if holdout else (None, "not_asked")
@@ -164,48 +213,47 @@ def _kept(key: tuple, compute, state: tuple | None):
     return value_fit.memo(key, compute) if state is not None else compute()
 
 
-def _prepared(con: duckdb.DuckDBPyConnection, scope: Scope, gross_margin: float, margin: float | None) -> tuple:
+def _prepared(con: duckdb.DuckDBPyConnection, scope: Scope, gross_margin: float) -> tuple:
     """What the value page reads from the database and derives before any setting of its own: the customer base,
-    the RFM table with margins, historical values and acquisition costs, the fitted models, the segment summary
-    and the R x F grid."""
+    the RFM table, each customer's own margin rate (and where it comes from), acquisition costs, the fitted
+    models, the segment summary and the R x F grid."""
     base = customer_base(con, scope, scope.end_exclusive)
     table = rfm.rfm_table(base)
     table.insert(1, "customer_name", base["customer_name"])
-    rates, source, default_rate = margin_rates(base, gross_margin, margin)
-    table["margin_rate"] = rates
-    table["historical_value"] = rates * base["revenue"].to_numpy(dtype=float)
+    rates, source, default_rate = margin_rates(base, gross_margin, None)
     acquisition = base["acquisition_cost"].fillna(0.0).to_numpy(dtype=float)
-    table["acquisition_cost"] = acquisition
     return (base, table, rates, source, default_rate, acquisition, value_fit.fit_models(base),
             rfm.segment_summary(table), rfm.segment_grid(table))
 
 
-def _lifetime_value(fits: value_fit.Fits, base: pd.DataFrame, table: pd.DataFrame, rates: np.ndarray,
-                    acquisition: np.ndarray, horizon_months: int, discount: float, key: tuple | None = None):
-    """:func:`~analytics.models.lifetime_value.lifetime_value` with totals by :data:`GROUPINGS`, computed once
-    per inputs (the draws take seconds at a million customers; a rerun or a return to earlier settings does
-    not repeat them). ``key``: the database state, scope and margin the inputs come from (else they are
-    digested, which takes a few tenths of a second at a million customers)."""
+def _value_model(fits: value_fit.Fits, base: pd.DataFrame, table: pd.DataFrame, rates: np.ndarray,
+                 key: tuple | None = None) -> ValueModel | FitError:
+    """The :class:`~analytics.models.lifetime_value.ValueModel` of these customers (totals by :data:`GROUPINGS`),
+    built once per inputs (seconds at a million customers; then any horizon, discount rate or margin takes
+    hundredths), or the FitError that stops it (kept too: it would stop it again). ``key``: the database state
+    and scope the inputs come from (else they are digested, a few tenths of a second at a million customers)."""
     @functools.cache  # built only when digested or computed, once
     def groups() -> dict[str, np.ndarray]:
         return {g: table[g].fillna("").to_numpy(dtype=object) for g in GROUPINGS}
 
-    if key is not None:
-        key = (*key, horizon_months, discount, LEVEL)
-    else:
+    if key is None:
         digest = hashlib.blake2b(digest_size=16)
-        digest.update(f"{value_fit.inputs_digest(base)}|{horizon_months}|{discount!r}|{LEVEL!r}".encode())
-        for array in (rates, table["historical_value"].to_numpy(dtype=float), acquisition):
-            digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+        digest.update(f"{value_fit.inputs_digest(base)}|{LEVEL!r}".encode())
+        digest.update(np.ascontiguousarray(rates, dtype=float).tobytes())
         for labels in groups().values():
             codes, uniques = pd.factorize(labels)
             digest.update(codes.tobytes())
             digest.update("\x1f".join(map(str, uniques)).encode())
         key = digest.hexdigest()
-    return value_fit.memo(key, lambda: lifetime_value(
-        fits.bgnbd, fits.gamma_gamma, base["x"], base["t_x"], base["T"], base["monetary"], margin=rates,
-        historical_value=table["historical_value"], acquisition_cost=acquisition, horizon_months=horizon_months,
-        discount_rate=discount, level=LEVEL, groups=groups()))
+
+    def build() -> ValueModel | FitError:
+        try:
+            return ValueModel(fits.bgnbd, fits.gamma_gamma, base["x"], base["t_x"], base["T"], base["monetary"],
+                              margin=rates, groups=groups(), level=LEVEL)
+        except FitError as exc:
+            return exc
+
+    return value_fit.memo(key, build)
 
 
 def margin_rates(base: pd.DataFrame, setting: float, option: float | None) -> tuple[np.ndarray, str, float]:
@@ -291,6 +339,4 @@ def at_risk(customers: pd.DataFrame, active_days: int, limit: int | None = 100) 
     """
     if "p_alive" not in customers:
         return customers.iloc[0:0]
-    active = customers[customers["recency_days"] <= active_days]
-    ranked = active.sort_values(["value_at_risk", "customer_id"], ascending=[False, True], ignore_index=True)
-    return ranked if limit is None else ranked.head(limit)
+    return _top(customers[customers["recency_days"] <= active_days], "value_at_risk", limit)

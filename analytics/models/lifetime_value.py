@@ -16,29 +16,28 @@ positive) and the values recomputed per draw. The two likelihoods are separate f
 the estimates are independent and drawn independently. The interval is that of the *expected* value under
 the model; a single customer's actual future purchases scatter much more widely around it.
 
-Speed: identical (x, t_x, T, spend) rows are computed once; the hypergeometric part depends on (x, T) only
-and is interpolated in T (see ``_AliveValue``; relative error ~1e-12, checked in the tests); chunks bound memory.
+Speed: :class:`ValueModel` does, once per fit, everything that does not depend on the horizon, the discount
+rate or a uniform margin (:mod:`analytics.models.clv_engine`: Chebyshev interpolation of the purchases in T and
+in time, the draws summed by group and month); :meth:`ValueModel.values` then takes weighted sums. The draws of
+one customer's value are computed when that customer's interval is asked for.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import sparse
 
-from analytics.models.bgnbd import BgNbdFit, FitError, distinct_rows, expected_purchases, probability_alive
+from analytics.models.bgnbd import BgNbdFit, FitError, expected_purchases
+from analytics.models.clv_engine import WEEKS_PER_MONTH, Engine, month_weights, row_quantiles
 from analytics.models.gamma_gamma import GammaGammaFit, expected_spend
 from analytics.models.parameter_draws import draw_parameters
 
-#: Weeks in a month (the BG/NBD time unit is the week).
-WEEKS_PER_MONTH = 52 / 12
-
-_NODES = 24  # Chebyshev nodes per x for the purchases of a customer alive at T, as a function of T
-_CHUNK_VALUES = 2_000_000  # values (draws x customers) computed at once
+#: The longest horizon a :class:`ValueModel` values by default (the value page's limit).
+MAX_MONTHS = 60
 
 
 @dataclass(frozen=True)
@@ -66,31 +65,34 @@ class GroupTotals:
     future_high: np.ndarray
 
 
+
+
 @dataclass(frozen=True)
 class LifetimeValue:
     """Lifetime values per customer and in total, each with its interval.
 
     Attributes
     ----------
-    historical_value, acquisition_cost : numpy.ndarray
-        As given, per customer (currency).
-    future_value, future_low, future_high : numpy.ndarray
-        Discounted future value net of cost over the horizon, per customer, and its interval.
-    expected_purchases, expected_spend : numpy.ndarray
-        Per customer at the estimates: purchases over the horizon (undiscounted), spend per purchase.
+    historical_value, acquisition_cost, margin : numpy.ndarray
+        As given, per customer (currency; the margin a fraction of revenue).
+    future_value : numpy.ndarray
+        Discounted future value net of cost over the horizon, per customer (``future_low``, ``future_high``: its
+        interval, computed for every customer when first read; :meth:`future_interval` for some).
+    expected_purchases, expected_spend, p_alive : numpy.ndarray
+        Per customer at the estimates: purchases over the horizon (undiscounted), spend per purchase, P(alive).
     total, total_future, by_group : Interval, Interval, dict of str to GroupTotals
-        Sums of the CLVs and of the future values; totals for each grouping passed to :func:`lifetime_value`.
+        Sums of the CLVs and of the future values; totals for each grouping of the :class:`ValueModel`.
     horizon_months, discount_rate, level, n_draws : int, float, float, int
         The settings used; ``n_rejected_draws``: draws redrawn (spend q <= 1: no finite mean) or left out (no value).
     """
 
     historical_value: np.ndarray
     acquisition_cost: np.ndarray
+    margin: np.ndarray
     future_value: np.ndarray
-    future_low: np.ndarray
-    future_high: np.ndarray
     expected_purchases: np.ndarray
     expected_spend: np.ndarray
+    p_alive: np.ndarray
     total: Interval
     total_future: Interval
     by_group: dict[str, GroupTotals]
@@ -99,20 +101,71 @@ class LifetimeValue:
     level: float
     n_draws: int
     n_rejected_draws: int
-    _engine: _Engine = field(repr=False, compare=False)
+    _model: ValueModel = field(repr=False, compare=False)
+    _scale: tuple[str, float] = field(repr=False, compare=False)  # the weight set of the totals, and its factor
 
     @property
     def clv(self) -> np.ndarray:
         """CLV per customer: historical + future - acquisition cost (``clv_low``, ``clv_high``: its interval)."""
         return self.historical_value + self.future_value - self.acquisition_cost
 
+    @functools.cached_property
+    def _future_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.future_interval(np.arange(self.future_value.size))
+
+    future_low = property(lambda self: self._future_bounds[0])
+    future_high = property(lambda self: self._future_bounds[1])
     clv_low = property(lambda self: self.historical_value + self.future_low - self.acquisition_cost)
     clv_high = property(lambda self: self.historical_value + self.future_high - self.acquisition_cost)
 
+    @functools.cached_property
+    def _pair_draws(self) -> np.ndarray:
+        return self._model.engine.pair_values(self._weights, draws=True)
+
+    @property
+    def _weights(self) -> np.ndarray:
+        return month_weights(self.horizon_months, self.discount_rate, self._model.months)
+
+    def future_interval(self, rows: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """The interval of the future value of the customers at positions ``rows`` (low, high): their values
+        under every parameter draw (about a second per million customers)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        engine = self._model.engine
+        keys, where = np.unique(engine.key_of[rows], return_inverse=True)
+        tails = ((1 - self.level) / 2, (1 + self.level) / 2)
+        quantiles = np.empty((keys.size, 2))
+        chunk = max(1, 2_000_000 // engine.bg_draws.shape[0])
+        for start in range(0, keys.size, chunk):
+            part = keys[start:start + chunk]
+            quantiles[start:start + chunk] = row_quantiles(engine.key_draws(part, self._pair_draws).T, tails)
+        bounds = self.margin[rows, None] * quantiles[where]
+        return bounds.min(axis=1), bounds.max(axis=1)
+
+    def clv_interval(self, rows: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """The interval of the CLV of the customers at positions ``rows`` (low, high)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        low, high = self.future_interval(rows)
+        fixed = self.historical_value[rows] - self.acquisition_cost[rows]
+        return fixed + low, fixed + high
+
     def total_by(self, keys: ArrayLike) -> GroupTotals:
-        """Totals with intervals by any key per customer (region, segment, tier...), recomputed from the same
-        draws: it takes about as long as :func:`lifetime_value` did, which gives several in one pass (``groups=``)."""
-        return self._engine.run({"_": keys})[1]["_"]
+        """Totals with intervals by any key per customer (region, segment, tier...), from the same draws: it
+        passes over every customer and draw once (seconds at a million customers; groupings given to the
+        :class:`ValueModel` cost nothing more)."""
+        model, (set_name, factor) = self._model, self._scale
+        weights = model.weight_sets[set_name]
+        codes, labels = model.engine.labels({"_": keys})["_"]
+        sums, columns = model.engine.column_sums({set_name: weights}, {"_": (codes, labels.size)})
+        return self._totals(sums[:, columns[set_name, "_"], :] @ self._weights * factor, codes, labels)
+
+    def _totals(self, draws: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> GroupTotals:
+        """GroupTotals from the draws of the groups' future values (n_draws, n_labels) and each customer's code."""
+        tails = ((1 - self.level) / 2, (1 + self.level) / 2)
+        low, high = np.quantile(draws, tails, axis=0)
+        point = np.bincount(codes, weights=self.future_value, minlength=labels.size)
+        base = np.bincount(codes, weights=self.historical_value - self.acquisition_cost, minlength=labels.size)
+        return GroupTotals(labels=labels, n_customers=np.bincount(codes, minlength=labels.size), clv=base + point,
+                           clv_low=base + low, clv_high=base + high, future=point, future_low=low, future_high=high)
 
 
 def discounted_purchases(bgnbd_params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *,
@@ -131,152 +184,18 @@ def discounted_purchases(bgnbd_params: ArrayLike, x: ArrayLike, t_x: ArrayLike, 
     return sum((cumulative[k] - cumulative[k - 1]) / (1 + discount_rate) ** (k / 12) for k in steps[1:])
 
 
-class _AliveValue:
-    """For distinct (x, T): Σ_k c_k A(x, T, t_k), with A(x, T, t) = E[X(t) | x, t_x, T] / P(alive | x, t_x, T)
-    the expected purchases in (T, T + t] of a customer alive at T (free of t_x; taken at t_x = T) and c_k the
-    discount weights. For an x with more than ``_NODES`` distinct T, A is computed at Chebyshev nodes in
-    u = log(α̂ + T) and interpolated (barycentric): it is analytic in u within a strip of half-width π, so the
-    error falls geometrically with the number of nodes."""
-
-    def __init__(self, x: np.ndarray, T: np.ndarray, horizon_months: int, discount_rate: float, alpha: float):
-        steps = np.arange(1, horizon_months + 1)
-        discount = (1 + discount_rate) ** (-steps / 12)
-        self.t = WEEKS_PER_MONTH * steps[:, None]
-        self.weights = discount - np.append(discount[1:], 0.0)  # summation by parts: Σ c_k A_k
-        self.x, self.T = x, T
-        eval_x, eval_T, self.maps = [], [], []  # nodes per x, and node values -> distinct T
-        for value in np.unique(x):
-            rows = np.flatnonzero(x == value)
-            nodes, matrix = T[rows], None
-            if rows.size > _NODES:
-                u = np.log(alpha + T[rows])
-                node_u = (u.min() + u.max()) / 2 - np.ptp(u) / 2 * np.cos(np.pi * np.arange(_NODES) / (_NODES - 1))
-                nodes, matrix = np.clip(np.exp(node_u) - alpha, T[rows].min(), T[rows].max()), _barycentric(node_u, u)
-            eval_x.append(np.full(nodes.size, value))
-            eval_T.append(nodes)
-            self.maps.append((rows, matrix))
-        self.eval_x, self.eval_T = np.concatenate(eval_x), np.concatenate(eval_T)
-
-    def __call__(self, bg: np.ndarray, exact: bool = False, weights: np.ndarray | None = None) -> np.ndarray:
-        """Values at every distinct (x, T), shape (n_draws, n) for ``bg`` of shape (n_draws, 4)."""
-        x, T = (self.x, self.T) if exact else (self.eval_x, self.eval_T)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cumulative = expected_purchases(bg, self.t, x, T, T) / probability_alive(bg, x, T, T)[:, None, :]
-        values = np.einsum("k,dkn->dn", self.weights if weights is None else weights, cumulative)
-        if exact:
-            return values
-        out, start = np.empty((bg.shape[0], self.x.size)), 0
-        for rows, matrix in self.maps:
-            size = rows.size if matrix is None else matrix.shape[1]
-            out[:, rows] = values[:, start:start + size] if matrix is None else values[:, start:start + size] @ matrix.T
-            start += size
-        return out
-
-
-def _barycentric(nodes: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """The matrix taking values at Chebyshev points of the second kind ``nodes`` to values at ``at``."""
-    w = (-1.0) ** np.arange(nodes.size)
-    w[[0, -1]] /= 2
-    diff = at[:, None] - nodes[None, :]
-    hit = diff == 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = w / diff
-        matrix = terms / terms.sum(axis=1, keepdims=True)
-    rows = hit.any(axis=1)
-    matrix[rows] = hit[rows].astype(float)
-    return matrix
-
-
-def _row_quantiles(values: np.ndarray, probs: tuple[float, float]) -> np.ndarray:
-    """Quantiles along axis 1 (numpy's default 'linear' method) from a full sort, which numpy vectorises:
-    ten times faster than ``np.quantile``'s partition on rows of a few hundred draws."""
-    ordered = np.sort(values, axis=1)
-    h = (values.shape[1] - 1) * np.asarray(probs)
-    below = np.floor(h).astype(int)
-    above = np.minimum(below + 1, values.shape[1] - 1)
-    return ordered[:, below] + (h - below) * (ordered[:, above] - ordered[:, below])
-
-
-class _Engine:
-    """Future values per distinct customer key and draw, accumulated in chunks."""
-
-    def __init__(self, x, t_x, T, monetary, margin, historical, acquisition, bg, gg, bg_draws, gg_draws,
-                 horizon_months, discount_rate, level):
-        self.margin, self.historical, self.acquisition = margin, historical, acquisition
-        self.level = level
-        spend_m = np.where((x > 0) & np.isfinite(monetary) & (monetary > 0), monetary, 0.0)
-        first, self.key_of = distinct_rows(x, t_x, T, spend_m)
-        self.kx, self.ktx, self.kT, self.km = x[first], t_x[first], T[first], spend_m[first]
-        pair_first, self.pair = distinct_rows(self.kx, self.kT)
-        self.alive_value = _AliveValue(self.kx[pair_first], self.kT[pair_first], horizon_months, discount_rate,
-                                       float(bg[1]))
-        # draws so extreme (a parameter the data hardly pins down) that 2F1 gives no number are left out
-        with np.errstate(invalid="ignore", over="ignore"):
-            values = self.alive_value(bg_draws)
-        finite = np.all(np.isfinite(values), axis=1)
-        self.unusable_draws = int(np.count_nonzero(~finite))
-        if finite.sum() < 0.9 * finite.size:
-            raise FitError(f"{self.unusable_draws} of {finite.size} parameter draws give no value: the estimates are "
-                           "too uncertain for an interval (see their standard errors). Use more customers or a longer "
-                           "period.")
-        self.bg_draws, self.gg_draws, self.pair_values = bg_draws[finite], gg_draws[finite], values[finite]
-        self.point_keys = self._unit_values(bg[None, :], gg[None, :], slice(None), exact=True)[0]
-        last = np.eye(horizon_months)[-1]  # undiscounted purchases over the whole horizon, at the estimates
-        self.point_purchases = (self.alive_value(bg[None, :], exact=True, weights=last)[0, self.pair]
-                                * probability_alive(bg, self.kx, self.ktx, self.kT))
-
-    def _unit_values(self, bg, gg, keys, exact=False, pair_values=None):
-        """Future value per unit of margin for the keys ``keys``, shape (n_draws, n_keys)."""
-        if pair_values is None:
-            pair_values = self.alive_value(bg, exact=exact)
-        x, tx, T = self.kx[keys], self.ktx[keys], self.kT[keys]
-        return (pair_values[:, self.pair[keys]] * probability_alive(bg, x, tx, T)
-                * expected_spend(gg, x, self.km[keys]))
-
-    def run(self, groups: Mapping[str, ArrayLike], per_customer: bool = False):
-        """Totals (and per-customer intervals) over the draws; returns (totals, by_group, key_intervals)."""
-        tails = ((1 - self.level) / 2, (1 + self.level) / 2)
-        margin_per_key = np.bincount(self.key_of, weights=self.margin, minlength=self.kx.size)
-        pointwise = self.margin * self.point_keys[self.key_of]
-        group_info = {}
-        for name, labels in groups.items():
-            codes, uniques = pd.factorize(np.asarray(labels), use_na_sentinel=False)
-            if codes.size != self.key_of.size:
-                raise ValueError(f"The grouping '{name}' has {codes.size} labels for {self.key_of.size} customers.")
-            weights = sparse.csr_matrix((self.margin, (self.key_of, codes)), shape=(self.kx.size, len(uniques)))
-            group_info[name] = (codes, np.asarray(uniques), weights, np.zeros((self.bg_draws.shape[0], len(uniques))))
-        total_draws = np.zeros(self.bg_draws.shape[0])
-        quantiles = np.empty((self.kx.size, 2)) if per_customer else None
-        pair_values = self.pair_values
-        chunk = max(1, _CHUNK_VALUES // self.bg_draws.shape[0])
-        for start in range(0, self.kx.size, chunk):
-            keys = slice(start, start + chunk)
-            unit = self._unit_values(self.bg_draws, self.gg_draws, keys, pair_values=pair_values)
-            total_draws += unit @ margin_per_key[keys]
-            for _, _, weights, sums in group_info.values():
-                sums += (weights[keys].T @ unit.T).T
-            if per_customer:
-                quantiles[keys] = _row_quantiles(unit.T, tails)
-        fixed = self.historical - self.acquisition
-        future = Interval(float(pointwise.sum()), *map(float, np.quantile(total_draws, tails)))
-        base = float(fixed.sum())
-        total = Interval(future.point + base, future.low + base, future.high + base)
-        by_group = {}
-        for name, (codes, uniques, _, sums) in group_info.items():
-            low, high = np.quantile(sums, tails, axis=0)
-            point = np.bincount(codes, weights=pointwise, minlength=uniques.size)
-            base = np.bincount(codes, weights=fixed, minlength=uniques.size)
-            by_group[name] = GroupTotals(labels=uniques, n_customers=np.bincount(codes, minlength=uniques.size),
-                                         clv=base + point, clv_low=base + low, clv_high=base + high,
-                                         future=point, future_low=low, future_high=high)
-        return (future, total), by_group, quantiles
-
-
 def _per_customer(value: ArrayLike, n: int, name: str) -> np.ndarray:
     array = np.broadcast_to(np.asarray(value, dtype=float), (n,)).astype(float)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite numbers (one per customer, or one for all)")
     return array
+
+
+def _margin(value: ArrayLike, n: int) -> np.ndarray:
+    margin = _per_customer(value, n, "margin")
+    if np.any(margin > 1):
+        raise ValueError("margin is a fraction of revenue: at most 1 (0.3 for a 30 % margin)")
+    return margin
 
 
 def _summary(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, monetary: ArrayLike) -> tuple[np.ndarray, ...]:
@@ -289,6 +208,85 @@ def _summary(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, monetary: ArrayLike) ->
     return x, t_x, T, monetary
 
 
+class ValueModel:
+    """The lifetime values of one set of customers under two fitted models, for any horizon up to ``months``,
+    discount rate and margin level: built once (the parameter draws and their sums by group and month, seconds
+    at a million customers), then :meth:`values` per setting (a few hundredths of a second).
+
+    Parameters are those of :func:`lifetime_value`; ``margin`` is each customer's own margin (the values' default),
+    ``groups`` the groupings every :class:`LifetimeValue` has totals for, ``months`` the longest horizon.
+    """
+
+    def __init__(self, bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+                 monetary: ArrayLike, *, margin: ArrayLike, groups: Mapping[str, ArrayLike] | None = None,
+                 level: float = 0.90, n_draws: int = 200, seed: int | np.random.Generator = 0,
+                 months: int = MAX_MONTHS):
+        x, t_x, T, monetary = _summary(x, t_x, T, monetary)
+        margin = _margin(margin, x.size)
+        if int(months) != months or months < 1:
+            raise ValueError("horizon_months must be a whole number of months, at least 1")
+        if not 0 < level < 1 or n_draws < 20:
+            raise ValueError("level must be in (0, 1) and n_draws at least 20")
+        if gamma_gamma.q <= 1:
+            raise FitError(f"The spend model's q = {gamma_gamma.q:.2f} is not above 1, so the mean spend per purchase "
+                           "is not finite and customers without repeat purchases have no lifetime value. Use a longer "
+                           "period or check the value column for extreme amounts.")
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        bg_draws, _ = draw_parameters(bgnbd.params, bgnbd.covariance, n_draws, rng)
+        gg_draws, rejected = draw_parameters(gamma_gamma.params, gamma_gamma.covariance, n_draws, rng,
+                                             lower=[np.nan, 1.0, np.nan])
+        self.months, self.level, self.n_draws, self.margin = int(months), float(level), int(n_draws), margin
+        # one weight per customer (a uniform margin scales it), and each customer's margin when they differ
+        self.weight_sets = {"one": np.ones(x.size)}
+        if np.ptp(margin) > 0:
+            self.weight_sets["margin"] = margin
+        self.engine = Engine(x, t_x, T, monetary, bgnbd.params, gamma_gamma.params, bg_draws, gg_draws,
+                             self.months)
+        self.groups = self.engine.labels(groups or {})
+        self.sums, self.columns = self.engine.column_sums(
+            self.weight_sets, {name: (codes, labels.size) for name, (codes, labels) in self.groups.items()})
+        self.n_rejected_draws = rejected + self.engine.unusable_draws
+        self.expected_spend = expected_spend(gamma_gamma.params, x, monetary)
+
+    def values(self, *, horizon_months: int = 12, discount_rate: float = 0.10, margin: float | None = None,
+               historical_value: ArrayLike = 0.0, acquisition_cost: ArrayLike = 0.0) -> LifetimeValue:
+        """The lifetime values for a horizon (at most ``months``), an annual discount rate and either each
+        customer's own margin (``margin=None``) or one ``margin`` for all."""
+        engine, n = self.engine, self.margin.size
+        if int(horizon_months) != horizon_months or not 1 <= horizon_months <= self.months:
+            raise ValueError(f"horizon_months must be a whole number of months, from 1 to {self.months}")
+        if discount_rate <= -1:
+            raise ValueError("discount_rate must be above -1")
+        if margin is None:
+            margins = self.margin
+            scale = ("margin", 1.0) if "margin" in self.weight_sets else ("one", float(self.margin[0]))
+        else:
+            margins, scale = _margin(margin, n), ("one", float(margin))
+        weights = month_weights(int(horizon_months), float(discount_rate), self.months)
+        unit = engine.pair_values(weights, draws=False)[engine.pair] * engine.point_alive * engine.point_spend
+        future = margins * unit[engine.key_of]
+        purchases = engine.point_pairs[engine.pair, int(horizon_months) - 1] * engine.point_alive
+        historical = _per_customer(historical_value, n, "historical_value")
+        acquisition = _per_customer(acquisition_cost, n, "acquisition_cost")
+        set_name, factor = scale
+        draws = self.sums @ weights * factor  # n_draws x columns
+        tails = ((1 - self.level) / 2, (1 + self.level) / 2)
+        total_draws = draws[:, self.columns[set_name, next(iter(self.groups), "")]].sum(axis=1)
+        future_total = Interval(float(future.sum()), *map(float, np.quantile(total_draws, tails)))
+        fixed = float((historical - acquisition).sum())
+        lv = LifetimeValue(historical_value=historical, acquisition_cost=acquisition, margin=margins,
+                           future_value=future, expected_purchases=purchases[engine.key_of],
+                           expected_spend=self.expected_spend, p_alive=engine.point_alive[engine.key_of],
+                           total=Interval(future_total.point + fixed, future_total.low + fixed,
+                                          future_total.high + fixed),
+                           total_future=future_total, by_group={}, horizon_months=int(horizon_months),
+                           discount_rate=float(discount_rate), level=self.level, n_draws=self.n_draws,
+                           n_rejected_draws=self.n_rejected_draws, _model=self, _scale=scale)
+        for name, (codes, labels) in self.groups.items():
+            lv.by_group[name] = lv._totals(draws[:, self.columns[set_name, name]], codes, labels)
+        return lv
+
+
 def lifetime_value(bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
                    monetary: ArrayLike, *, margin: ArrayLike, historical_value: ArrayLike = 0.0,
                    acquisition_cost: ArrayLike = 0.0, horizon_months: int = 12, discount_rate: float = 0.10,
@@ -297,7 +295,8 @@ def lifetime_value(bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, x: ArrayLike, t_
     """Customer lifetime value with a ``level`` interval per customer, in total and by group.
 
     CLV_i = historical_i + margin_i · E[spend_i] · Σ_{k=1..H} ΔE[X_i]_k / (1 + d)^(k/12) - acquisition_i
-    (see the module docstring; Fader, Hardie & Lee 2005, "RFM and CLV").
+    (see the module docstring; Fader, Hardie & Lee 2005, "RFM and CLV"). One setting:
+    ``ValueModel(...).values(...)``; a :class:`ValueModel` kept gives other settings without its set-up.
 
     Parameters
     ----------
@@ -337,33 +336,11 @@ def lifetime_value(bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, x: ArrayLike, t_
     ValueError
         Arrays of different lengths, a margin above 1, a horizon below 1 month, a level outside (0, 1).
     """
-    x, t_x, T, monetary = _summary(x, t_x, T, monetary)
-    n = x.size
-    margin = _per_customer(margin, n, "margin")
-    if np.any(margin > 1):
-        raise ValueError("margin is a fraction of revenue: at most 1 (0.3 for a 30 % margin)")
-    historical = _per_customer(historical_value, n, "historical_value")
-    acquisition = _per_customer(acquisition_cost, n, "acquisition_cost")
     if int(horizon_months) != horizon_months or horizon_months < 1:
         raise ValueError("horizon_months must be a whole number of months, at least 1")
-    if not 0 < level < 1 or discount_rate <= -1 or n_draws < 20:
-        raise ValueError("level must be in (0, 1), discount_rate above -1 and n_draws at least 20")
-    if gamma_gamma.q <= 1:
-        raise FitError(f"The spend model's q = {gamma_gamma.q:.2f} is not above 1, so the mean spend per purchase is "
-                       "not finite and customers without repeat purchases have no lifetime value. Use a longer period "
-                       "or check the value column for extreme amounts.")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    bg_draws, _ = draw_parameters(bgnbd.params, bgnbd.covariance, n_draws, rng)
-    gg_draws, rejected = draw_parameters(gamma_gamma.params, gamma_gamma.covariance, n_draws, rng,
-                                         lower=[np.nan, 1.0, np.nan])
-    engine = _Engine(x, t_x, T, monetary, margin, historical, acquisition, bgnbd.params, gamma_gamma.params,
-                     bg_draws, gg_draws, int(horizon_months), float(discount_rate), float(level))
-    (future, total), by_group, key_quantiles = engine.run(groups or {}, per_customer=True)
-    bounds = margin[:, None] * key_quantiles[engine.key_of]
-    return LifetimeValue(historical_value=historical, acquisition_cost=acquisition,
-                         future_value=margin * engine.point_keys[engine.key_of], future_low=bounds.min(axis=1),
-                         future_high=bounds.max(axis=1), expected_purchases=engine.point_purchases[engine.key_of],
-                         expected_spend=expected_spend(gamma_gamma.params, x, monetary),
-                         total=total, total_future=future, by_group=by_group, horizon_months=int(horizon_months),
-                         discount_rate=float(discount_rate), level=float(level), n_draws=int(n_draws),
-                         n_rejected_draws=rejected + engine.unusable_draws, _engine=engine)
+    if discount_rate <= -1:
+        raise ValueError("discount_rate must be above -1")
+    model = ValueModel(bgnbd, gamma_gamma, x, t_x, T, monetary, margin=margin, groups=groups, level=level,
+                       n_draws=n_draws, seed=seed, months=int(horizon_months))
+    return model.values(horizon_months=int(horizon_months), discount_rate=discount_rate,
+                        historical_value=historical_value, acquisition_cost=acquisition_cost)
