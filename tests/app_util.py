@@ -1,13 +1,18 @@
 """What the AppTest modules share: the login secrets of a test app, the app opened as a user on a
-database, and the whole of a run's text (for "nothing of another region shows" checks)."""
+database, the whole of a run's text (for "nothing of another region shows" checks) and the tables
+a run offers as downloads."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
+
+from ui import widgets
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 #: A login configuration (its provider is never reached: AppTest sets the user directly).
@@ -16,6 +21,28 @@ AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 #: An access file with one sales manager of 华北.
 NORTH_MANAGER = '[users."north@example.com"]\nrole = "sales_manager"\nregions = ["华北"]\n'
+
+
+def spy_downloads(monkeypatch: pytest.MonkeyPatch) -> list[pd.DataFrame]:
+    """Every table the runs after this offer as a download (CSV or Excel). Every download button goes through
+    ``ui.widgets.download_buttons`` (a test of the layout holds that), which writes a file when the button is
+    clicked (a callable): here every file is written at once, as if each button were clicked."""
+    offered: list[pd.DataFrame] = []
+    for name in ("to_csv_bytes", "to_xlsx_bytes"):
+        real = getattr(widgets, name)
+
+        def spy(df: pd.DataFrame, *args, _real=real, **kwargs) -> bytes:
+            offered.append(df)
+            return _real(df, *args, **kwargs)
+
+        monkeypatch.setattr(widgets, name, spy)
+    real_button = DeltaGenerator.download_button
+
+    def button(self, label, data, *args, **kwargs):
+        return real_button(self, label, data() if callable(data) else data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", button)
+    return offered
 
 
 def open_app(monkeypatch: pytest.MonkeyPatch, db: Path, *, page: str | None = None, email: str | None = None,

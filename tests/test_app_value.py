@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from app_util import NORTH_MANAGER, open_app
+from app_util import NORTH_MANAGER, open_app, spy_downloads
 from streamlit.testing.v1 import AppTest
 
 from analytics import scope as gate
@@ -28,7 +28,6 @@ from analytics.metrics import rfm, value
 from analytics.models.bgnbd import fit_bgnbd
 from analytics.models.gamma_gamma import fit_gamma_gamma
 from analytics.store.connection import connect
-from ui import widgets
 from ui.dates import fmt_date
 from ui.formats import fmt_int, fmt_money, fmt_pct
 from ui.i18n import LANGUAGES, md_literal, t
@@ -282,10 +281,7 @@ def test_a_sales_manager_sees_only_their_regions_customers(monkeypatch, fixture_
     path, tx = fixture_db
     access = tmp_path / "access.toml"
     access.write_text(ACCESS, encoding="utf-8")
-    offered: list[pd.DataFrame] = []
-    for name in ("to_csv_bytes", "to_xlsx_bytes"):
-        real = getattr(widgets, name)
-        monkeypatch.setattr(widgets, name, lambda df, *a, _real=real, **k: offered.append(df) or _real(df, *a, **k))
+    offered = spy_downloads(monkeypatch)
     at = run_value(monkeypatch, path, "en", email="north@example.com", access=access)
     own = independent_rfm(tx[tx["customer_id"].isin(tx.loc[tx["region"] == "华北", "customer_id"])])
     view = expected_view(path, ("华北",))
