@@ -14,6 +14,9 @@
 -- costed_revenue = the amount of those rows (margin / costed_revenue: the customer's margin rate).
 -- first_day_revenue: what the customer spent on their first purchase day (the spend models of
 -- the value page average the repeat purchases only, as Fader, Hardie & Lee 2005 do).
+-- The dates, orders and sums roll up customer_month; the one scan of the transactions here is
+-- for what it does not have (spend per region, margins), plus the rows of the first purchase day
+-- of customers whose first month has several purchase days (the others': that month's purchases).
 
 with
 
@@ -54,31 +57,21 @@ sales_attributes as (
 ),
 
 by_region as (
-    -- one scan of the transactions; a customer's rows per region roll up below
+    -- the one scan of the transactions: what customer_month does not have, spend per region (for the
+    -- home region) and the margin sums
     select
         customer_id,
         region,
-        min(order_date) filter (where not is_return) as first_order_date,
-        max(order_date) filter (where not is_return) as last_order_date,
-        count(*) filter (where is_order_start and not is_return) as orders,
         sum(amount) as revenue,
-        coalesce(sum(amount) filter (where not is_return), 0) as gross_revenue,
-        coalesce(-sum(amount) filter (where is_return), 0) as returns_amount,
         sum(amount - cost) as margin,
         sum(amount) filter (where cost is not null) as costed_revenue
     from transactions
     group by customer_id, region
 ),
 
-purchases as (
+regions as (
     select
         customer_id,
-        min(first_order_date) as first_order_date,
-        max(last_order_date) as last_order_date,
-        sum(orders) as orders,
-        sum(revenue) as revenue,
-        sum(gross_revenue) as gross_revenue,
-        sum(returns_amount) as returns_amount,
         sum(margin) as margin,
         sum(costed_revenue) as costed_revenue,
         arg_max(region, struct_pack(spend := revenue, region := region))
@@ -87,18 +80,41 @@ purchases as (
     group by customer_id
 ),
 
-purchase_days as (
-    select customer_id, sum(purchase_days) as purchase_days
+months as (
+    select
+        customer_id,
+        min(first_day) as first_order_date,
+        max(last_day) as last_order_date,
+        sum(orders) as orders,
+        sum(purchase_days) as purchase_days,
+        sum(revenue) as revenue,
+        sum(revenue + returns_amount) as gross_revenue,
+        sum(returns_amount) as returns_amount,
+        arg_min(struct_pack(days := purchase_days, first_day := first_day, gross := revenue + returns_amount), month)
+            filter (where first_day is not null) as first_month
     from customer_month
     group by customer_id
 ),
 
+purchases as (
+    select m.*, r.margin, r.costed_revenue, r.spend_region
+    from months m
+    join regions r using (customer_id)
+),
+
 first_day as (
+    -- the first purchase day's spend: the first month's purchases when it has one purchase day (most
+    -- customers), else from the rows of that day
     select t.customer_id, sum(t.amount) as first_day_revenue
     from transactions t
-    join purchases p on p.customer_id = t.customer_id and p.first_order_date = t.order_date
+    join (select customer_id, first_month.first_day as day from months where first_month.days > 1) s
+        on s.customer_id = t.customer_id and s.day = t.order_date
     where not t.is_return
     group by t.customer_id
+    union all
+    select customer_id, first_month.gross
+    from months
+    where first_month.days = 1
 ),
 
 final as (
@@ -115,7 +131,7 @@ final as (
         p.first_order_date,
         p.last_order_date,
         coalesce(p.orders, 0) as orders,
-        coalesce(d.purchase_days, 0) as purchase_days,
+        coalesce(p.purchase_days, 0) as purchase_days,
         f.first_day_revenue,
         coalesce(p.revenue, 0) as revenue,
         coalesce(p.gross_revenue, 0) as gross_revenue,
@@ -125,7 +141,6 @@ final as (
         c.customer_id is not null as is_in_customers_file
     from purchases p
     full outer join customers c on c.customer_id = p.customer_id
-    left join purchase_days d on d.customer_id = coalesce(p.customer_id, c.customer_id)
     left join sales_attributes a on a.customer_id = coalesce(p.customer_id, c.customer_id)
     left join first_day f on f.customer_id = p.customer_id
 )
