@@ -54,11 +54,15 @@ def table(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return shown.rename(columns={c: t(f"value_col_{c}", lang) for c in shown.columns}), config
 
 
-def customers_table(df: pd.DataFrame, columns: tuple[str, ...], key: str, stem: str) -> None:
-    """A customer list (``columns`` of ``df``, those it has) that opens the customer detail, with its downloads."""
-    shown, config = table(df[[c for c in columns if c in df]])
+def customers_table(df: pd.DataFrame, columns: tuple[str, ...], key: str, stem: str,
+                    whole: pd.DataFrame | None = None) -> None:
+    """A customer list (``columns`` of ``df``, those it has) that opens the customer detail, with its downloads
+    (of ``whole`` when ``df`` is the start of a longer list)."""
+    picked = [c for c in columns if c in df]
+    shown, config = table(df[picked])
     customer_links.customer_table(shown, lang, key, id_column=t("value_col_customer_id", lang), column_config=config,
-                                  download_stem=stem, height=380)
+                                  download_stem=stem, height=380,
+                                  whole=None if whole is None else lambda: table(whole[picked])[0])
 
 
 def seed(key: str, value: object) -> None:
@@ -184,8 +188,11 @@ picked = st.selectbox(t("value_rfm_pick", lang), present, key="value_rfm_segment
                                               n=fmt_int(counts[s], lang)))
 members = customers[customers["rfm_segment"] == picked]
 members = members.sort_values(["clv" if "clv" in members else "revenue", "customer_id"], ascending=[False, True])
-customers_table(members, SEGMENT_COLUMNS, "value_segment_customers",
-                f"{t('value_col_rfm_segment', lang)} {figures.segment_name(picked, lang)}")
+if len(members) > customer_links.SHOWN:
+    st.caption(t("value_rfm_shown_clv" if "clv" in members else "value_rfm_shown_revenue", lang,
+                 shown=fmt_int(customer_links.SHOWN, lang), n=fmt_int(len(members), lang)))
+customers_table(members.head(customer_links.SHOWN), SEGMENT_COLUMNS, "value_segment_customers",
+                f"{t('value_col_rfm_segment', lang)} {figures.segment_name(picked, lang)}", whole=members)
 
 # ---------------------------------------------------------------- 5. models
 st.subheader(t("value_models_title", lang))

@@ -195,6 +195,29 @@ def test_the_segment_picker_lists_that_segments_customers(monkeypatch, fixture_d
         assert sorted(listed[t("value_col_customer_id", "zh")]) == sorted(per.index[per["segment"] == segment])
 
 
+def test_a_long_segment_shows_its_start_and_downloads_all_of_it(monkeypatch, fixture_db):
+    """A segment longer than the table's limit (ui.customer_links.SHOWN, 1,000; 3 here) shows its customers of
+    highest CLV and says so; its downloads hold every customer of the segment."""
+    from ui import customer_links
+
+    path, tx = fixture_db
+    per = independent_rfm(tx)
+    monkeypatch.setattr(customer_links, "SHOWN", 3)
+    offered = spy_downloads(monkeypatch)
+    at = run_value(monkeypatch, path, "en")
+    at.selectbox(key="value_rfm_segment").set_value("lost").run()
+    members = per.index[per["segment"] == "lost"]
+    assert len(members) > 3
+    listed = table(at, "en", "customer_id", "r")
+    clv = listed[t("value_col_clv", "en")].to_numpy()
+    assert len(listed) == 3 and list(clv) == sorted(clv, reverse=True)
+    assert t("value_rfm_shown_clv", "en", shown="3", n=f"{len(members):,}") in [c.value for c in at.caption]
+    whole = [df for df in offered if t("value_col_customer_id", "en") in df.columns and len(df) == len(members)]
+    assert whole and sorted(whole[0][t("value_col_customer_id", "en")]) == sorted(members)
+    shown_ids = set(listed[t("value_col_customer_id", "en")])
+    assert shown_ids <= set(whole[0][t("value_col_customer_id", "en")])
+
+
 def test_the_holdout_check_is_shown_with_its_period_and_error(monkeypatch, fixture_db):
     path, _ = fixture_db
     at = run_value(monkeypatch, path, "en")

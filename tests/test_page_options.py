@@ -145,3 +145,12 @@ def test_page_url_keeps_language_and_filters_and_drops_other_options():
     assert shown["url"] == "/value?holdout_from=2024-03"
     _, shown = run({}, link=("overview", {}))
     assert shown["url"] == "/overview"
+
+
+@pytest.mark.parametrize("params", [{"lang": "en", "region": ["华东", "华北"], "horizon_months": "24"}, {}])
+def test_a_link_column_is_page_url_for_each_customer(params):
+    """A customer table's links (page_urls, the address read once) are page_url's, one by one."""
+    ids = ["000 123/x", "K0001", "客户&=?#", ""]
+    _, shown = run(params, links=ids)
+    assert shown["urls"] == shown["one_by_one"] and len(shown["urls"]) == len(ids)
+    assert [dict(parse_qsl(urlsplit(u).query, keep_blank_values=True))["customer"] for u in shown["urls"]] == ids

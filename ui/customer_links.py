@@ -6,6 +6,8 @@ page's language and filters kept. The detail itself is the ``customer`` page of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -16,6 +18,8 @@ from ui.widgets import download_buttons
 
 #: The registry key of the customer detail page.
 DETAIL_PAGE = "customer"
+#: The most customers a table shows on a page (a long list shows its start; its downloads hold all of it).
+SHOWN = 1000
 
 
 def open_customer(customer_id: str) -> None:
@@ -26,19 +30,20 @@ def open_customer(customer_id: str) -> None:
 
 def customer_table(frame: pd.DataFrame, lang: str, key: str, *, id_column: str = "customer_id",
                    column_config: dict | None = None, download_stem: str | None = None,
-                   height: int | str = "auto") -> None:
+                   height: int | str = "auto", whole: Callable[[], pd.DataFrame] | None = None) -> None:
     """``frame`` (one row per customer, ``id_column`` holding their id) as a table in which picking a
     row opens that customer's detail; a link column (``detail``) opens it too, in a new tab.
-    With ``download_stem``, CSV and Excel downloads of ``frame`` (without the link) follow."""
+    With ``download_stem``, CSV and Excel downloads of ``frame`` (without the link) follow, or of
+    ``whole()`` when the table shows part of a longer list (made when a download is clicked)."""
     shown = frame.copy()
     link = t("col_customer_detail", lang)
-    shown.insert(0, link, [page_options.page_url(DETAIL_PAGE, customer=str(c)) for c in frame[id_column]])
+    shown.insert(0, link, page_options.page_urls(DETAIL_PAGE, "customer", (str(c) for c in frame[id_column])))
     config = {link: st.column_config.LinkColumn(link, display_text=t("open_customer", lang), width="small")}
     event = st.dataframe(shown, key=key, hide_index=True, width="stretch", height=height,
                          column_config=config | (column_config or {}), on_select="rerun",
                          selection_mode="single-row")
     rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
     if download_stem:
-        download_buttons(frame, download_stem, lang, key=f"{key}_download")
+        download_buttons(frame if whole is None else whole, download_stem, lang, key=f"{key}_download")
     if rows:
         open_customer(str(frame.iloc[rows[0]][id_column]))

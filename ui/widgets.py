@@ -5,6 +5,8 @@ Formatting of what the analytics layer computed; no queries here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -150,14 +152,18 @@ def average_clv_tile(slot, clv: AverageClv, lang: str, currency: str, comparison
              note=average_clv_note(clv, lang, currency, comparison_label), slot=slot)
 
 
-def download_buttons(df: pd.DataFrame, stem: str, lang: str, key: str) -> None:
+def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], stem: str, lang: str, key: str) -> None:
     """CSV and Excel download buttons, side by side, for a table shown on the page
     (formula-safe: :mod:`ui.downloads`); the file names start with ``stem``. The files are written
-    when a button is clicked, not on every run (an Excel file of 100,000 customers takes seconds)."""
+    when a button is clicked, not on every run (an Excel file of 100,000 customers takes seconds);
+    ``df`` may be a function that makes the table then."""
+    def table() -> pd.DataFrame:
+        return df() if callable(df) else df
+
     row = st.container(horizontal=True)
-    row.download_button(t("download_csv", lang), lambda: to_csv_bytes(df), file_name=download_name(stem, "csv"),
+    row.download_button(t("download_csv", lang), lambda: to_csv_bytes(table()), file_name=download_name(stem, "csv"),
                         mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    row.download_button(t("download_excel", lang), lambda: to_xlsx_bytes(df, stem),
+    row.download_button(t("download_excel", lang), lambda: to_xlsx_bytes(table(), stem),
                         file_name=download_name(stem, "xlsx"), mime=XLSX_MIME, key=f"{key}_xlsx", on_click="ignore",
                         icon=":material/download:")
 
