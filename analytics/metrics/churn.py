@@ -26,7 +26,7 @@ months, so the months' first and last days decide every definition above exactly
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import numpy as np
@@ -92,10 +92,6 @@ def _day(d: date) -> int:
     return (d - _EPOCH).days
 
 
-def _date(day: int) -> date:
-    return _EPOCH + timedelta(days=int(day))
-
-
 def default_window(months: PurchaseMonths) -> int:
     """The module docstring's default window: the smallest multiple of 30 days (at least 30) within which
     90 % of the gaps between consecutive purchase days lie. Exact from the months: every gap inside a month
@@ -134,7 +130,7 @@ def monthly_churn(months: PurchaseMonths, scope: Scope, window: int) -> pd.DataF
     if window < MIN_WINDOW:
         raise ValueError(f"the inactivity window must be at least {MIN_WINDOW} days, not {window}")
     period = pd.date_range(scope.start, scope.end, freq="MS")
-    base = _month_index(np.array([_day(m.date()) for m in period]))
+    base = _month_index(np.array([_day(scope.start)]))  # base[0]: the period's first month
     n = len(period)
     first, last, nxt = months.first, months.last, months.next_first
     # active on the day before a month's first day S: a row's purchases make the customer active on the days

@@ -174,7 +174,7 @@ def value_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, horizon_months: 
     state = value_fit.state_key(con)
     base, table, own_rates, own_source, own_rate, acquisition, fits, segments, grid = _kept(
         ("prepared", state, scope.cache_key()), lambda: _prepared(con, scope, stored["gross_margin"]), state)
-    rates, source, default_rate = ((np.full(len(base), float(margin)), "option", float(margin)) if margin is not None
+    rates, source, default_rate = (margin_rates(base, stored["gross_margin"], margin) if margin is not None
                                    else (own_rates, own_source, own_rate))
     revenue = base["revenue"].to_numpy(dtype=float)
     table = table.assign(margin_rate=rates, historical_value=rates * revenue, acquisition_cost=acquisition)

@@ -22,6 +22,7 @@ computed when asked for (the customers a page shows).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -166,7 +167,6 @@ class Engine:
             raise FitError(f"{self.unusable_draws} of {finite.size} parameter draws give no value: the estimates are "
                            "too uncertain for an interval (see their standard errors). Use more customers or a longer "
                            "period.")
-        self.bg, self.gg = bg, gg
         self.bg_draws, self.gg_draws = bg_draws[finite], gg_draws[finite]
         self.node_values = values[np.r_[True, finite]]  # estimates first, then the usable draws
         # at the estimates: A per pair and month; P(alive) and the spend per key
@@ -174,29 +174,31 @@ class Engine:
         self.point_alive = probability_alive(bg, self.kx, self.ktx, self.kT)
         self.point_spend = expected_spend(gg, self.kx, self.km)
 
-    def _unit(self, keys) -> np.ndarray:
-        """E[spend] · P(alive) per usable draw for the keys ``keys``, shape (n_draws, n_keys)."""
-        return (probability_alive(self.bg_draws, self.kx[keys], self.ktx[keys], self.kT[keys])
-                * expected_spend(self.gg_draws, self.kx[keys], self.km[keys]))
-
-    def _unit_tables(self) -> tuple:
-        """For :meth:`_block_unit`: log(α + w) per draw for every week value w of T and t_x, and each key's index."""
+    @functools.cached_property
+    def _tables(self) -> tuple:
+        """For :meth:`_unit`: log(α + w) per usable draw for every week value w of T and t_x, each key's index into
+        them, and r, log a, b per draw."""
         weeks, index = np.unique(np.concatenate([self.kT, self.ktx]), return_inverse=True)
         r, alpha, a, b = (self.bg_draws[:, i, None] for i in range(4))
         return np.log(alpha + weeks), index[:self.kx.size], index[self.kx.size:], r, np.log(a), b
 
-    def _block_unit(self, keys: np.ndarray, x: float, tables: tuple) -> np.ndarray:
-        """:meth:`_unit` for keys that share one x (the same formulas: FHL 2005 eq. 11 and the Gamma-Gamma
-        mean, with the logs of α + T and α + t_x looked up per draw instead of taken per key: three times faster)."""
-        log_weeks, t_index, tx_index, r, log_a, b = tables
+    def _unit(self, keys: np.ndarray, x: float | None = None) -> np.ndarray:
+        """E[spend] · P(alive) per usable draw for the keys ``keys``, shape (n_draws, n_keys): the formulas of
+        :func:`~analytics.models.bgnbd.probability_alive` (FHL 2005 eq. 11) and
+        :func:`~analytics.models.gamma_gamma.expected_spend`, with the logs of α + T and α + t_x looked up per
+        draw instead of taken per key (three times faster). ``x``: the keys' x when they all share it (a block of
+        :meth:`column_sums`: the per-x terms are then one column)."""
+        log_weeks, t_index, tx_index, r, log_a, b = self._tables
         p, q, g = (self.gg_draws[:, i, None] for i in range(3))
-        m = self.km[keys]
-        spend = np.where(m > 0, (g + x * m) * (p / (p * x + q - 1)), p * g / (q - 1))
+        xs, m = (self.kx[keys] if x is None else x), self.km[keys]
+        spend = np.where(m > 0, (g + xs * m) * (p / (p * xs + q - 1)), p * g / (q - 1))
         if x == 0:
             return spend
-        log_odds = log_a - np.log(b + x - 1) + (r + x) * (log_weeks[:, t_index[keys]] - log_weeks[:, tx_index[keys]])
+        log_odds = (log_a - np.log(b + np.maximum(xs, 1) - 1)
+                    + (r + xs) * (log_weeks[:, t_index[keys]] - log_weeks[:, tx_index[keys]]))
         with np.errstate(over="ignore"):
-            return spend / (1 + np.exp(log_odds))
+            alive = spend / (1 + np.exp(log_odds))
+        return alive if x is not None else np.where(xs > 0, alive, spend)
 
     def column_sums(self, weight_sets: Mapping[str, np.ndarray], groups: Mapping[str, tuple[np.ndarray, int]]
                     ) -> tuple[np.ndarray, dict[tuple[str, str], slice]]:
@@ -222,7 +224,6 @@ class Engine:
         starts = np.searchsorted(self.pair[order], [b[0] for b in self.nodes.blocks] + [self.nodes.pairs.shape[0]])
         n_draws = self.bg_draws.shape[0]
         chunk = max(1, _CHUNK_VALUES // n_draws)
-        tables = self._unit_tables()
 
         def block(i: int) -> np.ndarray:
             p0, p1, e0, e1 = self.nodes.blocks[i]
@@ -233,7 +234,7 @@ class Engine:
                 shift = np.repeat((self.pair[keys] - p0) * n_columns, np.diff(part.indptr))
                 spread = sparse.csr_matrix((part.data, part.indices + shift, part.indptr),
                                            shape=(keys.size, (p1 - p0) * n_columns))
-                sums += spread.T @ self._block_unit(keys, float(self.nodes.x[e0]), tables).T
+                sums += spread.T @ self._unit(keys, float(self.nodes.x[e0])).T
             at_nodes = self.nodes.pairs[p0:p1, e0:e1].T @ sums.reshape(p1 - p0, n_columns * n_draws)
             at_nodes = at_nodes.reshape(e1 - e0, n_columns, n_draws).transpose(2, 1, 0)  # draw, column, node
             months = self.nodes.at_months(self.node_values[1:, e0:e1], slice(e0, e1))  # draw, node, month

@@ -132,8 +132,7 @@ class LifetimeValue:
         rows = np.asarray(rows, dtype=np.intp)
         engine = self._model.engine
         keys, where = np.unique(engine.key_of[rows], return_inverse=True)
-        tails = ((1 - self.level) / 2, (1 + self.level) / 2)
-        quantiles = np.empty((keys.size, 2))
+        quantiles, tails = np.empty((keys.size, 2)), _tails(self.level)
         chunk = max(1, 2_000_000 // engine.bg_draws.shape[0])
         for start in range(0, keys.size, chunk):
             part = keys[start:start + chunk]
@@ -160,8 +159,7 @@ class LifetimeValue:
 
     def _totals(self, draws: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> GroupTotals:
         """GroupTotals from the draws of the groups' future values (n_draws, n_labels) and each customer's code."""
-        tails = ((1 - self.level) / 2, (1 + self.level) / 2)
-        low, high = np.quantile(draws, tails, axis=0)
+        low, high = np.quantile(draws, _tails(self.level), axis=0)
         point = np.bincount(codes, weights=self.future_value, minlength=labels.size)
         base = np.bincount(codes, weights=self.historical_value - self.acquisition_cost, minlength=labels.size)
         return GroupTotals(labels=labels, n_customers=np.bincount(codes, minlength=labels.size), clv=base + point,
@@ -182,6 +180,11 @@ def discounted_purchases(bgnbd_params: ArrayLike, x: ArrayLike, t_x: ArrayLike, 
     steps = np.arange(horizon_months + 1)
     cumulative = [expected_purchases(bgnbd_params, WEEKS_PER_MONTH * k, x, t_x, T) for k in steps]
     return sum((cumulative[k] - cumulative[k - 1]) / (1 + discount_rate) ** (k / 12) for k in steps[1:])
+
+
+def _tails(level: float) -> tuple[float, float]:
+    """The quantiles that bound an equal-tailed interval of ``level``."""
+    return (1 - level) / 2, (1 + level) / 2
 
 
 def _per_customer(value: ArrayLike, n: int, name: str) -> np.ndarray:
@@ -270,9 +273,8 @@ class ValueModel:
         acquisition = _per_customer(acquisition_cost, n, "acquisition_cost")
         set_name, factor = scale
         draws = self.sums @ weights * factor  # n_draws x columns
-        tails = ((1 - self.level) / 2, (1 + self.level) / 2)
         total_draws = draws[:, self.columns[set_name, next(iter(self.groups), "")]].sum(axis=1)
-        future_total = Interval(float(future.sum()), *map(float, np.quantile(total_draws, tails)))
+        future_total = Interval(float(future.sum()), *map(float, np.quantile(total_draws, _tails(self.level))))
         fixed = float((historical - acquisition).sum())
         lv = LifetimeValue(historical_value=historical, acquisition_cost=acquisition, margin=margins,
                            future_value=future, expected_purchases=purchases[engine.key_of],
@@ -336,10 +338,6 @@ def lifetime_value(bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, x: ArrayLike, t_
     ValueError
         Arrays of different lengths, a margin above 1, a horizon below 1 month, a level outside (0, 1).
     """
-    if int(horizon_months) != horizon_months or horizon_months < 1:
-        raise ValueError("horizon_months must be a whole number of months, at least 1")
-    if discount_rate <= -1:
-        raise ValueError("discount_rate must be above -1")
     model = ValueModel(bgnbd, gamma_gamma, x, t_x, T, monetary, margin=margin, groups=groups, level=level,
                        n_draws=n_draws, seed=seed, months=int(horizon_months))
     return model.values(horizon_months=int(horizon_months), discount_rate=discount_rate,
