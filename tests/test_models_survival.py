@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.duration.survfunc import survdiff
 
-from analytics.models.survival import Estimate, kaplan_meier, log_rank_test
+from analytics.models.survival import Estimate, group_labels, kaplan_meier, log_rank_test
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survival"
 Z95 = stats.norm.ppf(0.975)
@@ -250,3 +251,97 @@ def test_bad_input_is_refused_with_a_message(durations, observed, groups, messag
 def test_bad_options_are_refused_with_a_message(options, message):
     with pytest.raises(ValueError, match=message):
         kaplan_meier(DAYS, LEFT, **options)
+
+
+def weighted_rows(seed=7, n=4000):
+    """Random customers (whole days, so many ties; censored at random and at day 500) in groups a, b, c,
+    aggregated to one row per (days, left, group) with its count, plus rows of weight 0 that must change
+    nothing (one beyond everyone's follow-up, one of a group with no customers); and the rows expanded back
+    to one per customer."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["a", "b", "c"], n)
+    days = np.minimum(np.ceil(rng.exponential(np.where(group == "c", 260.0, 240.0))), 500.0)
+    left = (rng.random(n) < 0.7) & (days < 500)
+    rows = pd.DataFrame({"days": days, "left": left, "group": group}).groupby(["days", "left", "group"]).size()
+    ghosts = pd.DataFrame({"days": [10_000.0, 3.0], "left": [True, True], "group": ["a", "zzz"], "count": [0, 0]})
+    rows = pd.concat([rows.reset_index(name="count"), ghosts]).sample(frac=1, random_state=seed)
+    return rows.reset_index(drop=True), rows.iloc[np.repeat(np.arange(len(rows)), rows["count"])]
+
+
+@pytest.mark.parametrize("horizon", [365.0, 501.0])
+def test_weighted_rows_give_the_per_customer_curves(horizon):
+    rows, customers = weighted_rows()
+    weighted = kaplan_meier(rows["days"], rows["left"], rows["group"], weights=rows["count"], horizon=horizon)
+    each = kaplan_meier(customers["days"], customers["left"], customers["group"], horizon=horizon)
+    assert [c.group for c in weighted] == [c.group for c in each] == ["a", "b", "c"]
+    for w, e in zip(weighted, each, strict=True):
+        assert (w.n, w.n_events) == (e.n, e.n_events) == ((customers["group"] == w.group).sum(),
+                                                          customers["left"][customers["group"] == w.group].sum())
+        np.testing.assert_array_equal(w.times, e.times)
+        assert w.at_risk.tolist() == e.at_risk.tolist() and w.events.tolist() == e.events.tolist()
+        for name in ("survival", "std_error", "low", "high"):
+            np.testing.assert_allclose(getattr(w, name), getattr(e, name), rtol=1e-12, atol=1e-12)
+        assert e.median.value is not None and e.median.low is not None
+        assert w.median == pytest.approx(e.median, rel=1e-12)
+        assert w.survival_at_horizon == pytest.approx(e.survival_at_horizon, rel=1e-12)
+        assert (e.survival_at_horizon.value is None) == (horizon > 500)  # the weight-0 row at day 10,000 is out
+    assert any(e.median.high is not None for e in each)
+
+
+def test_weighted_log_rank_matches_survdiff_on_the_customers():
+    rows, customers = weighted_rows()
+    statistic, p_value = survdiff(customers["days"], customers["left"].astype(float), customers["group"])
+    assert 1e-6 < p_value < 0.5  # a test whose p-value survdiff's 1 - cdf still gives to 1e-10
+    for test in (log_rank_test(rows["days"], rows["left"], rows["group"], weights=rows["count"]),
+                 log_rank_test(customers["days"], customers["left"], customers["group"])):
+        assert (test.groups, test.df) == (("a", "b", "c"), 2)
+        assert test.statistic == pytest.approx(statistic, rel=1e-10)
+        assert test.p_value == pytest.approx(p_value, rel=1e-10)
+
+
+def test_rows_of_weight_zero_are_left_out():
+    (curve,) = kaplan_meier([1, 2, 9], [1, 1, 1], weights=[0, 3, 0], horizon=5)
+    assert (curve.n, curve.n_events, curve.times.tolist(), curve.at_risk.tolist()) == (3, 3, [2.0], [3])
+    assert curve.survival_at_horizon == Estimate(None, None, None)  # followed to day 2 only
+    assert log_rank_test([1, 2, 3], [1, 1, 0], ["a", "b", "b"], weights=[0, 2, 1]) is None  # one group left
+
+
+def test_log_rank_has_nothing_to_test_when_the_first_of_three_groups_is_gone_before_anyone_left():
+    # survdiff's covariance is exactly singular here (LinAlgError); computed otherwise it can come out merely
+    # near-singular, so the test must see it in the counts
+    rng = np.random.default_rng(1)
+    days = np.concatenate([[0.5, 0.5, 0.7], rng.integers(1, 30, 50)])
+    left = np.concatenate([[0, 0, 0], rng.random(50) < 0.7])
+    groups = np.concatenate([["a"] * 3, rng.choice(["b", "c"], 50)])
+    with pytest.raises(np.linalg.LinAlgError):
+        survdiff(days, left.astype(float), groups)
+    assert log_rank_test(days, left, groups) is None
+    assert log_rank_test(days, left, groups, weights=np.r_[0, 0, 0, np.ones(50)]).df == 1  # without "a": b, c
+    with pytest.raises(np.linalg.LinAlgError):  # everyone at risk left at the one time anyone left: V = 0
+        survdiff([1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0], [0, 1, 1, 1])
+    assert log_rank_test([1, 1, 1], [1, 1, 1], ["a", "b", "b"], weights=[1, 1, 2]) is None
+
+
+@pytest.mark.parametrize(("weights", "message"), [
+    ([1, -1, 2], "whole numbers"),
+    ([1, 0.5, 2], "whole numbers"),
+    ([1, np.nan, 2], "whole numbers"),
+    ([1, None, 2], "whole numbers"),
+    ([1, np.inf, 2], "whole numbers"),
+    ([1, 2], "one count per row"),
+    ([[1, 2, 3]], "one count per row"),
+    (["1", "2", "3"], "must be numbers"),
+    ([0, 0, 0], "No customers"),
+])
+def test_bad_weights_are_refused_with_a_message(weights, message):
+    for function in (kaplan_meier, log_rank_test):
+        with pytest.raises(ValueError, match=message):
+            function([1, 2, 3], [1, 0, 1], ["a", "b", "a"], weights=weights)
+
+
+def test_group_labels_are_each_value_as_text():
+    labels, index = group_labels([1, 1.0, True, "1", 0.0, -0.0, None, "x", np.nan], 9)
+    assert labels == ["-0.0", "0.0", "1", "1.0", "True", "x", None]
+    assert [labels[i] for i in index] == ["1", "1.0", "True", "1", "0.0", "-0.0", None, "x", None]
+    labels, index = group_labels(pd.Series(["b", "a", None, "b"], dtype="string"), 4)
+    assert (labels, index.tolist()) == (["a", "b", None], [1, 0, 2, 1])
