@@ -29,7 +29,7 @@ import duckdb
 
 from analytics.access import IMPORT_ROLES, ROLES, Access
 from analytics.errors import AccessDenied
-from analytics.metrics import customer, data, overview, value_report
+from analytics.metrics import churn_report, customer, data, overview, value_report
 from analytics.scope import Scope
 
 #: What a page's address may be: lower-case letters, digits, ``-`` and ``_``.
@@ -51,7 +51,8 @@ class Option:
         The loader's keyword and the URL parameter (``horizon_months``); ``report`` spells it
         ``--horizon-months``.
     kind
-        ``"int"``, ``"float"``, ``"month"`` (a month, given as ``YYYY-MM``) or ``"text"``.
+        ``"int"``, ``"float"``, ``"month"`` (a month, given as ``YYYY-MM``), ``"date"`` (a day,
+        ``YYYY-MM-DD``) or ``"text"``.
     default
         Its value when not given; ``None``: the loader derives one (from the data or the
         metric settings) and says which it used.
@@ -81,7 +82,14 @@ class Option:
             if not text or len(text) > 200:
                 raise ValueError(f"{self.name} must be 1 to 200 characters")
             return text
-        if self.kind == "month":
+        if self.kind == "date":
+            try:
+                value = date.fromisoformat(text) if len(text) == 10 else None
+            except ValueError:
+                value = None
+            if value is None:
+                raise ValueError(f"{self.name} {text!r}: give a day as YYYY-MM-DD")
+        elif self.kind == "month":
             try:
                 value = date.fromisoformat(text + "-01" if len(text) == 7 else text).replace(day=1)
             except ValueError:
@@ -99,8 +107,11 @@ class Option:
         return value
 
     def show(self, value: Any) -> str:
-        """``value`` as text :meth:`parse` reads back (a month as ``YYYY-MM``)."""
-        return f"{value.year:04d}-{value.month:02d}" if isinstance(value, date) else str(value)  # %Y: no 0 padding
+        """``value`` as text :meth:`parse` reads back (a month as ``YYYY-MM``, a day as ``YYYY-MM-DD``)."""
+        if isinstance(value, date):  # %Y: no 0 padding
+            day = f"-{value.day:02d}" if self.kind == "date" else ""
+            return f"{value.year:04d}-{value.month:02d}{day}"
+        return str(value)
 
 
 @dataclass(frozen=True)
@@ -203,6 +214,14 @@ PAGES: tuple[Page, ...] = (
                   Option("margin", "float", None, -1.0, 1.0,
                          "margin rate for every customer, 0.3 for 30 percent "
                          "(default: the data's cost, else the setting)"))),
+    Page("churn", title="nav_churn", icon=":material/person_remove:", script="pages/churn.py",
+         roles=frozenset(ROLES), load=churn_report.load, report=churn_report.report, text=churn_report.report_lines,
+         label="Churn & retention",
+         options=(Option("window_days", "int", None, 30, 730,
+                         "inactivity window W in days: churned when the last purchase is more than W days before "
+                         "(default: from the data's purchase gaps)"),
+                  Option("as_of", "date", None, date(1900, 1, 1), date(2100, 12, 31),
+                         "as-of day A, YYYY-MM-DD, in the period (default: its last day, or the data's end)"))),
     Page("customer", title="nav_customer", icon=":material/person_search:", script="pages/customer.py",
          roles=frozenset(ROLES), load=customer.customer_detail, report=customer.report, text=customer.report_lines,
          label="Customer detail", compares=False,

@@ -258,6 +258,14 @@ def customer_records(scope: Scope, table: str, customer_id: str) -> Rows:
                 (customer_id, scope.end_exclusive, *who.params, customer_id))
 
 
+def customer_feedback(scope: Scope, last_day: date) -> Rows:
+    """Feedback rows (surveys and complaints) up to ``last_day`` of the customers in scope by their own
+    attributes (:func:`customers`): every column of ``feedback``."""
+    who = customers(scope)
+    return Rows(f"select f.* from feedback f semi join ({who.sql}) c using (customer_id) where f.feedback_date <= ?",
+                (*who.params, last_day))
+
+
 def transactions(scope: Scope) -> Rows:
     """Transaction rows in scope (row region and channel, customer segment), the period only:
     every column of ``transactions``."""

@@ -33,11 +33,19 @@ current = view.trend[view.trend["period"] == "current"]
 sparks = {"revenue": current["revenue"].tolist(), "orders": current["orders"].tolist(),
           "active_customers": current["active_customers"].tolist()} if len(current) > 1 else {}
 slots = widgets.kpi_tiles(view.kpis, lang, currency, comparison_label, sparks, per_row=4, compare=scope.compare,
-                          pending=("avg_clv",))
+                          pending=("avg_clv", "churn_rate"))
+highlight_slot = st.empty()
 
-if view.highlights:
-    st.subheader(t("highlights_title", lang))
-    st.markdown("\n".join(f"- {widgets.highlight_text(h, lang, currency)}" for h in view.highlights))
+
+def draw_highlights(items: list) -> None:
+    """The highlights, in one slot (the churn tile's follow when it is ready)."""
+    if items:
+        with highlight_slot.container():
+            st.subheader(t("highlights_title", lang))
+            st.markdown("\n".join(f"- {widgets.highlight_text(h, lang, currency)}" for h in items))
+
+
+draw_highlights(view.highlights)
 
 left, right = st.columns([3, 2])
 with left:
@@ -60,6 +68,10 @@ with right:
 with st.expander(t("definitions_title", lang)):
     st.markdown(t("definitions_body", lang))
 
-# last, so every other figure is on screen while the lifetime values are computed
+# then the churn tile (a window over every customer's months), and last the average CLV, so every other figure
+# is on screen while the lifetime values are computed
+churn = loaders.load_overview_churn(scope.cache_key(), version)
+widgets.churn_tile(slots["churn_rate"], churn, lang, currency, comparison_label, scope.compare)
+draw_highlights(view.highlights + churn.highlights)
 clv = loaders.load_average_clv(scope.cache_key(), version)
 widgets.average_clv_tile(slots["avg_clv"], clv, lang, currency, comparison_label, scope.compare)

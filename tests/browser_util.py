@@ -133,6 +133,7 @@ def wait_rendered(page: Page, ready: Locator) -> None:
     expect(ready).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
+    expect(page.get_by_test_id("stSpinner")).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
     charts = page.get_by_test_id("stPlotlyChart")
     for i in range(charts.count()):
         expect(charts.nth(i).locator(".main-svg").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)

@@ -59,7 +59,7 @@ def test_reference_matches_hand_counts_for_the_main_scope():
 
 
 def test_main_scope_figures_by_hand(con):
-    view = ov.overview(con, Spec("2024-03", "2024-08").scope())
+    view = ov.overview(con, Spec("2024-03", "2024-08").scope(), with_churn=False)  # churn: test_overview_churn.py
     k = view.kpis
     assert (k["revenue"].value, k["orders"].value, k["active_customers"].value, k["new_customers"].value) == (
         2370.0, 8, 5, 2)
@@ -223,7 +223,8 @@ def test_the_overview_reads_each_source_once(con):
     average-CLV tile's per period (the value page's settings, the state its results are kept under and
     the customer base; no holdout check), besides the read transaction they all share."""
     counting = _CountingConnection(con)
-    view = ov.overview(counting, Spec("2024-03", "2024-08", channels=("天猫",), allowed=("华东", "华北")).scope())
+    view = ov.overview(counting, Spec("2024-03", "2024-08", channels=("天猫",), allowed=("华东", "华北")).scope(),
+                       with_churn=False)
     assert view.kpis["active_customers"].value is not None
     own, clv = counting.statements[:3], counting.statements[3:]
     assert sum("customer_month" in s or "from transactions where" in s for s in own) == 1

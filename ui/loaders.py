@@ -14,7 +14,7 @@ import streamlit as st
 from analytics import pages
 from analytics import scope as gate
 from analytics.ingest import intake
-from analytics.metrics import overview, overview_value
+from analytics.metrics import churn_risk, churn_view, overview, overview_churn, overview_value
 from analytics.paths import DATA_DIR, work_dir
 from analytics.scope import Scope
 from analytics.store import connection as db
@@ -63,11 +63,20 @@ def load_view(page: str, scope_key: tuple | None, version: int, options: tuple =
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_overview_fast(scope_key: tuple, version: int) -> Any:
-    """The overview without its average-CLV tile (:func:`analytics.metrics.overview.overview`
-    with ``with_average_clv=False``): what the page draws at once."""
+    """The overview without its average-CLV and churn tiles (:func:`analytics.metrics.overview.overview`
+    with ``with_average_clv=False, with_churn=False``): what the page draws at once."""
     del version
     with snapshot(connection()) as view:
-        return overview.overview(view, Scope.from_key(scope_key), with_average_clv=False)
+        return overview.overview(view, Scope.from_key(scope_key), with_average_clv=False, with_churn=False)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_overview_churn(scope_key: tuple, version: int) -> Any:
+    """The overview's churn tile and highlights (:func:`analytics.metrics.overview_churn.churn_tile`), drawn
+    after the rest (a window over every customer's months)."""
+    del version
+    with snapshot(connection()) as view:
+        return overview_churn.churn_tile(view, Scope.from_key(scope_key))
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -98,3 +107,21 @@ def load_settings(version: int) -> dict:
     """The metric settings (saving them raises the data version)."""
     del version
     return settings.load(connection())
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_churn_fast(scope_key: tuple, version: int, options: tuple = ()) -> Any:
+    """The churn page without its at-risk lists (:func:`analytics.metrics.churn_view.churn_view` with
+    ``with_at_risk=False``): what the page draws at once."""
+    del version
+    with snapshot(connection()) as view:
+        return churn_view.churn_view(view, Scope.from_key(scope_key), with_at_risk=False, **dict(options))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_churn_at_risk(scope_key: tuple, version: int, window: int) -> Any:
+    """The churn page's at-risk lists (:func:`analytics.metrics.churn_risk.at_risk`), drawn after the rest: a new
+    scope fits the value models first (seconds on a large base)."""
+    del version
+    with snapshot(connection()) as view:
+        return churn_risk.at_risk(view, Scope.from_key(scope_key), window)

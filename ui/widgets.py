@@ -13,7 +13,8 @@ import streamlit as st
 from analytics.metrics import value_fit
 from analytics.metrics.highlights import Highlight
 from analytics.metrics.kpis import Kpi
-from analytics.metrics.overview import RATES, clv_kpi
+from analytics.metrics.overview import LOWER_IS_BETTER, RATES, clv_kpi
+from analytics.metrics.overview_churn import ChurnTile, churn_kpi
 from analytics.metrics.overview_value import AverageClv
 from ui.dates import fmt_date
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
@@ -133,8 +134,10 @@ def kpi_tile(kpi: Kpi, lang: str, currency: str, comparison_label: str | None, s
             delta=delta, help=kpi_help(kpi, lang, currency, comparison_label, help_note),
             delta_description=t(f"vs_short_{compare}", lang)
             if compare in ("previous", "last_year") and kpi.change is not None else None,
-            # a change that rounds to nothing is neither a rise nor a fall: grey, no arrow
-            delta_color="off" if unchanged else "inverse" if rises_red(lang) else "normal",
+            # a change that rounds to nothing is neither a rise nor a fall: grey, no arrow; a rise of churn is red
+            # in both languages (bad news in English; a rise in Chinese)
+            delta_color="off" if unchanged else "inverse" if rises_red(lang) or kpi.name in LOWER_IS_BETTER
+            else "normal",
             delta_arrow="off" if unchanged else "auto",
             chart_data=spark, chart_type="area" if spark else "line",
         )
@@ -150,6 +153,18 @@ def average_clv_tile(slot, clv: AverageClv, lang: str, currency: str, comparison
     """Fill the slot :func:`kpi_tiles` left for the average-CLV tile (``pending=("avg_clv",)``)."""
     kpi_tile(clv_kpi(clv), lang, currency, comparison_label, compare=compare,
              note=average_clv_note(clv, lang, currency, comparison_label), slot=slot)
+
+
+def churn_tile(slot, tile: ChurnTile, lang: str, currency: str, comparison_label: str | None,
+               compare: str | None) -> None:
+    """Fill the slot :func:`kpi_tiles` left for the churn tile (``pending=("churn_rate",)``): the rate with its
+    customer-months and interval, the window it used in the tooltip."""
+    kpi = churn_kpi(tile)
+    note = t("kpi_churn_rate_window", lang, window=fmt_int(tile.window, lang))
+    caption = None if kpi.value is None else (
+        t("kpi_churn_rate_months", lang, n=fmt_int(kpi.n, lang)) + CAPTION_BREAK
+        + t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
+    kpi_tile(kpi, lang, currency, comparison_label, compare=compare, note=(note, caption), slot=slot)
 
 
 def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], stem: str, lang: str, key: str) -> None:
@@ -181,6 +196,15 @@ def highlight_text(h: Highlight, lang: str, currency: str) -> str:
     unsigned size: "fell 12.0%", never "fell -12.0%")."""
     v = h.values
     values: dict[str, str] = {}
+    if h.kind.startswith("churn_"):
+        values = {"value": fmt_pct(v["value"], lang), "previous": fmt_pct(v["previous"], lang),
+                  "change": fmt_delta_points(abs(v["change"]), lang).lstrip("+")}
+        if h.kind == "churn_change":
+            sentence = t(f"highlight_churn_change_{'up' if v['change'] >= 0 else 'down'}", lang, **values)
+            if not v["significant"]:
+                sentence += ("" if lang == "zh" else " ") + t("highlight_within_noise", lang)
+            return sentence
+        return t(f"highlight_{h.kind}", lang, region=md_literal(v["region"]), **values)
     if h.kind in ("region_up", "region_down"):
         values["region"] = md_literal(v["region"])  # data, not markup
         values["delta"] = fmt_money(abs(v["delta"]), lang, currency, compact=True)

@@ -28,6 +28,7 @@ import pandas as pd
 from analytics import scope as gate
 from analytics.metrics.highlights import Highlight, highlights
 from analytics.metrics.kpis import Kpi
+from analytics.metrics.overview_churn import ChurnTile, churn_kpi, churn_tile
 from analytics.metrics.overview_value import AverageClv, average_clv
 from analytics.models.proportions import wilson_interval
 from analytics.scope import Scope
@@ -35,9 +36,12 @@ from analytics.store.snapshot import snapshot
 
 #: The KPI tiles in order.
 KPIS: tuple[str, ...] = ("revenue", "orders", "active_customers", "new_customers", "repeat_rate", "aov",
-                         "avg_clv")
+                         "avg_clv", "churn_rate")
 #: KPIs that are rates (their change is in percentage points, not percent).
-RATES: frozenset[str] = frozenset({"repeat_rate"})
+RATES: frozenset[str] = frozenset({"repeat_rate", "churn_rate"})
+_RATE_FIELDS = ("churned", "customer_months", "rate", "low", "high")
+#: KPIs for which a rise is bad news.
+LOWER_IS_BETTER: frozenset[str] = frozenset({"churn_rate"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Overview:
     ``change`` (relative; NaN without comparison revenue), ``share`` (of the period's revenue).
     average_clv: the average-CLV tile's figures (its interval, settings, and why there is no
     figure when the models cannot be fitted); ``kpis["avg_clv"]`` holds its value and change.
+    churn: the churn tile's figures (:mod:`analytics.metrics.overview_churn`); ``kpis["churn_rate"]``
+    holds its value and change, and its highlights follow the others.
     """
 
     scope: Scope
@@ -61,6 +67,7 @@ class Overview:
     highlights: list[Highlight] = field(default_factory=list)
     data_through: date | None = None
     average_clv: AverageClv | None = None
+    churn: ChurnTile | None = None
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: tuple) -> pd.DataFrame:
@@ -213,6 +220,8 @@ def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv | 
             if clv is not None:
                 out[name] = clv_kpi(clv)
             continue
+        if name == "churn_rate":  # added by overview() with the churn tile
+            continue
         value = now[name]
         previous = before[name] if before else None
         extra = {}
@@ -286,20 +295,26 @@ def data_through(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
     return con.cursor().execute(f"select max(order_date) from ({rows.sql})", list(rows.params)).fetchall()[0][0]
 
 
-def overview(con: duckdb.DuckDBPyConnection, scope: Scope, *, with_average_clv: bool = True) -> Overview:
+def overview(con: duckdb.DuckDBPyConnection, scope: Scope, *, with_average_clv: bool = True,
+             with_churn: bool = True) -> Overview:
     """Everything the overview page shows for ``scope``: three queries (the sales of both
     periods, the customers of both periods, how far the data goes) and the value page's
     lifetime values at the end of both periods, in one read transaction.
 
     ``with_average_clv=False`` leaves the average-CLV tile out (``kpis`` without ``avg_clv``,
     ``average_clv`` None): the page draws the other figures at once and that tile, which may
-    fit the value models, when :func:`~analytics.metrics.overview_value.average_clv` is ready."""
+    fit the value models, when :func:`~analytics.metrics.overview_value.average_clv` is ready.
+    ``with_churn=False`` leaves the churn tile and its highlights out in the same way
+    (:func:`~analytics.metrics.overview_churn.churn_tile`)."""
     with snapshot(con) as view:
         sales = _sales(view, scope)
         customers = _customers(view, scope)
         through = data_through(view, scope)
         clv = average_clv(view, scope) if with_average_clv else None
+        tile = churn_tile(view, scope) if with_churn else None
     kpi = _kpis(scope, sales, customers, clv)
+    if tile is not None:
+        kpi["churn_rate"] = churn_kpi(tile)
     by_region = _by_region(scope, sales)
     comparison = scope.comparison()
     return Overview(
@@ -308,9 +323,10 @@ def overview(con: duckdb.DuckDBPyConnection, scope: Scope, *, with_average_clv: 
         kpis=kpi,
         trend=_trend(scope, sales, customers),
         by_region=by_region,
-        highlights=highlights(kpi, by_region, comparison is not None),
+        highlights=highlights(kpi, by_region, comparison is not None) + (tile.highlights if tile else []),
         data_through=through,
         average_clv=clv,
+        churn=tile,
     )
 
 
@@ -324,6 +340,11 @@ def report(view: Overview) -> dict[str, Any]:
         "data_through": view.data_through,
         "kpis": {name: asdict(k) for name, k in view.kpis.items()},
         "average_clv": asdict(view.average_clv) if view.average_clv else None,
+        "churn": None if view.churn is None else {
+            "window_days": view.churn.window, "p_value": view.churn.p_value,
+            "current": dict(zip(_RATE_FIELDS, view.churn.current, strict=True)),
+            "comparison": None if view.churn.comparison is None else dict(
+                zip(_RATE_FIELDS, view.churn.comparison, strict=True))},
         "trend": view.trend,
         "by_region": view.by_region,
         "highlights": [{"kind": h.kind, **h.values} for h in view.highlights],

@@ -250,7 +250,7 @@ def _ph_check(result: PHRegResults, durations: np.ndarray, observed: np.ndarray,
 
 
 def fit_cox(durations: ArrayLike, observed: ArrayLike, covariates: pd.DataFrame, *, min_events: int = MIN_EVENTS,
-            level: float = 0.95) -> CoxFit:
+            level: float = 0.95, entry: ArrayLike | None = None, subjects: ArrayLike | None = None) -> CoxFit:
     """Fit the Cox proportional hazards model of leaving (Cox 1972; statsmodels' ``PHReg``, Efron ties).
 
     Parameters
@@ -266,6 +266,11 @@ def fit_cox(durations: ArrayLike, observed: ArrayLike, covariates: pd.DataFrame,
         the whole fit needs.
     level : float
         The confidence level of the hazard ratios' intervals (default 0.95).
+    entry, subjects : array_like, optional
+        For covariates that change over a customer's life (the counting-process form of Andersen & Gill 1982):
+        each row is a stretch (``entry``, ``durations``] of one customer (``subjects``: their id) with the
+        covariates of that stretch, ``observed`` True only on the stretch that ends with their leaving.
+        Counts of customers (``n``, a term's ``customers``) then count subjects, not rows.
 
     Returns
     -------
@@ -292,11 +297,18 @@ def fit_cox(durations: ArrayLike, observed: ArrayLike, covariates: pd.DataFrame,
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.95); got {level}.")
     if min_events < 1:
         raise ValueError(f"min_events must be at least 1; got {min_events}.")
+    starts = None if entry is None else np.asarray(entry, dtype=float)
+    who = np.arange(len(times)) if subjects is None else np.asarray(subjects, dtype=object)
+    if starts is not None and (starts.shape != times.shape or not (starts < times).all() or (starts < 0).any()):
+        raise ValueError("entry must give each row a start of at least 0 and before its duration.")
+    if who.shape != times.shape:
+        raise ValueError("subjects must give one id per row.")
     if left.sum() < min_events:
         raise FitError(f"Only {int(left.sum())} customers left: a Cox model needs at least {min_events}. "
                        "Widen the period or the filters.")
     design, keep = _design(covariates.reset_index(drop=True), left, min_events)
-    times, left = times[keep], left[keep]
+    times, left, who = times[keep], left[keep], who[keep]
+    starts = None if starts is None else starts[keep]
     if not design.terms:
         reasons = ", ".join(f"{item.column} ({item.reason})" for item in design.left_out if item.level is None)
         raise FitError(f"No covariate can be estimated: {reasons or 'none was given'}.")
@@ -312,7 +324,7 @@ def fit_cox(durations: ArrayLike, observed: ArrayLike, covariates: pd.DataFrame,
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", HessianInversionWarning)
-        model = PHReg(times, design.matrix, status=left.astype(float), ties="efron")
+        model = PHReg(times, design.matrix, status=left.astype(float), entry=starts, ties="efron")
         result = model.fit()
     params, covariance = np.asarray(result.params), np.asarray(result.cov_params())
     std_errors = np.sqrt(np.diag(covariance))
@@ -328,9 +340,9 @@ def fit_cox(durations: ArrayLike, observed: ArrayLike, covariates: pd.DataFrame,
         terms.append(CoxTerm(column=column, numeric=numeric, level=term_level, reference=reference,
                              hazard_ratio=float(np.exp(beta)), low=float(bounds[j, 0]), high=float(bounds[j, 1]),
                              p_value=float(p_values[j]),
-                             coefficient=beta, std_error=se, customers=int(members.sum()),
+                             coefficient=beta, std_error=se, customers=len(pd.unique(who[members])),
                              events=int(left[members].sum())))
-    return CoxFit(terms=tuple(terms), left_out=tuple(design.left_out), n=len(times), events=int(left.sum()),
+    return CoxFit(terms=tuple(terms), left_out=tuple(design.left_out), n=len(pd.unique(who)), events=int(left.sum()),
                   rows_dropped=int((~keep).sum()), log_likelihood=float(result.llf), converged=converged,
                   proportional_hazards=_ph_check(result, times, left, design), level=level)
 

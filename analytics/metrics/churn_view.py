@@ -1,0 +1,262 @@
+"""The churn & retention page's view model: churn by month with a visible, adjustable definition, how the rate
+depends on the inactivity window, churn by group against the comparison period, cohorts, survival curves, what
+goes with leaving sooner (a Cox model) and the customers won back.
+
+Definitions beyond those of :mod:`analytics.metrics.churn` and :mod:`analytics.metrics.cohorts` (shown on the
+page):
+
+- **churn rate of the period** (and of the comparison period, and of each group): the customers who churned in
+  its complete months over the customers active at those months' starts (customer-months at risk), with a 95 %
+  Wilson interval; provisional months are left out (their churn is not yet known);
+- **too few to rank**: a group whose interval is wider than :data:`WIDE` (10 points); **moved**: a group whose
+  rate differs from its comparison-period rate by more than sampling error (two-proportion z-test, p < 0.05,
+  customer-months taken as independent: an approximation, stated);
+- **window sensitivity**: the period's churn rate and the share of customers churned as of the as-of day for
+  each window of :data:`SENSITIVITY_WINDOWS` and the chosen one;
+- **lifetime** (the survival curves and the Cox model): from the first purchase to the last (churned as of the
+  as-of day: observed) or to the as-of day (active: censored), in days;
+- **drivers**: a Cox model of lifetime (:mod:`analytics.metrics.churn_drivers`: a fixed sample, customer
+  attributes, and feedback as it was given);
+- **won back**: customers who bought again after being churned, in the period's months up to the as-of day,
+  with the days they were away (from their purchase before to the return).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics.metrics import churn, churn_drivers, churn_risk
+from analytics.metrics.cohorts import CohortRetention, cohort_retention
+from analytics.models.cox import CoxFit
+from analytics.models.proportions import two_proportion_p_value
+from analytics.models.survival import LogRankTest, SurvivalCurve, kaplan_meier, log_rank_test
+from analytics.scope import Scope, customers
+
+LEVEL = 0.95
+#: The windows of the sensitivity chart (days), with the chosen one.
+SENSITIVITY_WINDOWS: tuple[int, ...] = tuple(range(30, 361, 30))
+#: A group whose churn interval is wider than this (0-1) is marked, not ranked.
+WIDE = 0.10
+#: A change beyond sampling error: the two-proportion test's p-value below this.
+MOVED_P = 0.05
+#: Months of cohorts' cells.
+COHORT_MONTHS = 24
+GROUP_COLUMNS = ("group", "churned", "exposure", "rate", "low", "high", "compare_churned", "compare_exposure",
+                 "compare_rate", "compare_low", "compare_high", "p_value", "small", "moved")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """The definition in use: the window W (days) and where it came from (``"data"``: the rule on the data's
+    gaps; ``"option"``: asked for; ``"fallback"``: no repeat purchases to derive it from), the gaps' rule, and
+    the as-of day A (``"option"`` or ``"data"``: the period's last day or the data's end)."""
+
+    window: int
+    window_source: str
+    default_window: int
+    gap_share: float
+    as_of: date | None
+    as_of_source: str
+
+
+@dataclass(frozen=True)
+class SurvivalSet:
+    """Kaplan–Meier curves of one grouping (``"all"``: one curve) and the log-rank test between its groups."""
+
+    grouping: str
+    curves: tuple[SurvivalCurve, ...]
+    log_rank: LogRankTest | None
+
+
+@dataclass(frozen=True)
+class ChurnView:
+    """Everything the churn & retention page shows for a scope, a window and an as-of day (module docstring)."""
+
+    scope: Scope
+    definition: Definition
+    n_customers: int  # with a purchase on or before the as-of day
+    active: int  # of them, active on the as-of day
+    churned: int  # of them, churned on the as-of day
+    monthly: pd.DataFrame  # churn.monthly_churn of the period
+    comparison_monthly: pd.DataFrame | None
+    period_rate: tuple[int, int, float, float, float]  # churn.pooled_rate of the period's complete months
+    comparison_rate: tuple[int, int, float, float, float] | None
+    by_group: dict[str, pd.DataFrame]  # GROUP_COLUMNS per grouping with at least one group
+    sensitivity: pd.DataFrame  # window, churned, exposure, rate, low, high, churned_share, chosen
+    cohorts: CohortRetention
+    survival: dict[str, SurvivalSet]
+    cox: CoxFit | None
+    cox_problem: str | None  # "too_few" | "failed: ..." when there is no model
+    cox_customers: int  # customers the model was fitted on (the sample)
+    cox_population: int  # customers it was drawn from
+    win_back: pd.DataFrame  # customer_id, returned, days_away, revenue, customer_name, home_region, segment
+    at_risk: churn_risk.AtRisk | None = None  # with_at_risk: the lists from the value models (slower)
+
+    @property
+    def empty(self) -> bool:
+        """No customer in scope bought on or before the as-of day."""
+        return self.n_customers == 0
+
+
+def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int | None = None,
+               as_of: date | None = None, with_at_risk: bool = True) -> ChurnView:
+    """The churn & retention page for ``scope`` (the registry's loader; see the module docstring).
+
+    Parameters
+    ----------
+    con
+        The CRM database (the page's snapshot).
+    scope
+        The page's scope (period, comparison, filters, the user's regions).
+    window_days
+        The inactivity window W in days (at least :data:`analytics.metrics.churn.MIN_WINDOW`); default: derived
+        from the data's purchase gaps (:func:`analytics.metrics.churn.default_window`).
+    as_of
+        The as-of day A, in the period; default: its last day, or the data's last purchase day if earlier.
+    with_at_risk
+        Also the at-risk list and which won-back customers had been on it
+        (:func:`analytics.metrics.churn_risk.at_risk`: fits the value models; the page loads it after the rest).
+
+    Raises
+    ------
+    ValueError
+        A window below the minimum or an as-of day outside the period.
+    """
+    if window_days is not None and window_days < churn.MIN_WINDOW:
+        raise ValueError(f"the inactivity window must be at least {churn.MIN_WINDOW} days, not {window_days}")
+    months = churn.purchase_months(con, scope, as_of)
+    scope = _cohort_scope(scope, months.as_of)  # months after the as-of day's are not shown
+    derived = churn.default_window(months)
+    has_gaps = months.within_gaps > 0 or bool((months.next_first >= 0).any())
+    window = window_days if window_days is not None else derived
+    definition = Definition(window=window, window_source="option" if window_days is not None else
+                            ("data" if has_gaps else "fallback"), default_window=derived, gap_share=churn.GAP_SHARE,
+                            as_of=months.as_of if months.n_customers else None,
+                            as_of_source="option" if as_of is not None else "data")
+    monthly = churn.monthly_churn(months, scope, window)
+    complete = ~monthly["provisional"].to_numpy()
+    period_rate = churn.pooled_rate(monthly["churned"].to_numpy()[complete],
+                                    monthly["active_start"].to_numpy()[complete])
+    comparison = scope.comparison()
+    comparison_monthly = comparison_rate = None
+    if comparison is not None:
+        comparison_monthly = churn.monthly_churn(months, comparison, window)
+        comparison_rate = churn.pooled_rate(comparison_monthly["churned"].to_numpy(),
+                                            comparison_monthly["active_start"].to_numpy())
+    lifetimes = _lifetimes(months, window)
+    cox, problem, sampled, population = churn_drivers.drivers(con, scope, lifetimes, months.as_of)
+    return ChurnView(
+        scope=scope, definition=definition, n_customers=len(lifetimes), active=int((~lifetimes["observed"]).sum()),
+        churned=int(lifetimes["observed"].sum()), monthly=monthly, comparison_monthly=comparison_monthly,
+        period_rate=period_rate, comparison_rate=comparison_rate,
+        by_group=_by_group(months, scope, window, complete), sensitivity=_sensitivity(months, scope, window, complete),
+        cohorts=cohort_retention(con, scope, max_months=COHORT_MONTHS),
+        survival=_survival(lifetimes, months), cox=cox, cox_problem=problem, cox_customers=sampled,
+        cox_population=population, win_back=_win_back(con, scope, months, window),
+        at_risk=churn_risk.at_risk(con, scope, window) if with_at_risk and len(lifetimes) else None)
+
+
+def _cohort_scope(scope: Scope, as_of: date) -> Scope:
+    """The scope whose period ends in the as-of day's month (months after it are not known)."""
+    return replace(scope, end=as_of) if as_of < scope.end_exclusive - timedelta(days=1) else scope
+
+
+def _by_group(months: churn.PurchaseMonths, scope: Scope, window: int, complete: np.ndarray
+              ) -> dict[str, pd.DataFrame]:
+    comparison = scope.comparison()
+    out = {}
+    for grouping in churn.GROUPINGS:
+        labels = months.labels[grouping]
+        if not labels:
+            continue
+        active, churned = churn.churn_counts(months, scope, window, grouping)
+        if comparison is not None:
+            compare_active, compare_churned = churn.churn_counts(months, comparison, window, grouping)
+        rows = []
+        for i, label in enumerate([*labels, None]):
+            c, a, rate, low, high = churn.pooled_rate(churned[i][complete], active[i][complete])
+            cc, ca, crate, clow, chigh = (churn.pooled_rate(compare_churned[i], compare_active[i])
+                                          if comparison is not None else (0, 0, np.nan, np.nan, np.nan))
+            if label is None and a == 0 and ca == 0:
+                continue  # no customer without a group
+            p = two_proportion_p_value(c, a, cc, ca) if comparison is not None else None
+            moved = None if p is None or p >= MOVED_P else ("up" if rate > crate else "down")
+            rows.append((label, c, a, rate, low, high, cc, ca, crate, clow, chigh, np.nan if p is None else p,
+                         bool(a == 0 or high - low > WIDE), moved))
+        out[grouping] = pd.DataFrame(rows, columns=list(GROUP_COLUMNS))
+    return out
+
+
+def _sensitivity(months: churn.PurchaseMonths, scope: Scope, window: int, complete: np.ndarray) -> pd.DataFrame:
+    last_rows = months.next_first < 0
+    since = churn._day(months.as_of) - months.last[last_rows]
+    rows = []
+    for w in sorted({*SENSITIVITY_WINDOWS, window}):
+        active, churned = churn.churn_counts(months, scope, w)
+        c, a, rate, low, high = churn.pooled_rate(churned[0][complete], active[0][complete])
+        share = float((since > w).mean()) if since.size else np.nan
+        rows.append((w, c, a, rate, low, high, share, w == window))
+    return pd.DataFrame(rows, columns=["window", "churned", "exposure", "rate", "low", "high", "churned_share",
+                                       "chosen"])
+
+
+def _lifetimes(months: churn.PurchaseMonths, window: int) -> pd.DataFrame:
+    """One row per customer with a purchase on or before the as-of day: ``customer_id``, ``duration`` (days),
+    ``observed`` (churned as of the as-of day) and a code per grouping."""
+    last_rows = months.next_first < 0
+    as_of = churn._day(months.as_of)
+    last, first = months.last[last_rows], months.customer_first[last_rows]
+    observed = as_of - last > window
+    return pd.DataFrame({"customer_id": months.customer_ids[last_rows],
+                         "duration": np.where(observed, last - first, as_of - first), "observed": observed,
+                         "last": last, "first": first,
+                         **{f"code_{g}": months.codes[g][last_rows] for g in churn.GROUPINGS}})
+
+
+def _survival(lifetimes: pd.DataFrame, months: churn.PurchaseMonths) -> dict[str, SurvivalSet]:
+    """Kaplan–Meier curves overall and per grouping (with at least two groups), from one row per distinct
+    (duration, observed, group) with its count of customers."""
+    if lifetimes.empty:
+        return {}
+    out = {}
+    for grouping in ("all", *churn.GROUPINGS):
+        key = ["duration", "observed"] + ([] if grouping == "all" else [f"code_{grouping}"])
+        counts = lifetimes.groupby(key, sort=False).size().reset_index(name="customers")
+        if grouping == "all":
+            groups = None
+        else:
+            labels = np.array([*months.labels[grouping], None], dtype=object)
+            codes = counts[f"code_{grouping}"].to_numpy()
+            groups = labels[np.where(codes < 0, len(labels) - 1, codes)]
+            if len(set(groups)) < 2:
+                continue
+        curves = kaplan_meier(counts["duration"], counts["observed"], groups, weights=counts["customers"],
+                              level=LEVEL)
+        test = None if groups is None else log_rank_test(counts["duration"], counts["observed"], groups,
+                                                         weights=counts["customers"])
+        out[grouping] = SurvivalSet(grouping, curves, test)
+    return out
+
+
+def _win_back(con: duckdb.DuckDBPyConnection, scope: Scope, months: churn.PurchaseMonths, window: int
+              ) -> pd.DataFrame:
+    """Customers won back in the period's months (up to the as-of day): their return, days away and revenue that
+    month, with their name, home region and segment; latest return first."""
+    start, end = churn._day(scope.start), min(churn._day(scope.end_exclusive) - 1, churn._day(months.as_of))
+    back = ((months.previous_last >= 0) & (months.first - months.previous_last > window)
+            & (months.first >= start) & (months.first <= end))
+    frame = pd.DataFrame({
+        "customer_id": months.customer_ids[back],
+        "returned": (months.first[back]).astype("datetime64[D]"),
+        "days_away": months.first[back] - months.previous_last[back], "revenue": months.revenue[back]})
+    who = customers(scope)
+    names = con.execute(f"select customer_id, customer_name, home_region, segment from ({who.sql}) c "
+                        "semi join (select unnest(?) as customer_id) r using (customer_id)",
+                        [*who.params, sorted(set(frame["customer_id"]))]).df()
+    frame = frame.merge(names, on="customer_id", how="left")
+    return frame.sort_values(["returned", "customer_id"], ascending=[False, True]).reset_index(drop=True)

@@ -1,0 +1,92 @@
+"""The overview's churn tile and churn highlights: the churn page's monthly churn rate for the period and the
+comparison period, and the regions whose churn moved beyond sampling error.
+
+Definitions (the churn page's, :mod:`analytics.metrics.churn`; shown in the tile's help):
+
+- the **churn rate** is the period's: customers who churned in its complete months over the customers active at
+  those months' starts, with its 95 % Wilson interval, for the window W derived from the data (the churn page's
+  default) and as of the period's last day (or the data's end); the comparison period's is the same over its
+  months; the tile's change is the difference in points;
+- a **highlight** names the overall change and each region whose churn rate differs from its comparison-period
+  rate beyond sampling error (two-proportion z-test, p < 0.05), largest change first, at most
+  :data:`MAX_REGIONS`; regions with fewer than :data:`MIN_EXPOSURE` customer-months in either period are left
+  out (their rates swing by chance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+
+from analytics.metrics import churn
+from analytics.metrics.highlights import Highlight
+from analytics.metrics.kpis import Kpi
+from analytics.models.proportions import two_proportion_p_value
+from analytics.scope import Scope
+
+#: Regions named in the highlights, at most.
+MAX_REGIONS = 2
+#: A region needs this many customer-months in each period to be named.
+MIN_EXPOSURE = 200
+#: A change beyond sampling error: the two-proportion test's p-value below this.
+SIGNIFICANT_P = 0.05
+
+
+@dataclass(frozen=True)
+class ChurnTile:
+    """The tile's figures: W, the as-of day, the period's and the comparison period's pooled rates
+    (:func:`analytics.metrics.churn.pooled_rate`: churned, customer-months, rate, low, high; the comparison None
+    without one), the test of their difference and the churn highlights."""
+
+    window: int
+    current: tuple[int, int, float, float, float]
+    comparison: tuple[int, int, float, float, float] | None
+    p_value: float | None
+    highlights: list[Highlight] = field(default_factory=list)
+
+
+def churn_tile(con: duckdb.DuckDBPyConnection, scope: Scope) -> ChurnTile:
+    """The tile and highlights for ``scope`` (module docstring): one query (the purchase months)."""
+    months = churn.purchase_months(con, scope)
+    window = churn.default_window(months)
+    monthly = churn.monthly_churn(months, scope, window)
+    complete = ~monthly["provisional"].to_numpy()
+    current = churn.pooled_rate(monthly["churned"].to_numpy()[complete], monthly["active_start"].to_numpy()[complete])
+    comparison_scope = scope.comparison()
+    if comparison_scope is None:
+        return ChurnTile(window, current, None, None)
+    active, churned = churn.churn_counts(months, comparison_scope, window)
+    comparison = churn.pooled_rate(churned[0], active[0])
+    p = two_proportion_p_value(current[0], current[1], comparison[0], comparison[1])
+    out = []
+    if p is not None and not np.isnan(current[2]) and not np.isnan(comparison[2]):
+        out.append(Highlight("churn_change", {"value": current[2], "previous": comparison[2],
+                                              "change": current[2] - comparison[2], "significant": p < SIGNIFICANT_P}))
+    now_active, now_churned = churn.churn_counts(months, scope, window, "home_region")
+    then_active, then_churned = churn.churn_counts(months, comparison_scope, window, "home_region")
+    moves = []
+    for i, region in enumerate(months.labels["home_region"]):
+        c, a, rate, _, _ = churn.pooled_rate(now_churned[i][complete], now_active[i][complete])
+        pc, pa, before, _, _ = churn.pooled_rate(then_churned[i], then_active[i])
+        if min(a, pa) < MIN_EXPOSURE:
+            continue
+        p_region = two_proportion_p_value(c, a, pc, pa)
+        if p_region is not None and p_region < SIGNIFICANT_P:
+            moves.append((abs(rate - before), region, rate, before))
+    for _, region, rate, before in sorted(moves, key=lambda m: (-m[0], m[1]))[:MAX_REGIONS]:
+        out.append(Highlight("churn_region_up" if rate > before else "churn_region_down",
+                             {"region": region, "value": rate, "previous": before, "change": rate - before}))
+    return ChurnTile(window, current, comparison, p, out)
+
+
+def churn_kpi(tile: ChurnTile) -> Kpi:
+    """The tile as a KPI: the rate, the comparison's, the change in points, customer-months and interval."""
+    _, exposure, rate, low, high = tile.current
+    value = None if exposure == 0 else rate
+    previous = None if tile.comparison is None or tile.comparison[1] == 0 else tile.comparison[2]
+    change = None if value is None or previous is None else value - previous
+    return Kpi("churn_rate", value, previous, change, n=exposure or None,
+               ci=None if value is None else (low, high),
+               previous_n=None if tile.comparison is None else tile.comparison[1])
