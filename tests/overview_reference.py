@@ -2,7 +2,7 @@
 
 The expected figures are computed here with pandas from the raw fixture rows
 (``overview_fixture``), following the definitions in ``analytics.metrics.overview``'s
-docstring, never from the database.
+docstring, never from the database; the churn tile's day by day (``churn_reference``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
+import churn_reference as churn
 import pandas as pd
 import pytest
 from overview_fixture import CUST_COLUMNS, CUSTOMERS, TRANSACTIONS, TX_COLUMNS
@@ -154,6 +155,15 @@ def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float,
     return (centre - half) / (1 + z**2 / n), (centre + half) / (1 + z**2 / n)
 
 
+def expected_churn(ref: Reference, spec: Spec) -> churn.Tile:
+    """The churn tile's counts: the customers in scope by their own home region and segment (the channel filter
+    does not apply), as of the period's last day or the data's last purchase."""
+    comparison = spec.comparison_months()
+    return churn.expected_tile(ref.tx, ref.home, customers_in_scope(ref, spec),
+                               tuple(m.start_time.date() for m in spec.months()),
+                               tuple(m.start_time.date() for m in comparison) if comparison else None)
+
+
 def expected_kpis(ref: Reference, spec: Spec) -> dict[str, dict]:
     now = period_values(ref, spec, *spec.months())
     cmp_months = spec.comparison_months()
@@ -172,6 +182,7 @@ def expected_kpis(ref: Reference, spec: Spec) -> dict[str, dict]:
     n = now["active_customers"]
     out["repeat_rate"].update(n=n, ci=wilson(now["repeat_customers"], n) if n else None,
                               previous_n=before["active_customers"] if before else None)
+    out["churn_rate"] = churn.expected_kpi(expected_churn(ref, spec))
     return out
 
 
@@ -219,7 +230,7 @@ def expected_by_region(ref: Reference, spec: Spec) -> pd.DataFrame:
 
 
 def expected_highlights(ref: Reference, spec: Spec) -> list[tuple[str, object]]:
-    """(kind, the region or the change) of each highlight, in order."""
+    """(kind, the region or the change) of each highlight, in order; the churn highlights' (kind, values) last."""
     if spec.comparison_months() is None:
         return []
     k = expected_kpis(ref, spec)
@@ -242,7 +253,7 @@ def expected_highlights(ref: Reference, spec: Spec) -> list[tuple[str, object]]:
     for name, kind in (("new_customers", "new_customers_change"), ("repeat_rate", "repeat_rate_change")):
         if k[name]["change"] is not None:
             out.append((kind, k[name]["change"]))
-    return out
+    return out + churn.expected_highlights(expected_churn(ref, spec))
 
 
 def expected_data_through(ref: Reference, spec: Spec) -> date | None:
@@ -262,20 +273,23 @@ def assert_same(actual: float | None, expected: float | None, what: str) -> None
         assert actual == pytest.approx(expected, **MONEY), f"{what}: {actual!r}, expected {expected!r}"
 
 
-def assert_kpis(actual: dict[str, Kpi], expected: dict[str, dict]) -> None:
-    assert list(actual) == list(ov.KPIS)
+def assert_kpis(actual: dict[str, Kpi], expected: dict[str, dict], without: tuple[str, ...] = ()) -> None:
+    """Every KPI tile but those ``without`` as expected (and those in the order of ``ov.KPIS``)."""
+    assert list(actual) == [name for name in ov.KPIS if name not in without]
     for name, want in expected.items():
+        if name in without:
+            continue
         kpi = actual[name]
         assert kpi.name == name
         for attr in ("value", "previous", "change"):
             assert_same(getattr(kpi, attr), want[attr], f"{name}.{attr}")
-        if name == "repeat_rate":
-            assert kpi.n == want["n"]
-            assert kpi.previous_n == want["previous_n"]
+        if name in ("repeat_rate", "churn_rate"):
+            assert kpi.n == want["n"], f"{name}.n"
+            assert kpi.previous_n == want["previous_n"], f"{name}.previous_n"
             if want["ci"] is None:
-                assert kpi.ci is None
+                assert kpi.ci is None, f"{name}.ci"
             else:
-                assert kpi.ci == pytest.approx(want["ci"], rel=1e-12)
+                assert kpi.ci == pytest.approx(want["ci"], rel=1e-12, abs=1e-15), f"{name}.ci"
         else:
             assert (kpi.n, kpi.ci, kpi.previous_n) == (None, None, None)
 
@@ -299,7 +313,12 @@ def assert_by_region(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
 def assert_highlights(actual: list[hl.Highlight], expected: list[tuple[str, object]]) -> None:
     assert [h.kind for h in actual] == [kind for kind, _ in expected]
     for h, (kind, what) in zip(actual, expected, strict=True):
-        if kind in ("region_up", "region_down"):
+        if kind.startswith("churn_"):
+            assert h.values.keys() == what.keys(), kind
+            for key, want in what.items():
+                assert h.values[key] == (want if isinstance(want, bool | str) else pytest.approx(want, **MONEY)), (
+                    f"{kind}.{key}: {h.values[key]!r}, expected {want!r}")
+        elif kind in ("region_up", "region_down"):
             assert h.values["region"] == what
         else:
             assert h.values["change"] == pytest.approx(what, **MONEY), kind

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from overview_fixture import load_fixture
+from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
 import analytics.ingest.demo
@@ -23,8 +24,9 @@ from analytics.metrics import overview as ov
 from analytics.scope import Scope
 from analytics.store.connection import connect
 from ui.dates import fmt_period
+from ui.formats import fmt_int, fmt_pct
 from ui.i18n import LANGUAGES, t
-from ui.widgets import kpi_value
+from ui.widgets import CAPTION_BREAK, kpi_delta, kpi_value
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
@@ -102,6 +104,33 @@ def test_filters_are_read_from_the_url(monkeypatch, database, lang):
     assert at.sidebar.multiselect(key="region").value == ["华北"]
     assert sorted(at.sidebar.multiselect(key="channel").value) == ["天猫", "门店"]
     assert_overview_shows(at, expected[FILTERED], lang)
+
+
+# ?from=2024-03&to=2024-08&region=华东: churn falls from 1 of 12 customer-months to 0 of 10 (test_overview_churn.py)
+EAST_URL = {"from": "2024-03", "to": "2024-08", "region": "华东"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_churn_tile_shows_the_rate_and_its_customer_months(monkeypatch, database, lang):
+    """The default scope's churn rises from 0 of 9 customer-months to 4 of 47 (test_overview_churn.py, by hand):
+    red in both languages (bad news in English, a rise in Chinese); the fall in 华东 is green in both."""
+    path, expected = database
+    kpi, tile = expected[DEFAULT].kpis["churn_rate"], expected[DEFAULT].churn
+    assert (kpi.value, kpi.n, kpi.previous, tile.window) == (pytest.approx(4 / 47), 47, 0.0, 210)
+    at = run_app(monkeypatch, path, lang=lang)
+    shown = next(m for m in at.metric if m.label == t("kpi_churn_rate", lang))
+    assert (shown.value, shown.delta) == (kpi_value("churn_rate", 4 / 47, lang, CURRENCY), kpi_delta(kpi, lang))
+    assert shown.value == fmt_pct(4 / 47, lang) == "8.5%" and shown.delta.startswith("+8.5")
+    assert shown.proto.color == Metric.MetricColor.RED and shown.proto.direction == Metric.MetricDirection.UP
+    assert t("kpi_churn_rate_months", lang, n=fmt_int(47, lang)) + CAPTION_BREAK + t(
+        "ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)) in [c.value for c in at.caption]
+    assert t("kpi_churn_rate_window", lang, window=fmt_int(210, lang)) in shown.proto.help
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = run_app(monkeypatch, path, lang=lang, **EAST_URL)
+    shown = next(m for m in at.metric if m.label == t("kpi_churn_rate", lang))
+    assert shown.value == fmt_pct(0.0, lang) and shown.delta.startswith("-8.3")
+    assert shown.proto.color == Metric.MetricColor.GREEN and shown.proto.direction == Metric.MetricDirection.DOWN
 
 
 def test_repeated_region_values_select_several(monkeypatch, database):

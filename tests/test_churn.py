@@ -1,14 +1,14 @@
 """Churn with a visible definition (analytics.metrics.churn) on files imported through the real import path,
-against the definitions computed here day by day from the raw rows with pandas."""
+against the definitions computed day by day from the raw rows with pandas (``churn_reference``)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from itertools import pairwise
+from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
+from churn_reference import reference
 
 from analytics.ingest.pipeline import import_file
 from analytics.metrics.churn import default_window, monthly_churn, purchase_months
@@ -51,41 +51,6 @@ def load(tmp_path, rows: pd.DataFrame):
     report = import_file(con, tmp_path / "sales.csv", kind="transactions", commit=True)
     assert (report.rows_imported, report.rows_rejected) == (len(rows), 0)
     return con
-
-
-def reference(rows: pd.DataFrame, scope: Scope, window: int) -> pd.DataFrame:
-    """monthly_churn's table computed day by day from the raw rows (purchase days: days with a row of a
-    positive amount), customers in scope by their own region (each buys in one region here)."""
-    as_of = scope.end_exclusive - timedelta(days=1)
-    r = rows.assign(day=pd.to_datetime(rows["order_date"]).dt.date)
-    r = r[r["day"] <= as_of]
-    regions = scope.visible_regions()
-    if regions is not None:
-        r = r[r["region"].isin(regions)]
-    buys = {c: sorted(set(g.loc[g["amount"] > 0, "day"])) for c, g in r.groupby("customer_id")}
-    buys = {c: d for c, d in buys.items() if d}
-    months = [m.date() for m in pd.date_range(scope.start, scope.end, freq="MS")]
-    out = []
-    for m in months:
-        end = (pd.Timestamp(m) + pd.offsets.MonthEnd(0)).date()
-        active = churned = back = new = 0
-        back_revenue = 0.0
-        for c, days in buys.items():
-            before = [d for d in days if d < m]
-            if before and (m - timedelta(days=1) - before[-1]).days <= window:
-                active += 1
-            churn_days = [d + timedelta(days=window + 1) for d, n in zip(days, [*days[1:], None], strict=True)
-                          if (n is None or (n - d).days > window)]
-            churned += sum(m <= x <= min(end, as_of) for x in churn_days)
-            returns = [n for d, n in pairwise(days) if (n - d).days > window and m <= n <= end]
-            if returns:
-                back += 1
-                month_rows = r[(r["customer_id"] == c) & (r["day"] >= m) & (r["day"] <= end)]
-                back_revenue += month_rows["amount"].sum()
-            new += m <= days[0] <= end
-        out.append({"month": m, "active_start": active, "churned": churned, "won_back": back,
-                    "won_back_revenue": back_revenue, "new_customers": new})
-    return pd.DataFrame(out)
 
 
 @pytest.fixture(scope="module")

@@ -92,7 +92,7 @@ def test_the_figure_is_the_value_pages_clv_per_customer(con, sales):
     assert (kpi.value, kpi.previous, kpi.n, kpi.previous_n) == (clv.current.value, clv.comparison.value, 330, 224)
     assert kpi.change == pytest.approx(clv.current.value / clv.comparison.value - 1, rel=1e-12)
     assert (clv.horizon_months, clv.discount_rate, clv.level) == (12, 0.10, 0.90)
-    assert list(view.kpis) == list(ov.KPIS) and ov.KPIS[-1] == "avg_clv"
+    assert list(view.kpis) == list(ov.KPIS) and ov.KPIS[-2:] == ("avg_clv", "churn_rate")
 
 
 def test_a_rerun_does_not_fit_again(con):
