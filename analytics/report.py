@@ -115,10 +115,15 @@ def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = N
         if user is not None and replace(scope, allowed_regions=user.allowed_regions) != scope:
             raise ValueError(f"the scope's regions {scope.allowed_regions} are not {user.email}'s "
                              f"({user.allowed_regions})")
-        comparison = scope.comparison() if page.compares else None
+    view = page.load(con, scope if page.scoped else None, **options)
+    if page.scoped:
+        # the months the view shows (a page may end its period early: the churn page at its as-of day)
+        shown = getattr(view, "scope", None)
+        shown = shown if isinstance(shown, Scope) else scope
+        comparison = shown.comparison() if page.compares else None
         head |= {
-            "period": {"start": f"{scope.start:%Y-%m}", "end": f"{scope.end:%Y-%m}", "months": scope.months},
-            "comparison": ({"kind": scope.compare, "start": f"{comparison.start:%Y-%m}",
+            "period": {"start": f"{shown.start:%Y-%m}", "end": f"{shown.end:%Y-%m}", "months": shown.months},
+            "comparison": ({"kind": shown.compare, "start": f"{comparison.start:%Y-%m}",
                             "end": f"{comparison.end:%Y-%m}"} if comparison else None),
             "filters": {"regions": list(scope.regions), "channels": list(scope.channels),
                         "segments": list(scope.segments)},
@@ -126,7 +131,7 @@ def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = N
         }
     if page.options:
         head["options"] = {o.name: options.get(o.name, o.default) for o in page.options}
-    return plain(head | page.report(page.load(con, scope if page.scoped else None, **options)))
+    return plain(head | page.report(view))
 
 
 def report_text(report: dict[str, Any]) -> str:

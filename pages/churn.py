@@ -128,7 +128,7 @@ risk_slot, back_slot = st.container(), st.container()
 with st.expander(t("churn_definitions_title", lang)):
     st.markdown(t("churn_definitions_body", lang))
 with risk_slot, st.spinner(t("churn_at_risk_loading", lang)):
-    risk = loaders.load_churn_at_risk(view.scope.cache_key(), version, d.window)
+    risk = loaders.load_churn_at_risk(view.scope.cache_key(), version, d.window, d.as_of)
 with risk_slot:
     sections.at_risk(risk, lang, currency)
 with back_slot:

@@ -9,6 +9,7 @@ since their last purchase.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ from analytics import scope as gate
 from analytics.metrics import churn_risk
 from analytics.store.connection import connect
 from ui import customer_links
+from ui.dates import fmt_date
 from ui.formats import fmt_int, fmt_money, fmt_pct
 from ui.i18n import t
 
@@ -84,7 +86,8 @@ def test_the_lists_show_the_expected_customers_and_their_downloads_hold_all(monk
     # from the raw rows: active as of the as-of day, the days since their last purchase
     assert set(whole[ID]) <= ref["active_ids"]
     assert list(whole[t("churn_col_recency_days", "en")]) == [(LAST - ref["last"][c]).days for c in whole[ID]]
-    assert t("churn_at_risk_caption", "en", window=fmt_int(ref["window"], "en"), threshold=fmt_pct(0.5, "en", 0),
+    assert t("churn_at_risk_caption", "en", date=fmt_date(LAST, "en"), window=fmt_int(ref["window"], "en"),
+             threshold=fmt_pct(0.5, "en", 0),
              n=fmt_int(len(risky), "en"), clv=fmt_money(float(risky["clv"].sum()), "en", "CNY", compact=True)) \
         in [c.value for c in at.caption]
     # won back: every return after more than W days away in the period, latest first
@@ -137,18 +140,17 @@ def test_a_sales_manager_sees_only_their_regions_customers(monkeypatch, lists_db
 # ----------------------------------------------------------------------------- the as-of day and the list
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "the at-risk list ignores the as-of day: pages/churn.py loads it with load_churn_at_risk(view.scope, "
-    "version, window) and analytics.metrics.churn_risk.at_risk takes no as-of day, so the value models run as of "
-    "the end of A's month (2024-06-30 for ?as_of=2024-06-15): 'days since last purchase' count to 30 June "
-    "(C0344: 74, not 59), customers active as of A with 76-90 days fall outside the list's window, and buyers "
-    "after A are in the model, while the page says 'purchases after this day are not seen'"))
 def test_the_at_risk_list_is_as_of_the_as_of_day(monkeypatch, lists_db):
+    """With an as-of day inside a month, the list is as of the month end before it (the value models work to a
+    month's end; the month end after it would see purchases after the as-of day): recency counted to that day,
+    active then, nobody whose first purchase is after it, and the caption names the day."""
     path, tx, _ = lists_db
     offered = spy_downloads(monkeypatch)
-    run_churn(monkeypatch, path, "en", as_of=MID.isoformat())
-    ref = reference(tx, as_of=MID)
+    at = run_churn(monkeypatch, path, "en", as_of=MID.isoformat())
+    month_end = MID.replace(day=1) - timedelta(days=1)
+    ref = reference(tx, as_of=month_end)
     whole = offered_list(offered, "p_alive")
     assert len(whole)
-    assert list(whole[t("churn_col_recency_days", "en")]) == [(MID - ref["last"][c]).days for c in whole[ID]]
+    assert list(whole[t("churn_col_recency_days", "en")]) == [(month_end - ref["last"][c]).days for c in whole[ID]]
     assert set(whole[ID]) <= ref["active_ids"]
+    assert any(fmt_date(month_end, "en") in c.value for c in at.caption)

@@ -104,8 +104,7 @@ SCOPES = [
 
 @pytest.mark.parametrize("spec", SCOPES)
 def test_kpis_match_pandas(con, spec):
-    """kpis() leaves the churn tile to overview() (test_overview_churn.py)."""
-    assert_kpis(ov.kpis(con, spec.scope()), expected_kpis(REF, spec), without=("churn_rate",))
+    assert_kpis(ov.kpis(con, spec.scope()), expected_kpis(REF, spec))
 
 
 @pytest.mark.parametrize("spec", SCOPES)
@@ -118,14 +117,7 @@ def test_revenue_by_region_matches_pandas(con, spec):
     assert_by_region(ov.revenue_by_region(con, spec.scope()), expected_by_region(REF, spec))
 
 
-#: The churn tile's comparison after the data's end: every month of it provisional (test_overview_churn.py).
-COMPARISON_AFTER_THE_DATA = pytest.mark.xfail(strict=True, reason=(
-    "overview_churn.churn_tile pools the comparison period's provisional months: Oct-Dec 2024 all end after the "
-    "as-of day 2024-09-03, yet churn_rate.previous is 0.0 % over their 14 customer-months, not None"))
-
-
-@pytest.mark.parametrize("spec", [pytest.param(*p.values, id=p.id, marks=COMPARISON_AFTER_THE_DATA)
-                                  if p.id == "empty-future" else p for p in SCOPES])
+@pytest.mark.parametrize("spec", SCOPES)
 def test_overview_matches_pandas(con, spec):
     """The whole view: the same figures as the parts, the highlights and how far the data goes."""
     scope = spec.scope()

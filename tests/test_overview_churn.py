@@ -185,10 +185,6 @@ def test_no_comparison_no_previous_and_no_highlights(regions_con):
     assert (kpi.previous, kpi.change, kpi.previous_n) == (None, None, None) and kpi.n == want.current[1]
 
 
-@pytest.mark.xfail(strict=True, reason="overview_churn.churn_tile pools every month of the comparison period, "
-                   "provisional ones too (months ending after the as-of day, whose churn is not yet known, count as "
-                   "none), though the period's rate and the definitions (overview_churn, churn_view docstrings) "
-                   "leave provisional months out")
 def test_the_comparison_leaves_out_months_after_the_as_of_day(regions_con):
     # Jun 2024–Sep 2025 against Jun 2023–Sep 2024, as of 2024-07-15 (the data's end): Jul–Sep 2024 are provisional
     scope = Scope(date(2024, 6, 1), date(2025, 9, 1), "last_year")
@@ -197,8 +193,6 @@ def test_the_comparison_leaves_out_months_after_the_as_of_day(regions_con):
     assert_rate(tile.comparison, want.comparison)
 
 
-@pytest.mark.xfail(strict=True, reason="overview.kpis() ('the KPI tiles') leaves out churn_rate, which KPIS lists and "
-                   "overview() gives; it computes the slower average-CLV tile, so speed is not why")
 def test_kpis_gives_every_tile(con):
     assert list(ov.kpis(con, Spec("2024-03", "2024-08").scope())) == list(ov.KPIS)
 

@@ -11,7 +11,7 @@ from analytics.metrics.churn_view import ChurnView
 from analytics.models.cox import CoxTerm, hazard_words
 from analytics.models.proportions import two_proportion_p_value
 from ui import customer_links, widgets
-from ui.dates import fmt_month
+from ui.dates import fmt_date, fmt_month
 from ui.figures import churn as figures
 from ui.figures.value import group_name
 from ui.formats import currency_symbol, fmt_int, fmt_money, fmt_number, fmt_pct
@@ -168,7 +168,10 @@ def drivers(view: ChurnView, lang: str) -> None:
     st.caption(t("churn_drivers_caution", lang))
     for gone in fit.left_out:
         name = t(f"churn_cox_{gone.column}", lang)
-        st.caption(t(f"churn_left_out_{gone.reason}", lang, column=name, level=str(gone.level),
+        level = (group_name(gone.column, gone.level, lang) if gone.column in GROUPED
+                 else t(f"churn_cox_level_{gone.column}_{gone.level or 'none'}", lang) if gone.level is not None
+                 or gone.column in ("satisfaction",) else "")
+        st.caption(t(f"churn_left_out_{gone.reason}", lang, column=name, level=level,
                      events=fmt_int(gone.events, lang)))
     ph = fit.proportional_hazards
     if ph is not None:
@@ -182,7 +185,7 @@ def at_risk(risk: AtRisk, lang: str, currency: str) -> None:
         st.info(t("churn_at_risk_no_model", lang))
         return
     listed = risk.customers
-    st.caption(t("churn_at_risk_caption", lang, window=fmt_int(risk.window, lang),
+    st.caption(t("churn_at_risk_caption", lang, date=fmt_date(risk.as_of, lang), window=fmt_int(risk.window, lang),
                  threshold=fmt_pct(risk.threshold, lang, 0), n=fmt_int(len(listed), lang),
                  clv=fmt_money(float(listed["clv"].sum()) if len(listed) else 0.0, lang, currency, compact=True)))
     if listed.empty:

@@ -119,9 +119,9 @@ def load_churn_fast(scope_key: tuple, version: int, options: tuple = ()) -> Any:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def load_churn_at_risk(scope_key: tuple, version: int, window: int) -> Any:
+def load_churn_at_risk(scope_key: tuple, version: int, window: int, as_of: Any = None) -> Any:
     """The churn page's at-risk lists (:func:`analytics.metrics.churn_risk.at_risk`), drawn after the rest: a new
     scope fits the value models first (seconds on a large base)."""
     del version
     with snapshot(connection()) as view:
-        return churn_risk.at_risk(view, Scope.from_key(scope_key), window)
+        return churn_risk.at_risk(view, Scope.from_key(scope_key), window, as_of=as_of)

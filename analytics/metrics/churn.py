@@ -2,10 +2,12 @@
 
 Definitions (shown on the page, adjustable there):
 
-- **churned** on a day D: the customer's last purchase up to D is more than W days before it
-  (W: the inactivity window, whole days, at least :data:`MIN_WINDOW`): they become churned on the
-  day W + 1 days after a purchase, unless they bought again by then. **Active** on D: bought on or
-  before D and not churned on D.
+- **churned** on a day D: the customer's last purchase before D is more than W days before it
+  (W: the inactivity window, whole days, at least :data:`MIN_WINDOW`): they become churned at the
+  start of the day W + 1 days after a purchase, unless they bought again before it (a purchase on that
+  very day comes a day late: it wins them back). **Active** on D: bought on or before D, the last
+  time at most W days before D. As of the as-of day A: churned when the last purchase up to A is
+  more than W days before A.
 - **churned in month m**: became churned on a day of m. **Churn rate** of m: those, over the
   customers active on the last day before m, with a 95 % Wilson interval (every customer who
   churns in m was active then; one who first buys in m cannot churn in m, as W >= 30 days).
@@ -28,7 +30,7 @@ months, so the months' first and last days decide every definition above exactly
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import duckdb
@@ -36,13 +38,17 @@ import numpy as np
 import pandas as pd
 
 from analytics.models.proportions import wilson_interval
-from analytics.scope import Scope, add_months, customer_history, customers, month_start
+from analytics.scope import Scope, customers, months_until
 
 #: The shortest inactivity window (days): the gaps within a month are at most 30 days.
 MIN_WINDOW = 30
 #: The default window is this share's percentile of the gaps, rounded up to WINDOW_STEP days.
 GAP_SHARE = 0.90
 WINDOW_STEP = 30
+#: The longest window (days) the page takes; gaps longer than it plus two count as "no next purchase" in the
+#: folded rows of :func:`churn_counts`.
+MAX_WINDOW = 730
+_GAP_CAP = MAX_WINDOW + 2
 #: The default window when the data has no repeat purchase to derive one from.
 FALLBACK_WINDOW = 180
 
@@ -68,8 +74,11 @@ class PurchaseMonths:
     revenue: np.ndarray
     codes: dict[str, np.ndarray]
     labels: dict[str, tuple[str, ...]]
-    customer_ids: np.ndarray  # on the customer's last row and after a gap of more than MIN_WINDOW days, else None
+    seq: np.ndarray  # the customer of each row, as an index into ids_by_seq
+    ids_by_seq: np.ndarray  # the customers' ids
     as_of: date  # purchases after it are not seen; months that end after it are provisional
+    #: the rows folded per grouping (:func:`_folded`), made on first use
+    folded: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_customers(self) -> int:
@@ -79,7 +88,7 @@ class PurchaseMonths:
     @property
     def within_gaps(self) -> int:
         """The gaps between consecutive purchase days inside the months (each at most 30 days)."""
-        return int((self.purchase_days - 1).sum())
+        return int(self.purchase_days.sum()) - len(self.purchase_days)
 
 
 def as_of_day(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None = None) -> date | None:
@@ -96,6 +105,14 @@ def as_of_day(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None =
     return None if end is None else min(end, last_day)
 
 
+def goes_on(con: duckdb.DuckDBPyConnection, day: date) -> bool:
+    """Whether ``day``'s month holds purchases after it (not its last day, and anyone bought after it)."""
+    if (day + timedelta(days=1)).day == 1:
+        return False
+    end = con.execute("select max(last_order_date) from customer_summary").fetchall()[0][0]
+    return end is not None and end > day
+
+
 def purchase_months(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None = None) -> PurchaseMonths:
     """The purchase months of the customers in scope (home region, segment) up to the as-of day
     (:func:`as_of_day`), in one query over ``customer_month`` (a window per customer in month order). When the
@@ -107,43 +124,34 @@ def purchase_months(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | 
     labels = {g: tuple(r[0] for r in con.execute(
         f"select distinct {g} from ({who.sql}) c where {g} is not null order by 1", list(who.params)).fetchall())
         for g in GROUPINGS}
-    history = customer_history(replace(scope, end=cut))
-    source, params = f"select customer_id, month, first_day, last_day, purchase_days, revenue from ({history.sql}) h", \
-        list(history.params)
-    recount = con.execute("select exists (select 1 from transactions where order_date > ? and order_date < ?)",
-                          [cut, add_months(month_start(cut), 1)]).fetchall()[0][0]
-    if recount:  # the as-of month's purchases after the as-of day are dropped
-        month = month_start(cut)
-        source = (f"select * from ({source}) s where month < ? union all "
-                  "select customer_id, cast(? as date), min(order_date) filter (where not is_return), "
-                  "max(order_date) filter (where not is_return), count(distinct order_date) filter (where not "
-                  "is_return), sum(amount) from transactions t "
-                  f"where order_date >= ? and order_date <= ? and customer_id in (select customer_id from "
-                  f"({who.sql}) c) group by customer_id")
-        params += [month, month, month, cut, *who.params]
-    codes = ", ".join(f"coalesce(list_position(?, c.{g}), 0) - 1 as code_{g}" for g in GROUPINGS)
+    # the gate's customers, numbered (an int to window over: a partition by text id costs several times more),
+    # with their group codes; the months up to the as-of day's month joined to them
+    codes = ", ".join(f"coalesce(list_position(?, {g}), 0) - 1 as code_{g}" for g in GROUPINGS)
+    source = months_until(cut, goes_on(con, cut))
+    params: list = [*(list(labels[g]) or [""] for g in GROUPINGS), *who.params, *source.params]
     rows = con.execute(
-        f"select datediff('day', date '1970-01-01', h.first_day) as first, "
-        f"datediff('day', date '1970-01-01', h.last_day) as last, "
-        f"coalesce(datediff('day', date '1970-01-01', lag(h.last_day) over w), -1) as previous_last, "
-        f"coalesce(datediff('day', date '1970-01-01', lead(h.first_day) over w), -1) as next_first, "
-        f"datediff('day', date '1970-01-01', first_value(h.first_day) over w) as customer_first, "
-        f"h.purchase_days, cast(h.revenue as double) as revenue, {codes}, "
-        # the customer's id where a list may need it: on their last row (lifetimes) and after a gap of more than
-        # the shortest window (win-back); not on every row (a million ids cost more than the rest)
-        f"case when lead(h.first_day) over w is null or h.first_day - lag(h.last_day) over w > {MIN_WINDOW} "
-        f"then h.customer_id end as customer_id "
-        f"from ({source}) h join ({who.sql}) c on c.customer_id = h.customer_id where h.purchase_days > 0 "
-        f"window w as (partition by h.customer_id order by h.month)",
-        [*(list(labels[g]) or [""] for g in GROUPINGS), *params, *who.params]).fetchnumpy()
+        f"with c as (select customer_id, cast(row_number() over () as integer) as seq, {codes} "
+        f"from ({who.sql}) w), "
+        f"h as (select c.*, s.month, s.first_day - date '1970-01-01' as first, s.last_day - date '1970-01-01' as last, "
+        f"s.purchase_days, cast(s.revenue as double) as revenue from ({source.sql}) s join c using (customer_id) "
+        f"where s.purchase_days > 0) "
+        f"select first, last, coalesce(lag(last) over w, -1) as previous_last, "
+        f"coalesce(lead(first) over w, -1) as next_first, first_value(first) over w as customer_first, "
+        f"purchase_days, revenue, seq, {', '.join(f'code_{g}' for g in GROUPINGS)}, "
+        # the id only on the customer's last row (a million ids cost more than the rest)
+        f"case when lead(first) over w is null then customer_id end as customer_id "
+        f"from h window w as (partition by seq order by month)", params).fetchnumpy()
+    seq = rows["seq"].astype(np.int64)
+    last_rows = rows["next_first"] < 0
+    ids = np.empty(int(seq.max()) + 1 if len(seq) else 0, dtype=object)
+    ids[seq[last_rows]] = rows["customer_id"][last_rows]
     return PurchaseMonths(first=rows["first"].astype(np.int64), last=rows["last"].astype(np.int64),
                           previous_last=rows["previous_last"].astype(np.int64),
                           next_first=rows["next_first"].astype(np.int64),
                           customer_first=rows["customer_first"].astype(np.int64),
                           purchase_days=rows["purchase_days"].astype(np.int64), revenue=rows["revenue"].astype(float),
                           codes={g: rows[f"code_{g}"].astype(np.int64) for g in GROUPINGS}, labels=labels,
-                          customer_ids=np.asarray(rows["customer_id"], dtype=object),
-                          as_of=cut)
+                          seq=seq, ids_by_seq=ids, as_of=cut)
 
 
 def _day(d: date) -> int:
@@ -167,9 +175,38 @@ def default_window(months: PurchaseMonths) -> int:
 
 
 def _month_index(day: np.ndarray) -> np.ndarray:
-    """Months since 1970-01 of days since 1970-01-01."""
-    d = day.astype("datetime64[D]")
-    return d.astype("datetime64[M]").astype(np.int64)
+    """Months since 1970-01 of days since 1970-01-01: a table of the days' range looked up (converting
+    millions of days through datetime64 takes a tenth of a second or more each time)."""
+    day = np.asarray(day, dtype=np.int64)
+    if day.size == 0:
+        return day
+    low, high = int(day.min()), int(day.max())
+    table = np.arange(low, high + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return table[day - low]
+
+
+def _folded(months: PurchaseMonths, grouping: str | None) -> tuple[np.ndarray, ...]:
+    """The rows counted per (group, last purchase day, gap to the next purchase capped at MAX_WINDOW + 2): all
+    that churn_counts needs (a row's first and last days share a month), in a tenth or less of the rows."""
+    if grouping not in months.folded:
+        groups = 1 if grouping is None else len(months.labels[grouping]) + 1
+        code = (np.zeros(len(months.last), dtype=np.int64) if grouping is None
+                else np.where(months.codes[grouping] < 0, groups - 1, months.codes[grouping]))
+        gap = np.where(months.next_first < 0, _GAP_CAP, np.minimum(months.next_first - months.last, _GAP_CAP))
+        low = int(months.last.min()) if len(months.last) else 0
+        span = (int(months.last.max()) - low + 1) if len(months.last) else 1
+        key = (code * span + (months.last - low)) * (_GAP_CAP + 1) + gap
+        size = groups * span * (_GAP_CAP + 1)
+        if size <= 20_000_000:  # a count per possible cell (fast); else the distinct cells (a sort)
+            counts = np.bincount(key, minlength=size)
+            cells = np.flatnonzero(counts)
+            counts = counts[cells]
+        else:
+            cells, counts = np.unique(key, return_counts=True)
+        rest, gaps = np.divmod(cells, _GAP_CAP + 1)
+        codes, days = np.divmod(rest, span)
+        months.folded[grouping] = (codes, days + low, gaps, counts, groups)
+    return months.folded[grouping]
 
 
 def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: str | None = None
@@ -179,31 +216,35 @@ def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: st
     ``months.as_of`` and at most the period's end), as two int arrays of shape (groups, months)."""
     if window < MIN_WINDOW:
         raise ValueError(f"the inactivity window must be at least {MIN_WINDOW} days, not {window}")
+    if window > MAX_WINDOW:
+        raise ValueError(f"the inactivity window must be at most {MAX_WINDOW} days, not {window}")
     n = scope.months
     base = _month_index(np.array([_day(scope.start)]))[0]  # the period's first month
-    if grouping is None:
-        code, groups = np.zeros(len(months.first), dtype=np.int64), 1
-    else:
-        groups = len(months.labels[grouping]) + 1
-        code = np.where(months.codes[grouping] < 0, groups - 1, months.codes[grouping])
-    first, last, nxt = months.first, months.last, months.next_first
+    code, last, gap, count, groups = _folded(months, grouping)
     # active on the day before a month's first day S: a row's purchases make the customer active on the days
     # [first, min(next_first - 1, last + W)], so on S - 1 for the month starts S in (first, min(next_first,
-    # last + W + 1)]
-    end = np.where(nxt >= 0, np.minimum(nxt, last + window + 1), last + window + 1)
-    start_idx = np.clip(_month_index(first) + 1 - base, 0, n)  # the first month start after the first purchase
-    stop_idx = np.clip(_month_index(end) + 1 - base, 0, n)  # past the last month start on or before ``end``
+    # last + W + 1)]; first and last share a month, so the first such S is the next month's
+    end = last + np.minimum(gap, window + 1)
+    start_idx = np.clip(_month_index(last) + 1 - base, 0, n)
+    stop_idx = np.clip(_month_index(end) + 1 - base, 0, n)
     live = stop_idx > start_idx
-    diff = np.bincount(code[live] * (n + 1) + start_idx[live], minlength=groups * (n + 1))
-    diff -= np.bincount(code[live] * (n + 1) + stop_idx[live], minlength=groups * (n + 1))
-    active = np.cumsum(diff.reshape(groups, n + 1), axis=1)[:, :n]
+    width = n + 1
+    diff = np.bincount(code[live] * width + start_idx[live], weights=count[live], minlength=groups * width)
+    diff -= np.bincount(code[live] * width + stop_idx[live], weights=count[live], minlength=groups * width)
+    active = np.rint(np.cumsum(diff.reshape(groups, width), axis=1)[:, :n]).astype(np.int64)
     # churned: the day W + 1 after a row's last purchase, with no purchase by then (and by the as-of day)
-    gone = ((nxt < 0) | (nxt - last > window)) & (last + window + 1 <= min(_day(months.as_of),
-                                                                         _day(scope.end_exclusive) - 1))
+    gone = (gap > window) & (last + window + 1 <= min(_day(months.as_of), _day(scope.end_exclusive) - 1))
     churn_idx = _month_index(last[gone] + window + 1) - base
     inside = (churn_idx >= 0) & (churn_idx < n)
-    churned = np.bincount(code[gone][inside] * n + churn_idx[inside], minlength=groups * n).reshape(groups, n)
-    return active, churned
+    churned = np.bincount(code[gone][inside] * n + churn_idx[inside], weights=count[gone][inside],
+                          minlength=groups * n)
+    return active, np.rint(churned).astype(np.int64).reshape(groups, n)
+
+
+def complete(months: PurchaseMonths, scope: Scope) -> np.ndarray:
+    """Per month of the scope's period: whether it ends on or before the as-of day (its churn is known)."""
+    period = pd.date_range(scope.start, scope.end, freq="MS")
+    return np.array([_day((m + pd.offsets.MonthEnd(0)).date()) <= _day(months.as_of) for m in period], dtype=bool)
 
 
 def pooled_rate(churned: np.ndarray, active: np.ndarray) -> tuple[int, int, float, float, float]:

@@ -42,7 +42,7 @@ def sample(ids: np.ndarray, size: int) -> np.ndarray:
     """The positions of at most ``size`` of ``ids`` picked by a hash of the id: the same customers every time."""
     if len(ids) <= size:
         return np.arange(len(ids))
-    hashes = pd.util.hash_array(ids.astype(str), categorize=False)
+    hashes = pd.util.hash_pandas_object(pd.Series(ids, dtype=object).astype(str), index=False).to_numpy()
     return np.sort(np.argpartition(hashes, size - 1)[:size])
 
 

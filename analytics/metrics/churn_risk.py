@@ -1,9 +1,10 @@
 """The churn page's customer lists from the customer value models: who is at risk now, and which of the customers
 won back had been at risk.
 
-- **at risk** (as of the period's end): active customers (a purchase within the window W) whose P(alive) (the
-  BG/NBD model of the value page) is below :data:`AT_RISK_P`, most likely gone first (ties: higher CLV first,
-  then customer id), with their CLV as the value at risk;
+- **at risk** (as of the period's end, or with an as-of day the last month end on or before it: the value
+  models work to a month's end, and must not see purchases after the as-of day): active customers (a purchase
+  within the window W) whose P(alive) (the BG/NBD model of the value page) is below :data:`AT_RISK_P`, most
+  likely gone first (ties: higher CLV first, then customer id), with their CLV as the value at risk;
 - **had been at risk**: a customer won back in the period who was on that list as of the day before the period
   (the models fitted on the data up to then).
 
@@ -14,12 +15,13 @@ draws them after the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
 
 from analytics.metrics import value
-from analytics.scope import Scope, add_months
+from analytics.scope import Scope, add_months, month_start
 
 #: P(alive) below this puts an active customer on the at-risk list.
 AT_RISK_P = 0.5
@@ -35,6 +37,7 @@ class AtRisk:
 
     window: int
     threshold: float
+    as_of: date  # the day the list is as of (a month's last day)
     customers: pd.DataFrame
     problem: str | None
     before: frozenset[str] | None
@@ -50,8 +53,12 @@ def _listed(view: value.ValueView, window: int, threshold: float) -> pd.DataFram
     return ordered[[c for c in COLUMNS if c in ordered]].reset_index(drop=True)
 
 
-def at_risk(con: duckdb.DuckDBPyConnection, scope: Scope, window: int, *, threshold: float = AT_RISK_P) -> AtRisk:
-    """The at-risk list as of the period's end and the list as of the day before the period (module docstring)."""
+def at_risk(con: duckdb.DuckDBPyConnection, scope: Scope, window: int, *, threshold: float = AT_RISK_P,
+            as_of: date | None = None) -> AtRisk:
+    """The at-risk list as of the period's end (or the last month end on or before ``as_of``) and the list as of
+    the day before the period (module docstring)."""
+    if as_of is not None and (as_of + timedelta(days=1)).day != 1:  # not a month's last day: the month before
+        scope = replace(scope, end=add_months(month_start(as_of), -1)) if month_start(as_of) > scope.start else scope
     now = value.value_view(con, scope, holdout=False)
     before_scope = replace(scope, start=add_months(scope.start, -1), end=add_months(scope.start, -1),
                            compare="none")
@@ -63,7 +70,7 @@ def at_risk(con: duckdb.DuckDBPyConnection, scope: Scope, window: int, *, thresh
             before, before_problem = frozenset(_listed(earlier, window, threshold)["customer_id"]), None
         else:
             before_problem = earlier.fits.problem
-    return AtRisk(window=window, threshold=threshold, customers=_listed(now, window, threshold),
+    return AtRisk(window=window, threshold=threshold, as_of=now.as_of, customers=_listed(now, window, threshold),
                   problem=None if "p_alive" in now.customers else now.fits.problem, before=before,
                   before_problem=before_problem)
 

@@ -146,8 +146,9 @@ def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int
     comparison_monthly = comparison_rate = None
     if comparison is not None:
         comparison_monthly = churn.monthly_churn(months, comparison, window)
-        comparison_rate = churn.pooled_rate(comparison_monthly["churned"].to_numpy(),
-                                            comparison_monthly["active_start"].to_numpy())
+        known = ~comparison_monthly["provisional"].to_numpy()
+        comparison_rate = churn.pooled_rate(comparison_monthly["churned"].to_numpy()[known],
+                                            comparison_monthly["active_start"].to_numpy()[known])
     lifetimes = _lifetimes(months, window)
     cox, problem, sampled, population = churn_drivers.drivers(con, scope, lifetimes, months.as_of)
     return ChurnView(
@@ -155,20 +156,22 @@ def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int
         churned=int(lifetimes["observed"].sum()), monthly=monthly, comparison_monthly=comparison_monthly,
         period_rate=period_rate, comparison_rate=comparison_rate,
         by_group=_by_group(months, scope, window, complete), sensitivity=_sensitivity(months, scope, window, complete),
-        cohorts=cohort_retention(con, scope, max_months=COHORT_MONTHS),
+        cohorts=cohort_retention(con, scope, max_months=COHORT_MONTHS, as_of=months.as_of),
         survival=_survival(lifetimes, months), cox=cox, cox_problem=problem, cox_customers=sampled,
         cox_population=population, win_back=_win_back(con, scope, months, window),
-        at_risk=churn_risk.at_risk(con, scope, window) if with_at_risk and len(lifetimes) else None)
+        at_risk=churn_risk.at_risk(con, scope, window, as_of=months.as_of) if with_at_risk and len(lifetimes) else None)
 
 
 def _cohort_scope(scope: Scope, as_of: date) -> Scope:
     """The scope whose period ends in the as-of day's month (months after it are not known)."""
-    return replace(scope, end=as_of) if as_of < scope.end_exclusive - timedelta(days=1) else scope
+    # (a data end before the period leaves the period as it is: every month is provisional)
+    return replace(scope, end=as_of) if scope.start <= as_of < scope.end_exclusive - timedelta(days=1) else scope
 
 
 def _by_group(months: churn.PurchaseMonths, scope: Scope, window: int, complete: np.ndarray
               ) -> dict[str, pd.DataFrame]:
     comparison = scope.comparison()
+    known = churn.complete(months, comparison) if comparison is not None else None
     out = {}
     for grouping in churn.GROUPINGS:
         labels = months.labels[grouping]
@@ -180,7 +183,7 @@ def _by_group(months: churn.PurchaseMonths, scope: Scope, window: int, complete:
         rows = []
         for i, label in enumerate([*labels, None]):
             c, a, rate, low, high = churn.pooled_rate(churned[i][complete], active[i][complete])
-            cc, ca, crate, clow, chigh = (churn.pooled_rate(compare_churned[i], compare_active[i])
+            cc, ca, crate, clow, chigh = (churn.pooled_rate(compare_churned[i][known], compare_active[i][known])
                                           if comparison is not None else (0, 0, np.nan, np.nan, np.nan))
             if label is None and a == 0 and ca == 0:
                 continue  # no customer without a group
@@ -212,7 +215,7 @@ def _lifetimes(months: churn.PurchaseMonths, window: int) -> pd.DataFrame:
     as_of = churn._day(months.as_of)
     last, first = months.last[last_rows], months.customer_first[last_rows]
     observed = as_of - last > window
-    return pd.DataFrame({"customer_id": months.customer_ids[last_rows],
+    return pd.DataFrame({"customer_id": months.ids_by_seq[months.seq[last_rows]],
                          "duration": np.where(observed, last - first, as_of - first), "observed": observed,
                          "last": last, "first": first,
                          **{f"code_{g}": months.codes[g][last_rows] for g in churn.GROUPINGS}})
@@ -251,7 +254,7 @@ def _win_back(con: duckdb.DuckDBPyConnection, scope: Scope, months: churn.Purcha
     back = ((months.previous_last >= 0) & (months.first - months.previous_last > window)
             & (months.first >= start) & (months.first <= end))
     frame = pd.DataFrame({
-        "customer_id": months.customer_ids[back],
+        "customer_id": months.ids_by_seq[months.seq[back]],
         "returned": (months.first[back]).astype("datetime64[D]"),
         "days_away": months.first[back] - months.previous_last[back], "revenue": months.revenue[back]})
     who = customers(scope)

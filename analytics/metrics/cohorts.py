@@ -36,6 +36,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from analytics.metrics.churn import goes_on
 from analytics.models.proportions import wilson_interval
 from analytics.scope import Scope, customer_history, customers
 
@@ -97,19 +98,21 @@ class CohortRetention:
         return self.sizes.empty
 
 
-def _cells(con: duckdb.DuckDBPyConnection, scope: Scope, max_months: int) -> pd.DataFrame:
+def _cells(con: duckdb.DuckDBPyConnection, scope: Scope, max_months: int, as_of: date | None) -> pd.DataFrame:
     """One row per cohort and N: the cohort's size, its customers with a purchase day and its revenue in
     month c + N, its revenue in month c, whether the month is provisional and ``data_end``. One query:
     the cohorts from ``customer_summary``, their months from ``customer_month`` (both through the gate),
     grouped by cohort and N, left joined to every cell of the grid (a cell with no one stays, as 0)."""
-    history, who = customer_history(scope), customers(scope)
+    who = customers(scope)
+    history = customer_history(scope) if as_of is None else customer_history(scope, (as_of, goes_on(con, as_of)))
+    last_day = as_of or date(9999, 12, 31)
     sql = f"""
         with {history.cte('history')}, {who.cte('who')},
         cohorts as (
             -- each customer in scope whose first purchase day falls in the period, with its month
             select customer_id, cast(date_trunc('month', first_order_date) as date) as cohort
             from who
-            where first_order_date >= ? and first_order_date < ?
+            where first_order_date >= ? and first_order_date < ? and first_order_date <= ?
         ),
         sizes as (
             select cohort, count(*) as customers from cohorts group by cohort
@@ -135,7 +138,7 @@ def _cells(con: duckdb.DuckDBPyConnection, scope: Scope, max_months: int) -> pd.
             where n.months_since <= date_diff('month', s.cohort, ?)
         ),
         data_end as (
-            select max(last_order_date) as data_end from who
+            select least(max(last_order_date), ?) as data_end from who
         ),
         final as (
             select
@@ -155,11 +158,13 @@ def _cells(con: duckdb.DuckDBPyConnection, scope: Scope, max_months: int) -> pd.
         )
         select * from final order by cohort, months_since
     """
-    params = [*history.params, *who.params, scope.start, scope.end_exclusive, max_months, max_months, scope.end]
+    params = [*history.params, *who.params, scope.start, scope.end_exclusive, last_day, max_months, max_months,
+              scope.end, last_day]
     return con.cursor().execute(sql, params).df()
 
 
-def cohort_retention(con: duckdb.DuckDBPyConnection, scope: Scope, *, max_months: int = 24) -> CohortRetention:
+def cohort_retention(con: duckdb.DuckDBPyConnection, scope: Scope, *, max_months: int = 24,
+                     as_of: date | None = None) -> CohortRetention:
     """Customer and revenue retention of the cohorts whose first purchase month lies in the scope's period.
 
     The scope's period picks the cohorts (their month, from its first to its last month) and ends the
@@ -174,6 +179,9 @@ def cohort_retention(con: duckdb.DuckDBPyConnection, scope: Scope, *, max_months
         The page's scope.
     max_months : int
         The largest number of months after the cohort's month with cells (0 or more).
+    as_of : datetime.date, optional
+        A day in the period's last month to count purchases up to (the churn page's as-of day): later ones
+        are not seen, and the cells of its month are provisional unless it is the month's last day.
 
     Returns
     -------
@@ -190,7 +198,7 @@ def cohort_retention(con: duckdb.DuckDBPyConnection, scope: Scope, *, max_months
     """
     if max_months < 0:
         raise ValueError(f"max_months must be 0 or more, not {max_months}")
-    cells = _cells(con, scope, max_months)
+    cells = _cells(con, scope, max_months, as_of)
     cells["customers"] = cells["customers"].astype("int64")
     cells["retained"] = cells["retained"].astype("int64")
     cells["share"] = cells["retained"] / cells["customers"]

@@ -235,7 +235,8 @@ def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv | 
 
 def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
     """The KPI tiles: each value with its comparison-period value and change."""
-    return _kpis(scope, _sales(con, scope), _customers(con, scope), average_clv(con, scope))
+    out = _kpis(scope, _sales(con, scope), _customers(con, scope), average_clv(con, scope))
+    return out | {"churn_rate": churn_kpi(churn_tile(con, scope))}
 
 
 def _trend(scope: Scope, sales: _Sales, customers: _Customers) -> pd.DataFrame:

@@ -58,7 +58,8 @@ def churn_tile(con: duckdb.DuckDBPyConnection, scope: Scope) -> ChurnTile:
     if comparison_scope is None:
         return ChurnTile(window, current, None, None)
     active, churned = churn.churn_counts(months, comparison_scope, window)
-    comparison = churn.pooled_rate(churned[0], active[0])
+    known = churn.complete(months, comparison_scope)  # (a comparison that runs past the data's end)
+    comparison = churn.pooled_rate(churned[0][known], active[0][known])
     p = two_proportion_p_value(current[0], current[1], comparison[0], comparison[1])
     out = []
     if p is not None and not np.isnan(current[2]) and not np.isnan(comparison[2]):
@@ -69,7 +70,7 @@ def churn_tile(con: duckdb.DuckDBPyConnection, scope: Scope) -> ChurnTile:
     moves = []
     for i, region in enumerate(months.labels["home_region"]):
         c, a, rate, _, _ = churn.pooled_rate(now_churned[i][complete], now_active[i][complete])
-        pc, pa, before, _, _ = churn.pooled_rate(then_churned[i], then_active[i])
+        pc, pa, before, _, _ = churn.pooled_rate(then_churned[i][known], then_active[i][known])
         if min(a, pa) < MIN_EXPOSURE:
             continue
         p_region = two_proportion_p_value(c, a, pc, pa)

@@ -20,7 +20,10 @@ value is a level of its own (``None``). What is left out, each with its reason i
   with one level (``no_variation``): it says nothing about leaving;
 - a categorical level with fewer than ``min_events`` customers who left (``rare_level``): its customers are
   counted with the reference level;
-- a categorical column with fewer than two levels that have ``min_events`` leavers (``too_few_events``).
+- a categorical column with fewer than two levels that have ``min_events`` leavers (``too_few_events``);
+- a categorical level whose customers are exactly those of a level of an earlier column (``same_customers``:
+  the customers missing from a customers file lack its segment and its channel alike): its effect is the earlier
+  level's, estimated once, and its customers are counted with its own column's reference.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ PH_ALPHA = 0.05
 #: Newton's decrement (score' · covariance · score) below which the fit counts as converged.
 _DECREMENT_TOLERANCE = 1e-8
 
-Reason = Literal["all_missing", "mostly_missing", "no_variation", "rare_level", "too_few_events"]
+Reason = Literal["all_missing", "mostly_missing", "no_variation", "rare_level", "too_few_events", "same_customers"]
 
 #: What a column of the design matrix stands for: (covariate, numeric, level, reference).
 _TermKey = tuple[str, bool, str | None, str | None]
@@ -195,8 +198,17 @@ def _design(covariates: pd.DataFrame, observed: np.ndarray, min_events: int) -> 
         elif not _is_numeric(covariates[name]) and not covariates[name].isna().all():
             labels = [None if pd.isna(v) else str(v) for v in covariates[name].to_numpy(dtype=object)[keep]]
             _categorical(str(name), np.array(labels, dtype=object), left, min_events, columns, terms, left_out)
-    matrix = np.column_stack(columns) if columns else np.empty((int(keep.sum()), 0))
-    return _Design(matrix, terms, left_out), keep
+    kept_columns, kept_terms = [], []
+    for values, term in zip(columns, terms, strict=True):
+        twin = next((other for other, known in zip(kept_columns, kept_terms, strict=True)
+                     if not term[1] and not known[1] and known[0] != term[0] and np.array_equal(values, other)), None)
+        if twin is not None:
+            left_out.append(LeftOut(term[0], term[2], "same_customers", int(left[values == 1].sum())))
+            continue
+        kept_columns.append(values)
+        kept_terms.append(term)
+    matrix = np.column_stack(kept_columns) if kept_columns else np.empty((int(keep.sum()), 0))
+    return _Design(matrix, kept_terms, left_out), keep
 
 
 def _categorical(name: str, labels: np.ndarray, left: np.ndarray, min_events: int, columns: list[np.ndarray],
