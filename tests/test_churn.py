@@ -120,3 +120,33 @@ def test_the_default_window_is_the_90th_percentile_of_the_gaps_rounded_up_to_30_
     assert default_window(months) == max(30, expected)
     with pytest.raises(ValueError, match="at least 30 days"):
         monthly_churn(months, PERIOD, 29)
+
+
+def _months_with_gaps(between: np.ndarray, within: int):
+    """PurchaseMonths whose consecutive-month gaps are ``between`` and with ``within`` gaps inside months."""
+    from analytics.metrics.churn import PurchaseMonths
+
+    n = len(between) + 1
+    last = np.concatenate([[0], np.cumsum(between)]).astype(np.int64)
+    nxt = np.concatenate([last[1:], [-1]])
+    days = np.ones(n, dtype=np.int64)
+    days[0] += within
+    zeros = np.zeros(n, dtype=np.int64)
+    return PurchaseMonths(first=last, last=last, previous_last=np.concatenate([[-1], last[:-1]]), next_first=nxt,
+                          customer_first=zeros, purchase_days=days, revenue=zeros.astype(float), codes={}, labels={},
+                          seq=zeros, ids_by_seq=np.array(["c"], dtype=object), as_of=date(2030, 1, 1))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_default_window_counts_gaps_at_the_edges_of_each_30_days(seed):
+    """The rule by its definition (smallest multiple of 30 with 90 % of the gaps at most that long), on gaps
+    that sit on and next to the multiples of 30, against a plain sort; at most 720 days."""
+    rng = np.random.default_rng(seed)
+    between = rng.choice([31, 59, 60, 61, 89, 90, 91, 119, 120, 121, 700, 721, 900], size=200)
+    within = int(rng.integers(0, 400))
+    gaps = np.sort(np.concatenate([np.full(within, 1), between]))
+    want = 30
+    while want < 720 and (gaps <= want).sum() < 0.9 * len(gaps):
+        want += 30
+    assert default_window(_months_with_gaps(between, within)) == want
+    assert default_window(_months_with_gaps(np.full(50, 1000), 0)) == 720

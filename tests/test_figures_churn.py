@@ -253,26 +253,31 @@ def test_hazard_ratios_are_drawn_on_a_log_axis_with_a_line_at_one_coloured_by_di
     fit = fit_cox(durations, observed, covariates)
     fig = fc.hazard_ratio_forest(fit, lang, names={"region": "Region"})
     assert fig.layout.xaxis.type == "log" and [(s.x0, s.x1) for s in fig.layout.shapes] == [(1, 1)]
-    drawn = {y: (x, up, down, tr.name, tr.marker.color) for tr in fig.data
+    def labels(figure) -> list[str]:  # each row's name, written above it (row i at y = i)
+        return [a.text for a in sorted(figure.layout.annotations, key=lambda a: a.y) if a.yref == "y"]
+
+    names = labels(fig)
+    drawn = {names[int(y)]: (x, up, down, tr.name, tr.marker.color) for tr in fig.data
              for y, x, up, down in zip(tr.y, tr.x, tr.error_x.array, tr.error_x.arrayminus, strict=True)}
-    assert len(drawn) == len(fit.terms) == len(fig.layout.yaxis.categoryarray)
+    assert len(drawn) == len(fit.terms) == len(names)
     for term in fit.terms:
         column = "Region" if term.column == "region" else term.column
         level, ref = (t("churn_fig_missing_level", lang) if v is None else v for v in (term.level, term.reference))
         label = (t("churn_fig_per_unit", lang, column=column) if term.numeric
-                 else f"{column}<br>{t('churn_fig_level_vs', lang, level=level, reference=ref)}")
+                 else f"{column} · {t('churn_fig_level_vs', lang, level=level, reference=ref)}")
         x, up, down, name, color = drawn[label]
         assert np.isclose(x, term.hazard_ratio) and np.isclose(x + up, term.high) and np.isclose(x - down, term.low)
         direction = "unclear" if term.low <= 1 <= term.high else "faster" if term.hazard_ratio > 1 else "slower"
         assert name == t(f"churn_fig_{direction}", lang)
         assert color == {"faster": RED, "slower": GREEN, "unclear": COMPARISON}[direction]
-    east = f"Region<br>{t('churn_fig_level_vs', lang, level='east', reference='north')}"  # the largest: reference
+    east = f"Region · {t('churn_fig_level_vs', lang, level='east', reference='north')}"  # the largest: reference
     assert drawn[east][3:] == (t("churn_fig_slower", lang), GREEN), "simulated: the east leaves 2.5 times as slowly"
-    assert list(fig.layout.yaxis.categoryarray)[-1] == t("churn_fig_per_unit", lang, column="noise")
+    assert names[-1] == t("churn_fig_per_unit", lang, column="noise")
+    assert fig.layout.yaxis.showticklabels is False  # names above the rows: the plot keeps a phone's width
     # a whole row's label given per term, as (column, level); a label from the data is text
-    rows = fc.hazard_ratio_forest(fit, lang, {("plan", "B"): "<i>B</i> plan"}).layout.yaxis.categoryarray
+    rows = labels(fc.hazard_ratio_forest(fit, lang, {("plan", "B"): "<i>B</i> plan"}))
     assert "&lt;i&gt;B&lt;/i&gt; plan" in rows
-    assert f"plan<br>{t('churn_fig_level_vs', lang, level='B', reference='A')}" not in rows
+    assert f"plan · {t('churn_fig_level_vs', lang, level='B', reference='A')}" not in rows
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

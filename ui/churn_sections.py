@@ -206,7 +206,7 @@ def at_risk(risk: AtRisk, lang: str, currency: str) -> None:
                                   download_stem=t("churn_at_risk_title", lang),
                                   column_config=percent_config(lang, "p_alive") | money_config(
                                       lang, currency, "clv", "monetary", "revenue"),
-                                  height=380, whole=lambda: renamed)
+                                  height=380 if len(renamed) > 10 else "auto", whole=lambda: renamed)
 
 
 def win_back(view: ChurnView, risk: AtRisk | None, lang: str, currency: str) -> None:
@@ -239,5 +239,5 @@ def win_back(view: ChurnView, risk: AtRisk | None, lang: str, currency: str) -> 
     customer_links.customer_table(renamed.head(customer_links.SHOWN), lang, "churn_win_back",
                                   id_column=t("churn_col_customer_id", lang),
                                   download_stem=t("churn_win_back_title", lang),
-                                  column_config=money_config(lang, currency, "revenue"), height=380,
-                                  whole=lambda: renamed)
+                                  column_config=money_config(lang, currency, "revenue"),
+                                  height=380 if len(renamed) > 10 else "auto", whole=lambda: renamed)

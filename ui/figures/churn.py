@@ -32,8 +32,7 @@ PALETTE = (CURRENT, "#e07b00", "#0f8b8d", "#7b4ea3", "#8c564b", "#d1477a", "#7a8
 #: The cohort grid writes values in its cells up to this many columns (a cell of 30 px or more on a phone).
 MAX_TEXT_COLUMNS = 8
 #: Labelled months on a month axis at most (a 390-px phone fits about six), every 1, 2, 3, 6 ... months.
-MAX_MONTH_LABELS = 6
-_MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60)
+MAX_MONTH_LABELS, _MONTH_STEPS = 6, (1, 2, 3, 6, 12, 24, 60)
 _GREY, _WARM, _INK = "#8a949e", "#e07b00", "#1d2733"
 #: Retention's colours, spread over the low shares most cells have (provisional cells: greys).
 _BLUES, _GREYS = [[0, "#f4f7fb"], [0.25, "#a9c3e6"], [0.5, "#6b9ad3"], [1, CURRENT]], [[0, "#f4f5f6"], [1, _GREY]]
@@ -328,29 +327,32 @@ def hazard_ratio_forest(fit: CoxFit | None, lang: str, names: Mapping | None = N
     rows = [_term_label(term, names or {}, lang) for term in fit.terms]
     fig, directions = go.Figure(), [hazard_words(term).direction for term in fit.terms]
     for direction, color in (("faster", RED), ("slower", GREEN), ("unclear", COMPARISON)):
-        terms = [(row, term) for row, term, d in zip(rows, fit.terms, directions, strict=True) if d == direction]
+        terms = [(i, row, term) for i, (row, term, d) in enumerate(zip(rows, fit.terms, directions, strict=True))
+                 if d == direction]
         if not terms:
             continue
-        ratio, low, high = (np.array([getattr(term, a) for _, term in terms]) for a in ("hazard_ratio", "low", "high"))
-        hover = [_lines(f"<b>{row.replace('<br>', ': ')}</b>",
-                        t("churn_fig_hazard_ratio", lang, ratio=fmt_number(term.hazard_ratio, lang)),
-                        _ci(term.low, term.high, lang, fmt_number),
-                        t("churn_fig_p_value", lang, p=fmt_number(term.p_value, lang, 3)),
-                        t("churn_fig_customers_left", lang, customers=fmt_int(term.customers, lang),
-                          events=fmt_int(term.events, lang))) for row, term in terms]
-        fig.add_scatter(x=ratio, y=[row for row, _ in terms], mode="markers", name=t(f"churn_fig_{direction}", lang),
+        ratio, low, high = (np.array([getattr(term, a) for *_, term in terms]) for a in ("hazard_ratio", "low", "high"))
+        hover = [_lines(f"<b>{row.replace('<br>', ': ')}</b>", t("churn_fig_hazard_ratio", lang,
+                        ratio=fmt_number(term.hazard_ratio, lang)), _ci(term.low, term.high, lang, fmt_number),
+                        t("churn_fig_p_value", lang, p=fmt_number(term.p_value, lang, 3)), t(
+                        "churn_fig_customers_left", lang, customers=fmt_int(term.customers, lang),
+                        events=fmt_int(term.events, lang))) for _, row, term in terms]
+        fig.add_scatter(x=ratio, y=[i for i, *_ in terms], mode="markers", name=t(f"churn_fig_{direction}", lang),
                         marker={"size": 10, "color": color}, customdata=hover, hovertemplate=_HOVER,
                         error_x={"type": "data", "symmetric": False, "array": high - ratio, "arrayminus": ratio - low,
                                  "color": color, "thickness": 2, "width": 0})
+    for i, row in enumerate(rows):  # each name above its row, across the width (as axis labels: most of a phone)
+        fig.add_annotation(x=0, xref="paper", y=i, yref="y", yshift=15, xanchor="left", showarrow=False,
+                           text=row.replace("<br>", " · "), font={"size": 11, "color": _INK})
     fig.add_vline(x=1, line={"color": _INK, "width": 1})
     edges = [v for term in fit.terms for v in (term.low, term.high) if np.isfinite(v) and v > 0] + [1.0]
     lo, hi = min(edges) / 1.15, max(edges) * 1.15
     ticks = [v for v in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo <= v <= hi]
-    layout(fig, max(220, 48 * len(rows) + 90)).update_layout(hovermode="closest", showlegend=True)
+    layout(fig, max(220, 46 * len(rows) + 100)).update_layout(hovermode="closest", showlegend=True)
     fig.update_xaxes(type="log", range=[math.log10(lo), math.log10(hi)], tickvals=ticks, showgrid=True,
                      ticktext=[fmt_number(v, lang) + "×" for v in ticks], gridcolor="#eef0f3",
                      title_text=t("churn_fig_hazard_axis", lang))
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=rows, autorange="reversed")
+    fig.update_yaxes(range=[len(rows) - 0.5, -0.8], showticklabels=False, showgrid=False, zeroline=False)
     return fig
 
 
@@ -383,12 +385,11 @@ def win_back_bars(monthly: pd.DataFrame, lang: str, currency: str = "CNY") -> go
 def days_away_histogram(days_away: Sequence[float] | np.ndarray | pd.Series, lang: str) -> go.Figure:
     """How long the customers won back had been away (days from their last purchase before churning to their
     return): a histogram in 30-day bins (90-day ones when the days span over three years), the median marked."""
-    days = np.asarray(days_away, dtype=float)
-    days = days[np.isfinite(days)]
+    days = np.asarray(days_away, dtype=float)[np.isfinite(np.asarray(days_away, dtype=float))]
     if not len(days):
         return _empty(lang)
-    size = 30 if days.max() - days.min() <= 3 * 365 else 90
-    fig = go.Figure(go.Histogram(
+    size, fig = 30 if days.max() - days.min() <= 3 * 365 else 90, go.Figure()
+    fig.add_trace(go.Histogram(
         x=days, xbins={"start": math.floor(days.min() / size) * size, "end": days.max() + size, "size": size},
         marker_color=CURRENT, name=t("churn_fig_customers", lang),
         hovertemplate=t("churn_fig_bin", lang, days="%{x}", customers="%{y}") + "<extra></extra>"))
