@@ -193,7 +193,8 @@ def at_risk(risk: AtRisk, lang: str, currency: str) -> None:
         return
     c1, c2 = st.columns(2)
     regions = sorted({r for r in listed["home_region"].dropna()})
-    picked = c1.multiselect(t("churn_at_risk_regions", lang), regions, key="churn_at_risk_regions")
+    picked = c1.multiselect(t("churn_at_risk_regions", lang), regions, key="churn_at_risk_regions",
+                            placeholder=t("all_values", lang))
     floor = c2.number_input(t("churn_at_risk_min_clv", lang), min_value=0.0, value=0.0, step=100.0,
                             key="churn_at_risk_min_clv")
     chosen = listed[(listed["clv"] >= floor) & (listed["home_region"].isin(picked) if picked else True)]
