@@ -61,3 +61,35 @@ def _pipeline(job: Job) -> tuple[Callable[..., Any], Callable[..., Any]]:
     from analytics.store.connection import connect
 
     return connect, import_file
+
+
+class Timers:
+    """Inclusive seconds per call path of named functions, patched in place: ``timed`` maps a key of
+    ``modules`` to the space-separated names of its functions to time (a missing one is skipped). Calls nest:
+    a path is ``outer>inner``; :meth:`take` hands the totals over with ``(rest)``, the time outside them."""
+
+    def __init__(self, modules: dict, timed: dict[str, str]) -> None:
+        self.stack: list[str] = []
+        self.totals: dict[str, float] = {}
+        for mod, names in timed.items():
+            for name in names.split():
+                if hasattr(modules[mod], name):
+                    setattr(modules[mod], name, self._wrap(getattr(modules[mod], name), name))
+
+    def _wrap(self, fn, name):
+        import time
+
+        def timed(*args, **kwargs):
+            self.stack.append(name)
+            path, t0 = ">".join(self.stack), time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.totals[path] = self.totals.get(path, 0.0) + time.perf_counter() - t0
+                self.stack.pop()
+        return timed
+
+    def take(self, total: float) -> dict[str, float]:
+        out, self.totals = self.totals, {}
+        out["(rest)"] = total - sum(s for p, s in out.items() if ">" not in p)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))

@@ -45,7 +45,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from bench_common import PROJECT_ROOT, WORK_DIR, _status_mb  # noqa: E402
+from bench_common import PROJECT_ROOT, WORK_DIR, Timers, _status_mb  # noqa: E402
 
 TARGET_COLD_S = 1.0
 TARGET_SPEEDUP = 10.0
@@ -61,36 +61,11 @@ REGION = "华东"
 
 # --------------------------------------------------------------------------- inside a worker
 
-class Timers:
-    """Inclusive seconds per call path of the :data:`TIMED` functions (patched in place)."""
+def _modules() -> dict:
+    from analytics.metrics import churn, churn_drivers, churn_risk, churn_view, value
 
-    def __init__(self) -> None:
-        from analytics.metrics import churn, churn_drivers, churn_risk, churn_view, value
-
-        modules = {"churn": churn, "churn_view": churn_view, "churn_drivers": churn_drivers,
-                   "churn_risk": churn_risk, "value": value}
-        self.stack: list[str] = []
-        self.totals: dict[str, float] = {}
-        for mod, names in TIMED.items():
-            for name in names.split():
-                if hasattr(modules[mod], name):
-                    setattr(modules[mod], name, self._wrap(getattr(modules[mod], name), name))
-
-    def _wrap(self, fn, name):
-        def timed(*args, **kwargs):
-            self.stack.append(name)
-            path, t0 = ">".join(self.stack), time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.totals[path] = self.totals.get(path, 0.0) + time.perf_counter() - t0
-                self.stack.pop()
-        return timed
-
-    def take(self, total: float) -> dict[str, float]:
-        out, self.totals = self.totals, {}
-        out["(rest)"] = total - sum(s for p, s in out.items() if ">" not in p)
-        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+    return {"churn": churn, "churn_view": churn_view, "churn_drivers": churn_drivers, "churn_risk": churn_risk,
+            "value": value}
 
 
 def _scope(db: str, filtered: bool):
@@ -119,7 +94,7 @@ def _cold(db: str, scope) -> dict:
     from analytics.metrics import churn_view
     from analytics.store.connection import connect
 
-    timers = Timers()
+    timers = Timers(_modules(), TIMED)
     t0, c0 = time.perf_counter(), time.process_time()
     con = connect(db, read_only=True)
     connected = time.perf_counter() - t0
@@ -154,7 +129,7 @@ def _at_risk(db: str, scope, window: int, as_of: str) -> dict:
 
     day = date.fromisoformat(as_of)
     scope = churn_view._cohort_scope(scope, day)  # the view's scope, which the page passes
-    timers = Timers()
+    timers = Timers(_modules(), TIMED)
     t0, c0 = time.perf_counter(), time.process_time()
     con = connect(db, read_only=True)
     risk = churn_risk.at_risk(con, scope, window, as_of=day)

@@ -39,7 +39,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from bench_common import PROJECT_ROOT, WORK_DIR, _status_mb  # noqa: E402
+from bench_common import PROJECT_ROOT, WORK_DIR, Timers, _status_mb  # noqa: E402
 from value_data import TRUE, build  # noqa: E402
 
 TARGET_FIT_S = 10.0
@@ -72,34 +72,6 @@ def page_data(con, scope, **kwargs):
 
 def page_lists(view):
     return view.top_by_clv(100), view.at_risk(100)
-
-
-class Timers:
-    """Inclusive seconds per call path of the :data:`TIMED` functions (patched in place)."""
-
-    def __init__(self, modules: dict) -> None:
-        self.stack: list[str] = []
-        self.totals: dict[str, float] = {}
-        for mod, names in TIMED.items():
-            for name in names.split():
-                if hasattr(modules[mod], name):
-                    setattr(modules[mod], name, self._wrap(getattr(modules[mod], name), name))
-
-    def _wrap(self, fn, name):
-        def timed(*args, **kwargs):
-            self.stack.append(name)
-            path, t0 = ">".join(self.stack), time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.totals[path] = self.totals.get(path, 0.0) + time.perf_counter() - t0
-                self.stack.pop()
-        return timed
-
-    def take(self, total: float) -> dict[str, float]:
-        out, self.totals = self.totals, {}
-        out["(rest)"] = total - sum(s for p, s in out.items() if ">" not in p)
-        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def _modules() -> dict:
@@ -137,7 +109,7 @@ def worker(mode: str, db: str) -> dict:
 
     if mode == "build":
         return build(int(db))
-    timers = Timers(_modules())
+    timers = Timers(_modules(), TIMED)
     t0 = time.perf_counter()
     con = connect(db, read_only=True)
     scope = default_scope(con)
