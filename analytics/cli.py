@@ -23,7 +23,7 @@ from typing import Any
 
 from analytics import pages
 from analytics.access import authorize, default_access_path, load_access
-from analytics.errors import CRMError, in_one_line
+from analytics.errors import CRMError, OptionError, in_one_line
 from analytics.ingest.claims import undo_preview
 from analytics.ingest.orders import AMENDED_POLICIES
 from analytics.ingest.pipeline import DATE_ORDERS, SCALES, Progress, import_file, undo_import
@@ -369,6 +369,10 @@ def _report(args: argparse.Namespace, con: Any) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = run_report(con, page.key, scope, user, options)
+    try:
+        report = run_report(con, page.key, scope, user, options)
+    except OptionError as exc:  # an option that does not fit the period (the churn page's as-of day)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     _print_json(report) if args.json else print(report_text(report))
     return 0

@@ -7,6 +7,10 @@ class CRMError(Exception):
     """Base of every error a person is meant to read."""
 
 
+class OptionError(CRMError, ValueError):
+    """A page option that does not fit the rest (an as-of day outside the chosen period)."""
+
+
 class FileReadError(CRMError):
     """The file cannot be read: missing, unsupported, damaged, empty."""
 

@@ -189,6 +189,11 @@ def test_report_refuses_a_bad_month_and_an_empty_database(tmp_path, capsys):
     assert code == 2 and "--from '2024-13'" in err
     code, _, err = run(capsys, "--db", db, "report", "overview", "--from", "2024-03", "--to", "2024-01")
     assert code == 2 and "before it starts" in err
+    # an option that does not fit the period: said as such, not as an unexpected error
+    code, out, err = run(capsys, "--db", db, "report", "churn", "--from", "2024-01", "--to", "2024-03",
+                         "--as-of", "2023-06-30")
+    assert (code, out) == (2, "") and "the as-of day 2023-06-30 must lie in the period" in err
+    assert "unexpected" not in err
 
 
 # 华南 adds a third region; 华北's last sale (a return) is in March, the others' in February.

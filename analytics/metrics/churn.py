@@ -37,6 +37,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.errors import OptionError
 from analytics.models.proportions import wilson_interval
 from analytics.scope import Scope, customers, months_until
 
@@ -97,7 +98,8 @@ def as_of_day(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None =
     last_day = scope.end_exclusive - timedelta(days=1)
     if as_of is not None:
         if not scope.start <= as_of <= last_day:
-            raise ValueError(f"the as-of day {as_of} must lie in the period ({scope.start} to {last_day})")
+            raise OptionError(f"the as-of day {as_of} must lie in the period ({scope.start} to {last_day}): "
+                              "choose a day in it, or another period")
         return as_of
     # the data's end: the last purchase of anyone (an export's date, the same for every scope: a filter or a
     # manager's regions whose customers stopped buying earlier must not hide their churn)
