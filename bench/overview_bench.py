@@ -6,10 +6,13 @@ through the real pipeline (once; reused afterwards, and upgraded in place when t
 has newer schema migrations; delete the file to import again), then measures, each in a
 fresh subprocess:
 
-- **cold**: open the database and compute everything the overview shows
-  (``analytics.metrics.overview.overview`` for the default scope: 12 months against the previous
-  12), nothing cached; and the same with a region and a channel filter;
-- **warm**: the page's cached loader (``ui.loaders.load_view("overview", ...)``) called again with the
+- **cold**: open the database and compute what the overview page draws at once
+  (``analytics.metrics.overview.overview(..., with_average_clv=False, with_churn=False)``, the page's
+  ``ui.loaders.load_overview_fast``) for the default scope: 12 months against the previous 12, nothing
+  cached; and the same with a region and a channel filter. The two tiles the page fills after it are timed
+  apart in the same process, after it: **churn tile** (``overview_churn.churn_tile``) and **average CLV**
+  (``overview_value.average_clv``: fits the value models), not counted in cold;
+- **warm**: the page's cached loader (``ui.loaders.load_overview_fast``) called again with the
   same scope and data version: what a second visitor, or a rerun, waits for;
 - **pandas**: the same figures computed with pandas from the raw transactions already in
   memory (the load of the rows into pandas is timed separately and not counted), checked
@@ -93,11 +96,19 @@ def worker(mode: str, db: str, filtered: bool) -> dict:
 
     scope = _scope(Path(db), filtered)
     if mode == "cold":
+        from analytics.metrics import overview_churn, overview_value
+
         t0 = time.perf_counter()
         con = connect(db, read_only=True)
-        view = overview.overview(con, scope)
+        view = overview.overview(con, scope, with_average_clv=False, with_churn=False)
         seconds = time.perf_counter() - t0
-        return {"seconds": seconds, "revenue": view.kpis["revenue"].value}
+        t1 = time.perf_counter()
+        overview_churn.churn_tile(con, scope)
+        t2 = time.perf_counter()
+        overview_value.average_clv(con, scope)
+        t3 = time.perf_counter()
+        return {"seconds": seconds, "revenue": view.kpis["revenue"].value, "churn_tile_seconds": t2 - t1,
+                "average_clv_seconds": t3 - t2}
     if mode == "warm":
         os.environ["CRM_DB"] = db
         import logging
@@ -106,11 +117,11 @@ def worker(mode: str, db: str, filtered: bool) -> dict:
         from ui import loaders
 
         version = loaders.data_version()
-        loaders.load_view("overview", scope.cache_key(), version)  # fills the cache
+        loaders.load_overview_fast(scope.cache_key(), version)  # fills the cache
         times = []
         for _ in range(5):
             t0 = time.perf_counter()
-            loaders.load_view("overview", scope.cache_key(), loaders.data_version())
+            loaders.load_overview_fast(scope.cache_key(), loaders.data_version())
             times.append(time.perf_counter() - t0)
         return {"seconds": statistics.median(times)}
     if mode == "pandas":
@@ -201,14 +212,18 @@ def main(argv: list[str] | None = None) -> int:
             pandas_s = statistics.median(r["seconds"] for r in runs["pandas"])
             load = statistics.median(r["load_seconds"] for r in runs["pandas"])
             same = abs(runs["cold"][0]["revenue"] - runs["pandas"][0]["revenue"]) < 0.01
+            churn_s = statistics.median(r["churn_tile_seconds"] for r in runs["cold"])
+            clv_s = statistics.median(r["average_clv_seconds"] for r in runs["cold"])
             row = {"rows": rows, "filtered": filtered, "cold_s": cold, "warm_s": warm, "pandas_s": pandas_s,
+                   "churn_tile_s": churn_s, "average_clv_s": clv_s,
                    "pandas_load_s": load, "speedup_cold_vs_pandas": pandas_s / cold, "revenue_matches": same,
                    "runs": runs}
             results["sizes"].append(row)
             label = "region+channel filter" if filtered else "no filter"
             print(f"{rows:>11,} rows, {label:<22} cold {cold * 1000:7.0f} ms   warm {warm * 1000:6.1f} ms   "
                   f"pandas {pandas_s * 1000:7.0f} ms (+{load * 1000:.0f} ms to load the rows)   "
-                  f"pandas/cold {pandas_s / cold:5.1f}x   revenue equal: {same}")
+                  f"pandas/cold {pandas_s / cold:5.1f}x   revenue equal: {same}   "
+                  f"then: churn tile {churn_s * 1000:.0f} ms, average CLV {clv_s * 1000:.0f} ms")
     big = [r for r in results["sizes"] if r["rows"] == max(args.rows)]
     for r in big:
         label = "filtered" if r["filtered"] else "default"
