@@ -3,7 +3,6 @@ adjustable, cohorts, survival curves, what goes with leaving sooner, the custome
 
 from datetime import timedelta
 
-import pandas as pd
 import streamlit as st
 
 from ui import churn_sections as sections
@@ -133,4 +132,3 @@ with risk_slot:
     sections.at_risk(risk, lang, currency)
 with back_slot:
     sections.win_back(view, risk, lang, currency)
-del pd  # (imported for type use by readers of the script)
