@@ -18,7 +18,7 @@ from analytics.models.cox import fit_cox
 from analytics.models.survival import kaplan_meier
 from ui.dates import fmt_month
 from ui.figures import churn as fc
-from ui.figures.common import COMPARISON, GREEN, RED
+from ui.figures.common import COMPARISON, CURRENT, GREEN, RED
 from ui.figures.value import group_name
 from ui.formats import fmt_int, fmt_pct
 from ui.i18n import LANGUAGES, t
@@ -122,7 +122,9 @@ def by_group() -> pd.DataFrame:
 def test_group_churn_draws_rates_intervals_and_comparison_and_marks_small_and_moved_groups(lang):
     frame = by_group()
     fig = fc.group_churn_bar(frame, "home_region", lang)
-    bar, past = fig.data
+    bar, swatch, past = fig.data
+    # the legend's swatch: the period's blue, whatever the first bar's colour (a moved group's red or green)
+    assert (swatch.name, swatch.marker.color, bar.showlegend) == (bar.name, CURRENT, False)
     ordered = frame.sort_values("rate")  # highest on top: drawn last
     names = ["华北", "华东", group_name("home_region", None, lang), "西北"]
     assert list(bar.y) == names == list(past.y) and names[2] == t("unknown_region", lang)
@@ -142,7 +144,7 @@ def test_group_churn_draws_rates_intervals_and_comparison_and_marks_small_and_mo
 def test_group_churn_without_comparison_draws_no_markers_and_names_are_text():
     frame = by_group().assign(compare_rate=np.nan, group=["<b>x</b>", None, "a", "b"])
     fig = fc.group_churn_bar(frame, "segment", "zh")
-    assert len(fig.data) == 1 and "&lt;b&gt;x&lt;/b&gt;" in list(fig.data[0].y)
+    assert len(fig.data) == 2 and "&lt;b&gt;x&lt;/b&gt;" in list(fig.data[0].y)  # the bars and the legend's swatch
     assert t("value_no_segment", "zh") in list(fig.data[0].y)
 
 

@@ -172,16 +172,15 @@ def window_sensitivity_line(sensitivity: pd.DataFrame, lang: str) -> go.Figure:
 
 
 def group_churn_bar(frame: pd.DataFrame, grouping: str, lang: str) -> go.Figure:
-    """Churn per group (highest on top), its 95 % interval as error bars, the comparison's rate grey diamonds; the
-    rate under the name, faded and so labelled if too few to trust, red ▲ / green ▼ if it moved (beyond noise)."""
+    """Churn per group, highest on top, with its interval; the comparison grey; too few faded; moves ▲ red / ▼ green."""
     if frame is None or frame.empty:
         return _empty(lang)
     df = frame.sort_values("rate", ascending=True, na_position="first")
     names = [_escape(group_name(grouping, g, lang)) for g in df["group"]]
     rate, low, high, past = _columns(df, "rate", "low", "high", "compare_rate")
     small, moved = df["small"].to_numpy(dtype=bool), [m if m in ("up", "down") else None for m in df["moved"]]
-    color, arrow = {"up": RED, "down": GREEN, None: CURRENT}, {"up": "▲ ", "down": "▼ ", None: ""}
-    few = f" · {t('churn_fig_few_customers', lang)}"
+    color, arrow, few = ({"up": RED, "down": GREEN, None: CURRENT}, {"up": "▲ ", "down": "▼ ", None: ""},
+                         f" · {t('churn_fig_few_customers', lang)}")
     ticks = [f"{n}<br><span style='font-size:11px'><span style='color:{color[m]}'>{arrow[m]}</span>"
              f"{fmt_pct(r, lang)}{few if s else ''}</span>"
              for n, m, r, s in zip(names, moved, rate, small, strict=True)]
@@ -191,11 +190,12 @@ def group_churn_bar(frame: pd.DataFrame, grouping: str, lang: str) -> go.Figure:
                     t(f"churn_fig_moved_{m}", lang) if m else None, s and t("churn_fig_small_note", lang))
              for n, r, lo, hi, c, e, p, m, s in zip(names, rate, low, high, df["churned"], df["exposure"], past,
                                                      moved, small, strict=True)]
-    fig = go.Figure(go.Bar(
-        x=rate, y=names, orientation="h", name=t("churn_fig_this_period", lang), customdata=hover,
+    fig = go.Figure(go.Bar(  # (the legend's swatch is the period's blue: plotly takes the first bar's colour)
+        x=rate, y=names, orientation="h", name=t("churn_fig_this_period", lang), customdata=hover, showlegend=False,
         marker_color=[_rgba(color[m], 0.35 if s else 1.0) for m, s in zip(moved, small, strict=True)],
         hovertemplate=_HOVER, error_x={"type": "data", "symmetric": False, "array": np.maximum(high - rate, 0),
                                        "arrayminus": np.maximum(rate - low, 0), "color": _INK, "width": 3}))
+    fig.add_bar(x=[None], y=[None], orientation="h", name=t("churn_fig_this_period", lang), marker_color=CURRENT)
     if np.isfinite(past).any():
         fig.add_scatter(x=past, y=names, mode="markers", name=t("churn_fig_comparison", lang), customdata=hover,
                         hovertemplate=_HOVER, marker={"symbol": "diamond", "size": 10, "color": COMPARISON,
