@@ -253,6 +253,36 @@ def complete(months: PurchaseMonths, scope: Scope) -> np.ndarray:
     return np.array([_day((m + pd.offsets.MonthEnd(0)).date()) <= _day(months.as_of) for m in period], dtype=bool)
 
 
+def monthly_rate(monthly: pd.DataFrame) -> tuple[int, int, float, float, float]:
+    """:func:`pooled_rate` of a :func:`monthly_churn` frame over its months whose churn is known (not
+    provisional)."""
+    known = ~monthly["provisional"].to_numpy()
+    return pooled_rate(monthly["churned"].to_numpy()[known], monthly["active_start"].to_numpy()[known])
+
+
+def period_rate(months: PurchaseMonths, scope: Scope, window: int) -> tuple[int, int, float, float, float]:
+    """:func:`pooled_rate` of the scope's period over its months whose churn is known (as
+    :func:`monthly_rate` of its :func:`monthly_churn`, without the rest of that frame)."""
+    active, churned = churn_counts(months, scope, window)
+    known = complete(months, scope)
+    return pooled_rate(churned[0][known], active[0][known])
+
+
+def group_rates(months: PurchaseMonths, scope: Scope, window: int, grouping: str
+                ) -> list[tuple[str | None, tuple, tuple | None]]:
+    """Per group of ``grouping`` (its labels in order, then ``None``: customers without one): the period's
+    :func:`pooled_rate` over its months whose churn is known and the comparison period's (None without one)."""
+    comparison = scope.comparison()
+    active, churned = churn_counts(months, scope, window, grouping)
+    now = complete(months, scope)
+    if comparison is not None:
+        then_active, then_churned = churn_counts(months, comparison, window, grouping)
+        then = complete(months, comparison)
+    return [(label, pooled_rate(churned[i][now], active[i][now]),
+             None if comparison is None else pooled_rate(then_churned[i][then], then_active[i][then]))
+            for i, label in enumerate([*months.labels[grouping], None])]
+
+
 def pooled_rate(churned: np.ndarray, active: np.ndarray) -> tuple[int, int, float, float, float]:
     """The churn rate over several months: customers who churned over customers active at the months' starts
     (customer-months), with its 95 % Wilson interval: (churned, exposure, rate, low, high), NaN without any."""

@@ -130,7 +130,7 @@ def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int
     if window_days is not None and window_days < churn.MIN_WINDOW:
         raise ValueError(f"the inactivity window must be at least {churn.MIN_WINDOW} days, not {window_days}")
     months = churn.purchase_months(con, scope, as_of)
-    scope = _cohort_scope(scope, months.as_of)  # months after the as-of day's are not shown
+    scope = _cut_at(scope, months.as_of)  # months after the as-of day's are not shown
     derived = churn.default_window(months)
     has_gaps = months.within_gaps > 0 or bool((months.next_first >= 0).any())
     window = window_days if window_days is not None else derived
@@ -139,55 +139,40 @@ def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int
                             as_of=months.as_of if months.n_customers else None,
                             as_of_source="option" if as_of is not None else "data")
     monthly = churn.monthly_churn(months, scope, window)
-    complete = ~monthly["provisional"].to_numpy()
-    period_rate = churn.pooled_rate(monthly["churned"].to_numpy()[complete],
-                                    monthly["active_start"].to_numpy()[complete])
     comparison = scope.comparison()
-    comparison_monthly = comparison_rate = None
-    if comparison is not None:
-        comparison_monthly = churn.monthly_churn(months, comparison, window)
-        known = ~comparison_monthly["provisional"].to_numpy()
-        comparison_rate = churn.pooled_rate(comparison_monthly["churned"].to_numpy()[known],
-                                            comparison_monthly["active_start"].to_numpy()[known])
+    comparison_monthly = None if comparison is None else churn.monthly_churn(months, comparison, window)
     lifetimes = _lifetimes(months, window)
     cox, problem, sampled, population = churn_drivers.drivers(con, scope, lifetimes, months.as_of)
     return ChurnView(
         scope=scope, definition=definition, n_customers=len(lifetimes), active=int((~lifetimes["observed"]).sum()),
         churned=int(lifetimes["observed"].sum()), monthly=monthly, comparison_monthly=comparison_monthly,
-        period_rate=period_rate, comparison_rate=comparison_rate,
-        by_group=_by_group(months, scope, window, complete), sensitivity=_sensitivity(months, scope, window, complete),
+        period_rate=churn.monthly_rate(monthly),
+        comparison_rate=None if comparison_monthly is None else churn.monthly_rate(comparison_monthly),
+        by_group=_by_group(months, scope, window), sensitivity=_sensitivity(months, scope, window),
         cohorts=cohort_retention(con, scope, max_months=COHORT_MONTHS, as_of=months.as_of),
         survival=_survival(lifetimes, months), cox=cox, cox_problem=problem, cox_customers=sampled,
         cox_population=population, win_back=_win_back(con, scope, months, window),
         at_risk=churn_risk.at_risk(con, scope, window, as_of=months.as_of) if with_at_risk and len(lifetimes) else None)
 
 
-def _cohort_scope(scope: Scope, as_of: date) -> Scope:
+def _cut_at(scope: Scope, as_of: date) -> Scope:
     """The scope whose period ends in the as-of day's month (months after it are not known)."""
     # (a data end before the period leaves the period as it is: every month is provisional)
     return replace(scope, end=as_of) if scope.start <= as_of < scope.end_exclusive - timedelta(days=1) else scope
 
 
-def _by_group(months: churn.PurchaseMonths, scope: Scope, window: int, complete: np.ndarray
-              ) -> dict[str, pd.DataFrame]:
-    comparison = scope.comparison()
-    known = churn.complete(months, comparison) if comparison is not None else None
+def _by_group(months: churn.PurchaseMonths, scope: Scope, window: int) -> dict[str, pd.DataFrame]:
     out = {}
     for grouping in churn.GROUPINGS:
-        labels = months.labels[grouping]
-        if not labels:
+        if not months.labels[grouping]:
             continue
-        active, churned = churn.churn_counts(months, scope, window, grouping)
-        if comparison is not None:
-            compare_active, compare_churned = churn.churn_counts(months, comparison, window, grouping)
         rows = []
-        for i, label in enumerate([*labels, None]):
-            c, a, rate, low, high = churn.pooled_rate(churned[i][complete], active[i][complete])
-            cc, ca, crate, clow, chigh = (churn.pooled_rate(compare_churned[i][known], compare_active[i][known])
-                                          if comparison is not None else (0, 0, np.nan, np.nan, np.nan))
+        for label, now, then in churn.group_rates(months, scope, window, grouping):
+            c, a, rate, low, high = now
+            cc, ca, crate, clow, chigh = then if then is not None else (0, 0, np.nan, np.nan, np.nan)
             if label is None and a == 0 and ca == 0:
                 continue  # no customer without a group
-            p = two_proportion_p_value(c, a, cc, ca) if comparison is not None else None
+            p = two_proportion_p_value(c, a, cc, ca) if then is not None else None
             moved = None if p is None or p >= MOVED_P else ("up" if rate > crate else "down")
             rows.append((label, c, a, rate, low, high, cc, ca, crate, clow, chigh, np.nan if p is None else p,
                          bool(a == 0 or high - low > WIDE), moved))
@@ -195,7 +180,8 @@ def _by_group(months: churn.PurchaseMonths, scope: Scope, window: int, complete:
     return out
 
 
-def _sensitivity(months: churn.PurchaseMonths, scope: Scope, window: int, complete: np.ndarray) -> pd.DataFrame:
+def _sensitivity(months: churn.PurchaseMonths, scope: Scope, window: int) -> pd.DataFrame:
+    complete = churn.complete(months, scope)
     last_rows = months.next_first < 0
     since = churn._day(months.as_of) - months.last[last_rows]
     rows = []

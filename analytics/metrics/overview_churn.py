@@ -51,27 +51,19 @@ def churn_tile(con: duckdb.DuckDBPyConnection, scope: Scope) -> ChurnTile:
     """The tile and highlights for ``scope`` (module docstring): one query (the purchase months)."""
     months = churn.purchase_months(con, scope)
     window = churn.default_window(months)
-    monthly = churn.monthly_churn(months, scope, window)
-    complete = ~monthly["provisional"].to_numpy()
-    current = churn.pooled_rate(monthly["churned"].to_numpy()[complete], monthly["active_start"].to_numpy()[complete])
+    current = churn.period_rate(months, scope, window)
     comparison_scope = scope.comparison()
     if comparison_scope is None:
         return ChurnTile(window, current, None, None)
-    active, churned = churn.churn_counts(months, comparison_scope, window)
-    known = churn.complete(months, comparison_scope)  # (a comparison that runs past the data's end)
-    comparison = churn.pooled_rate(churned[0][known], active[0][known])
+    comparison = churn.period_rate(months, comparison_scope, window)  # (only its months whose churn is known)
     p = two_proportion_p_value(current[0], current[1], comparison[0], comparison[1])
     out = []
     if p is not None and not np.isnan(current[2]) and not np.isnan(comparison[2]):
         out.append(Highlight("churn_change", {"value": current[2], "previous": comparison[2],
                                               "change": current[2] - comparison[2], "significant": p < SIGNIFICANT_P}))
-    now_active, now_churned = churn.churn_counts(months, scope, window, "home_region")
-    then_active, then_churned = churn.churn_counts(months, comparison_scope, window, "home_region")
     moves = []
-    for i, region in enumerate(months.labels["home_region"]):
-        c, a, rate, _, _ = churn.pooled_rate(now_churned[i][complete], now_active[i][complete])
-        pc, pa, before, _, _ = churn.pooled_rate(then_churned[i][known], then_active[i][known])
-        if min(a, pa) < MIN_EXPOSURE:
+    for region, (c, a, rate, _, _), (pc, pa, before, _, _) in churn.group_rates(months, scope, window, "home_region"):
+        if region is None or min(a, pa) < MIN_EXPOSURE:  # (customers without a home region are no region)
             continue
         p_region = two_proportion_p_value(c, a, pc, pa)
         if p_region is not None and p_region < SIGNIFICANT_P:
