@@ -11,7 +11,7 @@ from ui.dates import fmt_date
 from ui.figures import churn as figures
 from ui.figures.value import group_name
 from ui.formats import fmt_int, fmt_money, fmt_pct
-from ui.i18n import md_literal, t
+from ui.i18n import t
 
 CHART = {"displayModeBar": False}
 
@@ -27,20 +27,12 @@ if values.get("as_of") is not None and not scope.start <= values["as_of"] <= las
     del values["as_of"]
 
 
-def seed(key: str, value: object) -> None:
-    """Give widget ``key`` its first value (from the address) before it is drawn."""
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
 # ---------------------------------------------------------------- 1. title; 2. the definition, adjustable
 st.title(t("nav_churn", lang))
 caption = st.container()
-for name in refused:
-    st.warning(t("churn_option_refused", lang, name=t(f"churn_setting_{name}", lang),
-                 value=md_literal(str(st.query_params.get(name, "")))), icon=":material/link_off:")
-seed("churn_window_days", values.get("window_days"))
-seed("churn_as_of", values.get("as_of"))
+page_options.warn_refused(refused, lang, "churn")
+page_options.seed("churn_window_days", values.get("window_days"))
+page_options.seed("churn_as_of", values.get("as_of"))
 if st.session_state["churn_as_of"] is not None and not scope.start <= st.session_state["churn_as_of"] <= last_day:
     st.session_state["churn_as_of"] = None  # the period changed under it
 window_option = page.option("window_days")

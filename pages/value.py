@@ -65,18 +65,10 @@ def customers_table(df: pd.DataFrame, columns: tuple[str, ...], key: str, stem: 
                                   whole=None if whole is None else lambda: table(whole[picked])[0])
 
 
-def seed(key: str, value: object) -> None:
-    """Give widget ``key`` its first value (from the address) before it is drawn."""
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
 # ---------------------------------------------------------------- 1. title; 2. settings
 st.title(t("nav_value", lang))
 caption = st.container()
-for name in refused:
-    st.warning(t("value_option_refused", lang, name=t(f"value_setting_{name}", lang),
-                 value=md_literal(str(st.query_params.get(name, "")))), icon=":material/link_off:")
+page_options.warn_refused(refused, lang, "value")
 
 # the holdout may start 3 months after the first month with data (the models need a history before it)
 span = loaders.load_data_months(run.access.allowed_regions, version)
@@ -85,10 +77,10 @@ months = [None, *(m.date() for m in pd.date_range(earliest, pd.Timestamp(scope.e
 if values.get("holdout_from") is not None and values["holdout_from"] not in months:
     months.insert(1, values["holdout_from"])  # the link's month, outside the data: the check says why
 horizon_option = page.option("horizon_months")
-seed("value_horizon_months", values.get("horizon_months", horizon_option.default))
-seed("value_discount_rate", round(100 * values.get("discount_rate", stored["discount_rate"]), 4))
-seed("value_holdout_from", values.get("holdout_from"))
-seed("value_margin", None if values.get("margin") is None else round(100 * values["margin"], 4))
+page_options.seed("value_horizon_months", values.get("horizon_months", horizon_option.default))
+page_options.seed("value_discount_rate", round(100 * values.get("discount_rate", stored["discount_rate"]), 4))
+page_options.seed("value_holdout_from", values.get("holdout_from"))
+page_options.seed("value_margin", None if values.get("margin") is None else round(100 * values["margin"], 4))
 if st.session_state["value_holdout_from"] not in months:
     st.session_state["value_holdout_from"] = None
 

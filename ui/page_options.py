@@ -17,6 +17,7 @@ import streamlit as st
 
 from analytics import pages
 from analytics.pages import Page
+from ui.i18n import md_literal, t
 
 
 def tidy(page: Page) -> None:
@@ -41,6 +42,20 @@ def read(page: Page) -> tuple[dict[str, Any], list[str]]:
         except ValueError:
             refused.append(option.name)
     return values, refused
+
+
+def warn_refused(refused: Iterable[str], lang: str, prefix: str) -> None:
+    """Say, for each option the address gave with a value it refuses, that it was ignored (messages
+    ``<prefix>_option_refused`` and ``<prefix>_setting_<name>``), showing the value as the link had it."""
+    for name in refused:
+        st.warning(t(f"{prefix}_option_refused", lang, name=t(f"{prefix}_setting_{name}", lang),
+                     value=md_literal(str(st.query_params.get(name, "")))), icon=":material/link_off:")
+
+
+def seed(key: str, value: Any) -> None:
+    """Give widget ``key`` its first value (from the address) before it is drawn."""
+    if key not in st.session_state:
+        st.session_state[key] = value
 
 
 def put(page: Page, name: str, value: Any) -> None:
