@@ -45,7 +45,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from bench_common import PROJECT_ROOT, WORK_DIR, Timers, _status_mb  # noqa: E402
+from bench_common import PROJECT_ROOT, WORK_DIR, Timers, _status_mb, write_profile  # noqa: E402
 
 TARGET_COLD_S = 1.0
 TARGET_SPEEDUP = 10.0
@@ -128,7 +128,7 @@ def _at_risk(db: str, scope, window: int, as_of: str) -> dict:
     from analytics.store.connection import connect
 
     day = date.fromisoformat(as_of)
-    scope = churn_view._cohort_scope(scope, day)  # the view's scope, which the page passes
+    scope = churn_view._cut_at(scope, day)  # the view's scope, which the page passes
     timers = Timers(_modules(), TIMED)
     t0, c0 = time.perf_counter(), time.process_time()
     con = connect(db, read_only=True)
@@ -170,8 +170,6 @@ def _pandas(db: str, scope) -> dict:
 
 def _profile(db: str, scope) -> dict:
     import cProfile
-    import io
-    import pstats
 
     from analytics.metrics import churn_view
     from analytics.store.connection import connect
@@ -180,13 +178,7 @@ def _profile(db: str, scope) -> dict:
     prof.enable()
     churn_view.churn_view(connect(db, read_only=True), scope, with_at_risk=False)
     prof.disable()
-    text = io.StringIO()
-    pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(45)
-    path = WORK_DIR / f"churn_profile_{Path(db).stem.split('_')[-1]}.txt"
-    path.write_text(text.getvalue())
-    top = sorted((v[3], v[2], f"{Path(k[0]).name}:{k[1]}({k[2]})") for k, v in pstats.Stats(prof).stats.items())
-    return {"file": str(path.relative_to(PROJECT_ROOT)), "top_cumulative": [
-        {"function": f, "cumulative_s": round(c, 3), "self_s": round(s, 3)} for c, s, f in top[::-1][:25]]}
+    return write_profile(prof, f"churn_profile_{Path(db).stem.split('_')[-1]}")
 
 
 def worker(mode: str, db: str, filtered: bool, window: int | None, as_of: str | None) -> dict:

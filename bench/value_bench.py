@@ -39,7 +39,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from bench_common import PROJECT_ROOT, WORK_DIR, Timers, _status_mb  # noqa: E402
+from bench_common import PROJECT_ROOT, WORK_DIR, Timers, _status_mb, write_profile  # noqa: E402
 from value_data import TRUE, build  # noqa: E402
 
 TARGET_FIT_S = 10.0
@@ -149,8 +149,6 @@ def worker(mode: str, db: str) -> dict:
         out |= pandas_worker(con, scope)
     elif mode == "profile":
         import cProfile
-        import io
-        import pstats
 
         value_fit.clear()
         prof = cProfile.Profile()
@@ -158,13 +156,7 @@ def worker(mode: str, db: str) -> dict:
         for kwargs in STEPS.values():
             page_data(con, scope, **kwargs)
         prof.disable()
-        text = io.StringIO()
-        pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(45)
-        path = WORK_DIR / f"value_profile_{Path(db).stem.split('_')[-1]}.txt"
-        path.write_text(text.getvalue())
-        top = sorted((v[3], v[2], f"{Path(k[0]).name}:{k[1]}({k[2]})") for k, v in pstats.Stats(prof).stats.items())
-        out |= {"file": str(path.relative_to(PROJECT_ROOT)), "top_cumulative": [
-            {"function": f, "cumulative_s": round(c, 3), "self_s": round(s, 3)} for c, s, f in top[::-1][:25]]}
+        out |= write_profile(prof, f"value_profile_{Path(db).stem.split('_')[-1]}")
     else:
         raise ValueError(mode)
     out["peak_rss_mb"] = _status_mb("VmHWM")
