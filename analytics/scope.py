@@ -22,7 +22,7 @@ for other regions (a tampered URL) gives an empty scope, never someone else's ro
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 
@@ -235,19 +235,21 @@ def customer_activity(scope: Scope, *, with_comparison: bool = False) -> Rows:
 
 
 def months_until(cut: date, recount: bool) -> Rows:
-    """``customer_month``'s rows (``customer_id, month, first_day, last_day, purchase_days, revenue``) up to the
-    day ``cut``: the months before its month, and its month as the rows say (``recount`` False: nothing after
-    ``cut`` in it) or counted again from the transactions up to ``cut`` (``recount`` True: the data goes on
-    after it). Every customer's: the gate's functions restrict it to the customers in scope."""
+    """``customer_month``'s rows (every column) up to the day ``cut``: the months before its month, and its month
+    as the rows say (``recount`` False: nothing after ``cut`` in it) or counted again from the transactions up
+    to ``cut`` as ``customer_month`` counts them (``recount`` True: the data goes on after it). Every
+    customer's: the gate's functions restrict it to the customers in scope."""
     month = month_start(cut)
-    rows = ("select customer_id, month, first_day, last_day, purchase_days, revenue from customer_month "
-            "where month < ?")
+    rows = ("select customer_id, month, orders, purchase_days, first_day, last_day, revenue, returns_amount "
+            "from customer_month where month < ?")
     if not recount:
         return Rows(rows, (add_months(month, 1),))
-    return Rows(f"{rows} union all select customer_id, cast(? as date), min(order_date) filter (where not is_return), "
-                "max(order_date) filter (where not is_return), count(distinct order_date) filter (where not "
-                "is_return), sum(amount) from transactions where order_date >= ? and order_date <= ? "
-                "group by customer_id", (month, month, month, cut))
+    return Rows(f"{rows} union all select customer_id, cast(? as date), "
+                "count(*) filter (where is_order_start and not is_return), "
+                "count(distinct order_date) filter (where not is_return), "
+                "min(order_date) filter (where not is_return), max(order_date) filter (where not is_return), "
+                "sum(amount), coalesce(-sum(amount) filter (where is_return), 0) from transactions "
+                "where order_date >= ? and order_date <= ? group by customer_id", (month, month, month, cut))
 
 
 def customer_history(scope: Scope, as_of: tuple[date, bool] | None = None) -> Rows:
@@ -257,12 +259,9 @@ def customer_history(scope: Scope, as_of: tuple[date, bool] | None = None) -> Ro
     not apply: no derived table splits a customer's history by channel). ``as_of``: (a day, whether
     the data goes on after it in its month) to end the history at that day instead (:func:`months_until`)."""
     who = customers(scope)
-    if as_of is not None:
-        source = months_until(*as_of)
-        return Rows(f"select m.* from ({source.sql}) m semi join ({who.sql}) c using (customer_id)",
-                    (*source.params, *who.params))
-    return Rows(f"select m.* from customer_month m semi join ({who.sql}) c using (customer_id) "
-                "where m.month < ?", (*who.params, scope.end_exclusive))
+    source = months_until(*(as_of or (scope.end_exclusive - timedelta(days=1), False)))
+    return Rows(f"select m.* from ({source.sql}) m semi join ({who.sql}) c using (customer_id)",
+                (*source.params, *who.params))
 
 
 def customer_records(scope: Scope, table: str, customer_id: str) -> Rows:

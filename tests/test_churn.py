@@ -150,3 +150,18 @@ def test_the_default_window_counts_gaps_at_the_edges_of_each_30_days(seed):
         want += 30
     assert default_window(_months_with_gaps(between, within)) == want
     assert default_window(_months_with_gaps(np.full(50, 1000), 0)) == 720
+
+
+@pytest.mark.parametrize("cut", [date(2024, 3, 31), date(2024, 5, 31)])
+def test_a_month_recounted_from_the_transactions_is_the_month_customer_month_holds(con, cut):
+    """scope.months_until recounts the as-of month from the transactions as customer_month counts it: at the
+    month's last day every column of the recount equals the mart's row (returns, a returns-only month)."""
+    from analytics.scope import months_until
+
+    def rows(recount: bool) -> list[tuple]:
+        source = months_until(cut, recount)
+        return sorted(con.execute(f"select * from ({source.sql}) s", list(source.params)).fetchall(),
+                      key=lambda r: (r[0], r[1]))
+
+    recounted = rows(True)
+    assert recounted == rows(False) and any(r[1] == cut.replace(day=1) for r in recounted)
