@@ -157,8 +157,15 @@ def purchase_months(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | 
                           seq=seq, ids_by_seq=ids, as_of=cut)
 
 
-def _day(d: date) -> int:
+def day_number(d: date) -> int:
+    """``d`` as days since 1970-01-01, the unit of :class:`PurchaseMonths`' days."""
     return (d - _EPOCH).days
+
+
+def returns(months: PurchaseMonths, window: int) -> np.ndarray:
+    """Per row of ``months``: whether it is a return after being churned (won back: the customer's purchase
+    before it more than ``window`` days earlier)."""
+    return (months.previous_last >= 0) & (months.first - months.previous_last > window)
 
 
 def default_window(months: PurchaseMonths) -> int:
@@ -225,7 +232,7 @@ def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: st
     if window > MAX_WINDOW:
         raise ValueError(f"the inactivity window must be at most {MAX_WINDOW} days, not {window}")
     n = scope.months
-    base = _month_index(np.array([_day(scope.start)]))[0]  # the period's first month
+    base = _month_index(np.array([day_number(scope.start)]))[0]  # the period's first month
     code, last, gap, count, groups = _folded(months, grouping)
     # active on the day before a month's first day S: a row's purchases make the customer active on the days
     # [first, min(next_first - 1, last + W)], so on S - 1 for the month starts S in (first, min(next_first,
@@ -239,7 +246,7 @@ def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: st
     diff -= np.bincount(code[live] * width + stop_idx[live], weights=count[live], minlength=groups * width)
     active = np.rint(np.cumsum(diff.reshape(groups, width), axis=1)[:, :n]).astype(np.int64)
     # churned: the day W + 1 after a row's last purchase, with no purchase by then (and by the as-of day)
-    gone = (gap > window) & (last + window + 1 <= min(_day(months.as_of), _day(scope.end_exclusive) - 1))
+    gone = (gap > window) & (last + window + 1 <= min(day_number(months.as_of), day_number(scope.end_exclusive) - 1))
     churn_idx = _month_index(last[gone] + window + 1) - base
     inside = (churn_idx >= 0) & (churn_idx < n)
     churned = np.bincount(code[gone][inside] * n + churn_idx[inside], weights=count[gone][inside],
@@ -250,7 +257,8 @@ def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: st
 def complete(months: PurchaseMonths, scope: Scope) -> np.ndarray:
     """Per month of the scope's period: whether it ends on or before the as-of day (its churn is known)."""
     period = pd.date_range(scope.start, scope.end, freq="MS")
-    return np.array([_day((m + pd.offsets.MonthEnd(0)).date()) <= _day(months.as_of) for m in period], dtype=bool)
+    as_of = day_number(months.as_of)
+    return np.array([day_number((m + pd.offsets.MonthEnd(0)).date()) <= as_of for m in period], dtype=bool)
 
 
 def monthly_rate(monthly: pd.DataFrame) -> tuple[int, int, float, float, float]:
@@ -307,13 +315,13 @@ def monthly_churn(months: PurchaseMonths, scope: Scope, window: int) -> pd.DataF
         ``provisional``.
     """
     period = pd.date_range(scope.start, scope.end, freq="MS")
-    base = _month_index(np.array([_day(scope.start)]))[0]
+    base = _month_index(np.array([day_number(scope.start)]))[0]
     n = len(period)
     active_2d, churned_2d = churn_counts(months, scope, window)
     active, churned = active_2d[0], churned_2d[0]
     first = months.first
-    seen = first <= _day(scope.end_exclusive) - 1
-    back = np.flatnonzero(seen & (months.previous_last >= 0) & (first - months.previous_last > window))
+    seen = first <= day_number(scope.end_exclusive) - 1
+    back = np.flatnonzero(seen & returns(months, window))
     back_idx = _month_index(first[back]) - base
     inside = (back_idx >= 0) & (back_idx < n)
     won_back = np.bincount(back_idx[inside], minlength=n)
@@ -321,7 +329,7 @@ def monthly_churn(months: PurchaseMonths, scope: Scope, window: int) -> pd.DataF
     new_idx = _month_index(first[seen & (months.previous_last < 0)]) - base
     new = np.bincount(new_idx[(new_idx >= 0) & (new_idx < n)], minlength=n)
     intervals = [wilson_interval(int(c), int(a)) if a > 0 else None for c, a in zip(churned, active, strict=True)]
-    month_end = np.array([_day((m + pd.offsets.MonthEnd(0)).date()) for m in period])
+    month_end = np.array([day_number((m + pd.offsets.MonthEnd(0)).date()) for m in period])
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(active > 0, churned / np.maximum(active, 1), np.nan)
     return pd.DataFrame({
@@ -329,4 +337,4 @@ def monthly_churn(months: PurchaseMonths, scope: Scope, window: int) -> pd.DataF
         "churn_low": [np.nan if i is None else i[0] for i in intervals],
         "churn_high": [np.nan if i is None else i[1] for i in intervals],
         "won_back": won_back, "won_back_revenue": won_back_revenue, "new_customers": new,
-        "provisional": month_end > _day(months.as_of)})
+        "provisional": month_end > day_number(months.as_of)})

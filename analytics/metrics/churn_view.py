@@ -183,7 +183,7 @@ def _by_group(months: churn.PurchaseMonths, scope: Scope, window: int) -> dict[s
 def _sensitivity(months: churn.PurchaseMonths, scope: Scope, window: int) -> pd.DataFrame:
     complete = churn.complete(months, scope)
     last_rows = months.next_first < 0
-    since = churn._day(months.as_of) - months.last[last_rows]
+    since = churn.day_number(months.as_of) - months.last[last_rows]
     rows = []
     for w in sorted({*SENSITIVITY_WINDOWS, window}):
         active, churned = churn.churn_counts(months, scope, w)
@@ -198,7 +198,7 @@ def _lifetimes(months: churn.PurchaseMonths, window: int) -> pd.DataFrame:
     """One row per customer with a purchase on or before the as-of day: ``customer_id``, ``duration`` (days),
     ``observed`` (churned as of the as-of day) and a code per grouping."""
     last_rows = months.next_first < 0
-    as_of = churn._day(months.as_of)
+    as_of = churn.day_number(months.as_of)
     last, first = months.last[last_rows], months.customer_first[last_rows]
     observed = as_of - last > window
     return pd.DataFrame({"customer_id": months.ids_by_seq[months.seq[last_rows]],
@@ -236,9 +236,9 @@ def _win_back(con: duckdb.DuckDBPyConnection, scope: Scope, months: churn.Purcha
               ) -> pd.DataFrame:
     """Customers won back in the period's months (up to the as-of day): their return, days away and revenue that
     month, with their name, home region and segment; latest return first."""
-    start, end = churn._day(scope.start), min(churn._day(scope.end_exclusive) - 1, churn._day(months.as_of))
-    back = ((months.previous_last >= 0) & (months.first - months.previous_last > window)
-            & (months.first >= start) & (months.first <= end))
+    start = churn.day_number(scope.start)
+    end = min(churn.day_number(scope.end_exclusive) - 1, churn.day_number(months.as_of))
+    back = churn.returns(months, window) & (months.first >= start) & (months.first <= end)
     frame = pd.DataFrame({
         "customer_id": months.ids_by_seq[months.seq[back]],
         "returned": (months.first[back]).astype("datetime64[D]"),
