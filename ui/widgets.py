@@ -196,22 +196,17 @@ def highlight_text(h: Highlight, lang: str, currency: str) -> str:
     unsigned size: "fell 12.0%", never "fell -12.0%")."""
     v = h.values
     values: dict[str, str] = {}
-    if h.kind.startswith("churn_"):
-        values = {"value": fmt_pct(v["value"], lang), "previous": fmt_pct(v["previous"], lang),
-                  "change": fmt_delta_points(abs(v["change"]), lang).lstrip("+")}
-        if h.kind == "churn_change":
-            sentence = t(f"highlight_churn_change_{'up' if v['change'] >= 0 else 'down'}", lang, **values)
-            if not v["significant"]:
-                sentence += ("" if lang == "zh" else " ") + t("highlight_within_noise", lang)
-            return sentence
-        return t(f"highlight_{h.kind}", lang, region=md_literal(v["region"]), **values)
+    if h.kind in ("churn_region_up", "churn_region_down"):
+        return t(f"highlight_{h.kind}", lang, region=md_literal(v["region"]), value=fmt_pct(v["value"], lang),
+                 previous=fmt_pct(v["previous"], lang))
     if h.kind in ("region_up", "region_down"):
         values["region"] = md_literal(v["region"])  # data, not markup
         values["delta"] = fmt_money(abs(v["delta"]), lang, currency, compact=True)
         values["change"] = fmt_delta_pct(v["change"], lang)
         return t(f"highlight_{h.kind}", lang, **values)
     direction = "up" if v["change"] >= 0 else "down"
-    if h.kind == "repeat_rate_change":
+    rate = h.kind in ("repeat_rate_change", "churn_change")  # a rate's change, in points, maybe within noise
+    if rate:
         values["change"] = fmt_delta_points(abs(v["change"]), lang).lstrip("+")
         shown = fmt_pct
     else:
@@ -223,6 +218,6 @@ def highlight_text(h: Highlight, lang: str, currency: str) -> str:
     values["value"] = shown(v["value"], lang)
     values["previous"] = shown(v["previous"], lang)
     sentence = t(f"highlight_{h.kind}_{direction}", lang, **values)
-    if h.kind == "repeat_rate_change" and not v.get("significant", True):
+    if rate and not v.get("significant", True):
         sentence += ("" if lang == "zh" else " ") + t("highlight_within_noise", lang)
     return sentence
