@@ -111,33 +111,28 @@ def _p(p: float, lang: str) -> str:
     return "< 0.001" if p < 0.001 else fmt_number(p, lang, 3)
 
 
+def _level(column: str, value: str | None, lang: str) -> str:
+    """A level of a categorical covariate of the Cox model in words (a group's name, or the level's message)."""
+    if column in GROUPED:
+        return group_name(column, value, lang)
+    return t(f"churn_cox_level_{column}_{value or 'none'}", lang)
+
+
 def _who(term: CoxTerm, lang: str) -> tuple[str, str]:
     """(who, against whom) of a term in words."""
-    column = t(f"churn_cox_{term.column}", lang)
     if term.numeric:
         return t(f"churn_cox_per_{term.column}", lang), ""
-
-    def level(value: str | None) -> str:
-        if term.column in GROUPED:
-            return group_name(term.column, value, lang)
-        return t(f"churn_cox_level_{term.column}_{value or 'none'}", lang)
-
-    return (t("churn_cox_who", lang, column=column, level=level(term.level)),
-            t("churn_cox_against", lang, level=level(term.reference)))
+    return (t("churn_cox_who", lang, column=t(f"churn_cox_{term.column}", lang),
+              level=_level(term.column, term.level, lang)),
+            t("churn_cox_against", lang, level=_level(term.column, term.reference, lang)))
 
 
 def short_label(term: CoxTerm, lang: str) -> str:
     """A term in a few words ("Region 东北 vs 华东", "Each complaint"), for the chart and the list of unclear ones."""
     if term.numeric:
         return t(f"churn_cox_short_{term.column}", lang)
-
-    def level(value: str | None) -> str:
-        if term.column in GROUPED:
-            return group_name(term.column, value, lang)
-        return t(f"churn_cox_level_{term.column}_{value or 'none'}", lang)
-
-    return t("churn_cox_short", lang, column=t(f"churn_cox_{term.column}", lang), level=level(term.level),
-             reference=level(term.reference))
+    return t("churn_cox_short", lang, column=t(f"churn_cox_{term.column}", lang),
+             level=_level(term.column, term.level, lang), reference=_level(term.column, term.reference, lang))
 
 
 def drivers(view: ChurnView, lang: str) -> None:
@@ -167,11 +162,9 @@ def drivers(view: ChurnView, lang: str) -> None:
     st.markdown("\n".join(lines))
     st.caption(t("churn_drivers_caution", lang))
     for gone in fit.left_out:
-        name = t(f"churn_cox_{gone.column}", lang)
-        level = (group_name(gone.column, gone.level, lang) if gone.column in GROUPED
-                 else t(f"churn_cox_level_{gone.column}_{gone.level or 'none'}", lang) if gone.level is not None
-                 or gone.column in ("satisfaction",) else "")
-        st.caption(t(f"churn_left_out_{gone.reason}", lang, column=name, level=level,
+        # a level is named for the notes about one level (the others are about the whole column)
+        level = _level(gone.column, gone.level, lang) if gone.reason in ("rare_level", "same_customers") else ""
+        st.caption(t(f"churn_left_out_{gone.reason}", lang, column=t(f"churn_cox_{gone.column}", lang), level=level,
                      events=fmt_int(gone.events, lang)))
     ph = fit.proportional_hazards
     if ph is not None:
