@@ -105,7 +105,7 @@ if view.by_group:
                            moved=[t(f"churn_moved_{m}", lang) if m in ("up", "down") else "" for m in frame_g["moved"]],
                            small=[t("churn_small", lang) if s else "" for s in frame_g["small"]])
     widgets.table_with_downloads(
-        shown.rename(columns={c: t(f"churn_col_{c}", lang) for c in shown.columns}),
+        sections.named(shown, lang),
         f"{t('churn_groups_title', lang)} {t(f'churn_group_{grouping}', lang)}", lang, key="churn_groups",
         column_config=sections.percent_config(lang, "rate", "low", "high", "compare_rate", "compare_low",
                                               "compare_high"))

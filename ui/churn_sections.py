@@ -47,10 +47,15 @@ def rate_note(rate: tuple, compare: tuple | None, lang: str) -> str:
     return note
 
 
+def named(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``frame`` with its columns named for people (messages ``churn_col_<column>``)."""
+    return frame.rename(columns={c: t(f"churn_col_{c}", lang) for c in frame.columns})
+
+
 def monthly_table(months: pd.DataFrame, lang: str) -> pd.DataFrame:
     shown = months.assign(month=[fmt_month(m, lang) for m in months["month"]],
                           provisional=[t("churn_provisional", lang) if p else "" for p in months["provisional"]])
-    return shown.rename(columns={c: t(f"churn_col_{c}", lang) for c in shown.columns})
+    return named(shown, lang)
 
 
 def cohorts(view: ChurnView, lang: str) -> None:
@@ -71,7 +76,7 @@ def cohorts(view: ChurnView, lang: str) -> None:
     table = cells.assign(cohort=[fmt_month(m, lang) for m in cells["cohort"]],
                          month=[fmt_month(m, lang) for m in cells["month"]],
                          provisional=[t("churn_provisional", lang) if p else "" for p in cells["provisional"]])
-    widgets.table_with_downloads(table.rename(columns={x: t(f"churn_col_{x}", lang) for x in table.columns}),
+    widgets.table_with_downloads(named(table, lang),
                                  t(f"churn_cohorts_{kind}", lang), lang, key="churn_cohort_cells",
                                  column_config=percent_config(lang, "share", "low", "high", "retention"))
 
@@ -96,7 +101,7 @@ def survival(view: ChurnView, lang: str) -> None:
                      "median_days": m.value, "median_low": m.low, "median_high": m.high,
                      "survival_365": s.value, "survival_low": s.low, "survival_high": s.high})
     table = pd.DataFrame(rows)
-    widgets.table_with_downloads(table.rename(columns={c: t(f"churn_col_{c}", lang) for c in table.columns}),
+    widgets.table_with_downloads(named(table, lang),
                                  t("churn_survival_title", lang), lang, key="churn_survival",
                                  column_config=percent_config(lang, "survival_365", "survival_low", "survival_high"))
     st.caption(t("churn_median_note", lang))
@@ -194,7 +199,7 @@ def at_risk(risk: AtRisk, lang: str, currency: str) -> None:
     st.caption(t("churn_at_risk_chosen", lang, n=fmt_int(len(chosen), lang),
                  clv=fmt_money(float(chosen["clv"].sum()), lang, currency, compact=True)))
     shown = chosen.assign(home_region=[group_name("home_region", v, lang) for v in chosen["home_region"]])
-    renamed = shown.rename(columns={c: t(f"churn_col_{c}", lang) for c in shown.columns})
+    renamed = named(shown, lang)
     customer_links.customer_table(renamed.head(customer_links.SHOWN), lang, "churn_at_risk",
                                   id_column=t("churn_col_customer_id", lang),
                                   download_stem=t("churn_at_risk_title", lang),
@@ -229,7 +234,7 @@ def win_back(view: ChurnView, risk: AtRisk | None, lang: str, currency: str) -> 
                         home_region=[group_name("home_region", v, lang) for v in back["home_region"]],
                         was_at_risk=[t(f"churn_was_at_risk_{v}", lang) if v is not None else "–"
                                      for v in back["was_at_risk"]])
-    renamed = shown.rename(columns={c: t(f"churn_col_{c}", lang) for c in shown.columns})
+    renamed = named(shown, lang)
     customer_links.customer_table(renamed.head(customer_links.SHOWN), lang, "churn_win_back",
                                   id_column=t("churn_col_customer_id", lang),
                                   download_stem=t("churn_win_back_title", lang),
