@@ -199,10 +199,23 @@ def sales(scope: Scope, *, with_comparison: bool = False) -> Rows:
 def customers(scope: Scope) -> Rows:
     """Customers in scope by their own attributes (home region, segment): every column of
     ``customer_summary``. The period and channels do not apply here."""
+    return summary_rows(scope, "customer_summary")
+
+
+#: Tables whose rows are customers' or counts per customer group, with the customers' ``home_region`` and
+#: ``segment``: what :func:`summary_rows` may read.
+GROUPED_TABLES = ("customer_summary", "churn_month", "churn_gaps", "churn_returns", "cohort_month")
+
+
+def summary_rows(scope: Scope, table: str) -> Rows:
+    """The rows of ``table`` (one of :data:`GROUPED_TABLES`) of the customers in scope by their own attributes
+    (home region, segment), as :func:`customers` picks them: every column."""
+    if table not in GROUPED_TABLES:
+        raise ValueError(f"summary_rows reads {', '.join(GROUPED_TABLES)}, not {table!r}")
     params: list = []
     where = [_in("home_region", scope.visible_regions(), params),
              _in("segment", scope.segments or None, params)]
-    return Rows(f"select * from customer_summary where {' and '.join(where)}", tuple(params))
+    return Rows(f"select * from {table} where {' and '.join(where)}", tuple(params))
 
 
 def customer_activity(scope: Scope, *, with_comparison: bool = False) -> Rows:

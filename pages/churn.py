@@ -1,6 +1,7 @@
 """Churn & retention: who leaves, when, why, and who comes back — churn with its definition on show and
 adjustable, cohorts, survival curves, what goes with leaving sooner, the customers at risk and those won back."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import streamlit as st
@@ -112,7 +113,11 @@ if view.by_group:
 
 sections.cohorts(view, lang)
 sections.survival(view, lang)
-sections.drivers(view, lang)
+with st.spinner(t("churn_drivers_loading", lang)):
+    cox, cox_problem, cox_customers, cox_population = loaders.load_churn_drivers(view.scope.cache_key(), version,
+                                                                                 d.window, d.as_of)
+sections.drivers(replace(view, cox=cox, cox_problem=cox_problem, cox_customers=cox_customers,
+                         cox_population=cox_population), lang)
 
 # ---------------------------------------------------------------- 9. at risk; 10. won back (the value models: last)
 risk_slot, back_slot = st.container(), st.container()
@@ -123,4 +128,4 @@ with risk_slot, st.spinner(t("churn_at_risk_loading", lang)):
 with risk_slot:
     sections.at_risk(risk, lang, currency)
 with back_slot:
-    sections.win_back(view, risk, lang, currency)
+    sections.win_back(view, risk, lang, currency, lambda rows: loaders.customer_names(view.scope.cache_key(), rows))

@@ -13,8 +13,9 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from analytics.ingest.pipeline import import_file
-from analytics.metrics.churn_view import churn_view
+from analytics.metrics.churn_view import churn_view, with_names
 from analytics.scope import Scope
+from analytics.store import marts
 from analytics.store.connection import connect
 
 PERIOD = Scope(date(2024, 1, 1), date(2024, 12, 1))  # the data runs from 2022-06 to 2025-03
@@ -165,9 +166,12 @@ def data():
     return sales, customers, attributes(sales, customers)
 
 
-@pytest.fixture(scope="module")
-def con(tmp_path_factory, data):
+@pytest.fixture(scope="module", params=["months", "summaries"])
+def con(request, tmp_path_factory, data):
+    """The database without and with the summaries (every test then checks those too against the raw rows)."""
     con = load(tmp_path_factory.mktemp("churn_view"), data[0], data[1])
+    if request.param == "summaries":
+        assert marts.summarize(con)
     yield con
     con.close()
 
@@ -358,7 +362,9 @@ def test_win_back(con, data, as_of, window):
     expected = Reference(data[0], view.definition.as_of, view.definition.window).win_back(view.scope)
     names = data[2].loc[expected["customer_id"], ["customer_name", "home_region", "segment"]].reset_index(drop=True)
     expected = pd.concat([expected, names], axis=1)
-    got = view.win_back.assign(returned=view.win_back["returned"].dt.date)
+    listed = with_names(con, view.scope, view.win_back)
+    assert list(listed.columns)[:2] == ["customer_id", "customer_name"] and len(listed.columns) == 7
+    got = listed.assign(returned=listed["returned"].dt.date)
     assert len(got) > 10 and got["returned"].max() <= view.definition.as_of
     pd.testing.assert_frame_equal(got[list(expected.columns)], expected, check_dtype=False)
     assert len(got) == view.monthly["won_back"].sum()

@@ -3,6 +3,8 @@ tables share: each section draws one part of a :class:`~analytics.metrics.churn_
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -208,7 +210,10 @@ def at_risk(risk: AtRisk, lang: str, currency: str) -> None:
                                   height=380 if len(renamed) > 10 else "auto", whole=lambda: renamed)
 
 
-def win_back(view: ChurnView, risk: AtRisk | None, lang: str, currency: str) -> None:
+def win_back(view: ChurnView, risk: AtRisk | None, lang: str, currency: str,
+             names: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    """The win-back section; ``names`` adds the customers' names to rows of the list (those shown, or the whole
+    list when a download asks for it)."""
     st.subheader(t("churn_win_back_title", lang))
     back = with_flags(view.win_back, risk)
     if back.empty:
@@ -230,13 +235,16 @@ def win_back(view: ChurnView, risk: AtRisk | None, lang: str, currency: str) -> 
     with right:
         st.markdown(f"**{t('churn_win_back_days', lang)}**")
         st.plotly_chart(figures.days_away_histogram(days, lang), config=CHART)
-    shown = back.assign(returned=[d.date() for d in pd.to_datetime(back["returned"])],
-                        home_region=[group_name("home_region", v, lang) for v in back["home_region"]],
-                        was_at_risk=[t(f"churn_was_at_risk_{v}", lang) if v is not None else "–"
-                                     for v in back["was_at_risk"]])
-    renamed = named(shown, lang)
-    customer_links.customer_table(renamed.head(customer_links.SHOWN), lang, "churn_win_back",
+
+    def shown(rows: pd.DataFrame) -> pd.DataFrame:
+        rows = names(rows)
+        return named(rows.assign(returned=[d.date() for d in pd.to_datetime(rows["returned"])],
+                                 home_region=[group_name("home_region", v, lang) for v in rows["home_region"]],
+                                 was_at_risk=[t(f"churn_was_at_risk_{v}", lang) if v is not None else "–"
+                                              for v in rows["was_at_risk"]]), lang)
+
+    customer_links.customer_table(shown(back.head(customer_links.SHOWN)), lang, "churn_win_back",
                                   id_column=t("churn_col_customer_id", lang),
                                   download_stem=t("churn_win_back_title", lang),
                                   column_config=money_config(lang, currency, "revenue"),
-                                  height=380 if len(renamed) > 10 else "auto", whole=lambda: renamed)
+                                  height=380 if len(back) > 10 else "auto", whole=lambda: shown(back))

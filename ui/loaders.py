@@ -14,7 +14,7 @@ import streamlit as st
 from analytics import pages
 from analytics import scope as gate
 from analytics.ingest import intake
-from analytics.metrics import churn_risk, churn_view, overview, overview_churn, overview_value
+from analytics.metrics import churn_drivers, churn_risk, churn_view, overview, overview_churn, overview_value
 from analytics.paths import DATA_DIR, work_dir
 from analytics.scope import Scope
 from analytics.store import connection as db
@@ -111,11 +111,28 @@ def load_settings(version: int) -> dict:
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_churn_fast(scope_key: tuple, version: int, options: tuple = ()) -> Any:
-    """The churn page without its at-risk lists (:func:`analytics.metrics.churn_view.churn_view` with
-    ``with_at_risk=False``): what the page draws at once."""
+    """The churn page without its Cox model and at-risk lists (:func:`analytics.metrics.churn_view.churn_view` with
+    ``with_at_risk=False, with_drivers=False``): what the page draws at once."""
     del version
     with snapshot(connection()) as view:
-        return churn_view.churn_view(view, Scope.from_key(scope_key), with_at_risk=False, **dict(options))
+        return churn_view.churn_view(view, Scope.from_key(scope_key), with_at_risk=False, with_drivers=False,
+                                     **dict(options))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_churn_drivers(scope_key: tuple, version: int, window: int, as_of: Any) -> tuple:
+    """The churn page's Cox model (:func:`analytics.metrics.churn_drivers.drivers`: fit, problem, customers
+    sampled, population), drawn after the rest (a model fitted on up to 20,000 customers)."""
+    del version
+    with snapshot(connection()) as view:
+        return churn_drivers.drivers(view, Scope.from_key(scope_key), window, as_of)
+
+
+def customer_names(scope_key: tuple, frame: Any) -> Any:
+    """``frame`` (a ``customer_id`` column) with the names of its customers in scope (not cached: a page asks
+    for the few rows it shows, or a download for a whole list)."""
+    with snapshot(connection()) as view:
+        return churn_view.with_names(view, Scope.from_key(scope_key), frame)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Protocol
 
 import duckdb
 import numpy as np
@@ -52,10 +53,28 @@ MAX_WINDOW = 730
 _GAP_CAP = MAX_WINDOW + 2
 #: The default window when the data has no repeat purchase to derive one from.
 FALLBACK_WINDOW = 180
+#: Gaps are counted in buckets of 30 days, (gap - 1) // 30, the last holding every gap longer than the longest
+#: window the default rule gives (720 days, within MAX_WINDOW).
+GAP_BUCKETS = MAX_WINDOW // WINDOW_STEP + 1
 
 _EPOCH = date(1970, 1, 1)
 #: The customer attributes churn is split by (``customer_summary`` columns).
 GROUPINGS: tuple[str, ...] = ("home_region", "segment", "acquisition_channel")
+
+
+class ChurnData(Protocol):
+    """What churn by month is counted from: :class:`PurchaseMonths` (every purchase month of the customers in scope)
+    or :class:`analytics.metrics.churn_summary.ChurnSummary` (the summaries built after an import: the same
+    figures from a few thousand rows)."""
+
+    as_of: date
+    labels: dict[str, tuple[str, ...]]
+
+    @property
+    def has_gaps(self) -> bool: ...
+    def default_window(self) -> int: ...
+    def counts(self, scope: Scope, window: int, grouping: str | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def flows(self, scope: Scope, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,34 @@ class PurchaseMonths:
     def within_gaps(self) -> int:
         """The gaps between consecutive purchase days inside the months (each at most 30 days)."""
         return int(self.purchase_days.sum()) - len(self.purchase_days)
+
+    @property
+    def has_gaps(self) -> bool:
+        """Whether any customer bought on two days (so the default window comes from the data)."""
+        return self.within_gaps > 0 or bool((self.next_first >= 0).any())
+
+    def default_window(self) -> int:
+        """:func:`default_window`."""
+        return default_window(self)
+
+    def counts(self, scope: Scope, window: int, grouping: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`churn_counts`."""
+        return churn_counts(self, scope, window, grouping)
+
+    def flows(self, scope: Scope, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per month of the scope's period (up to the as-of day): customers won back, their revenue that month,
+        and new customers (first purchases)."""
+        n = scope.months
+        base = _month_index(np.array([day_number(scope.start)]))[0]
+        seen = self.first <= day_number(scope.end_exclusive) - 1
+        back = np.flatnonzero(seen & returns(self, window))
+        back_idx = _month_index(self.first[back]) - base
+        inside = (back_idx >= 0) & (back_idx < n)
+        won_back = np.bincount(back_idx[inside], minlength=n)
+        revenue = np.bincount(back_idx[inside], weights=self.revenue[back][inside], minlength=n)
+        new_idx = _month_index(self.first[seen & (self.previous_last < 0)]) - base
+        new = np.bincount(new_idx[(new_idx >= 0) & (new_idx < n)], minlength=n)
+        return won_back, revenue, new
 
 
 def as_of_day(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None = None) -> date | None:
@@ -175,16 +222,22 @@ def default_window(months: PurchaseMonths) -> int:
     :data:`FALLBACK_WINDOW` without repeat purchases."""
     has_next = months.next_first >= 0
     between = months.next_first[has_next] - months.last[has_next]
-    total = months.within_gaps + between.size
+    # gaps counted per whole multiple of 30 days (a sort of millions of gaps costs more)
+    buckets = np.bincount(np.minimum((np.maximum(between, 1) - 1) // WINDOW_STEP, GAP_BUCKETS - 1),
+                          minlength=GAP_BUCKETS)
+    buckets[0] += months.within_gaps
+    return window_of_gaps(buckets)
+
+
+def window_of_gaps(buckets: np.ndarray) -> int:
+    """:func:`default_window` from the gaps counted per bucket k = (gap - 1) // 30 (``buckets[k]``; the last bucket
+    holding every gap longer than 720 days): the smallest 30 (k + 1) days covering 90 % of them."""
+    total = int(buckets.sum())
     if total == 0:
         return FALLBACK_WINDOW
-    # gaps counted per whole multiple of 30 days (a sort of millions of gaps costs more): at_most[k] = gaps of
-    # at most 30 (k + 1) days, the last bucket holding every longer gap
-    top = MAX_WINDOW // WINDOW_STEP  # the last bucket: gaps longer than the longest window the rule gives
-    buckets = np.minimum((np.maximum(between, 1) - 1) // WINDOW_STEP, top)
-    at_most = months.within_gaps + np.cumsum(np.bincount(buckets, minlength=top + 1))
+    at_most = np.cumsum(buckets)  # at_most[k]: gaps of at most 30 (k + 1) days
     k = int(np.argmax(at_most >= GAP_SHARE * total))
-    return WINDOW_STEP * min(k + 1, top)
+    return WINDOW_STEP * min(k + 1, GAP_BUCKETS - 1)
 
 
 def _month_index(day: np.ndarray) -> np.ndarray:
@@ -254,7 +307,7 @@ def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: st
     return active, np.rint(churned).astype(np.int64).reshape(groups, n)
 
 
-def complete(months: PurchaseMonths, scope: Scope) -> np.ndarray:
+def complete(months: ChurnData, scope: Scope) -> np.ndarray:
     """Per month of the scope's period: whether it ends on or before the as-of day (its churn is known)."""
     period = pd.date_range(scope.start, scope.end, freq="MS")
     as_of = day_number(months.as_of)
@@ -268,23 +321,23 @@ def monthly_rate(monthly: pd.DataFrame) -> tuple[int, int, float, float, float]:
     return pooled_rate(monthly["churned"].to_numpy()[known], monthly["active_start"].to_numpy()[known])
 
 
-def period_rate(months: PurchaseMonths, scope: Scope, window: int) -> tuple[int, int, float, float, float]:
+def period_rate(months: ChurnData, scope: Scope, window: int) -> tuple[int, int, float, float, float]:
     """:func:`pooled_rate` of the scope's period over its months whose churn is known (as
     :func:`monthly_rate` of its :func:`monthly_churn`, without the rest of that frame)."""
-    active, churned = churn_counts(months, scope, window)
+    active, churned = months.counts(scope, window)
     known = complete(months, scope)
     return pooled_rate(churned[0][known], active[0][known])
 
 
-def group_rates(months: PurchaseMonths, scope: Scope, window: int, grouping: str
+def group_rates(months: ChurnData, scope: Scope, window: int, grouping: str
                 ) -> list[tuple[str | None, tuple, tuple | None]]:
     """Per group of ``grouping`` (its labels in order, then ``None``: customers without one): the period's
     :func:`pooled_rate` over its months whose churn is known and the comparison period's (None without one)."""
     comparison = scope.comparison()
-    active, churned = churn_counts(months, scope, window, grouping)
+    active, churned = months.counts(scope, window, grouping)
     now = complete(months, scope)
     if comparison is not None:
-        then_active, then_churned = churn_counts(months, comparison, window, grouping)
+        then_active, then_churned = months.counts(comparison, window, grouping)
         then = complete(months, comparison)
     return [(label, pooled_rate(churned[i][now], active[i][now]),
              None if comparison is None else pooled_rate(then_churned[i][then], then_active[i][then]))
@@ -301,7 +354,7 @@ def pooled_rate(churned: np.ndarray, active: np.ndarray) -> tuple[int, int, floa
     return c, a, c / a, low, high
 
 
-def monthly_churn(months: PurchaseMonths, scope: Scope, window: int) -> pd.DataFrame:
+def monthly_churn(months: ChurnData, scope: Scope, window: int) -> pd.DataFrame:
     """Per month of the scope's period: customers active just before it, churned in it, the churn rate
     with its 95 % Wilson interval, customers won back in it (and their revenue that month) and whether the
     month is provisional (see the module docstring).
@@ -315,19 +368,9 @@ def monthly_churn(months: PurchaseMonths, scope: Scope, window: int) -> pd.DataF
         ``provisional``.
     """
     period = pd.date_range(scope.start, scope.end, freq="MS")
-    base = _month_index(np.array([day_number(scope.start)]))[0]
-    n = len(period)
-    active_2d, churned_2d = churn_counts(months, scope, window)
+    active_2d, churned_2d = months.counts(scope, window)
     active, churned = active_2d[0], churned_2d[0]
-    first = months.first
-    seen = first <= day_number(scope.end_exclusive) - 1
-    back = np.flatnonzero(seen & returns(months, window))
-    back_idx = _month_index(first[back]) - base
-    inside = (back_idx >= 0) & (back_idx < n)
-    won_back = np.bincount(back_idx[inside], minlength=n)
-    won_back_revenue = np.bincount(back_idx[inside], weights=months.revenue[back][inside], minlength=n)
-    new_idx = _month_index(first[seen & (months.previous_last < 0)]) - base
-    new = np.bincount(new_idx[(new_idx >= 0) & (new_idx < n)], minlength=n)
+    won_back, won_back_revenue, new = months.flows(scope, window)
     intervals = [wilson_interval(int(c), int(a)) if a > 0 else None for c, a in zip(churned, active, strict=True)]
     month_end = np.array([day_number((m + pd.offsets.MonthEnd(0)).date()) for m in period])
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -3,7 +3,7 @@
 The model (shown on the page):
 
 - **who**: at most :data:`COX_SAMPLE` customers of the scope with a purchase by the as-of day, picked by a hash of
-  their id (the same customers every time; all of them when fewer);
+  their id (DuckDB's ``hash``: the same customers every time; all of them when fewer);
 - **lifetime**: as on the page (first to last purchase when churned: observed; first purchase to the as-of day
   when active: censored), in days, plus one (a one-time buyer's lifetime of 0 days ends at 1, so that what they
   said on their first day comes before it);
@@ -19,12 +19,13 @@ The model (shown on the page):
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.metrics import churn_summary
 from analytics.models.bgnbd import FitError
 from analytics.models.cox import CoxFit, fit_cox
 from analytics.scope import Scope, customer_feedback, customers
@@ -33,17 +34,8 @@ from analytics.scope import Scope, customer_feedback, customers
 COX_SAMPLE = 20_000
 #: The satisfaction bands (a 1-5 score).
 CSAT_BANDS = ((1, 2, "1-2"), (3, 3, "3"), (4, 5, "4-5"))
-_EPOCH = date(1970, 1, 1)
 #: Feedback given on day d counts from d + this (days after the first purchase).
 _LAG = 0.5
-
-
-def sample(ids: np.ndarray, size: int) -> np.ndarray:
-    """The positions of at most ``size`` of ``ids`` picked by a hash of the id: the same customers every time."""
-    if len(ids) <= size:
-        return np.arange(len(ids))
-    hashes = pd.util.hash_pandas_object(pd.Series(ids, dtype=object).astype(str), index=False).to_numpy()
-    return np.sort(np.argpartition(hashes, size - 1)[:size])
 
 
 def band(score: object) -> str | None:
@@ -84,22 +76,27 @@ def _stretches(lives: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFrame:
                                        "satisfaction"])
 
 
-def drivers(con: duckdb.DuckDBPyConnection, scope: Scope, lifetimes: pd.DataFrame, as_of: date, *,
+def drivers(con: duckdb.DuckDBPyConnection, scope: Scope, window: int, as_of: date, *,
             size: int | None = None) -> tuple[CoxFit | None, str | None, int, int]:
-    """The Cox model of the module docstring on ``lifetimes`` (one row per customer: customer_id, duration,
-    observed, first (day number of the first purchase)): (fit, problem, customers sampled, population).
-    ``problem``: ``"too_few"`` or ``"failed: <why>"`` when there is no fit."""
-    population = len(lifetimes)
+    """The Cox model of the module docstring for the customers in scope with a purchase by ``as_of`` and the window
+    ``window``: (fit, problem, customers sampled, population). ``problem``: ``"too_few"`` or ``"failed: <why>"``
+    when there is no fit."""
+    spans = churn_summary.spans(con, scope, as_of, churn_summary.data_end(con))
+    who = customers(scope)
+    picked = con.execute(
+        f"with s as ({spans.sql}), p as (select customer_id, first_day, last_day, count(*) over () as population "
+        "from s order by hash(customer_id), customer_id limit ?) "
+        "select p.customer_id, p.first_day, p.population, ? - p.last_day > ? as observed, "
+        "case when ? - p.last_day > ? then p.last_day - p.first_day else ? - p.first_day end as duration, "
+        "c.home_region, c.segment, c.acquisition_channel, c.first_day_revenue "
+        f"from p join ({who.sql}) c using (customer_id) order by p.customer_id",
+        [*spans.params, size or COX_SAMPLE, as_of, window, as_of, window, as_of, *who.params]).df()
+    population = int(picked["population"].iloc[0]) if len(picked) else 0
     if population == 0:
         return None, "too_few", 0, 0
-    picked = lifetimes.iloc[sample(lifetimes["customer_id"].to_numpy(), size or COX_SAMPLE)].reset_index(drop=True)
     ids = picked["customer_id"].tolist()
-    who = customers(scope)
-    attributes = con.execute(
-        f"select customer_id, home_region, segment, acquisition_channel, first_day_revenue from ({who.sql}) c "
-        "semi join (select unnest(?) as customer_id) p using (customer_id)", [*who.params, ids]
-    ).df().set_index("customer_id").reindex(ids)
-    firsts = [_EPOCH + timedelta(days=int(d)) for d in picked["first"]]
+    attributes = picked.set_index("customer_id")
+    firsts = [pd.Timestamp(d).date() for d in picked["first_day"]]
     feedback = customer_feedback(scope, as_of)
     said = con.execute(
         "select f.customer_id, datediff('day', p.first, f.feedback_date) as day, "
@@ -119,7 +116,7 @@ def drivers(con: duckdb.DuckDBPyConnection, scope: Scope, lifetimes: pd.DataFram
                       "complaint": 0, "resolved": 1, "csat": np.nan}),
     ], ignore_index=True) if len(said) else pd.DataFrame(columns=columns)
     lives = pd.DataFrame({"customer_id": ids, "stop": picked["duration"].to_numpy(dtype=float) + 1.0,
-                          "observed": picked["observed"].to_numpy()})
+                          "observed": picked["observed"].to_numpy(dtype=bool)})
     rows = _stretches(lives, changes.sort_values(["customer_id", "at", "resolved"], kind="stable"))
     fixed = attributes.reindex(rows["customer_id"])
     spend = fixed["first_day_revenue"].to_numpy(dtype=float)

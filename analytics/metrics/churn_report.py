@@ -3,7 +3,7 @@ same view model as the page (:func:`analytics.metrics.churn_view.churn_view`).""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.metrics import churn_risk
-from analytics.metrics.churn_view import ChurnView, SurvivalSet, churn_view
+from analytics.metrics.churn_view import ChurnView, SurvivalSet, churn_view, with_names
 from analytics.models.cox import CoxFit, hazard_words
 from analytics.scope import Scope
 
@@ -22,8 +22,10 @@ TOP = 20
 
 def load(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int | None = None,
          as_of: date | None = None) -> ChurnView:
-    """The registry's loader (:attr:`analytics.pages.Page.load`): the whole view, with the at-risk lists."""
-    return churn_view(con, scope, window_days=window_days, as_of=as_of, with_at_risk=True)
+    """The registry's loader (:attr:`analytics.pages.Page.load`): the whole view, with the Cox model, the at-risk
+    lists and the won-back customers' names."""
+    view = churn_view(con, scope, window_days=window_days, as_of=as_of, with_at_risk=True)
+    return replace(view, win_back=with_names(con, view.scope, view.win_back))
 
 
 def _rate(rate: tuple | None) -> dict[str, Any] | None:

@@ -30,7 +30,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.metrics import churn, churn_drivers, churn_risk
+from analytics.metrics import churn, churn_drivers, churn_risk, churn_summary
+from analytics.metrics.churn_summary import Lives, fold
 from analytics.metrics.cohorts import CohortRetention, cohort_retention
 from analytics.models.cox import CoxFit
 from analytics.models.proportions import two_proportion_p_value
@@ -91,10 +92,10 @@ class ChurnView:
     cohorts: CohortRetention
     survival: dict[str, SurvivalSet]
     cox: CoxFit | None
-    cox_problem: str | None  # "too_few" | "failed: ..." when there is no model
+    cox_problem: str | None  # "too_few" | "failed: ..." when there is no model; "not_asked" without drivers
     cox_customers: int  # customers the model was fitted on (the sample)
     cox_population: int  # customers it was drawn from
-    win_back: pd.DataFrame  # customer_id, returned, days_away, revenue, customer_name, home_region, segment
+    win_back: pd.DataFrame  # customer_id, returned, days_away, revenue, home_region, segment (names: with_names)
     at_risk: churn_risk.AtRisk | None = None  # with_at_risk: the lists from the value models (slower)
 
     @property
@@ -104,7 +105,7 @@ class ChurnView:
 
 
 def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int | None = None,
-               as_of: date | None = None, with_at_risk: bool = True) -> ChurnView:
+               as_of: date | None = None, with_at_risk: bool = True, with_drivers: bool = True) -> ChurnView:
     """The churn & retention page for ``scope`` (the registry's loader; see the module docstring).
 
     Parameters
@@ -121,6 +122,12 @@ def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int
     with_at_risk
         Also the at-risk list and which won-back customers had been on it
         (:func:`analytics.metrics.churn_risk.at_risk`: fits the value models; the page loads it after the rest).
+    with_drivers
+        Also the Cox model (:func:`analytics.metrics.churn_drivers.drivers`; the page loads it after the rest).
+
+    The figures come from the summaries built after an import when they answer
+    (:func:`analytics.metrics.churn_summary.load`), else from every customer's purchase months
+    (:func:`analytics.metrics.churn.purchase_months`): the same figures either way.
 
     Raises
     ------
@@ -129,30 +136,39 @@ def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int
     """
     if window_days is not None and window_days < churn.MIN_WINDOW:
         raise ValueError(f"the inactivity window must be at least {churn.MIN_WINDOW} days, not {window_days}")
-    months = churn.purchase_months(con, scope, as_of)
-    scope = _cut_at(scope, months.as_of)  # months after the as-of day's are not shown
-    derived = churn.default_window(months)
-    has_gaps = months.within_gaps > 0 or bool((months.next_first >= 0).any())
+    data: churn.ChurnData | None = churn_summary.load(con, scope, as_of, window_days)
+    if data is not None and window_days is None and data.default_window() not in churn_summary.WINDOWS:
+        data = None  # (the default is always a multiple of 30 within them: a guard, not a path)
+    if data is None:
+        data = churn.purchase_months(con, scope, as_of)
+    scope = _cut_at(scope, data.as_of)  # months after the as-of day's are not shown
+    derived = data.default_window()
     window = window_days if window_days is not None else derived
-    definition = Definition(window=window, window_source="option" if window_days is not None else
-                            ("data" if has_gaps else "fallback"), default_window=derived, gap_share=churn.GAP_SHARE,
-                            as_of=months.as_of if months.n_customers else None,
+    lives = _lives(data, window) if isinstance(data, churn.PurchaseMonths) else data.lives(con, scope, window)
+    source = "option" if window_days is not None else ("data" if data.has_gaps else "fallback")
+    definition = Definition(window=window, window_source=source, default_window=derived, gap_share=churn.GAP_SHARE,
+                            as_of=data.as_of if lives.n_customers else None,
                             as_of_source="option" if as_of is not None else "data")
-    monthly = churn.monthly_churn(months, scope, window)
+    monthly = churn.monthly_churn(data, scope, window)
     comparison = scope.comparison()
-    comparison_monthly = None if comparison is None else churn.monthly_churn(months, comparison, window)
-    lifetimes = _lifetimes(months, window)
-    cox, problem, sampled, population = churn_drivers.drivers(con, scope, lifetimes, months.as_of)
+    comparison_monthly = None if comparison is None else churn.monthly_churn(data, comparison, window)
+    cox, problem, sampled, population = (churn_drivers.drivers(con, scope, window, data.as_of)
+                                         if with_drivers else (None, "not_asked", 0, 0))
+    churned = lives.churned(window)
     return ChurnView(
-        scope=scope, definition=definition, n_customers=len(lifetimes), active=int((~lifetimes["observed"]).sum()),
-        churned=int(lifetimes["observed"].sum()), monthly=monthly, comparison_monthly=comparison_monthly,
+        scope=scope, definition=definition, n_customers=lives.n_customers, active=lives.n_customers - churned,
+        churned=churned, monthly=monthly, comparison_monthly=comparison_monthly,
         period_rate=churn.monthly_rate(monthly),
         comparison_rate=None if comparison_monthly is None else churn.monthly_rate(comparison_monthly),
-        by_group=_by_group(months, scope, window), sensitivity=_sensitivity(months, scope, window),
-        cohorts=cohort_retention(con, scope, max_months=COHORT_MONTHS, as_of=months.as_of),
-        survival=_survival(lifetimes, months), cox=cox, cox_problem=problem, cox_customers=sampled,
-        cox_population=population, win_back=_win_back(con, scope, months, window),
-        at_risk=churn_risk.at_risk(con, scope, window, as_of=months.as_of) if with_at_risk and len(lifetimes) else None)
+        by_group=_by_group(data, scope, window), sensitivity=_sensitivity(data, lives, scope, window),
+        cohorts=cohort_retention(con, scope, max_months=COHORT_MONTHS, as_of=data.as_of,
+                                 summarised=not isinstance(data, churn.PurchaseMonths)),
+        survival=_survival(lives), cox=cox, cox_problem=problem, cox_customers=sampled,
+        cox_population=population,
+        win_back=(_win_back(data, scope, window) if isinstance(data, churn.PurchaseMonths)
+                  else data.win_back(con, scope, window)),
+        at_risk=churn_risk.at_risk(con, scope, window, as_of=data.as_of)
+        if with_at_risk and lives.n_customers else None)
 
 
 def _cut_at(scope: Scope, as_of: date) -> Scope:
@@ -161,13 +177,13 @@ def _cut_at(scope: Scope, as_of: date) -> Scope:
     return replace(scope, end=as_of) if scope.start <= as_of < scope.end_exclusive - timedelta(days=1) else scope
 
 
-def _by_group(months: churn.PurchaseMonths, scope: Scope, window: int) -> dict[str, pd.DataFrame]:
+def _by_group(data: churn.ChurnData, scope: Scope, window: int) -> dict[str, pd.DataFrame]:
     out = {}
     for grouping in churn.GROUPINGS:
-        if not months.labels[grouping]:
+        if not data.labels[grouping]:
             continue
         rows = []
-        for label, now, then in churn.group_rates(months, scope, window, grouping):
+        for label, now, then in churn.group_rates(data, scope, window, grouping):
             c, a, rate, low, high = now
             cc, ca, crate, clow, chigh = then if then is not None else (0, 0, np.nan, np.nan, np.nan)
             if label is None and a == 0 and ca == 0:
@@ -180,50 +196,48 @@ def _by_group(months: churn.PurchaseMonths, scope: Scope, window: int) -> dict[s
     return out
 
 
-def _sensitivity(months: churn.PurchaseMonths, scope: Scope, window: int) -> pd.DataFrame:
-    complete = churn.complete(months, scope)
-    last_rows = months.next_first < 0
-    since = churn.day_number(months.as_of) - months.last[last_rows]
+def _sensitivity(data: churn.ChurnData, lives: Lives, scope: Scope, window: int) -> pd.DataFrame:
+    complete = churn.complete(data, scope)
     rows = []
     for w in sorted({*SENSITIVITY_WINDOWS, window}):
-        active, churned = churn.churn_counts(months, scope, w)
+        active, churned = data.counts(scope, w)
         c, a, rate, low, high = churn.pooled_rate(churned[0][complete], active[0][complete])
-        share = float((since > w).mean()) if since.size else np.nan
+        share = lives.churned(w) / lives.n_customers if lives.n_customers else np.nan
         rows.append((w, c, a, rate, low, high, share, w == window))
     return pd.DataFrame(rows, columns=["window", "churned", "exposure", "rate", "low", "high", "churned_share",
                                        "chosen"])
 
 
-def _lifetimes(months: churn.PurchaseMonths, window: int) -> pd.DataFrame:
-    """One row per customer with a purchase on or before the as-of day: ``customer_id``, ``duration`` (days),
-    ``observed`` (churned as of the as-of day) and a code per grouping."""
+def _lives(months: churn.PurchaseMonths, window: int) -> Lives:
+    """:class:`~analytics.metrics.churn_summary.Lives` from every customer's purchase months: per customer with a
+    purchase on or before the as-of day, the days since their last one and their lifetime (``duration``,
+    ``observed``: churned as of the as-of day), counted."""
     last_rows = months.next_first < 0
     as_of = churn.day_number(months.as_of)
     last, first = months.last[last_rows], months.customer_first[last_rows]
-    observed = as_of - last > window
-    return pd.DataFrame({"customer_id": months.ids_by_seq[months.seq[last_rows]],
-                         "duration": np.where(observed, last - first, as_of - first), "observed": observed,
-                         "last": last, "first": first,
-                         **{f"code_{g}": months.codes[g][last_rows] for g in churn.GROUPINGS}})
+    since = as_of - last
+    observed = since > window
+    frame = pd.DataFrame({"duration": np.where(observed, last - first, as_of - first), "observed": observed,
+                          "customers": 1})
+    for g in churn.GROUPINGS:
+        labels = np.array([*months.labels[g], None], dtype=object)
+        frame[g] = labels[np.where(months.codes[g][last_rows] < 0, len(labels) - 1, months.codes[g][last_rows])]
+    recency, counts = np.unique(since, return_counts=True)
+    return Lives(recency.astype(np.int64), counts.astype(np.int64),
+                 {g: fold(frame, g) for g in ("all", *churn.GROUPINGS)})
 
 
-def _survival(lifetimes: pd.DataFrame, months: churn.PurchaseMonths) -> dict[str, SurvivalSet]:
-    """Kaplan–Meier curves overall and per grouping (with at least two groups), from one row per distinct
-    (duration, observed, group) with its count of customers."""
-    if lifetimes.empty:
+def _survival(lives: Lives) -> dict[str, SurvivalSet]:
+    """Kaplan–Meier curves overall and per grouping (with at least two groups), from the lifetimes counted per
+    distinct (duration, observed, group)."""
+    if not lives.n_customers:
         return {}
     out = {}
     for grouping in ("all", *churn.GROUPINGS):
-        key = ["duration", "observed"] + ([] if grouping == "all" else [f"code_{grouping}"])
-        counts = lifetimes.groupby(key, sort=False).size().reset_index(name="customers")
-        if grouping == "all":
-            groups = None
-        else:
-            labels = np.array([*months.labels[grouping], None], dtype=object)
-            codes = counts[f"code_{grouping}"].to_numpy()
-            groups = labels[np.where(codes < 0, len(labels) - 1, codes)]
-            if len(set(groups)) < 2:
-                continue
+        counts = lives.folded[grouping]
+        groups = None if grouping == "all" else counts["group"].to_numpy(dtype=object)
+        if groups is not None and len(set(groups)) < 2:
+            continue
         curves = kaplan_meier(counts["duration"], counts["observed"], groups, weights=counts["customers"],
                               level=LEVEL)
         test = None if groups is None else log_rank_test(counts["duration"], counts["observed"], groups,
@@ -232,20 +246,30 @@ def _survival(lifetimes: pd.DataFrame, months: churn.PurchaseMonths) -> dict[str
     return out
 
 
-def _win_back(con: duckdb.DuckDBPyConnection, scope: Scope, months: churn.PurchaseMonths, window: int
-              ) -> pd.DataFrame:
+def _win_back(months: churn.PurchaseMonths, scope: Scope, window: int) -> pd.DataFrame:
     """Customers won back in the period's months (up to the as-of day): their return, days away and revenue that
-    month, with their name, home region and segment; latest return first."""
+    month, with their home region and segment; latest return first (names: :func:`with_names`)."""
     start = churn.day_number(scope.start)
     end = min(churn.day_number(scope.end_exclusive) - 1, churn.day_number(months.as_of))
     back = churn.returns(months, window) & (months.first >= start) & (months.first <= end)
+    group = {g: np.array([*months.labels[g], None], dtype=object)[
+        np.where(months.codes[g][back] < 0, len(months.labels[g]), months.codes[g][back])] for g in
+        ("home_region", "segment")}
     frame = pd.DataFrame({
         "customer_id": months.ids_by_seq[months.seq[back]],
-        "returned": (months.first[back]).astype("datetime64[D]"),
-        "days_away": months.first[back] - months.previous_last[back], "revenue": months.revenue[back]})
+        "returned": (months.first[back]).astype("datetime64[D]").astype("datetime64[s]"),
+        "days_away": (months.first[back] - months.previous_last[back]).astype("int64"),
+        "revenue": months.revenue[back].astype(float), **group})
+    return frame.sort_values(["returned", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def with_names(con: duckdb.DuckDBPyConnection, scope: Scope, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a ``customer_id`` column) with the customers' names (``customer_name``) after their ids."""
     who = customers(scope)
-    names = con.execute(f"select customer_id, customer_name, home_region, segment from ({who.sql}) c "
+    names = con.execute(f"select customer_id, customer_name from ({who.sql}) c "
                         "semi join (select unnest(?) as customer_id) r using (customer_id)",
                         [*who.params, sorted(set(frame["customer_id"]))]).df()
-    frame = frame.merge(names, on="customer_id", how="left")
-    return frame.sort_values(["returned", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    out = frame.merge(names, on="customer_id", how="left")
+    columns = list(frame.columns)
+    columns.insert(columns.index("customer_id") + 1, "customer_name")
+    return out[columns]

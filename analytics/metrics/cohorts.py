@@ -38,7 +38,7 @@ import pandas as pd
 
 from analytics.metrics.churn import goes_on
 from analytics.models.proportions import wilson_interval
-from analytics.scope import Scope, customer_history, customers
+from analytics.scope import Scope, customer_history, customers, summary_rows
 
 #: The months after the first for which the page compares cohorts (those within the cells).
 MILESTONES: tuple[int, ...] = (1, 3, 6, 12)
@@ -98,16 +98,35 @@ class CohortRetention:
         return self.sizes.empty
 
 
-def _cells(con: duckdb.DuckDBPyConnection, scope: Scope, max_months: int, as_of: date | None) -> pd.DataFrame:
+def _cells(con: duckdb.DuckDBPyConnection, scope: Scope, max_months: int, as_of: date | None,
+           summarised: bool = False) -> pd.DataFrame:
     """One row per cohort and N: the cohort's size, its customers with a purchase day and its revenue in
     month c + N, its revenue in month c, whether the month is provisional and ``data_end``. One query:
-    the cohorts from ``customer_summary``, their months from ``customer_month`` (both through the gate),
-    grouped by cohort and N, left joined to every cell of the grid (a cell with no one stays, as 0)."""
+    the cohorts from ``customer_summary``, their months from ``customer_month`` (both through the gate), or
+    both from ``cohort_month`` (``summarised``: the summaries, which answer as of the data's end or a month's
+    last day), grouped by cohort and N, left joined to every cell of the grid (a cell with no one stays, as 0)."""
     who = customers(scope)
-    history = customer_history(scope) if as_of is None else customer_history(scope, (as_of, goes_on(con, as_of)))
     last_day = as_of or date(9999, 12, 31)
-    sql = f"""
-        with {history.cte('history')}, {who.cte('who')},
+    if summarised:
+        rows = summary_rows(scope, "cohort_month")
+        counted = f"""
+        {rows.cte('summary')},
+        activity as (
+            select cohort, date_diff('month', cohort, month) as months_since, sum(retained) as retained,
+                sum(revenue) as revenue
+            from summary
+            where cohort >= ? and cohort < ? and cohort <= ? and month <= ? and date_diff('month', cohort, month) <= ?
+            group by all
+        ),
+        sizes as (
+            -- every customer of a cohort bought in its month
+            select cohort, retained as customers from activity where months_since = 0
+        ),"""
+        params = [*rows.params, scope.start, scope.end_exclusive, last_day, last_day, max_months]
+    else:
+        history = customer_history(scope) if as_of is None else customer_history(scope, (as_of, goes_on(con, as_of)))
+        counted = f"""
+        {history.cte('history')},
         cohorts as (
             -- each customer in scope whose first purchase day falls in the period, with its month
             select customer_id, cast(date_trunc('month', first_order_date) as date) as cohort
@@ -129,7 +148,10 @@ def _cells(con: duckdb.DuckDBPyConnection, scope: Scope, max_months: int, as_of:
             -- from the cohort's month (a return before the first purchase is no part of it) to max_months
             where h.month >= c.cohort and date_diff('month', c.cohort, h.month) <= ?
             group by all
-        ),
+        ),"""
+        params = [*history.params, scope.start, scope.end_exclusive, last_day, max_months]
+    sql = f"""
+        with {who.cte('who')},{counted}
         grid as (
             -- every cell from N = 0 to the period's last month, at most max_months
             select s.cohort, s.customers, n.months_since
@@ -158,13 +180,12 @@ def _cells(con: duckdb.DuckDBPyConnection, scope: Scope, max_months: int, as_of:
         )
         select * from final order by cohort, months_since
     """
-    params = [*history.params, *who.params, scope.start, scope.end_exclusive, last_day, max_months, max_months,
-              scope.end, last_day]
+    params = [*who.params, *params, max_months, scope.end, last_day]
     return con.cursor().execute(sql, params).df()
 
 
 def cohort_retention(con: duckdb.DuckDBPyConnection, scope: Scope, *, max_months: int = 24,
-                     as_of: date | None = None) -> CohortRetention:
+                     as_of: date | None = None, summarised: bool = False) -> CohortRetention:
     """Customer and revenue retention of the cohorts whose first purchase month lies in the scope's period.
 
     The scope's period picks the cohorts (their month, from its first to its last month) and ends the
@@ -182,6 +203,9 @@ def cohort_retention(con: duckdb.DuckDBPyConnection, scope: Scope, *, max_months
     as_of : datetime.date, optional
         A day in the period's last month to count purchases up to (the churn page's as-of day): later ones
         are not seen, and the cells of its month are provisional unless it is the month's last day.
+    summarised : bool
+        Count from the summaries (``cohort_month``; the caller has checked they answer as of ``as_of``:
+        :func:`analytics.metrics.churn_summary.load`): the same cells from fewer rows.
 
     Returns
     -------
@@ -198,7 +222,7 @@ def cohort_retention(con: duckdb.DuckDBPyConnection, scope: Scope, *, max_months
     """
     if max_months < 0:
         raise ValueError(f"max_months must be 0 or more, not {max_months}")
-    cells = _cells(con, scope, max_months, as_of)
+    cells = _cells(con, scope, max_months, as_of, summarised)
     cells["customers"] = cells["customers"].astype("int64")
     cells["retained"] = cells["retained"].astype("int64")
     cells["share"] = cells["retained"] / cells["customers"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
-from analytics.metrics import churn
+from analytics.metrics import churn, churn_summary
 from analytics.metrics.highlights import Highlight
 from analytics.metrics.kpis import Kpi
 from analytics.models.proportions import two_proportion_p_value
@@ -48,9 +48,10 @@ class ChurnTile:
 
 
 def churn_tile(con: duckdb.DuckDBPyConnection, scope: Scope) -> ChurnTile:
-    """The tile and highlights for ``scope`` (module docstring): one query (the purchase months)."""
-    months = churn.purchase_months(con, scope)
-    window = churn.default_window(months)
+    """The tile and highlights for ``scope`` (module docstring): from the summaries when built for the current
+    data, else from the purchase months (one query)."""
+    months = churn_summary.load(con, scope) or churn.purchase_months(con, scope)
+    window = months.default_window()
     current = churn.period_rate(months, scope, window)
     comparison_scope = scope.comparison()
     if comparison_scope is None:

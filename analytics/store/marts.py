@@ -1,10 +1,17 @@
-"""Derived tables the pages read, rebuilt inside every import's and undo's transaction.
+"""Derived tables the pages read: the marts, rebuilt inside every import's and undo's transaction,
+and the summaries, built from them after it commits.
 
 Each is one SQL model in ``analytics/store/sql/marts/`` (its first comment states the grain),
-built in the order of :data:`MARTS` (later ones may read earlier ones). A model whose
-name starts with ``_`` is a temporary step, dropped once the others are built. The database
-records which models built its tables (``meta.marts_version``, :func:`models_version`), so a
+built in the order of :data:`MARTS` or :data:`SUMMARIES` (later ones may read earlier ones). A
+model whose name starts with ``_`` is a temporary step, dropped once the others are built. The
+database records which models built its tables (``meta.marts_version``, :func:`models_version`), so a
 release that changes a model rebuilds them when it first opens the database.
+
+**Summaries** (:data:`SUMMARIES`: the churn page's) cost seconds at 10M rows, more than an import can
+spare, so they are built after the import commits (:func:`summarize`: the command line does it at
+once, the app in the background), each build stamped with the marts' generation it summarises
+(``meta.marts_generation`` goes up with every rebuild of the marts). Until a build for the current
+generation has committed (:func:`summaries_ready`), pages compute the same figures from the marts.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ MARTS_DIR = Path(__file__).resolve().parent / "sql" / "marts"
 
 #: Build order; the table name is the file name.
 MARTS: tuple[str, ...] = ("customer_month", "customer_attribute_values", "customer_summary", "sales_month")
+#: The summaries built after an import commits, in build order (:func:`summarize`).
+SUMMARIES: tuple[str, ...] = ("_churn_rows", "churn_month", "churn_gaps", "churn_returns", "cohort_month")
 
 
 def model_sql(name: str) -> str:
@@ -27,23 +36,65 @@ def model_sql(name: str) -> str:
     return (MARTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def models_version() -> int:
+def models_version(models: tuple[str, ...] = MARTS) -> int:
     """A fingerprint of the models (their names, order and SQL): 60 bits of a SHA-256."""
     digest = hashlib.sha256()
-    for name in MARTS:
+    for name in models:
         digest.update(f"{name}\0{model_sql(name)}\0".encode())
     return int(digest.hexdigest()[:15], 16)
 
 
-def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild every derived table from the fact tables (inside the caller's transaction)."""
-    for name in MARTS:
+def _build(cur: duckdb.DuckDBPyConnection, models: tuple[str, ...]) -> None:
+    for name in models:
         temp = "temp " if name.startswith("_") else ""
         cur.execute(f"create or replace {temp}table {name} as {model_sql(name)}")
-    for name in MARTS:
+    for name in models:
         if name.startswith("_"):
             cur.execute(f"drop table {name}")
+
+
+def _meta(cur: duckdb.DuckDBPyConnection, key: str) -> int | None:
+    rows = cur.execute("select value from meta where key = ?", [key]).fetchall()
+    return int(rows[0][0]) if rows else None
+
+
+def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild every mart from the fact tables (inside the caller's transaction); the summaries
+    are then stale until :func:`summarize` runs."""
+    _build(cur, MARTS)
     cur.execute("insert or replace into meta values ('marts_version', ?)", [models_version()])
+    cur.execute("insert or replace into meta values ('marts_generation', ?)",
+                [(_meta(cur, "marts_generation") or 0) + 1])
+
+
+def summaries_ready(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the summaries summarise the marts as they are (``con``: a connection or a page's snapshot,
+    read in its transaction): built for the current generation by the current models."""
+    return _ready(con.cursor())
+
+
+def _ready(cur: duckdb.DuckDBPyConnection) -> bool:
+    built = _meta(cur, "summaries_generation")
+    return built is not None and built == (_meta(cur, "marts_generation") or 0) \
+        and _meta(cur, "summaries_version") == models_version(SUMMARIES)
+
+
+def summarize(con: duckdb.DuckDBPyConnection) -> bool:
+    """Build the summaries when they are stale (:func:`summaries_ready`), in one write transaction that
+    holds the write lock: an import waits for it, and readers see the old summaries (or none) until it
+    commits. Returns whether it built them."""
+    from analytics.store.connection import write_transaction  # (connection imports this module)
+
+    if schema_version(con) < SCHEMA_VERSION or summaries_ready(con):
+        return False
+    with write_transaction(con) as cur:
+        if _ready(cur):  # another thread built them while this one waited for the lock
+            return False
+        generation = _meta(cur, "marts_generation") or 0  # (none: marts built before generations)
+        _build(cur, SUMMARIES)
+        cur.execute("insert or replace into meta values ('summaries_generation', ?)", [generation])
+        cur.execute("insert or replace into meta values ('summaries_version', ?)", [models_version(SUMMARIES)])
+    return True
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
