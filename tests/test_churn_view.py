@@ -1,7 +1,7 @@
 """The churn & retention page's view model (analytics.metrics.churn_view) on seeded random and hand-made files
 imported through the real import path into a DuckDB file, every figure against the definitions computed here day
-by day from the raw rows with numpy and pandas (statsmodels for the Wilson intervals and the two-proportion test).
-Survival, the Cox drivers, the at-risk list and the CLI's report: tests/test_churn_view_survival.py."""
+by day from the raw rows with numpy and pandas (statsmodels for the Wilson intervals and the two-proportion test;
+survival, the Cox drivers, the at-risk list and the CLI's report: tests/test_churn_view_survival.py)."""
 
 from __future__ import annotations
 
@@ -212,8 +212,7 @@ def test_the_as_of_day(con, data):
     late = Scope(date(2024, 7, 1), date(2025, 6, 1))
     d = view_of(con, late).definition
     assert (d.as_of, d.as_of_source) == (last_purchase, "data") and sales["day"].max() > last_purchase
-    # a region whose customers stopped earlier: still the data's end, not theirs
-    ends = sales[sales["amount"] >= 0].groupby("region")["day"].max()
+    ends = sales[sales["amount"] >= 0].groupby("region")["day"].max()  # a region stopping earlier: the data's end
     assert ends.min() < last_purchase
     assert view_of(con, Scope(late.start, late.end, regions=(ends.idxmin(),))).definition.as_of == last_purchase
     d = view_of(con, as_of=MID).definition
@@ -367,8 +366,8 @@ def test_win_back(con, data, as_of, window):
     got = listed.assign(returned=listed["returned"].dt.date)
     assert len(got) > 10 and got["returned"].max() <= view.definition.as_of
     pd.testing.assert_frame_equal(got[list(expected.columns)], expected, check_dtype=False)
-    assert len(got) == view.monthly["won_back"].sum()
-    assert got["revenue"].sum() == pytest.approx(view.monthly["won_back_revenue"].sum())
+    assert len(got) == view.monthly["won_back"].sum() and got["revenue"].sum() == pytest.approx(
+        view.monthly["won_back_revenue"].sum())
 
 
 @pytest.mark.parametrize("scope", [
