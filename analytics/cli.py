@@ -16,10 +16,13 @@ import getpass
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from analytics import pages
 from analytics.access import authorize, default_access_path, load_access
@@ -30,7 +33,7 @@ from analytics.ingest.pipeline import DATE_ORDERS, SCALES, Progress, import_file
 from analytics.ingest.schema import KINDS
 from analytics.report import parse_month, report_text, run_report
 from analytics.scope import COMPARISONS, Scope, data_months, default_period
-from analytics.store import audits
+from analytics.store import audits, marts
 from analytics.store.connection import DatabaseBusy, connect, copy_for_reading, data_version, default_db_path
 from analytics.store.ledger import import_history
 
@@ -238,7 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"taken at {datetime.now():%H:%M:%S}", file=sys.stderr)
             else:
                 stack.callback(con.close)
-            return _run(args, con)
+            status = _run(args, con)
+            if args.command in CHANGING_COMMANDS:
+                _summarize(con, args)
+            return status
     except DatabaseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
@@ -256,6 +262,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {said}. Set CRM_DEBUG=1 to see where it happened, and please report it with the file",
               file=sys.stderr)
         return 1
+
+
+#: The commands that may change the data: the summaries are built after them (:func:`_summarize`).
+CHANGING_COMMANDS = ("import", "demo", "undo")
+
+
+def _summarize(con: Any, args: argparse.Namespace) -> None:
+    """Build the summaries the data's change left stale (:func:`analytics.store.marts.summarize`), after the
+    command's own output; a failure leaves the pages computing from the marts, and says so."""
+    sys.stdout.flush()
+    started = time.perf_counter()
+    try:
+        built = marts.summarize(con)
+    except duckdb.Error as exc:
+        print(f"note: the churn summaries could not be built ({in_one_line(exc)}); the pages compute from the "
+              "marts meanwhile, and the app builds them when it next opens the database", file=sys.stderr)
+        return
+    if built and not getattr(args, "json", False):
+        print(f"churn summaries built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace, con: Any) -> int:

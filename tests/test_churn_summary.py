@@ -183,3 +183,39 @@ def test_a_page_reading_while_they_are_built_sees_them_before_or_after_never_hal
         assert churn_summary.load(old, PERIOD) is None
     assert marts.summaries_ready(con)
     con.close()
+
+
+def test_the_command_line_builds_them_after_an_import_and_an_undo(tmp_path, capsys):
+    from analytics.cli import main
+
+    sales, _ = random_rows(seed=8, n=40)
+    sales.rename(columns={"day": "order_date"}).to_csv(tmp_path / "sales.csv", index=False)
+    db = str(tmp_path / "crm.duckdb")
+    assert main(["--db", db, "import", str(tmp_path / "sales.csv"), "--kind", "transactions", "--commit",
+                 "--json"]) == 0
+    out = capsys.readouterr()
+    assert '"status": "committed"' in out.out and "summaries" not in out.out  # the JSON is left as it was
+    assert main(["--db", db, "undo", "1"]) == 0
+    assert "churn summaries built" in capsys.readouterr().err
+    from analytics.store.connection import connect
+
+    con = connect(db, read_only=True)
+    assert marts.summaries_ready(con) and con.execute("select count(*) from churn_month").fetchall() == [(0,)]
+    con.close()
+
+
+def test_the_app_builds_them_in_the_background_once_and_not_again_after_a_failure(tmp_path, caplog):
+    from ui import loaders
+
+    sales, customers = random_rows(seed=9, n=40)
+    con = load(tmp_path, sales, customers)
+    with mock.patch.object(marts, "summarize", side_effect=RuntimeError("no memory")):
+        failed = loaders.summarize_in_background(con)
+        failed.join()
+    assert "building the summaries failed" in caplog.text and not marts.summaries_ready(con)
+    assert loaders.summarize_in_background(con) is None  # not again for the same data
+    loaders._builder["failed"] = None  # (as after a new import)
+    thread = loaders.summarize_in_background(con)
+    thread.join()
+    assert marts.summaries_ready(con) and loaders.summarize_in_background(con) is None
+    con.close()

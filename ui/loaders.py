@@ -7,6 +7,8 @@ on its next interaction, and two users with different scopes never share a resul
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 import streamlit as st
@@ -18,7 +20,7 @@ from analytics.metrics import churn_drivers, churn_risk, churn_view, overview, o
 from analytics.paths import DATA_DIR, work_dir
 from analytics.scope import Scope
 from analytics.store import connection as db
-from analytics.store import settings
+from analytics.store import marts, settings
 from analytics.store.snapshot import snapshot
 
 CACHE_TTL = 3600
@@ -38,8 +40,41 @@ def connection() -> db.duckdb.DuckDBPyConnection:
 
 
 def data_version() -> int:
-    """The database's current data version (read on every run: it is one tiny query)."""
-    return db.data_version(connection())
+    """The database's current data version (read on every run: it is one tiny query). When the summaries
+    do not summarise the data as it is (an import, an undo, the demo data, a new release), their build
+    starts in the background (:func:`summarize_in_background`)."""
+    con = connection()
+    summarize_in_background(con)
+    return db.data_version(con)
+
+
+_builder: dict[str, Any] = {"thread": None, "failed": None}
+_log = logging.getLogger(__name__)
+
+
+def summarize_in_background(con: db.duckdb.DuckDBPyConnection) -> threading.Thread | None:
+    """Start building the summaries (:func:`analytics.store.marts.summarize`) in a thread of their own when they
+    are stale and no build is running (the pages read the marts meanwhile, a little slower); return the thread
+    started. A build that failed is not tried again for the same data."""
+    running = _builder["thread"]
+    if (running is not None and running.is_alive()) or marts.summaries_ready(con):
+        return None
+    generation = con.cursor().execute(
+        "select coalesce(max(value), 0) from meta where key = 'marts_generation'").fetchall()[0][0]
+    if _builder["failed"] == generation:
+        return None
+
+    def build() -> None:
+        try:
+            marts.summarize(con)
+        except Exception:  # the pages go on from the marts; the log says why
+            _builder["failed"] = generation
+            _log.exception("building the summaries failed; the pages compute from the marts meanwhile")
+
+    thread = threading.Thread(target=build, name="crm-summaries", daemon=True)
+    _builder["thread"] = thread
+    thread.start()
+    return thread
 
 
 def has_data() -> bool:
