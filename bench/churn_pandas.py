@@ -170,8 +170,8 @@ def pandas_churn(tx: pd.DataFrame, scope) -> tuple[dict, pd.DataFrame]:
 # --------------------------------------------------------------------------- the same from the view
 
 def figures_of_view(view, lifetimes: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
-    """The figures :func:`pandas_churn` computes, from a ``ChurnView`` and its lifetimes (``_lifetimes``'
-    frame, kept by the benchmark when the view made it)."""
+    """The figures :func:`pandas_churn` computes, from a ``ChurnView`` and its customers' lifetimes (customer_id,
+    duration, observed: from the query the view's survival curves count)."""
     def pooled(t) -> list:
         return [int(t[0]), int(t[1]), float(t[2])]
 
