@@ -182,6 +182,19 @@ def test_a_page_reading_while_they_are_built_sees_them_before_or_after_never_hal
         assert not marts.summaries_ready(old)  # the snapshot still reads the state before the build
         assert churn_summary.load(old, PERIOD) is None
     assert marts.summaries_ready(con)
+    # a page reading built summaries while an import and the next build commit keeps reading the old ones, which
+    # still summarise the data it sees
+    with snapshot(con) as old:
+        before = old.execute("select sum(churned), count(*) from churn_month").fetchall()
+        more = sales.head(3).assign(transaction_id=["Y1", "Y2", "Y3"], day=date(2025, 2, 27))
+        more.rename(columns={"day": "order_date"}).to_csv(tmp_path / "more.csv", index=False)
+        from analytics.ingest.pipeline import import_file
+
+        assert import_file(con, tmp_path / "more.csv", kind="transactions", commit=True).rows_imported == 3
+        assert marts.summarize(con)
+        assert old.execute("select sum(churned), count(*) from churn_month").fetchall() == before
+        assert marts.summaries_ready(old)
+    assert marts.summaries_ready(con)
     con.close()
 
 
