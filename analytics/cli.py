@@ -16,7 +16,6 @@ import getpass
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -269,18 +268,16 @@ CHANGING_COMMANDS = ("import", "demo", "undo")
 
 
 def _summarize(con: Any, args: argparse.Namespace) -> None:
-    """Build the summaries the data's change left stale (:func:`analytics.store.marts.summarize`), after the
-    command's own output; a failure leaves the pages computing from the marts, and says so."""
+    """After the command's output, build the summaries its change left stale (:mod:`analytics.store.marts`)."""
     sys.stdout.flush()
-    started = time.perf_counter()
     try:
-        built = marts.summarize(con)
+        seconds = marts.summarize(con)
     except duckdb.Error as exc:
         print(f"note: the churn summaries could not be built ({in_one_line(exc)}); the pages compute from the "
               "marts meanwhile, and the app builds them when it next opens the database", file=sys.stderr)
-        return
-    if built and not getattr(args, "json", False):
-        print(f"churn summaries built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    else:
+        if seconds is not None and not getattr(args, "json", False):
+            print(f"churn summaries built in {seconds:.1f} s", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace, con: Any) -> int:

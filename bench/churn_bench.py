@@ -125,30 +125,12 @@ def _build(db: str) -> dict:
     con = connect(db)
     con.execute("delete from meta where key = 'summaries_generation'")
     t0, c0 = time.perf_counter(), time.process_time()
-    built = marts.summarize(con)
+    built = marts.summarize(con) is not None
     seconds = time.perf_counter() - t0
     rows = {name: con.execute(f"select count(*) from {name}").fetchall()[0][0]
             for name in marts.SUMMARIES if not name.startswith("_")}
     con.close()
     return {"seconds": seconds, "cpu_seconds": time.process_time() - c0, "built": built, "rows": rows}
-
-
-def _drivers(db: str, scope, window: int, as_of: str) -> dict:
-    from datetime import date
-
-    from analytics.metrics import churn_drivers, churn_view
-    from analytics.store.connection import connect
-
-    day = date.fromisoformat(as_of)
-    scope = churn_view._cut_at(scope, day)  # the view's scope, which the page passes
-    timers = Timers(_modules(), TIMED)
-    t0, c0 = time.perf_counter(), time.process_time()
-    con = connect(db, read_only=True)
-    fit, problem, sampled, population = churn_drivers.drivers(con, scope, window, day)
-    seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "cpu_seconds": time.process_time() - c0, "parts": timers.take(seconds),
-            "problem": problem, "customers": sampled, "population": population,
-            "terms": 0 if fit is None else len(fit.terms)}
 
 
 def _warm(db: str, scope) -> dict:
@@ -168,10 +150,11 @@ def _warm(db: str, scope) -> dict:
     return {"seconds": statistics.median(times), "calls": times, "first_seconds": first}
 
 
-def _at_risk(db: str, scope, window: int, as_of: str) -> dict:
+def _later(mode: str, db: str, scope, window: int, as_of: str) -> dict:
+    """What the page draws after the rest, cold: the Cox model (``drivers``) or the at-risk lists (``at_risk``)."""
     from datetime import date
 
-    from analytics.metrics import churn_risk, churn_view
+    from analytics.metrics import churn_drivers, churn_risk, churn_view
     from analytics.store.connection import connect
 
     day = date.fromisoformat(as_of)
@@ -179,11 +162,16 @@ def _at_risk(db: str, scope, window: int, as_of: str) -> dict:
     timers = Timers(_modules(), TIMED)
     t0, c0 = time.perf_counter(), time.process_time()
     con = connect(db, read_only=True)
-    risk = churn_risk.at_risk(con, scope, window, as_of=day)
+    if mode == "drivers":
+        fit, problem, sampled, population = churn_drivers.drivers(con, scope, window, day)
+        out = {"problem": problem, "customers": sampled, "population": population,
+               "terms": 0 if fit is None else len(fit.terms)}
+    else:
+        risk = churn_risk.at_risk(con, scope, window, as_of=day)
+        out = {"listed": len(risk.customers), "problem": risk.problem, "as_of": str(risk.as_of),
+               "before": None if risk.before is None else len(risk.before), "before_problem": risk.before_problem}
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "cpu_seconds": time.process_time() - c0, "parts": timers.take(seconds),
-            "listed": len(risk.customers), "problem": risk.problem, "as_of": str(risk.as_of),
-            "before": None if risk.before is None else len(risk.before), "before_problem": risk.before_problem}
+    return {"seconds": seconds, "cpu_seconds": time.process_time() - c0, "parts": timers.take(seconds)} | out
 
 
 def _pandas(db: str, scope) -> dict:
@@ -239,12 +227,10 @@ def worker(mode: str, db: str, filtered: bool, window: int | None, as_of: str | 
         out = _cold(db, scope)
     elif mode == "months":
         out = _cold(db, scope, from_months=True)
-    elif mode == "drivers":
-        out = _drivers(db, scope, window, as_of)
+    elif mode in ("drivers", "at_risk"):
+        out = _later(mode, db, scope, window, as_of)
     elif mode == "warm":
         out = _warm(db, scope)
-    elif mode == "at_risk":
-        out = _at_risk(db, scope, window, as_of)
     elif mode == "pandas":
         out = _pandas(db, scope)
     elif mode == "profile":

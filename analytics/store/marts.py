@@ -17,6 +17,7 @@ generation has committed (:func:`summaries_ready`), pages compute the same figur
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import duckdb
@@ -79,22 +80,23 @@ def _ready(cur: duckdb.DuckDBPyConnection) -> bool:
         and _meta(cur, "summaries_version") == models_version(SUMMARIES)
 
 
-def summarize(con: duckdb.DuckDBPyConnection) -> bool:
+def summarize(con: duckdb.DuckDBPyConnection) -> float | None:
     """Build the summaries when they are stale (:func:`summaries_ready`), in one write transaction that
     holds the write lock: an import waits for it, and readers see the old summaries (or none) until it
-    commits. Returns whether it built them."""
+    commits. Returns the seconds the build took, None when there was nothing to build."""
     from analytics.store.connection import write_transaction  # (connection imports this module)
 
     if schema_version(con) < SCHEMA_VERSION or summaries_ready(con):
-        return False
+        return None
+    started = time.perf_counter()
     with write_transaction(con) as cur:
         if _ready(cur):  # another thread built them while this one waited for the lock
-            return False
+            return None
         generation = _meta(cur, "marts_generation") or 0  # (none: marts built before generations)
         _build(cur, SUMMARIES)
         cur.execute("insert or replace into meta values ('summaries_generation', ?)", [generation])
         cur.execute("insert or replace into meta values ('summaries_version', ?)", [models_version(SUMMARIES)])
-    return True
+    return time.perf_counter() - started
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
