@@ -1,0 +1,132 @@
+"""Customer tiers (the customer pyramid, 客户金字塔): what a tier is and how customers are put in one.
+
+The rule (shown on the tiers page): the customers with a purchase in a window are ranked by their value in it
+(net revenue, or margin), highest first, ties by customer id; the customer at rank r of N belongs to the first
+tier whose cumulative cut point c satisfies r / N <= c (the last tier's cut point is 1). The comparison is exact
+(cut points are decimals, compared as fractions: r * den <= num * N), so a customer exactly at a cut point is in
+the tier above it.
+
+Who is ranked: every customer the user may see (their allowed regions; everyone for an unrestricted user) with a
+purchase in the window. Filters (a region, a segment, a tier) then pick which of them a page shows, so a
+customer's tier does not change with the filter, and a sales manager's tiers rank their own regions' customers
+only (nothing of other regions enters their figures).
+
+This module is below the gate (:mod:`analytics.scope` uses it for the tier filter): SQL text and parameters only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from itertools import pairwise
+
+#: What a customer's value in a window is: net revenue (``customer_month.revenue``) or margin (amount - cost over
+#: the rows with a known cost; ``margin_month``).
+MEASURES = ("revenue", "margin")
+
+#: Named sets of tiers: their names (best first) and cumulative cut points (one fewer than the names).
+PRESETS: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
+    "pyramid": (("platinum", "gold", "iron", "lead"), (0.01, 0.05, 0.20)),
+    "key": (("key", "ordinary", "small"), (0.20, 0.50)),
+}
+DEFAULT_PRESET = "pyramid"
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """The tiers: ``names`` best first, ``cuts`` their cumulative cut points (shares of the ranked customers, one
+    fewer than the names: the last tier takes the rest), and the value ranked (``measure``)."""
+
+    names: tuple[str, ...] = PRESETS[DEFAULT_PRESET][0]
+    cuts: tuple[float, ...] = PRESETS[DEFAULT_PRESET][1]
+    measure: str = "revenue"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(str(n) for n in self.names))
+        object.__setattr__(self, "cuts", tuple(float(c) for c in self.cuts))
+        if self.measure not in MEASURES:
+            raise ValueError(f"tiers rank customers by {' or '.join(MEASURES)}, not {self.measure!r}")
+        if len(self.names) < 2 or len(set(self.names)) != len(self.names) or any(not n.strip() for n in self.names):
+            raise ValueError(f"tiers need at least two different names, not {list(self.names)}")
+        if len(self.cuts) != len(self.names) - 1:
+            raise ValueError(f"{len(self.names)} tiers need {len(self.names) - 1} cut points, not {len(self.cuts)}")
+        bounds = (0.0, *self.cuts, 1.0)
+        if not all(a < b for a, b in pairwise(bounds)):
+            raise ValueError("cut points must be increasing shares between 0 and 1 (e.g. 0.01, 0.05, 0.20), "
+                             f"not {list(self.cuts)}")
+
+    @classmethod
+    def preset(cls, name: str, cuts: tuple[float, ...] | None = None, measure: str = "revenue") -> TierSpec:
+        """The preset ``name``'s tiers (:data:`PRESETS`), with other cut points when given."""
+        if name not in PRESETS:
+            raise ValueError(f"the tier presets are {', '.join(PRESETS)}, not {name!r}")
+        names, default_cuts = PRESETS[name]
+        return cls(names, tuple(cuts) if cuts is not None else default_cuts, measure)
+
+    @property
+    def shares(self) -> tuple[float, ...]:
+        """Each tier's share of the ranked customers (the differences of the cut points)."""
+        bounds = (0.0, *self.cuts, 1.0)
+        return tuple(b - a for a, b in pairwise(bounds))
+
+
+def _fractions(cuts: tuple[float, ...]) -> list[tuple[int, int]]:
+    """Each cut point as an exact (numerator, denominator) of its decimal text."""
+    out = []
+    for c in cuts:
+        f = Fraction(repr(c)).limit_denominator(10**9)
+        out.append((f.numerator, f.denominator))
+    return out
+
+
+def tier_case(spec: TierSpec, rank: str = "rank", count: str = "ranked") -> tuple[str, list]:
+    """A SQL expression for the tier index (0: the best) of the customer at ``rank`` of ``count``, and its
+    parameters: the first tier whose cut point c has rank * den <= num * count (exact integers)."""
+    params: list = []
+    parts = []
+    for i, (num, den) in enumerate(_fractions(spec.cuts)):
+        parts.append(f"when cast({rank} as hugeint) * ? <= cast({count} as hugeint) * ? then {i}")
+        params += [den, num]
+    return f"case {' '.join(parts)} else {len(spec.cuts)} end", params
+
+
+def values_sql(measure: str, first: date, end_exclusive: date, regions: tuple[str, ...] | None,
+               margins: bool) -> tuple[str, list]:
+    """Per customer with a purchase in [first, end_exclusive) (whole months) among those with a home region in
+    ``regions`` (None: everyone): ``customer_id``, ``value`` (double). Margin reads ``margin_month`` when
+    ``margins`` (the summaries are built), else the transactions."""
+    params: list = [first, end_exclusive]
+    who = "true"
+    if regions is not None:
+        who = "customer_id in (select customer_id from customer_summary where list_contains(?, home_region))"
+    if measure == "revenue":
+        sql = ("select customer_id, cast(sum(revenue) as double) as value from customer_month "
+               f"where month >= ? and month < ? and {who} group by customer_id having max(purchase_days) > 0")
+        if regions is not None:
+            params.append(list(regions))
+        return sql, params
+    buyers = ("select customer_id from customer_month where month >= ? and month < ? "
+              f"and purchase_days > 0 and {who} group by customer_id")
+    if regions is not None:
+        params.append(list(regions))
+    if margins:
+        earned = "select customer_id, sum(margin) as margin from margin_month where month >= ? and month < ? group by 1"
+    else:
+        earned = ("select customer_id, sum(amount - cost) as margin from transactions "
+                  "where order_date >= ? and order_date < ? group by 1")
+    params += [first, end_exclusive]
+    return (f"select b.customer_id, cast(coalesce(e.margin, 0) as double) as value from ({buyers}) b "
+            f"left join ({earned}) e using (customer_id)"), params
+
+
+def ranked_sql(spec: TierSpec, first: date, end_exclusive: date, regions: tuple[str, ...] | None,
+               margins: bool) -> tuple[str, list]:
+    """The tiers of the window (:func:`values_sql`): per ranked customer ``customer_id``, ``value``, ``rank``
+    (1: the highest value; ties by customer id), ``ranked`` (N) and ``tier`` (0: the best). One window query."""
+    values, params = values_sql(spec.measure, first, end_exclusive, regions, margins)
+    case, case_params = tier_case(spec)
+    sql = (f"select customer_id, value, rank, ranked, {case} as tier from ("
+           f"select customer_id, value, row_number() over (order by value desc, customer_id) as rank, "
+           f"count(*) over () as ranked from ({values}) v) r")
+    return sql, [*case_params, *params]
