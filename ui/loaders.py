@@ -16,7 +16,16 @@ import streamlit as st
 from analytics import pages
 from analytics import scope as gate
 from analytics.ingest import intake
-from analytics.metrics import churn_drivers, churn_risk, churn_view, overview, overview_churn, overview_value
+from analytics.metrics import (
+    churn_drivers,
+    churn_risk,
+    churn_view,
+    overview,
+    overview_churn,
+    overview_value,
+    tiers,
+    tiers_report,
+)
 from analytics.paths import DATA_DIR, work_dir
 from analytics.scope import Scope
 from analytics.store import connection as db
@@ -177,3 +186,22 @@ def load_churn_at_risk(scope_key: tuple, version: int, window: int, as_of: Any =
     del version
     with snapshot(connection()) as view:
         return churn_risk.at_risk(view, Scope.from_key(scope_key), window, as_of=as_of)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_tiers_fast(scope_key: tuple, version: int, options: tuple = ()) -> Any:
+    """The tiers page without its CLV per tier (:func:`analytics.metrics.tiers_report.load` with
+    ``with_clv=False``): what the page draws at once."""
+    del version
+    with snapshot(connection()) as view:
+        return tiers_report.load(view, Scope.from_key(scope_key), with_clv=False, **dict(options))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_tiers_clv(scope_key: tuple, version: int, options: tuple = ()) -> Any:
+    """The tiers page's CLV per tier (:func:`analytics.metrics.tiers.clv_by_tier`), drawn after the rest: a new
+    scope fits the value models first (seconds on a large base)."""
+    del version
+    with snapshot(connection()) as view:
+        spec = tiers_report.spec_of(view, **dict(options))
+        return tiers.clv_by_tier(view, Scope.from_key(scope_key), spec)

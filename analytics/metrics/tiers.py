@@ -77,6 +77,7 @@ class TierView:
     window: int  # W of the churned figures
     comparison: Scope | None = None
     names: tuple[str, ...] = field(default=())
+    clv: TierClv | None = None  # with_clv (the report): the value page's CLV per tier; the page loads it later
 
     @property
     def empty(self) -> bool:
@@ -225,3 +226,38 @@ def tier_view(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | Non
         mix=_mix(frame, spec.names), migration=matrix, moves=moves,
         churned=_churned(frame, spec.names, scope.end_exclusive - timedelta(days=1), window), window=window,
         comparison=comparison, names=spec.names)
+
+
+@dataclass(frozen=True)
+class TierClv:
+    """The value page's lifetime value per tier (drawn after the rest: it fits the value models): per tier,
+    ``customers`` (ranked and kept), ``with_clv`` (of them, with a CLV: every customer the value page models),
+    ``total`` and ``average`` CLV; ``problem`` when the models could not be fitted (then no figures)."""
+
+    table: pd.DataFrame | None
+    problem: str | None
+    horizon_months: int
+
+
+def clv_by_tier(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None = None) -> TierClv:
+    """:class:`TierClv` for ``scope``: the value page's CLV (its default settings, as of the period's end) of each
+    tier's customers."""
+    from analytics.metrics.value import value_view  # (the value models are heavy; only this needs them)
+
+    spec = spec or TierSpec()
+    value = value_view(con, scope, holdout=False)
+    if value.fits.problem is not None or "clv" not in value.customers:
+        return TierClv(None, value.fits.problem or "no_clv", value.horizon_months)
+    sql, params = tiering.ranked_sql(spec, scope.start, scope.end_exclusive, scope.allowed_regions,
+                                     spec.measure == "margin" and marts.summaries_ready(con))
+    who = customers(scope)
+    ranked = con.execute(f"select r.customer_id, r.tier from ({sql}) r semi join ({who.sql}) w using (customer_id)",
+                         [*params, *who.params]).df()
+    clv = ranked.merge(value.customers[["customer_id", "clv"]], on="customer_id", how="left")
+    rows = []
+    for k, name in enumerate(spec.names):
+        mine = clv.loc[clv["tier"] == k, "clv"]
+        rows.append((k, name, len(mine), int(mine.notna().sum()), float(mine.sum()),
+                     float(mine.mean()) if mine.notna().any() else np.nan))
+    return TierClv(pd.DataFrame(rows, columns=["tier", "name", "customers", "with_clv", "total", "average"]), None,
+                   value.horizon_months)

@@ -3,6 +3,7 @@ page (:func:`analytics.metrics.tiers.tier_view`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import OptionError
-from analytics.metrics.tiers import TierView, tier_view
+from analytics.metrics.tiers import TierView, clv_by_tier, tier_view
 from analytics.scope import Scope
 from analytics.store import settings
 from analytics.tiering import DEFAULT_PRESET, MEASURES, PRESETS, TierSpec
@@ -54,9 +55,12 @@ def spec_of(con: duckdb.DuckDBPyConnection, *, by: str | None = None, preset: st
 
 
 def load(con: duckdb.DuckDBPyConnection, scope: Scope, *, by: str | None = None, preset: str | None = None,
-         cuts: str | None = None, names: str | None = None) -> TierView:
-    """The registry's loader (:attr:`analytics.pages.Page.load`)."""
-    return tier_view(con, scope, spec_of(con, by=by, preset=preset, cuts=cuts, names=names))
+         cuts: str | None = None, names: str | None = None, with_clv: bool = True) -> TierView:
+    """The registry's loader (:attr:`analytics.pages.Page.load`): the whole view, with the CLV per tier unless
+    ``with_clv`` is False (the page draws the rest first: the CLV fits the value models)."""
+    spec = spec_of(con, by=by, preset=preset, cuts=cuts, names=names)
+    view = tier_view(con, scope, spec)
+    return replace(view, clv=clv_by_tier(con, scope, spec)) if with_clv and not view.empty else view
 
 
 def _number(x: Any) -> float | None:
@@ -79,6 +83,9 @@ def report(view: TierView) -> dict[str, Any]:
             "from": None if view.comparison is None else [view.comparison.start, view.comparison.end],
             "matrix": view.migration, "moves": view.moves},
         "churned_by_period_end": {"window_days": view.window, "tiers": view.churned},
+        "clv_by_tier": None if view.clv is None else {"problem": view.clv.problem,
+                                                      "horizon_months": view.clv.horizon_months,
+                                                      "tiers": view.clv.table},
     }
 
 
@@ -108,4 +115,11 @@ def report_lines(data: dict[str, Any]) -> list[str]:
     lines += ["", f"churned by the period's end (no purchase in its last {churned['window_days']} days):"]
     for row in pd.DataFrame(churned["tiers"]).itertuples():
         lines.append(f"  {row.name:<12}{_pct(row.share):>7} of {row.customers:,}")
+    clv = data["clv_by_tier"]
+    if clv is not None and clv["tiers"] is not None:
+        lines += ["", f"lifetime value ({clv['horizon_months']} months) per tier:"]
+        for row in pd.DataFrame(clv["tiers"]).itertuples():
+            lines.append(f"  {row.name:<12} average {row.average:>12,.0f}, total {row.total:>14,.0f}")
+    elif clv is not None:
+        lines += ["", f"lifetime value per tier: not available ({clv['problem']})"]
     return lines
