@@ -202,3 +202,37 @@ def test_the_options_and_their_errors(db):
                        ({"cuts": "0.1,0.2"}, "3 cut points"), ({"names": "A,A", "cuts": "0.5"}, "different names")):
         with pytest.raises(ValueError, match=match):
             spec_of(con, **bad)
+
+
+@pytest.fixture(scope="module")
+def demo_con(tmp_path_factory):
+    """The demo data (1,500 customers), on which the value models fit."""
+    from analytics.ingest.demo import load_demo
+    from analytics.store.connection import connect
+
+    folder = tmp_path_factory.mktemp("tiers_demo")
+    con = connect(folder / "crm.duckdb")
+    load_demo(con, size=1500, folder=folder / "demo")
+    yield con
+    con.close()
+
+
+def test_the_lifetime_value_per_tier_is_the_value_pages(demo_con):
+    from analytics.metrics.value import value_view
+    from analytics.scope import default_scope
+    from analytics.tiering import ranked_sql
+
+    scope = default_scope(demo_con)
+    got = tiers.clv_by_tier(demo_con, scope)
+    value = value_view(demo_con, scope, holdout=False)
+    assert got.problem is None and value.fits.problem is None
+    clv = value.customers.set_index("customer_id")["clv"]
+    sql, params = ranked_sql(TierSpec(), scope.start, scope.end_exclusive, None, False)
+    ranked = demo_con.execute(sql, params).df()
+    assert got.table["customers"].sum() == len(ranked) > 500
+    for k, row in got.table.iterrows():
+        ids = ranked.loc[ranked["tier"] == k, "customer_id"]
+        assert row["customers"] == len(ids) == row["with_clv"]
+        assert row["total"] == pytest.approx(clv.reindex(ids).sum(), rel=1e-9)
+        assert row["average"] == pytest.approx(clv.reindex(ids).mean(), rel=1e-9)
+    assert got.table["average"].is_monotonic_decreasing  # the best tier is worth the most
