@@ -236,3 +236,12 @@ def test_the_lifetime_value_per_tier_is_the_value_pages(demo_con):
         assert row["total"] == pytest.approx(clv.reindex(ids).sum(), rel=1e-9)
         assert row["average"] == pytest.approx(clv.reindex(ids).mean(), rel=1e-9)
     assert got.table["average"].is_monotonic_decreasing  # the best tier is worth the most
+
+
+def test_the_overviews_pyramid_is_the_tiers_pages(db):
+    con, _ = db
+    for scope in (PERIOD, Scope(PERIOD.start, PERIOD.end, regions=("华南",), compare="last_year")):
+        small, whole = tiers.pyramid(con, scope), tiers.tier_view(con, scope)
+        pd.testing.assert_frame_equal(small.table, whole.table)
+        assert (small.customers, small.concentration.top_share, small.concentration.gini) == (
+            whole.customers, whole.concentration.top_share, whole.concentration.gini)

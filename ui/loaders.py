@@ -205,3 +205,12 @@ def load_tiers_clv(scope_key: tuple, version: int, options: tuple = ()) -> Any:
     with snapshot(connection()) as view:
         spec = tiers_report.spec_of(view, **dict(options))
         return tiers.clv_by_tier(view, Scope.from_key(scope_key), spec)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_overview_tiers(scope_key: tuple, version: int) -> Any:
+    """The overview's pyramid in miniature (:func:`analytics.metrics.tiers.pyramid`, the metric setting's tiers by
+    revenue), drawn after the tiles."""
+    del version
+    with snapshot(connection()) as view:
+        return tiers.pyramid(view, Scope.from_key(scope_key), tiers_report.spec_of(view))

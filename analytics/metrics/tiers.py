@@ -23,7 +23,7 @@ Definitions (shown on the page; the tier rule itself: :mod:`analytics.tiering`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import duckdb
@@ -261,3 +261,22 @@ def clv_by_tier(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | N
                      float(mine.mean()) if mine.notna().any() else np.nan))
     return TierClv(pd.DataFrame(rows, columns=["tier", "name", "customers", "with_clv", "total", "average"]), None,
                    value.horizon_months)
+
+
+@dataclass(frozen=True)
+class Pyramid:
+    """The overview's pyramid in miniature: the tier table and the concentration of the period (as on the tiers
+    page, without the comparison and the rest), for the setting's tiers by revenue."""
+
+    spec: TierSpec
+    table: pd.DataFrame
+    concentration: Concentration
+    customers: int
+
+
+def pyramid(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None = None) -> Pyramid:
+    """:class:`Pyramid` of ``scope``'s period (its tiers as :func:`tier_view` has them)."""
+    spec = spec or TierSpec()
+    frame = per_customer(con, replace(scope, compare="none"), spec)
+    kept = frame[frame["tier"] >= 0]
+    return Pyramid(spec, _table(frame, spec.names), concentration(kept["value"].to_numpy(dtype=float)), len(kept))
