@@ -204,7 +204,7 @@ def customers(scope: Scope) -> Rows:
 
 #: Tables whose rows are customers' or counts per customer group, with the customers' ``home_region`` and
 #: ``segment``: what :func:`summary_rows` may read.
-GROUPED_TABLES = ("customer_summary", "churn_month", "churn_gaps", "churn_returns", "cohort_month")
+GROUPED_TABLES = ("customer_summary", "churn_month", "churn_gaps", "churn_returns", "cohort_month", "customer_numbers")
 
 
 def summary_rows(scope: Scope, table: str) -> Rows:

@@ -94,39 +94,99 @@ def tier_case(spec: TierSpec, rank: str = "rank", count: str = "ranked") -> tupl
 def values_sql(measure: str, first: date, end_exclusive: date, regions: tuple[str, ...] | None,
                margins: bool) -> tuple[str, list]:
     """Per customer with a purchase in [first, end_exclusive) (whole months) among those with a home region in
-    ``regions`` (None: everyone): ``customer_id``, ``value`` (double). Margin reads ``margin_month`` when
-    ``margins`` (the summaries are built), else the transactions."""
+    ``regions`` (None: everyone): ``customer_id``, ``value`` (double), ``last_day`` (their last purchase day in
+    it) and ``costed`` (margin: whether a row of known cost was seen; always true by revenue). Margin reads
+    ``margin_month`` when ``margins`` (the summaries are built), else the transactions."""
     params: list = [first, end_exclusive]
     who = "true"
     if regions is not None:
         who = "customer_id in (select customer_id from customer_summary where list_contains(?, home_region))"
-    if measure == "revenue":
-        sql = ("select customer_id, cast(sum(revenue) as double) as value from customer_month "
-               f"where month >= ? and month < ? and {who} group by customer_id having max(purchase_days) > 0")
-        if regions is not None:
-            params.append(list(regions))
-        return sql, params
-    buyers = ("select customer_id from customer_month where month >= ? and month < ? "
-              f"and purchase_days > 0 and {who} group by customer_id")
-    if regions is not None:
         params.append(list(regions))
+    months = ("select customer_id, sum(revenue) as revenue, "
+              "max(last_day) filter (where purchase_days > 0) as last_day "
+              f"from customer_month where month >= ? and month < ? and {who} group by customer_id "
+              "having max(purchase_days) > 0")
+    if measure == "revenue":
+        return (f"select customer_id, cast(revenue as double) as value, last_day, true as costed from ({months}) m",
+                params)
     if margins:
         earned = "select customer_id, sum(margin) as margin from margin_month where month >= ? and month < ? group by 1"
     else:
         earned = ("select customer_id, sum(amount - cost) as margin from transactions "
-                  "where order_date >= ? and order_date < ? group by 1")
+                  "where cost is not null and order_date >= ? and order_date < ? group by 1")
     params += [first, end_exclusive]
-    return (f"select b.customer_id, cast(coalesce(e.margin, 0) as double) as value from ({buyers}) b "
-            f"left join ({earned}) e using (customer_id)"), params
+    return (f"select m.customer_id, cast(coalesce(e.margin, 0) as double) as value, m.last_day, "
+            f"e.customer_id is not null as costed from ({months}) m left join ({earned}) e using (customer_id)"), params
 
 
 def ranked_sql(spec: TierSpec, first: date, end_exclusive: date, regions: tuple[str, ...] | None,
                margins: bool) -> tuple[str, list]:
     """The tiers of the window (:func:`values_sql`): per ranked customer ``customer_id``, ``value``, ``rank``
-    (1: the highest value; ties by customer id), ``ranked`` (N) and ``tier`` (0: the best). One window query."""
+    (1: the highest value; ties by customer id), ``ranked`` (N), ``tier`` (0: the best), ``last_day`` and
+    ``costed``. One window query."""
     values, params = values_sql(spec.measure, first, end_exclusive, regions, margins)
     case, case_params = tier_case(spec)
-    sql = (f"select customer_id, value, rank, ranked, {case} as tier from ("
-           f"select customer_id, value, row_number() over (order by value desc, customer_id) as rank, "
+    sql = (f"select customer_id, value, rank, ranked, {case} as tier, last_day, costed from ("
+           f"select customer_id, value, last_day, costed, "
+           f"row_number() over (order by value desc, customer_id) as rank, "
            f"count(*) over () as ranked from ({values}) v) r")
     return sql, [*case_params, *params]
+
+
+def paired_sql(spec: TierSpec, now: tuple[date, date], then: tuple[date, date] | None,
+               regions: tuple[str, ...] | None, summaries: bool) -> tuple[str, list]:
+    """The tiers of two windows ([first, end_exclusive) each: the period and the comparison period, or None) per
+    customer ranked in either: ``key``, ``value``, ``tier``, ``ranked``, ``last_day``, ``costed`` of the first
+    (NULL when not ranked there) and ``value_before``, ``tier_before`` of the second. By revenue in one pass over
+    the months (both windows' sums at once): with ``summaries`` (built) over ``customer_month_numbered``, the key
+    being the customer's number (``customer_numbers.seq``, in id order: ties fall the same way), else over
+    ``customer_month``, the key being the id. By margin as two :func:`ranked_sql` (the key: the id)."""
+    margins = summaries
+    if spec.measure != "revenue":
+        now_sql, now_params = ranked_sql(spec, *now, regions, margins)
+        if then is None:
+            return (f"select customer_id as key, *, null::double as value_before, null::int as tier_before "
+                    f"from ({now_sql}) n", now_params)
+        then_sql, then_params = ranked_sql(spec, *then, regions, margins)
+        return (f"select customer_id as key, n.value, n.tier, n.ranked, n.last_day, n.costed, "
+                f"t.value as value_before, "
+                f"t.tier as tier_before from ({now_sql}) n full outer join ({then_sql}) t using (customer_id)",
+                [*now_params, *then_params])
+    windows = [now] if then is None else [now, then]
+    # the parameters in the order of the text: the select list's (the last day, each window's sums), then the
+    # where clause's (the windows, the regions)
+    selected: list = [*now]
+    sums = []
+    for name, (first, end) in zip(("now", "then"), windows, strict=False):
+        sums.append(f"sum(revenue) filter (where month >= ? and month < ?) as value_{name}, "
+                    f"max(purchase_days) filter (where month >= ? and month < ?) > 0 as has_{name}")
+        selected += [first, end, first, end]
+    where: list = [d for window in windows for d in window]
+    key, months, customers = (("seq", "customer_month_numbered", "customer_numbers") if summaries
+                              else ("customer_id", "customer_month", "customer_summary"))
+    who = "true"
+    if regions is not None:
+        who = f"{key} in (select {key} from {customers} where list_contains(?, home_region))"
+        where.append(list(regions))
+    inside = " or ".join("(month >= ? and month < ?)" for _ in windows)
+    last = "max(last_day) filter (where purchase_days > 0 and month >= ? and month < ?) as last_day"
+    grouped = (f"select {key} as key, {last}, {', '.join(sums)} from {months} "
+               f"where ({inside}) and {who} group by {key}")
+    params = [*selected, *where]
+    case_now, case_now_params = tier_case(spec, "rank_now", "ranked_now")
+    ranks = ["row_number() over (partition by has_now order by value_now desc, key) as rank_now",
+             "count(*) over (partition by has_now) as ranked_now"]
+    before = "null::double as value_before, null::int as tier_before"
+    case_then_params: list = []
+    if then is not None:
+        case_then, case_then_params = tier_case(spec, "rank_then", "ranked_then")
+        ranks += ["row_number() over (partition by has_then order by value_then desc, key) as rank_then",
+                  "count(*) over (partition by has_then) as ranked_then"]
+        before = (f"case when has_then then cast(value_then as double) end as value_before, "
+                  f"case when has_then then {case_then} end as tier_before")
+    sql = (f"select key, case when has_now then cast(value_now as double) end as value, "
+           f"case when has_now then {case_now} end as tier, case when has_now then ranked_now end as ranked, "
+           f"case when has_now then last_day end as last_day, true as costed, {before} "
+           f"from (select *, {', '.join(ranks)} from ({grouped}) g) r "
+           f"where has_now{' or has_then' if then is not None else ''}")
+    return sql, [*case_now_params, *case_then_params, *params]

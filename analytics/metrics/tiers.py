@@ -32,7 +32,7 @@ import pandas as pd
 
 from analytics import tiering
 from analytics.models.proportions import wilson_interval
-from analytics.scope import Scope, customers
+from analytics.scope import Scope, customers, summary_rows
 from analytics.store import marts
 from analytics.tiering import TierSpec
 
@@ -93,31 +93,36 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
     and ``tier`` in each (``value_before``, ``tier_before``; NaN and -1 when not ranked there), whether a row of
     known cost was seen (``costed``; margin only), the last purchase day in the period (``last_day``) and the
     customer's groups (:data:`MIX_GROUPINGS`). Numbers only (no ids): the page picks customers by query."""
-    margins = spec.measure == "margin" and marts.summaries_ready(con)
-    allowed = scope.allowed_regions
-    now_sql, now_params = tiering.ranked_sql(spec, scope.start, scope.end_exclusive, allowed, margins)
+    summarised = marts.summaries_ready(con)
     comparison = scope.comparison()
-    if comparison is not None:
-        then_sql, then_params = tiering.ranked_sql(spec, comparison.start, comparison.end_exclusive, allowed, margins)
-    else:
-        then_sql, then_params = "select null::varchar as customer_id, null::double as value, null::int as tier " \
-                                "where false", []
+    pairs, pair_params = tiering.paired_sql(
+        spec, (scope.start, scope.end_exclusive),
+        None if comparison is None else (comparison.start, comparison.end_exclusive), scope.allowed_regions,
+        summarised)
+    numbered = summarised and spec.measure == "revenue"  # (keyed by the customers' numbers)
+    who = summary_rows(scope, "customer_numbers") if numbered else customers(scope)
+    labels = group_labels(con, scope)
+    codes = ", ".join(f"coalesce(list_position(?, w.{g}), 0) - 1 as {g}" for g in MIX_GROUPINGS)
+    sql = (f"with p as ({pairs}), who as ({who.sql}) "
+           "select coalesce(p.value, 'nan'::double) as value, coalesce(p.tier, -1) as tier, "
+           "coalesce(p.ranked, 0) as ranked, coalesce(p.value_before, 'nan'::double) as value_before, "
+           "coalesce(p.tier_before, -1) as tier_before, coalesce(p.costed, false) as costed, "
+           "coalesce(p.last_day - date '1970-01-01', -1) as last_day, "
+           f"{codes} from p join who w on p.key = w.{'seq' if numbered else 'customer_id'}")
+    # (the codes' parameters come last in the text, after the CTEs': bound in that order)
+    params = [*pair_params, *who.params, *(list(labels[g]) or [""] for g in MIX_GROUPINGS)]
+    got = con.execute(sql, params).fetchnumpy()
+    frame = pd.DataFrame({k: np.asarray(v) for k, v in got.items()})
+    frame.attrs["labels"] = labels
+    return frame
+
+
+def group_labels(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, tuple[str, ...]]:
+    """Per grouping of :data:`MIX_GROUPINGS`: the groups of the customers in scope, in order."""
     who = customers(scope)
-    costed = ("select distinct customer_id from margin_month where month >= ? and month < ?" if margins else
-              "select distinct customer_id from transactions where cost is not null and order_date >= ? "
-              "and order_date < ?")
-    groups = ", ".join(f"w.{g}" for g in MIX_GROUPINGS)
-    sql = (f"with now as ({now_sql}), then_ as ({then_sql}), who as ({who.sql}), "
-           f"last as (select customer_id, max(last_day) as last_day from customer_month "
-           f"where month >= ? and month < ? and purchase_days > 0 group by 1), "
-           f"costed as ({costed}) "
-           "select n.value, coalesce(n.tier, -1) as tier, n.ranked, t.value as value_before, "
-           "coalesce(t.tier, -1) as tier_before, c.customer_id is not null as costed, l.last_day, "
-           f"{groups} from now n full outer join then_ t using (customer_id) join who w using (customer_id) "
-           "left join last l using (customer_id) left join costed c using (customer_id)")
-    params = [*now_params, *then_params, *who.params, scope.start, scope.end_exclusive, scope.start,
-              scope.end_exclusive]
-    return con.execute(sql, params).df()
+    return {g: tuple(r[0] for r in con.execute(
+        f"select distinct {g} from ({who.sql}) c where {g} is not null order by 1", list(who.params)).fetchall())
+        for g in MIX_GROUPINGS}
 
 
 def concentration(values: np.ndarray) -> Concentration:
@@ -140,67 +145,83 @@ def concentration(values: np.ndarray) -> Concentration:
 
 
 def _table(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
-    kept = frame[frame["tier"] >= 0]
-    total = kept["value"].sum()
-    rows = []
-    for k, name in enumerate(names):
-        v = kept.loc[kept["tier"] == k, "value"]
-        rows.append((k, name, len(v), len(v) / len(kept) if len(kept) else np.nan, float(v.sum()),
-                     float(v.sum() / total) if total else np.nan, float(v.mean()) if len(v) else np.nan,
-                     float(v.min()) if len(v) else np.nan, float(v.max()) if len(v) else np.nan))
-    return pd.DataFrame(rows, columns=["tier", "name", "customers", "customer_share", "value", "value_share",
-                                       "average", "lowest", "highest"])
+    kept = frame["tier"].to_numpy() >= 0
+    tier, value = frame["tier"].to_numpy()[kept], frame["value"].to_numpy(dtype=float)[kept]
+    k = len(names)
+    counts = np.bincount(tier, minlength=k)
+    sums = np.bincount(tier, weights=value, minlength=k)
+    spread = pd.Series(value).groupby(tier).agg(["min", "max"]).reindex(range(k))
+    total = value.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame({
+            "tier": np.arange(k), "name": list(names), "customers": counts,
+            "customer_share": counts / len(value) if len(value) else np.full(k, np.nan), "value": sums,
+            "value_share": sums / total if total else np.full(k, np.nan),
+            "average": np.where(counts > 0, sums / np.maximum(counts, 1), np.nan),
+            "lowest": spread["min"].to_numpy(dtype=float), "highest": spread["max"].to_numpy(dtype=float)})
 
 
 def _mix(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    kept = frame[frame["tier"] >= 0]
+    kept = frame["tier"].to_numpy() >= 0
+    tier = frame["tier"].to_numpy()[kept]
+    k = len(names)
     out = {}
     for g in MIX_GROUPINGS:
-        if kept[g].isna().all():
+        labels = frame.attrs["labels"][g]
+        if not labels:
             continue
-        groups = kept[g].astype(object).where(kept[g].notna(), None)
-        counts = pd.crosstab(groups.fillna("\0"), kept["tier"]).reindex(columns=range(len(names)), fill_value=0)
-        rows = []
-        for group, row in counts.iterrows():
-            size = int(row.sum())
-            for k, name in enumerate(names):
-                rows.append((None if group == "\0" else group, k, name, int(row[k]), row[k] / size))
-        out[g] = pd.DataFrame(rows, columns=["group", "tier", "name", "customers", "share"])
+        code = frame[g].to_numpy()[kept]
+        code = np.where(code < 0, len(labels), code)  # customers without one last
+        counts = np.bincount(code * k + tier, minlength=(len(labels) + 1) * k).reshape(len(labels) + 1, k)
+        sizes = counts.sum(axis=1)
+        present = np.flatnonzero(sizes)
+        groups = [*labels, None]
+        out[g] = pd.DataFrame({
+            "group": [groups[i] for i in present for _ in range(k)], "tier": np.tile(np.arange(k), len(present)),
+            "name": list(names) * len(present), "customers": counts[present].ravel(),
+            "share": (counts[present] / sizes[present, None]).ravel()})
     return out
 
 
 def _migration(frame: pd.DataFrame, names: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    before = frame["tier_before"].to_numpy()
-    after = frame["tier"].to_numpy()
-    value_before = frame["value_before"].fillna(0.0).to_numpy(dtype=float)
-    value_after = frame["value"].fillna(0.0).to_numpy(dtype=float)
-    labels_before = [_label(int(k), names) for k in before]
-    labels_after = [LOST if k == -1 else names[int(k)] for k in after]
-    cells = pd.DataFrame({"before": labels_before, "after": labels_after, "value_before": value_before,
-                          "value_after": value_after})
-    order = {name: i for i, name in enumerate((NEW, *names, LOST))}
-    matrix = (cells.groupby(["before", "after"], sort=False)
-              .agg(customers=("value_before", "size"), value_before=("value_before", "sum"),
-                   value_after=("value_after", "sum")).reset_index())
+    before, after = frame["tier_before"].to_numpy(), frame["tier"].to_numpy()
+    value_before = np.nan_to_num(frame["value_before"].to_numpy(dtype=float))
+    value_after = np.nan_to_num(frame["value"].to_numpy(dtype=float))
+    k = len(names)
+    rows_of = (NEW, *names)  # before: -1 is new
+    columns_of = (*names, LOST)  # after: -1 is lost (last)
+    row = before + 1
+    column = np.where(after < 0, k, after)
+    cell = row * (k + 1) + column
+    size = (k + 1) * (k + 1)
+    counts = np.bincount(cell, minlength=size)
+    was = np.bincount(cell, weights=value_before, minlength=size)
+    now = np.bincount(cell, weights=value_after, minlength=size)
+    present = np.flatnonzero(counts)
+    matrix = pd.DataFrame({"before": [rows_of[i // (k + 1)] for i in present],
+                           "after": [columns_of[i % (k + 1)] for i in present], "customers": counts[present],
+                           "value_before": was[present], "value_after": now[present]})
     matrix["value_change"] = matrix["value_after"] - matrix["value_before"]
-    matrix = matrix.sort_values(["before", "after"], key=lambda s: s.map(order)).reset_index(drop=True)
-    move = np.select([before == -1, after == -1, after < before, after > before],
-                     [NEW, LOST, "upgrade", "downgrade"], "same")
+    # MOVES' positions: upgrade 0, downgrade 1, same 2, new 3, lost 4
+    move = np.select([before == -1, after == -1, after < before, after > before], [3, 4, 0, 1], 2)
     change = value_after - value_before
-    moves = pd.DataFrame([(m, int((move == m).sum()), float(change[move == m].sum())) for m in MOVES],
-                         columns=["move", "customers", "value_change"])
+    moves = pd.DataFrame({"move": list(MOVES), "customers": np.bincount(move, minlength=len(MOVES)),
+                          "value_change": np.bincount(move, weights=change, minlength=len(MOVES))})
     return matrix, moves
 
 
 def _churned(frame: pd.DataFrame, names: tuple[str, ...], last_day: date, window: int) -> pd.DataFrame:
-    kept = frame[frame["tier"] >= 0]
-    since = (pd.Timestamp(last_day) - pd.to_datetime(kept["last_day"])).dt.days.to_numpy()
+    kept = frame["tier"].to_numpy() >= 0
+    tier = frame["tier"].to_numpy()[kept]
+    since = (last_day - date(1970, 1, 1)).days - frame["last_day"].to_numpy()[kept]
+    k = len(names)
+    customers_ = np.bincount(tier, minlength=k)
+    gone = np.bincount(tier[since > window], minlength=k)
     rows = []
-    for k, name in enumerate(names):
-        mine = kept["tier"].to_numpy() == k
-        n, gone = int(mine.sum()), int((since[mine] > window).sum())
-        low, high = wilson_interval(gone, n) if n else (np.nan, np.nan)
-        rows.append((k, name, n, gone, gone / n if n else np.nan, low, high))
+    for i, name in enumerate(names):
+        n, c = int(customers_[i]), int(gone[i])
+        low, high = wilson_interval(c, n) if n else (np.nan, np.nan)
+        rows.append((i, name, n, c, c / n if n else np.nan, low, high))
     return pd.DataFrame(rows, columns=["tier", "name", "customers", "churned", "share", "low", "high"])
 
 
