@@ -210,8 +210,11 @@ def load(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None = None
          window_days: int | None = None) -> ChurnSummary | None:
     """The summaries' rows for ``scope`` as of ``as_of`` (:func:`analytics.metrics.churn.as_of_day`), or None when
     they do not answer (module docstring): not built for the current data, a window not in :data:`WINDOWS`, or an
-    as-of day that is neither the data's end nor a month's last day before it."""
+    as-of day that is neither the data's end nor a month's last day before it, or a tier filter (the summaries'
+    groups are home region, segment and acquisition channel)."""
     if (window_days is not None and window_days not in WINDOWS) or not marts.summaries_ready(con):
+        return None
+    if getattr(scope, "tiers", ()):  # the summaries count customer groups, not tiers: the purchase months do
         return None
     day = churn.as_of_day(con, scope, as_of)
     end = data_end(con)

@@ -84,10 +84,6 @@ class TierView:
         return self.customers == 0
 
 
-def _label(tier: int, names: tuple[str, ...]) -> str:
-    return NEW if tier == -1 else names[tier]
-
-
 def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -> pd.DataFrame:
     """One row per customer the filters keep who was ranked in the period or in the comparison period: ``value``
     and ``tier`` in each (``value_before``, ``tier_before``; NaN and -1 when not ranked there), whether a row of
