@@ -30,9 +30,10 @@ from analytics.ingest.claims import undo_preview
 from analytics.ingest.orders import AMENDED_POLICIES
 from analytics.ingest.pipeline import DATE_ORDERS, SCALES, Progress, import_file, undo_import
 from analytics.ingest.schema import KINDS
-from analytics.report import parse_month, report_text, run_report
-from analytics.scope import COMPARISONS, Scope, data_months, default_period
-from analytics.store import audits, marts
+from analytics.report import FILTER_OPTIONS, report_scope, report_text, run_report
+from analytics.report import add_arguments as add_report_arguments
+from analytics.scope import data_months
+from analytics.store import audits, marts, settings
 from analytics.store.connection import DatabaseBusy, connect, copy_for_reading, data_version, default_db_path
 from analytics.store.ledger import import_history
 
@@ -92,29 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="run the data-quality checks (exit 1 if any fails)")
     check.add_argument("--json", action="store_true")
 
-    report = sub.add_parser("report", help="print a page's figures (computed as the page computes them)")
-    report.add_argument("page", choices=pages.all_keys())
-    report.add_argument("--from", dest="start", metavar="MONTH",
-                        help="first month, YYYY-MM (a date stands for its month); default: 12 months before --to")
-    report.add_argument("--to", dest="end", metavar="MONTH", help="last month, YYYY-MM; default: the latest with data")
-    report.add_argument("--compare", choices=COMPARISONS, default="previous")
-    report.add_argument("--region", action="append", default=[], help="a region (repeatable)")
-    report.add_argument("--channel", action="append", default=[], help="a channel (repeatable)")
-    report.add_argument("--segment", action="append", default=[], help="a customer segment (repeatable)")
-    report.add_argument("--user", metavar="EMAIL",
-                        help="report as this user of the access file: their regions and role (default: the local "
-                             "user, full access)")
-    report.add_argument("--access-file", type=Path, metavar="PATH",
-                        help="with --user: the access file (default: $CRM_ACCESS_FILE, else access.toml)")
-    options: dict[str, pages.Option] = {}
-    for page in pages.PAGES:
-        for option in page.options:
-            options.setdefault(option.name, option)
-    for name, option in options.items():
-        owners = [p.key for p in pages.PAGES if any(o.name == name for o in p.options)]
-        report.add_argument("--" + name.replace("_", "-"), dest=f"option_{name}", metavar=option.kind.upper(),
-                            help=f"{option.help} ({', '.join(owners)} page)")
-    report.add_argument("--json", action="store_true")
+    add_report_arguments(sub.add_parser("report", help="print a page's figures (computed as the page computes them)"))
     return parser
 
 
@@ -346,10 +325,6 @@ def _committed(con: Any, import_id: int) -> bool:
                                 [import_id]).fetchall()[0][0] == 1
 
 
-_FILTER_OPTIONS = {"start": "--from", "end": "--to", "region": "--region", "channel": "--channel",
-                   "segment": "--segment"}
-
-
 def _report(args: argparse.Namespace, con: Any) -> int:
     """``report``: the user's access first (an error before any figure), then the period
     and filters within the regions they may see, as the page computes them."""
@@ -370,7 +345,7 @@ def _report(args: argparse.Namespace, con: Any) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not page.scoped:
-        given = [option for name, option in _FILTER_OPTIONS.items() if getattr(args, name)]
+        given = [option for name, option in FILTER_OPTIONS.items() if getattr(args, name)]
         if given:
             print(f"error: {', '.join(given)}: the {page.key} page has no period or filters", file=sys.stderr)
             return 2
@@ -384,10 +359,7 @@ def _report(args: argparse.Namespace, con: Any) -> int:
         print(f"error: there are no transactions{where} to report on; import some first", file=sys.stderr)
         return 1
     try:
-        end = parse_month(args.end, "--to") if args.end else span[1]
-        start = parse_month(args.start, "--from") if args.start else default_period(span[0], end)[0]
-        scope = Scope(start=start, end=end, compare=args.compare, regions=tuple(args.region),
-                      channels=tuple(args.channel), segments=tuple(args.segment), allowed_regions=allowed)
+        scope = report_scope(args, span, allowed, tuple(settings.load(con)["tier_cuts"]))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

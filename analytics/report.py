@@ -5,16 +5,21 @@ for scripts, scheduled reports and tests.
 Every report starts with the same fields: ``page``, ``user`` (``{"email", "role"}``, or
 ``None`` for the local user with full access) and, for a page the filters apply to,
 ``period``, ``comparison`` (None without one, and for a page that shows none:
-:attr:`analytics.pages.Page.compares`), ``filters`` and ``allowed_regions``; the page's own figures
-follow (:attr:`analytics.pages.Page.report`).
+:attr:`analytics.pages.Page.compares`), ``filters`` (with a tier filter, also the tiers' cut points
+``tier_cuts``) and ``allowed_regions``; the page's own figures follow (:attr:`analytics.pages.Page.report`).
+
+The command's arguments (:func:`add_arguments`) and the scope they ask for (:func:`report_scope`) are
+here too; :mod:`analytics.cli` opens the database and prints.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 from dataclasses import replace
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -22,7 +27,7 @@ import pandas as pd
 
 from analytics import pages
 from analytics.access import Access
-from analytics.scope import Scope
+from analytics.scope import COMPARISONS, TIER_NAMES, Scope, default_period
 
 #: The months a report may name: those of the dates an import accepts (1900-2100).
 FIRST_MONTH, LAST_MONTH = date(1900, 1, 1), date(2100, 12, 1)
@@ -38,6 +43,52 @@ def parse_month(text: str, option: str) -> date:
         raise ValueError(f"{option} {text!r}: give a month from {FIRST_MONTH:%Y-%m} to {LAST_MONTH:%Y-%m} "
                          "(the dates an import accepts)")
     return month
+
+
+def add_arguments(report: argparse.ArgumentParser) -> None:
+    """The ``report`` command's arguments: the page, the period and the global filters, the user, every page's
+    own options (each named once, with the pages that have it) and ``--json``."""
+    report.add_argument("page", choices=pages.all_keys())
+    report.add_argument("--from", dest="start", metavar="MONTH",
+                        help="first month, YYYY-MM (a date stands for its month); default: 12 months before --to")
+    report.add_argument("--to", dest="end", metavar="MONTH", help="last month, YYYY-MM; default: the latest with data")
+    report.add_argument("--compare", choices=COMPARISONS, default="previous")
+    report.add_argument("--region", action="append", default=[], help="a region (repeatable)")
+    report.add_argument("--channel", action="append", default=[], help="a channel (repeatable)")
+    report.add_argument("--segment", action="append", default=[], help="a customer segment (repeatable)")
+    report.add_argument("--tier", action="append", default=[], choices=TIER_NAMES,
+                        help="a customer tier (repeatable): the customer pyramid over the period, by revenue, with "
+                             "the metric setting's cut points, ranking every customer the user may see")
+    report.add_argument("--user", metavar="EMAIL",
+                        help="report as this user of the access file: their regions and role (default: the local "
+                             "user, full access)")
+    report.add_argument("--access-file", type=Path, metavar="PATH",
+                        help="with --user: the access file (default: $CRM_ACCESS_FILE, else access.toml)")
+    options: dict[str, pages.Option] = {}
+    for page in pages.PAGES:
+        for option in page.options:
+            options.setdefault(option.name, option)
+    for name, option in options.items():
+        owners = [p.key for p in pages.PAGES if any(o.name == name for o in p.options)]
+        report.add_argument("--" + name.replace("_", "-"), dest=f"option_{name}", metavar=option.kind.upper(),
+                            help=f"{option.help} ({', '.join(owners)} page)")
+    report.add_argument("--json", action="store_true")
+
+
+#: The arguments of the period and the global filters (:func:`add_arguments`) by their names in the namespace.
+FILTER_OPTIONS = {"start": "--from", "end": "--to", "region": "--region", "channel": "--channel",
+                  "segment": "--segment", "tier": "--tier"}
+
+
+def report_scope(args: argparse.Namespace, span: tuple[date, date], allowed: tuple[str, ...] | None,
+                 tier_cuts: tuple[float, ...]) -> Scope:
+    """The scope the arguments ask for: ``--from``/``--to`` (default: the 12 months up to the last of ``span``,
+    the months with data), the filters, the user's ``allowed`` regions and the tiers' ``tier_cuts`` (the metric
+    setting). ``ValueError`` with a message for the command line."""
+    end = parse_month(args.end, "--to") if args.end else span[1]
+    start = parse_month(args.start, "--from") if args.start else default_period(span[0], end)[0]
+    return Scope(start=start, end=end, compare=args.compare, regions=tuple(args.region), channels=tuple(args.channel),
+                 segments=tuple(args.segment), allowed_regions=allowed, tiers=tuple(args.tier), tier_cuts=tier_cuts)
 
 
 def plain(value: Any) -> Any:
@@ -126,7 +177,8 @@ def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = N
             "comparison": ({"kind": shown.compare, "start": f"{comparison.start:%Y-%m}",
                             "end": f"{comparison.end:%Y-%m}"} if comparison else None),
             "filters": {"regions": list(scope.regions), "channels": list(scope.channels),
-                        "segments": list(scope.segments)},
+                        "segments": list(scope.segments), "tiers": list(scope.tiers)}
+            | ({"tier_cuts": list(scope.tier_cuts)} if scope.tiers else {}),
             "allowed_regions": list(scope.allowed_regions) if scope.allowed_regions is not None else None,
         }
     if page.options:
@@ -149,5 +201,5 @@ def report_text(report: dict[str, Any]) -> str:
                         if report.get("allowed_regions") is not None else ""))
     filters = {k: v for k, v in report.get("filters", {}).items() if v}
     if filters:
-        lines.append("filters: " + "; ".join(f"{k} = {', '.join(v)}" for k, v in filters.items()))
+        lines.append("filters: " + "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in filters.items()))
     return "\n".join(lines + page.text(report))

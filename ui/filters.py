@@ -1,8 +1,10 @@
 """The global filters in the sidebar, kept in the address so a view can be shared.
 
 The widget keys are public URL parameters (treat them as API): ``lang`` (zh, en), ``from``,
-``to`` (months, ``YYYY-MM``), ``compare`` (previous, last_year, none), ``region``, ``channel``
-and ``segment`` (repeated for several values, e.g. ``?region=华东&region=华北``).
+``to`` (months, ``YYYY-MM``), ``compare`` (previous, last_year, none), ``region``, ``channel``,
+``segment`` and ``tier`` (repeated for several values, e.g. ``?region=华东&region=华北``; ``tier``:
+platinum, gold, iron, lead, the customer pyramid over the period by revenue, with the metric
+setting's cut points).
 
 The frame owns the address: a widget takes its first value of the session from it (a
 value that is not an option is ignored), and after the widgets are drawn the address is
@@ -24,8 +26,9 @@ from datetime import date
 
 import streamlit as st
 
-from analytics.scope import COMPARISONS, Scope, add_months, default_period
+from analytics.scope import COMPARISONS, TIER_NAMES, Scope, add_months, default_period
 from ui import loaders
+from ui.formats import fmt_pct
 from ui.i18n import LANGUAGES, detect_language, language_label, t
 
 _SCOPE_KEY = "_scope"
@@ -113,6 +116,12 @@ def _months(first: date, last: date) -> list[str]:
     return out
 
 
+def _tier_help(cuts: tuple[float, ...], lang: str) -> str:
+    """How the tier filter ranks, with the cut points as percentages (whole ones without decimals)."""
+    digits = 0 if all(abs(c * 100 - round(c * 100)) < 1e-9 for c in cuts) else 1
+    return t("filter_tier_help", lang, **{n: fmt_pct(c, lang, digits) for n, c in zip(TIER_NAMES, cuts, strict=False)})
+
+
 def url_state() -> dict[str, list[str]]:
     """The address's query parameters (the language and the filters), every value of each,
     to carry over when the frame moves from ``/`` to the default page."""
@@ -163,10 +172,15 @@ def sidebar(lang: str, allowed: tuple[str, ...] | None, applies: bool = True) ->
         chosen[key] = side.multiselect(t(f"filter_{key}", lang), values[key], key=key, placeholder=all_label,
                                        disabled=off)
         _put_in_address(key, chosen[key])
+    cuts = tuple(loaders.load_settings(version)["tier_cuts"])
+    _seed("tier", list(TIER_NAMES), [])
+    tiers = side.multiselect(t("filter_tier", lang), TIER_NAMES, key="tier", placeholder=all_label, disabled=off,
+                             format_func=lambda name: t(f"filter_tier_{name}", lang), help=_tier_help(cuts, lang))
+    _put_in_address("tier", tiers)
     regions, channels, segments = chosen["region"], chosen["channel"], chosen["segment"]
     scope = Scope(start=date.fromisoformat(start + "-01"), end=date.fromisoformat(end + "-01"),
                   compare=compare, regions=tuple(regions), channels=tuple(channels),
-                  segments=tuple(segments), allowed_regions=allowed)
+                  segments=tuple(segments), allowed_regions=allowed, tiers=tuple(tiers), tier_cuts=cuts)
     st.session_state[_SCOPE_KEY] = scope
     return scope
 
