@@ -24,6 +24,7 @@ from analytics.metrics import (
     overview_churn,
     overview_value,
     tiers,
+    tiers_cells,
     tiers_report,
 )
 from analytics.paths import DATA_DIR, work_dir
@@ -214,3 +215,13 @@ def load_overview_tiers(scope_key: tuple, version: int) -> Any:
     del version
     with snapshot(connection()) as view:
         return tiers.pyramid(view, Scope.from_key(scope_key), tiers_report.spec_of(view))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_tiers_query(name: str, scope_key: tuple, version: int, options: tuple = (), args: tuple = ()) -> Any:
+    """One of the tiers page's queries beyond its view model (:data:`analytics.metrics.tiers_cells.QUERIES`) for the
+    page's ``options``: ``"cell"`` with ``args`` (before, after), the customers of that cell of the migration
+    matrix; ``"costs"``, whether the user's customers have a known cost (ranking by margin needs one)."""
+    del version
+    with snapshot(connection()) as view:
+        return tiers_cells.QUERIES[name](view, Scope.from_key(scope_key), dict(options), *args)
