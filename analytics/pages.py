@@ -29,7 +29,7 @@ import duckdb
 
 from analytics.access import IMPORT_ROLES, ROLES, Access
 from analytics.errors import AccessDenied
-from analytics.metrics import churn_report, customer, data, overview, value_report
+from analytics.metrics import churn_report, customer, data, overview, tiers_report, value_report
 from analytics.scope import Scope
 
 #: What a page's address may be: lower-case letters, digits, ``-`` and ``_``.
@@ -222,6 +222,16 @@ PAGES: tuple[Page, ...] = (
                          "(default: from the data's purchase gaps)"),
                   Option("as_of", "date", None, date(1900, 1, 1), date(2100, 12, 31),
                          "as-of day A, YYYY-MM-DD, in the period (default: its last day, or the data's end)"))),
+    Page("tiers", title="nav_tiers", icon=":material/change_history:", script="pages/tiers.py",
+         roles=frozenset(ROLES), load=tiers_report.load, report=tiers_report.report, text=tiers_report.report_lines,
+         label="Customer tiers",
+         options=(Option("by", "text", None, help="rank customers by revenue (default) or margin"),
+                  Option("preset", "text", None, help="pyramid (platinum/gold/iron/lead, default) or key "
+                                                      "(key/ordinary/small)"),
+                  Option("cuts", "text", None, help="cumulative cut points, e.g. 0.01,0.05,0.2 (default: the "
+                                                    "preset's; the pyramid's from the metric setting)"),
+                  Option("names", "text", None, help="tier names best first, comma-separated (default: the "
+                                                     "preset's)"))),
     Page("customer", title="nav_customer", icon=":material/person_search:", script="pages/customer.py",
          roles=frozenset(ROLES), load=customer.customer_detail, report=customer.report, text=customer.report_lines,
          label="Customer detail", compares=False,
