@@ -49,6 +49,8 @@ class TierSpec:
             raise ValueError(f"tiers rank customers by {' or '.join(MEASURES)}, not {self.measure!r}")
         if len(self.names) < 2 or len(set(self.names)) != len(self.names) or any(not n.strip() for n in self.names):
             raise ValueError(f"tiers need at least two different names, not {list(self.names)}")
+        if {"new", "lost"} & set(self.names):  # the migration's words for no tier before and after
+            raise ValueError(f"a tier may not be called new or lost (the migration's words), not {list(self.names)}")
         if len(self.cuts) != len(self.names) - 1:
             raise ValueError(f"{len(self.names)} tiers need {len(self.names) - 1} cut points, not {len(self.cuts)}")
         bounds = (0.0, *self.cuts, 1.0)

@@ -199,7 +199,8 @@ def test_the_options_and_their_errors(db):
     assert spec_of(con, cuts="0.3", names="A,B").names == ("A", "B")
     for bad, match in (({"by": "profit"}, "by must be"), ({"preset": "gold"}, "preset must be"),
                        ({"cuts": "0.2,0.1,0.3"}, "increasing"), ({"cuts": "x"}, "shares separated"),
-                       ({"cuts": "0.1,0.2"}, "3 cut points"), ({"names": "A,A", "cuts": "0.5"}, "different names")):
+                       ({"cuts": "0.1,0.2"}, "3 cut points"), ({"names": "A,A", "cuts": "0.5"}, "different names"),
+                       ({"names": "top,new", "cuts": "0.5"}, "new or lost")):
         with pytest.raises(ValueError, match=match):
             spec_of(con, **bad)
 

@@ -263,8 +263,8 @@ def clv_by_tier(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | N
 
     spec = spec or TierSpec()
     value = value_view(con, scope, holdout=False)
-    if value.fits.problem is not None or "clv" not in value.customers:
-        return TierClv(None, value.fits.problem or "no_clv", value.horizon_months)
+    if value.fits.problem is not None:  # (else the value page has every customer's CLV)
+        return TierClv(None, value.fits.problem, value.horizon_months)
     sql, params = tiering.ranked_sql(spec, scope.start, scope.end_exclusive, scope.allowed_regions,
                                      spec.measure == "margin" and marts.summaries_ready(con))
     who = customers(scope)
