@@ -2,10 +2,14 @@
 
 import streamlit as st
 
+from analytics import pages
 from ui import frame, loaders, widgets
 from ui.dates import fmt_date, fmt_period
 from ui.figures import overview as figures
+from ui.figures import tiers as tier_figures
+from ui.formats import fmt_number, fmt_pct
 from ui.i18n import t
+from ui.tiers_settings import tier_labels
 
 run = frame.enter("overview")
 lang, scope = run.lang, run.scope
@@ -65,6 +69,7 @@ with right:
         column_config={t("col_change", lang): st.column_config.NumberColumn(format="percent"),
                        t("col_share", lang): st.column_config.NumberColumn(format="percent")})
 
+pyramid_slot = st.container()
 with st.expander(t("definitions_title", lang)):
     st.markdown(t("definitions_body", lang))
 
@@ -73,5 +78,17 @@ with st.expander(t("definitions_title", lang)):
 churn = loaders.load_overview_churn(scope.cache_key(), version)
 widgets.churn_tile(slots["churn_rate"], churn, lang, currency, comparison_label, scope.compare)
 draw_highlights(view.highlights + churn.highlights)
+with pyramid_slot:  # the pyramid in miniature (a window over the period's customers), then the CLV tile
+    st.subheader(t("overview_pyramid_title", lang))
+    pyramid = loaders.load_overview_tiers(scope.cache_key(), version)
+    if pyramid.customers:
+        c = pyramid.concentration
+        st.caption(t("overview_pyramid_caption", lang, top=fmt_pct(c.top_share, lang),
+                     gini=fmt_number(c.gini, lang, 2)))
+        st.plotly_chart(tier_figures.tier_pyramid(pyramid.table, tier_labels(pyramid.spec.names, lang), lang,
+                                                  currency), config={"displayModeBar": False})
+    else:
+        st.caption(t("overview_pyramid_empty", lang))
+    st.page_link(pages.get("tiers").script, label=t("overview_pyramid_link", lang), icon=":material/change_history:")
 clv = loaders.load_average_clv(scope.cache_key(), version)
 widgets.average_clv_tile(slots["avg_clv"], clv, lang, currency, comparison_label, scope.compare)

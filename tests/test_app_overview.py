@@ -21,10 +21,11 @@ from streamlit.testing.v1 import AppTest
 import analytics.ingest.demo
 from analytics import scope as gate
 from analytics.metrics import overview as ov
+from analytics.metrics import tiers
 from analytics.scope import Scope
 from analytics.store.connection import connect
 from ui.dates import fmt_period
-from ui.formats import fmt_int, fmt_pct
+from ui.formats import fmt_int, fmt_number, fmt_pct
 from ui.i18n import LANGUAGES, t
 from ui.widgets import CAPTION_BREAK, kpi_delta, kpi_value
 
@@ -84,12 +85,23 @@ def assert_overview_shows(at: AppTest, view: ov.Overview, lang: str) -> None:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_overview_in_each_language(monkeypatch, database, lang):
     path, expected = database
+    st.cache_resource.clear()  # (the app's connection: the pyramid is read first, on a connection of its own)
+    con = connect(path, read_only=True)
+    pyramid = tiers.pyramid(con, expected[DEFAULT].scope)
+    con.close()
     at = run_app(monkeypatch, path, lang=lang)
     assert_overview_shows(at, expected[DEFAULT], lang)
     assert at.sidebar.selectbox(key="from").value == "2023-10"
     assert at.sidebar.selectbox(key="to").value == "2024-09"
     assert [s.value for s in at.subheader] == [t(k, lang) for k in ("highlights_title", "trend_title",
-                                                                    "region_title")]
+                                                                    "region_title", "overview_pyramid_title")]
+    # the pyramid in miniature: the tiers page's figures for the period (tests/test_tiers.py checks them)
+    c = pyramid.concentration
+    assert pyramid.customers > 0 and t("overview_pyramid_caption", lang, top=fmt_pct(c.top_share, lang),
+                                       gini=fmt_number(c.gini, lang, 2)) in [x.value for x in at.caption]
+    shown = at.get("plotly_chart")[-1].proto.spec
+    for row in pyramid.table.itertuples():
+        assert fmt_int(row.customers, lang) in shown
     other = next(x for x in LANGUAGES if x != lang)
     assert t("kpi_revenue", other) not in [m.label for m in at.metric]
 
