@@ -83,8 +83,9 @@ def test_overview_shows_kpis_and_charts_in_the_chosen_language(page: Page, demo_
     expect(kpi_value(page, t("kpi_revenue", lang))).to_have_text(
         fmt_money(demo_facts.revenue, lang, "CNY", compact=True))
     charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts).to_have_count(2)
+    expect(charts).to_have_count(3)  # the trend, the regions, the pyramid in miniature
     expect(charts.nth(1)).to_contain_text(EAST)  # the region bar chart names the regions
+    expect(charts.nth(2)).to_contain_text(t("tiers_name_platinum", lang))
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav).to_contain_text(t("nav_overview", lang))
     expect(nav).to_contain_text(t("nav_data", lang))
