@@ -16,12 +16,9 @@ from ui.i18n import t
 
 CHART = {"displayModeBar": False}
 
-run = frame.enter("churn")
+run, values, refused, version, stored = frame.enter_with_options("churn")
 lang, scope, page = run.lang, run.scope, run.page
-page_options.tidy(page)
-values, refused = page_options.read(page)
-version = loaders.data_version()
-currency = loaders.load_settings(version)["currency"]
+currency = stored["currency"]
 last_day = scope.end_exclusive - timedelta(days=1)
 if values.get("as_of") is not None and not scope.start <= values["as_of"] <= last_day:
     refused.append("as_of")  # a link's day outside the chosen period

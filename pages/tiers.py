@@ -11,12 +11,8 @@ from ui.dates import fmt_period
 from ui.formats import fmt_int
 from ui.i18n import t
 
-run = frame.enter("tiers")
+run, values, refused, version, stored = frame.enter_with_options("tiers")
 lang, scope, page = run.lang, run.scope, run.page
-page_options.tidy(page)
-values, refused = page_options.read(page)
-version = loaders.data_version()
-stored = loaders.load_settings(version)
 currency = stored["currency"]
 
 # ---------------------------------------------------------------- 1. title; 2. the definition, adjustable

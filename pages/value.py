@@ -27,12 +27,8 @@ MONEY = frozenset({"revenue", "monetary", "historical_value", "future_value", "c
                    "value_at_risk", "future", "future_low", "future_high", "clv_per_customer"})
 SHARES = frozenset({"p_alive", "customer_share", "revenue_share"})
 
-run = frame.enter("value")
+run, values, refused, version, stored = frame.enter_with_options("value")
 lang, scope, page = run.lang, run.scope, run.page
-page_options.tidy(page)
-values, refused = page_options.read(page)
-version = loaders.data_version()
-stored = loaders.load_settings(version)
 currency = stored["currency"]
 
 

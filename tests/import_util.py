@@ -35,3 +35,19 @@ ZH_HEADER = "订单编号,客户编号,订单日期,实付金额,大区,渠道\n
 ZH_ROWS = ("SO1,00123,2024-01-05,100.50,华东,天猫\n"
            "SO2,00124,2024-01-06,200,华北,京东\n"
            "SO3,00123,2024-02-01,50,华东,门店\n")
+
+
+def database_of(folder: Path, frames: dict) -> Path:
+    """A CRM database in ``folder`` with each frame of ``frames`` (kind -> rows, in that order) imported through the
+    real pipeline as a CSV file, every row imported and none rejected; closed again (for the app to open)."""
+    from analytics.ingest.pipeline import import_file
+
+    con = connect(folder / "crm.duckdb")
+    try:
+        for kind, frame in frames.items():
+            frame.to_csv(folder / f"{kind}.csv", index=False)
+            report = import_file(con, folder / f"{kind}.csv", kind=kind, commit=True)
+            assert (report.rows_imported, report.rows_rejected) == (len(frame), 0), kind
+    finally:
+        con.close()
+    return folder / "crm.duckdb"

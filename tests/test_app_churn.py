@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from app_util import open_app
+from import_util import database_of
 from statsmodels.stats.proportion import proportion_confint
 from streamlit.testing.v1 import AppTest
 
-from analytics.ingest.pipeline import import_file
-from analytics.store.connection import connect
 from ui.dates import fmt_date, fmt_month
 from ui.figures.value import group_name
 from ui.formats import fmt_int, fmt_money, fmt_pct
@@ -78,15 +77,7 @@ def world(n: int = 360, seed: int = 22) -> tuple[pd.DataFrame, pd.DataFrame, pd.
 def build(folder: Path) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
     """The database (closed again, for the app to open), its raw sales rows and customers."""
     tx, customers, feedback = world()
-    con = connect(folder / "crm.duckdb")
-    try:
-        for kind, rows in (("customers", customers), ("transactions", tx), ("feedback", feedback)):
-            rows.to_csv(folder / f"{kind}.csv", index=False)
-            report = import_file(con, folder / f"{kind}.csv", kind=kind, commit=True)
-            assert (report.rows_imported, report.rows_rejected) == (len(rows), 0), kind
-    finally:
-        con.close()
-    return folder / "crm.duckdb", tx, customers
+    return database_of(folder, {"customers": customers, "transactions": tx, "feedback": feedback}), tx, customers
 
 
 @pytest.fixture(scope="module")

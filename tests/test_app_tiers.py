@@ -248,4 +248,4 @@ def test_an_empty_cell_says_so(monkeypatch, tiers_db):
     at.selectbox(key="tiers_from").set_value("platinum")
     at.selectbox(key="tiers_to").set_value("platinum")
     at.run()
-    assert t("tiers_cell_empty", "zh", before="白金", after="白金") in [i.value for i in at.info]
+    assert t("tiers_cell_empty", "zh", before="铂金", after="铂金") in [i.value for i in at.info]

@@ -72,7 +72,7 @@ def test_the_pyramid_draws_each_tier_best_on_top_with_its_figures(views, lang):
                       fmt_money(row.highest, lang, "CNY")):
             assert shown in layer.text
     if lang == "zh":
-        assert [tr.name for tr in layers] == ["白金", "黄金", "铁", "铅"]
+        assert [tr.name for tr in layers] == ["铂金", "黄金", "铁", "铅"]
 
 
 def test_names_from_the_data_are_drawn_as_text(views):

@@ -17,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from analytics.ingest.pipeline import import_file
-from analytics.store.connection import connect
+from import_util import database_of
 
 REGIONS = ("华东", "华北", "华南")
 PERIOD = (date(2024, 1, 1), date(2025, 1, 1))  # [start, end): the default period
@@ -68,15 +66,7 @@ def build(folder: Path, *, with_cost: bool = True) -> tuple[Path, pd.DataFrame, 
     tx, customers = world()
     if not with_cost:
         tx = tx.drop(columns="cost")
-    con = connect(folder / "crm.duckdb")
-    try:
-        for kind, rows in (("customers", customers), ("transactions", tx)):
-            rows.to_csv(folder / f"{kind}.csv", index=False)
-            report = import_file(con, folder / f"{kind}.csv", kind=kind, commit=True)
-            assert (report.rows_imported, report.rows_rejected) == (len(rows), 0), kind
-    finally:
-        con.close()
-    return folder / "crm.duckdb", tx, customers
+    return database_of(folder, {"customers": customers, "transactions": tx}), tx, customers
 
 
 def values(tx: pd.DataFrame, customers: pd.DataFrame, window: tuple[date, date], measure: str = "revenue",

@@ -20,7 +20,7 @@ from analytics.access import Access
 from analytics.ingest import demo
 from analytics.pages import Page
 from analytics.scope import Scope
-from ui import filters, loaders, session
+from ui import filters, loaders, page_options, session
 from ui.i18n import t
 
 #: The page that imports data (where the empty database sends those who may import).
@@ -70,6 +70,16 @@ def enter(key: str) -> PageRun:
             st.info(t("no_data_in_scope", lang))
             st.stop()
     return PageRun(page, lang, access, scope)
+
+
+def enter_with_options(key: str) -> tuple[PageRun, dict, list[str], int, dict]:
+    """:func:`enter`, then what a page with options (:attr:`analytics.pages.Page.options`) starts from: the options
+    its address gives (tidied, read: the values and the names refused), the data version and the metric settings."""
+    run = enter(key)
+    page_options.tidy(run.page)
+    values, refused = page_options.read(run.page)
+    version = loaders.data_version()
+    return run, values, refused, version, loaders.load_settings(version)
 
 
 def _load_demo(lang: str) -> None:

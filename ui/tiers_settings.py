@@ -120,7 +120,7 @@ def _preset_changed(stored: tuple[float, ...]) -> None:
 
 def tier_labels(names: Sequence[str], lang: str) -> dict[str, str]:
     """Each tier's name as people read it, and the migration's "new" and "lost": a preset's names in the
-    language (the pyramid's 白金/黄金/铁/铅), names the user gave as given."""
+    language (the pyramid's 铂金/黄金/铁/铅), names the user gave as given."""
     custom = tuple(names) not in [n for n, _ in PRESETS.values()]
     labels = {n: n if custom else t(f"tiers_name_{n}", lang) for n in names}
     return labels | {NEW: t("tiers_new", lang), LOST: t("tiers_lost", lang)}
