@@ -155,13 +155,14 @@ def paired_sql(spec: TierSpec, now: tuple[date, date], then: tuple[date, date] |
                 f"t.tier as tier_before from ({now_sql}) n full outer join ({then_sql}) t using (customer_id)",
                 [*now_params, *then_params])
     windows = [now] if then is None else [now, then]
-    # the parameters in the order of the text: the select list's (the last day, each window's sums), then the
+    # the parameters in the order of the text: the select list's (each window's sums and last day), then the
     # where clause's (the windows, the regions)
-    selected: list = [*now]
+    selected: list = []
     sums = []
     for name, (first, end) in zip(("now", "then"), windows, strict=False):
+        # (a customer bought in a window when they have a last purchase day in it: a month of returns only has none)
         sums.append(f"sum(revenue) filter (where month >= ? and month < ?) as value_{name}, "
-                    f"max(purchase_days) filter (where month >= ? and month < ?) > 0 as has_{name}")
+                    f"max(last_day) filter (where month >= ? and month < ?) as last_{name}")
         selected += [first, end, first, end]
     where: list = [d for window in windows for d in window]
     key, months, customers = (("seq", "customer_month_numbered", "customer_numbers") if summaries
@@ -171,9 +172,10 @@ def paired_sql(spec: TierSpec, now: tuple[date, date], then: tuple[date, date] |
         who = f"{key} in (select {key} from {customers} where list_contains(?, home_region))"
         where.append(list(regions))
     inside = " or ".join("(month >= ? and month < ?)" for _ in windows)
-    last = "max(last_day) filter (where purchase_days > 0 and month >= ? and month < ?) as last_day"
-    grouped = (f"select {key} as key, {last}, {', '.join(sums)} from {months} "
-               f"where ({inside}) and {who} group by {key}")
+    grouped = (f"select {key} as key, last_now as last_day, last_now is not null as has_now, "
+               + ("last_then is not null as has_then, " if then is not None else "")
+               + f"* exclude ({key}) from (select {key}, {', '.join(sums)} from {months} "
+               f"where ({inside}) and {who} group by {key})")
     params = [*selected, *where]
     case_now, case_now_params = tier_case(spec, "rank_now", "ranked_now")
     ranks = ["row_number() over (partition by has_now order by value_now desc, key) as rank_now",

@@ -246,3 +246,22 @@ def test_the_overviews_pyramid_is_the_tiers_pages(db):
         pd.testing.assert_frame_equal(small.table, whole.table)
         assert (small.customers, small.concentration.top_share, small.concentration.gini) == (
             whole.customers, whole.concentration.top_share, whole.concentration.gini)
+
+
+def test_equal_values_made_of_different_sums_tie_exactly_and_fall_by_id(tmp_path):
+    # B's 0.1 + 0.2 and A's 0.3 are equal (as doubles 0.1 + 0.2 > 0.3): by id, A ranks first and alone is "top"
+    sales = pd.DataFrame({"transaction_id": ["T1", "T2", "T3"], "customer_id": ["B", "B", "A"],
+                          "day": [date(2024, 3, 1), date(2024, 4, 1), date(2024, 5, 1)], "amount": [0.1, 0.2, 0.3],
+                          "region": ["华北", "华北", "华东"]})
+    con = load(tmp_path, sales)
+    spec = TierSpec(("top", "rest"), (0.5,))
+    for built in (False, True):
+        if built:
+            assert marts.summarize(con)
+        got = tiers.tier_view(con, PERIOD, spec)
+        assert got.table["customers"].tolist() == [1, 1]
+        assert got_tiers(con, PERIOD, spec)["customer_id"].tolist() == ["A", "B"]
+        cells = tiers.per_customer(con, PERIOD, spec)
+        assert cells["value"].tolist() == [0.3, 0.3]  # (the exact sums, as doubles)
+        east = cells.attrs["labels"]["home_region"].index("华东")  # A's home region
+        assert cells.loc[cells["home_region"] == east, "tier"].tolist() == [0], built

@@ -1,5 +1,6 @@
 -- customer_month keyed by the customer's number (customer_numbers.seq) and ordered by month: one row
--- per customer and month with a purchase or a return, with revenue (net of returns, double), purchase
+-- per customer and month with a purchase or a return, with revenue (net of returns, the exact decimal:
+-- sums in any order give the same total, so ties by customer number fall the same way), purchase
 -- days and the last purchase day (NULL in a month of returns only). For the tiers page: a period's
 -- value per customer is one scan of its months grouped by an integer.
 
@@ -17,7 +18,7 @@ final as (
     select
         n.seq,
         m.month,
-        cast(m.revenue as double) as revenue,
+        m.revenue,
         m.purchase_days,
         m.last_day
     from customer_month m
