@@ -21,6 +21,8 @@ from datetime import date
 from fractions import Fraction
 from itertools import pairwise
 
+import numpy as np
+
 #: What a customer's value in a window is: net revenue (``customer_month.revenue``) or margin (amount - cost over
 #: the rows with a known cost; ``margin_month``).
 MEASURES = ("revenue", "margin")
@@ -154,6 +156,57 @@ def paired_sql(spec: TierSpec, now: tuple[date, date], then: tuple[date, date] |
                 f"t.value as value_before, "
                 f"t.tier as tier_before from ({now_sql}) n full outer join ({then_sql}) t using (customer_id)",
                 [*now_params, *then_params])
+    grouped, params = sums_sql(now, then, regions, summaries)
+    case_now, case_now_params = tier_case(spec, "rank_now", "ranked_now")
+    ranks = ["row_number() over (partition by has_now order by value_now desc, key) as rank_now",
+             "count(*) over (partition by has_now) as ranked_now"]
+    before = "null::double as value_before, null::int as tier_before"
+    case_then_params: list = []
+    if then is not None:
+        case_then, case_then_params = tier_case(spec, "rank_then", "ranked_then")
+        ranks += ["row_number() over (partition by has_then order by value_then desc, key) as rank_then",
+                  "count(*) over (partition by has_then) as ranked_then"]
+        before = (f"case when has_then then cast(value_then as double) end as value_before, "
+                  f"case when has_then then {case_then} end as tier_before")
+    sql = (f"select key, case when has_now then cast(value_now as double) end as value, "
+           f"case when has_now then {case_now} end as tier, case when has_now then ranked_now end as ranked, "
+           f"case when has_now then last_day end as last_day, true as costed, {before} "
+           f"from (select *, {', '.join(ranks)} from ({grouped}) g) r "
+           f"where has_now{' or has_then' if then is not None else ''}")
+    return sql, [*case_now_params, *case_then_params, *params]
+
+
+def cut_ranks(spec: TierSpec, ranked: int) -> list[int]:
+    """Per cut point c = num / den: the last rank r in its tier or above, floor(num * N / den) (exact integers)."""
+    return [num * ranked // den for num, den in _fractions(spec.cuts)]
+
+
+def tiers_of(values: np.ndarray, keys: np.ndarray, spec: TierSpec) -> np.ndarray:
+    """The tier index (0: the best) of each customer by the rule of the module docstring, NaN values not ranked
+    (-1): ranked by value, highest first, ties by ``keys`` (the customer number or id, in id order). Without a
+    sort: each cut point's rank is found by a partition, the customers tied at its value taken in key order."""
+    ranked = np.flatnonzero(~np.isnan(values))
+    tier = np.full(len(values), -1, dtype=np.int64)
+    tier[ranked] = len(spec.cuts)
+    v = values[ranked]
+    for k, rank in reversed(list(enumerate(cut_ranks(spec, len(ranked))))):
+        if rank == 0:
+            continue
+        bound = -np.partition(-v, rank - 1)[rank - 1]  # the value at that rank
+        above = np.flatnonzero(v > bound)
+        tied = np.flatnonzero(v == bound)
+        tied = tied[np.argsort(keys[ranked[tied]], kind="stable")][: rank - len(above)]
+        tier[ranked[above]] = k
+        tier[ranked[tied]] = k
+    return tier
+
+
+def sums_sql(now: tuple[date, date], then: tuple[date, date] | None, regions: tuple[str, ...] | None,
+             summaries: bool) -> tuple[str, list]:
+    """Per customer with a purchase or a return in either window (among those with a home region in ``regions``;
+    None: everyone): ``key`` (the customer number with ``summaries``, else the id), ``value_now`` and
+    ``value_then`` (exact decimal sums of net revenue), ``last_day`` (the last purchase day in the first window),
+    ``has_now`` and ``has_then`` (a purchase in the window): one pass over the months (:func:`paired_sql`)."""
     windows = [now] if then is None else [now, then]
     # the parameters in the order of the text: the select list's (each window's sums and last day), then the
     # where clause's (the windows, the regions)
@@ -172,25 +225,7 @@ def paired_sql(spec: TierSpec, now: tuple[date, date], then: tuple[date, date] |
         who = f"{key} in (select {key} from {customers} where list_contains(?, home_region))"
         where.append(list(regions))
     inside = " or ".join("(month >= ? and month < ?)" for _ in windows)
-    grouped = (f"select {key} as key, last_now as last_day, last_now is not null as has_now, "
-               + ("last_then is not null as has_then, " if then is not None else "")
-               + f"* exclude ({key}) from (select {key}, {', '.join(sums)} from {months} "
-               f"where ({inside}) and {who} group by {key})")
-    params = [*selected, *where]
-    case_now, case_now_params = tier_case(spec, "rank_now", "ranked_now")
-    ranks = ["row_number() over (partition by has_now order by value_now desc, key) as rank_now",
-             "count(*) over (partition by has_now) as ranked_now"]
-    before = "null::double as value_before, null::int as tier_before"
-    case_then_params: list = []
-    if then is not None:
-        case_then, case_then_params = tier_case(spec, "rank_then", "ranked_then")
-        ranks += ["row_number() over (partition by has_then order by value_then desc, key) as rank_then",
-                  "count(*) over (partition by has_then) as ranked_then"]
-        before = (f"case when has_then then cast(value_then as double) end as value_before, "
-                  f"case when has_then then {case_then} end as tier_before")
-    sql = (f"select key, case when has_now then cast(value_now as double) end as value, "
-           f"case when has_now then {case_now} end as tier, case when has_now then ranked_now end as ranked, "
-           f"case when has_now then last_day end as last_day, true as costed, {before} "
-           f"from (select *, {', '.join(ranks)} from ({grouped}) g) r "
-           f"where has_now{' or has_then' if then is not None else ''}")
-    return sql, [*case_now_params, *case_then_params, *params]
+    before = "last_then is not null as has_then, " if then is not None else "false as has_then, null as value_then, "
+    return (f"select {key} as key, last_now as last_day, last_now is not null as has_now, {before}"
+            f"* exclude ({key}) from (select {key}, {', '.join(sums)} from {months} "
+            f"where ({inside}) and {who} group by {key})"), [*selected, *where]

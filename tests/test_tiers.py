@@ -265,3 +265,23 @@ def test_equal_values_made_of_different_sums_tie_exactly_and_fall_by_id(tmp_path
         assert cells["value"].tolist() == [0.3, 0.3]  # (the exact sums, as doubles)
         east = cells.attrs["labels"]["home_region"].index("华东")  # A's home region
         assert cells.loc[cells["home_region"] == east, "tier"].tolist() == [0], built
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_partition_ranking_equals_a_full_sort(seed):
+    from analytics.tiering import tiers_of
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    values = rng.integers(0, 40, n).astype(float)  # many ties
+    values[rng.random(n) < 0.2] = np.nan  # not ranked
+    keys = rng.permutation(n)
+    spec = [TierSpec(), TierSpec.preset("key"), TierSpec(("a", "b", "c"), (0.013, 0.5))][seed % 3]
+    got = tiers_of(values, keys, spec)
+    ranked = np.flatnonzero(~np.isnan(values))
+    order = ranked[np.lexsort((keys[ranked], -values[ranked]))]
+    cuts = [Fraction(repr(c)) for c in spec.cuts]
+    expected = np.full(n, -1)
+    for r, i in enumerate(order, start=1):
+        expected[i] = next((k for k, c in enumerate(cuts) if Fraction(r, len(ranked)) <= c), len(cuts))
+    assert got.tolist() == expected.tolist()
