@@ -161,6 +161,21 @@ def test_a_region_filter_shows_that_regions_customers_ranked_among_everyone(monk
     assert set(mix[t("tiers_col_group", "en")]) == {"华北"}
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_tier_filter_keeps_those_tiers_customers(monkeypatch, tiers_db, lang):
+    """?tier=platinum&tier=gold (the global filter, the pyramid's tiers over the period): the page shows only those
+    customers, in their tiers (the same tiers, as both rank everyone by revenue with the setting's cut points)."""
+    path, tx, customers = tiers_db
+    at = run_tiers(monkeypatch, path, lang, tier=["platinum", "gold"])
+    everyone = tf.pyramid(tx, customers)
+    want = everyone.assign(customers=[n if name in ("platinum", "gold") else 0 for name, n in
+                                      zip(everyone["name"], everyone["customers"], strict=True)],
+                           value=[v if name in ("platinum", "gold") else 0.0 for name, v in
+                                  zip(everyone["name"], everyone["value"], strict=True)])
+    assert want["customers"].sum() > 0
+    assert_pyramid(at, want, lang)
+
+
 def test_a_sales_manager_sees_only_their_regions_anywhere_downloads_included(monkeypatch, tiers_db, tmp_path):
     path, tx, customers = tiers_db
     access = tmp_path / "access.toml"
