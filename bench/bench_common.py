@@ -108,3 +108,55 @@ def write_profile(prof, name: str) -> dict:
     top = sorted((v[3], v[2], f"{Path(k[0]).name}:{k[1]}({k[2]})") for k, v in pstats.Stats(prof).stats.items())
     return {"file": str(path.relative_to(PROJECT_ROOT)), "top_cumulative": [
         {"function": f, "cumulative_s": round(c, 3), "self_s": round(s, 3)} for c, s, f in top[::-1][:25]]}
+
+
+def warm_loader(db: str, loader: str, scope_key: tuple, calls: int) -> dict:
+    """A page's cached loader (``ui.loaders.<loader>(scope_key, version, ())``) called again once it has been
+    filled, in this process, on ``db``: the median of ``calls`` calls (a rerun or a second visitor), the calls, and
+    the first (filling) call's seconds."""
+    import logging
+    import os
+    import statistics
+    import time
+
+    os.environ["CRM_DB"] = db
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    from ui import loaders
+
+    def call() -> float:
+        t0 = time.perf_counter()
+        getattr(loaders, loader)(scope_key, loaders.data_version(), ())
+        return time.perf_counter() - t0
+
+    first = call()  # fills the cache (a cold view through the loader's snapshot)
+    times = [call() for _ in range(calls)]
+    return {"seconds": statistics.median(times), "calls": times, "first_seconds": first}
+
+
+def default_scope_of(db: str, region: str | None = None):
+    """The default scope of the database ``db`` (``analytics.scope.default_scope``: the last 12 months against the 12
+    before), with a filter to ``region`` when given."""
+    from dataclasses import replace
+
+    from analytics.scope import default_scope
+    from analytics.store.connection import connect
+
+    con = connect(db, read_only=True)
+    scope = default_scope(con)
+    con.close()
+    return replace(scope, regions=(region,)) if region else scope
+
+
+def finish(results: dict, output: Path) -> None:
+    """The end of a page benchmark: per size and scope the cold time's parts (5 ms or more) and any figure that
+    differs from pandas, then PASS/FAIL per target; the results written to ``output``."""
+    import json
+
+    for s in results["sizes"]:
+        print(f"{s['rows']:,} {s['scope']} cold: " + ", ".join(f"{p} {v * 1000:.0f} ms"
+                                                              for p, v in s["cold_parts"].items() if v >= 0.005))
+        for name, diff in s["differences"].items():
+            print(f"  MISMATCH {name}: {json.dumps(diff, ensure_ascii=False, default=str)[:600]}")
+    for v in results["verdicts"]:
+        print(f"{'PASS' if v['pass'] else 'FAIL'}  {v['target']}: {v['value']}")
+    output.write_text(json.dumps(results, indent=1, default=str, ensure_ascii=False))

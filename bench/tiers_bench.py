@@ -51,7 +51,16 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from bench_common import PROJECT_ROOT, WORK_DIR, Timers, _status_mb, write_profile  # noqa: E402
+from bench_common import (  # noqa: E402
+    PROJECT_ROOT,
+    WORK_DIR,
+    Timers,
+    _status_mb,
+    default_scope_of,
+    finish,
+    warm_loader,
+    write_profile,
+)
 from churn_bench import REGION, WARM_CALLS, _median_parts, _ms, _versions, verdicts  # noqa: E402
 
 #: Timed pieces by module; calls nest (``tier_view>per_customer``).
@@ -68,15 +77,7 @@ def _modules() -> dict:
 
 
 def _scope(db: str, filtered: bool):
-    from dataclasses import replace
-
-    from analytics.scope import default_scope
-    from analytics.store.connection import connect
-
-    con = connect(db, read_only=True)
-    scope = default_scope(con)
-    con.close()
-    return replace(scope, regions=(REGION,)) if filtered else scope
+    return default_scope_of(db, REGION if filtered else None)
 
 
 def _summary(view) -> dict:
@@ -121,20 +122,7 @@ def _build(db: str) -> dict:
 
 
 def _warm(db: str, scope) -> dict:
-    import logging
-
-    os.environ["CRM_DB"] = db
-    logging.getLogger("streamlit").setLevel(logging.ERROR)
-    from ui import loaders
-
-    def call() -> float:
-        t0 = time.perf_counter()
-        loaders.load_tiers_fast(scope.cache_key(), loaders.data_version(), ())
-        return time.perf_counter() - t0
-
-    first = call()  # fills the cache (a cold view through the loader's snapshot)
-    times = [call() for _ in range(WARM_CALLS)]
-    return {"seconds": statistics.median(times), "calls": times, "first_seconds": first}
+    return warm_loader(db, "load_tiers_fast", scope.cache_key(), WARM_CALLS)
 
 
 def _clv(db: str, scope) -> dict:
@@ -330,17 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     results["load_average_end"] = os.getloadavg()
     results["verdicts"] = verdicts(results["sizes"])
     print("\n" + table(results["sizes"], {m["rows"]: m for m in results["margin"]}) + "\n")
-    for s in results["sizes"]:
-        print(f"{s['rows']:,} {s['scope']} cold: " + ", ".join(f"{p} {v * 1000:.0f} ms"
-                                                              for p, v in s["cold_parts"].items() if v >= 0.005))
-        for name, diff in s["differences"].items():
-            print(f"  MISMATCH {name}: {json.dumps(diff, ensure_ascii=False, default=str)[:600]}")
     if "profile" in results:
         for q in results["profile"]["queries"]:
             print(f"  query {q['run_s'] * 1000:,.0f} ms + fetch {q['fetch_s'] * 1000:,.0f} ms: {q['sql'][:100]}")
-    for v in results["verdicts"]:
-        print(f"{'PASS' if v['pass'] else 'FAIL'}  {v['target']}: {v['value']}")
-    args.output.write_text(json.dumps(results, indent=1, default=str, ensure_ascii=False))
+    finish(results, args.output)
     return 0
 
 
