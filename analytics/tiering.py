@@ -138,42 +138,19 @@ def ranked_sql(spec: TierSpec, first: date, end_exclusive: date, regions: tuple[
 
 
 def paired_sql(spec: TierSpec, now: tuple[date, date], then: tuple[date, date] | None,
-               regions: tuple[str, ...] | None, summaries: bool) -> tuple[str, list]:
+               regions: tuple[str, ...] | None, margins: bool) -> tuple[str, list]:
     """The tiers of two windows ([first, end_exclusive) each: the period and the comparison period, or None) per
-    customer ranked in either: ``key``, ``value``, ``tier``, ``ranked``, ``last_day``, ``costed`` of the first
-    (NULL when not ranked there) and ``value_before``, ``tier_before`` of the second. By revenue in one pass over
-    the months (both windows' sums at once): with ``summaries`` (built) over ``customer_month_numbered``, the key
-    being the customer's number (``customer_numbers.seq``, in id order: ties fall the same way), else over
-    ``customer_month``, the key being the id. By margin as two :func:`ranked_sql` (the key: the id)."""
-    margins = summaries
-    if spec.measure != "revenue":
-        now_sql, now_params = ranked_sql(spec, *now, regions, margins)
-        if then is None:
-            return (f"select customer_id as key, *, null::double as value_before, null::int as tier_before "
-                    f"from ({now_sql}) n", now_params)
-        then_sql, then_params = ranked_sql(spec, *then, regions, margins)
-        return (f"select customer_id as key, n.value, n.tier, n.ranked, n.last_day, n.costed, "
-                f"t.value as value_before, "
-                f"t.tier as tier_before from ({now_sql}) n full outer join ({then_sql}) t using (customer_id)",
-                [*now_params, *then_params])
-    grouped, params = sums_sql(now, then, regions, summaries)
-    case_now, case_now_params = tier_case(spec, "rank_now", "ranked_now")
-    ranks = ["row_number() over (partition by has_now order by value_now desc, key) as rank_now",
-             "count(*) over (partition by has_now) as ranked_now"]
-    before = "null::double as value_before, null::int as tier_before"
-    case_then_params: list = []
-    if then is not None:
-        case_then, case_then_params = tier_case(spec, "rank_then", "ranked_then")
-        ranks += ["row_number() over (partition by has_then order by value_then desc, key) as rank_then",
-                  "count(*) over (partition by has_then) as ranked_then"]
-        before = (f"case when has_then then cast(value_then as double) end as value_before, "
-                  f"case when has_then then {case_then} end as tier_before")
-    sql = (f"select key, case when has_now then cast(value_now as double) end as value, "
-           f"case when has_now then {case_now} end as tier, case when has_now then ranked_now end as ranked, "
-           f"case when has_now then last_day end as last_day, true as costed, {before} "
-           f"from (select *, {', '.join(ranks)} from ({grouped}) g) r "
-           f"where has_now{' or has_then' if then is not None else ''}")
-    return sql, [*case_now_params, *case_then_params, *params]
+    customer ranked in either, as two :func:`ranked_sql` joined: ``key`` (the id), ``value``, ``tier``, ``ranked``,
+    ``last_day``, ``costed`` of the first (NULL when not ranked there) and ``value_before``, ``tier_before`` of the
+    second (the tiers page by margin; by revenue it ranks :func:`sums_sql` with :func:`tiers_of`)."""
+    now_sql, now_params = ranked_sql(spec, *now, regions, margins)
+    if then is None:
+        return (f"select customer_id as key, *, null::double as value_before, null::int as tier_before "
+                f"from ({now_sql}) n", now_params)
+    then_sql, then_params = ranked_sql(spec, *then, regions, margins)
+    return (f"select customer_id as key, n.value, n.tier, n.ranked, n.last_day, n.costed, t.value as value_before, "
+            f"t.tier as tier_before from ({now_sql}) n full outer join ({then_sql}) t using (customer_id)",
+            [*now_params, *then_params])
 
 
 def cut_ranks(spec: TierSpec, ranked: int) -> list[int]:
@@ -206,7 +183,7 @@ def sums_sql(now: tuple[date, date], then: tuple[date, date] | None, regions: tu
     """Per customer with a purchase or a return in either window (among those with a home region in ``regions``;
     None: everyone): ``key`` (the customer number with ``summaries``, else the id), ``value_now`` and
     ``value_then`` (exact decimal sums of net revenue), ``last_day`` (the last purchase day in the first window),
-    ``has_now`` and ``has_then`` (a purchase in the window): one pass over the months (:func:`paired_sql`)."""
+    ``has_now`` and ``has_then`` (a purchase in the window): one pass over the months, both windows' sums at once."""
     windows = [now] if then is None else [now, then]
     # the parameters in the order of the text: the select list's (each window's sums and last day), then the
     # where clause's (the windows, the regions)

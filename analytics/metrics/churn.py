@@ -170,9 +170,7 @@ def purchase_months(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | 
     as_of_date = as_of_day(con, scope, as_of)
     cut = as_of_date or scope.end_exclusive - timedelta(days=1)
     who = customers(scope)
-    labels = {g: tuple(r[0] for r in con.execute(
-        f"select distinct {g} from ({who.sql}) c where {g} is not null order by 1", list(who.params)).fetchall())
-        for g in GROUPINGS}
+    labels = group_labels(con, scope, GROUPINGS)
     # the gate's customers, numbered (an int to window over: a partition by text id costs several times more),
     # with their group codes; the months up to the as-of day's month joined to them
     codes = ", ".join(f"coalesce(list_position(?, {g}), 0) - 1 as code_{g}" for g in GROUPINGS)
@@ -202,6 +200,15 @@ def purchase_months(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | 
                           purchase_days=column("purchase_days"), revenue=column("revenue"),
                           codes={g: column(f"code_{g}") for g in GROUPINGS}, labels=labels,
                           seq=seq, ids_by_seq=ids, as_of=cut)
+
+
+def group_labels(con: duckdb.DuckDBPyConnection, scope: Scope,
+                 groupings: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Per grouping (a ``customer_summary`` column): the groups of the customers in scope, in order (NULL left out)."""
+    who = customers(scope)
+    return {g: tuple(r[0] for r in con.execute(
+        f"select distinct {g} from ({who.sql}) c where {g} is not null order by 1", list(who.params)).fetchall())
+        for g in groupings}
 
 
 def day_number(d: date) -> int:

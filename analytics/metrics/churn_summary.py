@@ -198,14 +198,6 @@ class ChurnSummary:
         return frame
 
 
-def labels(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, tuple[str, ...]]:
-    """Per grouping of :data:`churn.GROUPINGS`: the groups of the customers in scope, in order."""
-    who = customers(scope)
-    return {g: tuple(r[0] for r in con.execute(
-        f"select distinct {g} from ({who.sql}) c where {g} is not null order by 1", list(who.params)).fetchall())
-        for g in churn.GROUPINGS}
-
-
 def load(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None = None,
          window_days: int | None = None) -> ChurnSummary | None:
     """The summaries' rows for ``scope`` as of ``as_of`` (:func:`analytics.metrics.churn.as_of_day`), or None when
@@ -220,7 +212,7 @@ def load(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None = None
     end = data_end(con)
     if day is None or not answers(day, end):
         return None
-    named = labels(con, scope)
+    named = churn.group_labels(con, scope, churn.GROUPINGS)
     codes = ", ".join(f"coalesce(list_position(?, {g}), 0) - 1 as code_{g}" for g in churn.GROUPINGS)
     month = "cast((year(month) - 1970) * 12 + month(month) - 1 as integer)"
     rows = summary_rows(scope, "churn_month")

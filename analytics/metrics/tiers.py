@@ -23,7 +23,7 @@ Definitions (shown on the page; the tier rule itself: :mod:`analytics.tiering`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import duckdb
@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import tiering
+from analytics.metrics import churn
 from analytics.models.proportions import wilson_interval
 from analytics.scope import Scope, customers, summary_rows
 from analytics.store import marts
@@ -76,7 +77,6 @@ class TierView:
     churned: pd.DataFrame  # tier, name, customers, churned, share, low, high (by the period's end)
     window: int  # W of the churned figures
     comparison: Scope | None = None
-    names: tuple[str, ...] = field(default=())
     clv: TierClv | None = None  # with_clv (the report): the value page's CLV per tier; the page loads it later
 
     @property
@@ -93,7 +93,7 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
     comparison = scope.comparison()
     windows = ((scope.start, scope.end_exclusive),
                None if comparison is None else (comparison.start, comparison.end_exclusive))
-    labels = group_labels(con, scope)
+    labels = churn.group_labels(con, scope, MIX_GROUPINGS)
     numbered = summarised and spec.measure == "revenue"  # (keyed by the customers' numbers)
     who = summary_rows(scope, "customer_numbers") if numbered else customers(scope)
     codes = ", ".join(f"coalesce(list_position(?, w.{g}), 0) - 1 as {g}" for g in MIX_GROUPINGS)
@@ -117,7 +117,7 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
                               "costed": tier[kept] >= 0, "last_day": np.asarray(got["last_day"])[kept],
                               **{g: np.asarray(got[g])[kept] for g in MIX_GROUPINGS}})
     else:
-        pairs, pair_params = tiering.paired_sql(spec, *windows, scope.allowed_regions, summarised)
+        pairs, pair_params = tiering.paired_sql(spec, *windows, scope.allowed_regions, summarised)  # (margin)
         sql = (f"with p as ({pairs}), who as ({who.sql}) "
                "select coalesce(p.value, 'nan'::double) as value, coalesce(p.tier, -1) as tier, "
                "coalesce(p.ranked, 0) as ranked, coalesce(p.value_before, 'nan'::double) as value_before, "
@@ -129,14 +129,6 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
         frame = pd.DataFrame({k: np.asarray(v) for k, v in got.items()})
     frame.attrs["labels"] = labels
     return frame
-
-
-def group_labels(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, tuple[str, ...]]:
-    """Per grouping of :data:`MIX_GROUPINGS`: the groups of the customers in scope, in order."""
-    who = customers(scope)
-    return {g: tuple(r[0] for r in con.execute(
-        f"select distinct {g} from ({who.sql}) c where {g} is not null order by 1", list(who.params)).fetchall())
-        for g in MIX_GROUPINGS}
 
 
 def concentration(values: np.ndarray) -> Concentration:
@@ -243,7 +235,7 @@ def tier_view(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | Non
               window: int | None = None) -> TierView:
     """The tiers page for ``scope`` and ``spec`` (default: the pyramid by revenue); ``window``: W of the churned
     figures (default: the churn page's default for the scope)."""
-    from analytics.metrics import churn, churn_summary  # (the churn modules are heavier; only this needs them)
+    from analytics.metrics import churn_summary  # (the churn summaries' default W)
 
     spec = spec or TierSpec()
     frame = per_customer(con, scope, spec)
@@ -260,7 +252,7 @@ def tier_view(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | Non
         table=_table(frame, spec.names), concentration=concentration(kept["value"].to_numpy(dtype=float)),
         mix=_mix(frame, spec.names), migration=matrix, moves=moves,
         churned=_churned(frame, spec.names, scope.end_exclusive - timedelta(days=1), window), window=window,
-        comparison=comparison, names=spec.names)
+        comparison=comparison)
 
 
 @dataclass(frozen=True)
