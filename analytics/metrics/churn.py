@@ -156,10 +156,8 @@ def as_of_day(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None =
 
 def goes_on(con: duckdb.DuckDBPyConnection, day: date) -> bool:
     """Whether ``day``'s month holds purchases after it (not its last day, and anyone bought after it)."""
-    if (day + timedelta(days=1)).day == 1:
-        return False
     end = con.execute("select max(last_order_date) from customer_summary").fetchall()[0][0]
-    return end is not None and end > day
+    return (day + timedelta(days=1)).day != 1 and end is not None and end > day
 
 
 def purchase_months(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date | None = None) -> PurchaseMonths:
@@ -212,8 +210,7 @@ def group_labels(con: duckdb.DuckDBPyConnection, scope: Scope,
 
 
 def day_number(d: date) -> int:
-    """``d`` as days since 1970-01-01, the unit of :class:`PurchaseMonths`' days."""
-    return (d - _EPOCH).days
+    return (d - _EPOCH).days  # (days since 1970-01-01, the unit of PurchaseMonths' days)
 
 
 def returns(months: PurchaseMonths, window: int) -> np.ndarray:
@@ -259,27 +256,35 @@ def _month_index(day: np.ndarray) -> np.ndarray:
 
 
 def _folded(months: PurchaseMonths, grouping: str | None) -> tuple[np.ndarray, ...]:
-    """The rows counted per (group, last purchase day, gap to the next purchase capped at MAX_WINDOW + 2): all
-    that churn_counts needs (a row's first and last days share a month), in a tenth or less of the rows."""
+    """:func:`fold_rows` of ``months`` per group of ``grouping`` (one group for None), made once per grouping."""
     if grouping not in months.folded:
         groups = 1 if grouping is None else len(months.labels[grouping]) + 1
         code = (np.zeros(len(months.last), dtype=np.int64) if grouping is None
                 else np.where(months.codes[grouping] < 0, groups - 1, months.codes[grouping]).astype(np.int64))
-        gap = np.where(months.next_first < 0, _GAP_CAP, np.minimum(months.next_first - months.last, _GAP_CAP))
-        low = int(months.last.min()) if len(months.last) else 0
-        span = (int(months.last.max()) - low + 1) if len(months.last) else 1
-        key = (code * span + (months.last - low)) * (_GAP_CAP + 1) + gap
-        size = groups * span * (_GAP_CAP + 1)
-        if size <= 20_000_000:  # a count per possible cell (fast); else the distinct cells (a sort)
-            counts = np.bincount(key, minlength=size)
-            cells = np.flatnonzero(counts)
-            counts = counts[cells]
-        else:
-            cells, counts = np.unique(key, return_counts=True)
-        rest, gaps = np.divmod(cells, _GAP_CAP + 1)
-        codes, days = np.divmod(rest, span)
-        months.folded[grouping] = (codes, days + low, gaps, counts, groups)
+        months.folded[grouping] = fold_rows(code, groups, months.last, months.next_first)
     return months.folded[grouping]
+
+
+def fold_rows(code: np.ndarray, groups: int, last: np.ndarray, next_first: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Purchase months (each its group code in [0, groups), its last purchase day, and the first purchase day of
+    the customer's next month with one, -1 for none) counted per (group, last purchase day, gap to the next
+    purchase capped at MAX_WINDOW + 2): all that :func:`folded_counts` needs (a row's first and last days share a
+    month), in a tenth or less of the rows. Returns (codes, days, gaps, counts, groups)."""
+    code, last, next_first = (np.asarray(a, dtype=np.int64) for a in (code, last, next_first))
+    gap = np.where(next_first < 0, _GAP_CAP, np.minimum(next_first - last, _GAP_CAP))
+    low = int(last.min()) if len(last) else 0
+    span = (int(last.max()) - low + 1) if len(last) else 1
+    key = (code * span + (last - low)) * (_GAP_CAP + 1) + gap
+    size = groups * span * (_GAP_CAP + 1)
+    if size <= 20_000_000:  # a count per possible cell (fast); else the distinct cells (a sort)
+        counts = np.bincount(key, minlength=size)
+        cells = np.flatnonzero(counts)
+        counts = counts[cells]
+    else:
+        cells, counts = np.unique(key, return_counts=True)
+    rest, gaps = np.divmod(cells, _GAP_CAP + 1)
+    codes, days = np.divmod(rest, span)
+    return codes, days + low, gaps, counts, groups
 
 
 def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: str | None = None
@@ -287,13 +292,18 @@ def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: st
     """Per group of ``grouping`` (one group for None; a last row for customers without one) and month of the
     scope's period: customers active on the day before the month and customers who churned in it (as of
     ``months.as_of`` and at most the period's end), as two int arrays of shape (groups, months)."""
-    if window < MIN_WINDOW:
-        raise ValueError(f"the inactivity window must be at least {MIN_WINDOW} days, not {window}")
-    if window > MAX_WINDOW:
-        raise ValueError(f"the inactivity window must be at most {MAX_WINDOW} days, not {window}")
+    return folded_counts(_folded(months, grouping), scope, window, months.as_of)
+
+
+def folded_counts(folded: tuple[np.ndarray, ...], scope: Scope, window: int, as_of: date
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`churn_counts` of rows folded by :func:`fold_rows` (every purchase month up to ``as_of``)."""
+    if not MIN_WINDOW <= window <= MAX_WINDOW:
+        raise ValueError(f"the inactivity window must be at least {MIN_WINDOW} days and at most {MAX_WINDOW}, "
+                         f"not {window}")
     n = scope.months
     base = _month_index(np.array([day_number(scope.start)]))[0]  # the period's first month
-    code, last, gap, count, groups = _folded(months, grouping)
+    code, last, gap, count, groups = folded
     # active on the day before a month's first day S: a row's purchases make the customer active on the days
     # [first, min(next_first - 1, last + W)], so on S - 1 for the month starts S in (first, min(next_first,
     # last + W + 1)]; first and last share a month, so the first such S is the next month's
@@ -306,7 +316,7 @@ def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: st
     diff -= np.bincount(code[live] * width + stop_idx[live], weights=count[live], minlength=groups * width)
     active = np.rint(np.cumsum(diff.reshape(groups, width), axis=1)[:, :n]).astype(np.int64)
     # churned: the day W + 1 after a row's last purchase, with no purchase by then (and by the as-of day)
-    gone = (gap > window) & (last + window + 1 <= min(day_number(months.as_of), day_number(scope.end_exclusive) - 1))
+    gone = (gap > window) & (last + window + 1 <= min(day_number(as_of), day_number(scope.end_exclusive) - 1))
     churn_idx = _month_index(last[gone] + window + 1) - base
     inside = (churn_idx >= 0) & (churn_idx < n)
     churned = np.bincount(code[gone][inside] * n + churn_idx[inside], weights=count[gone][inside],

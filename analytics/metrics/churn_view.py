@@ -141,7 +141,7 @@ def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int
         data = None  # (the default is always a multiple of 30 within them: a guard, not a path)
     if data is None:
         data = churn.purchase_months(con, scope, as_of)
-    scope = _cut_at(scope, data.as_of)  # months after the as-of day's are not shown
+    scope = cut_at(scope, data.as_of)  # months after the as-of day's are not shown
     derived = data.default_window()
     window = window_days if window_days is not None else derived
     lives = _lives(data, window) if isinstance(data, churn.PurchaseMonths) else data.lives(con, scope, window)
@@ -171,29 +171,33 @@ def churn_view(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int
         if with_at_risk and lives.n_customers else None)
 
 
-def _cut_at(scope: Scope, as_of: date) -> Scope:
+def cut_at(scope: Scope, as_of: date) -> Scope:
     """The scope whose period ends in the as-of day's month (months after it are not known)."""
     # (a data end before the period leaves the period as it is: every month is provisional)
     return replace(scope, end=as_of) if scope.start <= as_of < scope.end_exclusive - timedelta(days=1) else scope
 
 
 def _by_group(data: churn.ChurnData, scope: Scope, window: int) -> dict[str, pd.DataFrame]:
-    out = {}
-    for grouping in churn.GROUPINGS:
-        if not data.labels[grouping]:
-            continue
-        rows = []
-        for label, now, then in churn.group_rates(data, scope, window, grouping):
-            c, a, rate, low, high = now
-            cc, ca, crate, clow, chigh = then if then is not None else (0, 0, np.nan, np.nan, np.nan)
-            if label is None and a == 0 and ca == 0:
-                continue  # no customer without a group
-            p = two_proportion_p_value(c, a, cc, ca) if then is not None else None
-            moved = None if p is None or p >= MOVED_P else ("up" if rate > crate else "down")
-            rows.append((label, c, a, rate, low, high, cc, ca, crate, clow, chigh, np.nan if p is None else p,
-                         bool(a == 0 or high - low > WIDE), moved))
-        out[grouping] = pd.DataFrame(rows, columns=list(GROUP_COLUMNS))
-    return out
+    return {grouping: group_frame(churn.group_rates(data, scope, window, grouping))
+            for grouping in churn.GROUPINGS if data.labels[grouping]}
+
+
+def group_frame(rates: list[tuple[str | None, tuple, tuple | None]]) -> pd.DataFrame:
+    """The :data:`GROUP_COLUMNS` frame of :func:`analytics.metrics.churn.group_rates`' rates: per group its rate,
+    the comparison period's, the test of their difference, whether the interval is too wide to rank (``small``)
+    and whether the rate moved beyond sampling error (``moved``: up, down or None). The last group (customers
+    without one) is left out when it has nobody in either period."""
+    rows = []
+    for label, now, then in rates:
+        c, a, rate, low, high = now
+        cc, ca, crate, clow, chigh = then if then is not None else (0, 0, np.nan, np.nan, np.nan)
+        if label is None and a == 0 and ca == 0:
+            continue  # no customer without a group
+        p = two_proportion_p_value(c, a, cc, ca) if then is not None else None
+        moved = None if p is None or p >= MOVED_P else ("up" if rate > crate else "down")
+        rows.append((label, c, a, rate, low, high, cc, ca, crate, clow, chigh, np.nan if p is None else p,
+                     bool(a == 0 or high - low > WIDE), moved))
+    return pd.DataFrame(rows, columns=list(GROUP_COLUMNS))
 
 
 def _sensitivity(data: churn.ChurnData, lives: Lives, scope: Scope, window: int) -> pd.DataFrame:
@@ -228,22 +232,23 @@ def _lives(months: churn.PurchaseMonths, window: int) -> Lives:
 
 
 def _survival(lives: Lives) -> dict[str, SurvivalSet]:
-    """Kaplan–Meier curves overall and per grouping (with at least two groups), from the lifetimes counted per
-    distinct (duration, observed, group)."""
+    """Kaplan–Meier curves overall and per grouping (with at least two groups)."""
     if not lives.n_customers:
         return {}
-    out = {}
-    for grouping in ("all", *churn.GROUPINGS):
-        counts = lives.folded[grouping]
-        groups = None if grouping == "all" else counts["group"].to_numpy(dtype=object)
-        if groups is not None and len(set(groups)) < 2:
-            continue
-        curves = kaplan_meier(counts["duration"], counts["observed"], groups, weights=counts["customers"],
-                              level=LEVEL)
-        test = None if groups is None else log_rank_test(counts["duration"], counts["observed"], groups,
-                                                         weights=counts["customers"])
-        out[grouping] = SurvivalSet(grouping, curves, test)
-    return out
+    sets = {grouping: survival_set(lives.folded[grouping], grouping) for grouping in ("all", *churn.GROUPINGS)}
+    return {grouping: s for grouping, s in sets.items() if s is not None}
+
+
+def survival_set(counts: pd.DataFrame, grouping: str) -> SurvivalSet | None:
+    """The Kaplan–Meier curves of lifetimes counted per distinct (duration, observed[, group]) (a
+    :attr:`Lives.folded` frame) and the log-rank test between the groups; None for fewer than two groups."""
+    groups = None if grouping == "all" else counts["group"].to_numpy(dtype=object)
+    if groups is not None and len(set(groups)) < 2:
+        return None
+    curves = kaplan_meier(counts["duration"], counts["observed"], groups, weights=counts["customers"], level=LEVEL)
+    test = None if groups is None else log_rank_test(counts["duration"], counts["observed"], groups,
+                                                     weights=counts["customers"])
+    return SurvivalSet(grouping, curves, test)
 
 
 def _win_back(months: churn.PurchaseMonths, scope: Scope, window: int) -> pd.DataFrame:

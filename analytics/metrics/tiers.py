@@ -88,7 +88,8 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
     """One row per customer the filters keep who was ranked in the period or in the comparison period: ``value``
     and ``tier`` in each (``value_before``, ``tier_before``; NaN and -1 when not ranked there), whether a row of
     known cost was seen (``costed``; margin only), the last purchase day in the period (``last_day``) and the
-    customer's groups (:data:`MIX_GROUPINGS`). Numbers only (no ids): the page picks customers by query."""
+    customer's groups (:data:`MIX_GROUPINGS`), and ``key``: the customer's number (``customer_numbers.seq``) when
+    ``attrs["numbered"]``, else the id (the page picks customers by query; churn per tier maps keys to rows)."""
     summarised = marts.summaries_ready(con)
     comparison = scope.comparison()
     windows = ((scope.start, scope.end_exclusive),
@@ -112,14 +113,15 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
         value, before = np.asarray(got["value"]), np.asarray(got["value_before"])
         tier, tier_before = tiering.tiers_of(value, keys, spec), tiering.tiers_of(before, keys, spec)
         kept = np.asarray(got["kept"]) & ((tier >= 0) | (tier_before >= 0))
-        frame = pd.DataFrame({"value": value[kept], "tier": tier[kept], "ranked": int((~np.isnan(value)).sum()),
+        frame = pd.DataFrame({"key": keys[kept], "value": value[kept], "tier": tier[kept],
+                              "ranked": int((~np.isnan(value)).sum()),
                               "value_before": before[kept], "tier_before": tier_before[kept],
                               "costed": tier[kept] >= 0, "last_day": np.asarray(got["last_day"])[kept],
                               **{g: np.asarray(got[g])[kept] for g in MIX_GROUPINGS}})
     else:
         pairs, pair_params = tiering.paired_sql(spec, *windows, scope.allowed_regions, summarised)  # (margin)
         sql = (f"with p as ({pairs}), who as ({who.sql}) "
-               "select coalesce(p.value, 'nan'::double) as value, coalesce(p.tier, -1) as tier, "
+               "select p.key, coalesce(p.value, 'nan'::double) as value, coalesce(p.tier, -1) as tier, "
                "coalesce(p.ranked, 0) as ranked, coalesce(p.value_before, 'nan'::double) as value_before, "
                "coalesce(p.tier_before, -1) as tier_before, coalesce(p.costed, false) as costed, "
                "coalesce(p.last_day - date '1970-01-01', -1) as last_day, "
@@ -128,6 +130,7 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
         got = con.execute(sql, [*pair_params, *who.params, *code_params]).fetchnumpy()
         frame = pd.DataFrame({k: np.asarray(v) for k, v in got.items()})
     frame.attrs["labels"] = labels
+    frame.attrs["numbered"] = numbered
     return frame
 
 

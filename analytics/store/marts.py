@@ -7,7 +7,8 @@ model whose name starts with ``_`` is a temporary step, dropped once the others 
 database records which models built its tables (``meta.marts_version``, :func:`models_version`), so a
 release that changes a model rebuilds them when it first opens the database.
 
-**Summaries** (:data:`SUMMARIES`: the churn page's counts, the tiers page's margins and numbered months) cost seconds
+**Summaries** (:data:`SUMMARIES`: the churn page's counts, the tiers page's margins and numbered months,
+the customers' purchase months for churn per tier) cost seconds
 at 10M rows, more than an import can spare, so they are built after the import commits
 (:func:`summarize`: the command line does it at once, the app in the background), each build
 stamped with the marts' generation it summarises (``meta.marts_generation`` goes up with every
@@ -30,8 +31,8 @@ MARTS_DIR = Path(__file__).resolve().parent / "sql" / "marts"
 #: Build order; the table name is the file name.
 MARTS: tuple[str, ...] = ("customer_month", "customer_attribute_values", "customer_summary", "sales_month")
 #: The summaries built after an import commits, in build order (:func:`summarize`).
-SUMMARIES: tuple[str, ...] = ("_churn_rows", "churn_month", "churn_gaps", "churn_returns", "cohort_month",
-                              "margin_month", "customer_numbers", "customer_month_numbered")
+SUMMARIES: tuple[str, ...] = ("customer_numbers", "_churn_rows", "churn_month", "churn_gaps", "churn_returns",
+                              "churn_rows", "cohort_month", "margin_month", "customer_month_numbered")
 
 
 def model_sql(name: str) -> str:

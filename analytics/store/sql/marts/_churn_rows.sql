@@ -2,8 +2,9 @@
 -- (a temporary step): the customer's groups (home region, segment, acquisition channel), the month's
 -- first and last purchase day, the last purchase day of the customer's previous month with a purchase
 -- and the first of their next one (days since 1970-01-01; NULL where there is none), the month's
--- purchase days and revenue (net of returns, exact decimals). The customers are numbered (a window partitioned by an
--- integer costs a fraction of one partitioned by the text id).
+-- purchase days and revenue (net of returns, exact decimals), and the customer's first purchase day. The customers
+-- are numbered by customer_numbers.seq (a window partitioned by an integer costs a fraction of one partitioned by the
+-- text id).
 
 with
 
@@ -11,19 +12,8 @@ customer_month as (
     select * from customer_month
 ),
 
-customer_summary as (
-    select * from customer_summary
-),
-
 customers as (
-    select
-        customer_id,
-        cast(row_number() over () as integer) as seq,
-        home_region,
-        segment,
-        acquisition_channel
-    from customer_summary
-    where first_order_date is not null
+    select * from customer_numbers
 ),
 
 months as (
@@ -47,6 +37,7 @@ final as (
         last_day,
         lag(last_day) over w as previous_last,
         lead(first_day) over w as next_first,
+        first_value(first_day) over w as customer_first,
         purchase_days,
         revenue
     from months
