@@ -91,25 +91,27 @@ st.subheader(t("churn_window_title", lang))
 st.caption(t("churn_window_caption", lang, window=fmt_int(d.window, lang)))
 st.plotly_chart(figures.window_sensitivity_line(view.sensitivity, lang), config=CHART)
 
-# ---------------------------------------------------------------- 5. by group
-if view.by_group:
-    st.subheader(t("churn_groups_title", lang))
-    grouping = st.radio(t("churn_group_by", lang), list(view.by_group), key="churn_group_by", horizontal=True,
-                        format_func=lambda g: t(f"churn_group_{g}", lang))
-    st.caption(t("churn_groups_caption", lang))
-    frame_g = view.by_group[grouping]
-    st.plotly_chart(figures.group_churn_bar(frame_g, grouping, lang), config=CHART)
-    shown = frame_g.assign(group=[group_name(grouping, g, lang) for g in frame_g["group"]],
-                           moved=[t(f"churn_moved_{m}", lang) if m in ("up", "down") else "" for m in frame_g["moved"]],
-                           small=[t("churn_small", lang) if s else "" for s in frame_g["small"]])
-    widgets.table_with_downloads(
-        sections.named(shown, lang),
-        f"{t('churn_groups_title', lang)} {t(f'churn_group_{grouping}', lang)}", lang, key="churn_groups",
-        column_config=sections.percent_config(lang, "rate", "low", "high", "compare_rate", "compare_low",
-                                              "compare_high"))
+# ---------------------------------------------------------------- 5. by group (tiers: ranked when asked for)
+st.subheader(t("churn_groups_title", lang))
+grouping = st.radio(t("churn_group_by", lang), [*view.by_group, "tier"], key="churn_group_by", horizontal=True,
+                    format_func=lambda g: t(f"churn_group_{g}", lang))
+st.caption(t("churn_groups_caption", lang))
+if grouping == "tier":
+    st.caption(t("churn_tier_note", lang))
+    split = sections.tier_split(view, version, lang)
+frame_g = split.rates if grouping == "tier" else view.by_group[grouping]
+st.plotly_chart(figures.group_churn_bar(frame_g, grouping, lang), config=CHART)
+shown = frame_g.assign(group=[group_name(grouping, g, lang) for g in frame_g["group"]],
+                       moved=[t(f"churn_moved_{m}", lang) if m in ("up", "down") else "" for m in frame_g["moved"]],
+                       small=[t("churn_small", lang) if s else "" for s in frame_g["small"]])
+widgets.table_with_downloads(
+    sections.named(shown, lang),
+    f"{t('churn_groups_title', lang)} {t(f'churn_group_{grouping}', lang)}", lang, key="churn_groups",
+    column_config=sections.percent_config(lang, "rate", "low", "high", "compare_rate", "compare_low",
+                                          "compare_high"))
 
 sections.cohorts(view, lang)
-sections.survival(view, lang)
+sections.survival(view, lang, version)
 with st.spinner(t("churn_drivers_loading", lang)):
     cox, cox_problem, cox_customers, cox_population = loaders.load_churn_drivers(view.scope.cache_key(), version,
                                                                                  d.window, d.as_of)

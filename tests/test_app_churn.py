@@ -22,7 +22,10 @@ from app_util import open_app
 from import_util import database_of
 from statsmodels.stats.proportion import proportion_confint
 from streamlit.testing.v1 import AppTest
+from test_tiers import expected_tiers
 
+from analytics.scope import Scope
+from analytics.tiering import TierSpec
 from ui.dates import fmt_date, fmt_month
 from ui.figures.value import group_name
 from ui.formats import fmt_int, fmt_money, fmt_pct
@@ -86,13 +89,14 @@ def churn_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFra
 
 
 def reference(tx: pd.DataFrame, *, as_of: date = LAST, window: int | None = None,
-              regions: tuple[str, ...] | None = None) -> dict:
+              regions: tuple[str, ...] | None = None, who: set | None = None) -> dict:
     """The page's figures day by day from the raw rows (purchase days: days with a row; each customer buys in
     their home region only): the default window (the smallest multiple of 30 days within which 90 % of the gaps
     between consecutive purchase days lie), per month of the period up to the as-of day's month the customers
     active on the day before it, churned in it (the day W + 1 after a purchase with none by then), won back
     and new; the period's pooled rate over its complete months; who is active as of A; the returns."""
-    rows = tx[(tx["order_date"] <= as_of) & (tx["region"].isin(regions) if regions else True)]
+    rows = tx[(tx["order_date"] <= as_of) & (tx["region"].isin(regions) if regions else True)
+              & (tx["customer_id"].isin(who) if who is not None else True)]
     buys = {c: sorted(set(g)) for c, g in rows.groupby("customer_id")["order_date"]}
     gaps = np.array([(b - a).days for days in buys.values() for a, b in pairwise(days)])
     w = 30
@@ -208,6 +212,32 @@ def test_the_page_shows_its_sections_and_the_raw_rows_figures(monkeypatch, churn
     assert at.number_input(key="churn_window_days").value is None and not refusals(at)
     other = next(x for x in LANGUAGES if x != lang)
     assert t("churn_kpi_rate", other) not in tiles(at)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_churn_and_survival_by_tier(monkeypatch, churn_db, lang):
+    """By tier: each tier of the period (the tier filter's pyramid, ranked here on the raw rows) with its churned
+    and customer-months, the customers without a purchase in the period last; the survival curves per tier."""
+    path, tx, _ = churn_db
+    at = run_churn(monkeypatch, path, lang)
+    at.radio(key="churn_group_by").set_value("tier").run()
+    at.radio(key="churn_survival_by").set_value("tier").run()
+    assert not at.exception
+    assert t("churn_tier_note", lang) in captions(at) and t("churn_tier_survival_note", lang) in captions(at)
+    ref = reference(tx)
+    ranked = expected_tiers(tx.rename(columns={"order_date": "day"}), Scope(PERIOD, date(2024, 12, 1)), TierSpec())
+    members = {group_name("tier", name, lang): set(ranked.loc[ranked["tier"] == k, "customer_id"])
+               for k, name in enumerate(TierSpec().names)}
+    members[group_name("tier", None, lang)] = set(tx["customer_id"]) - set(ranked["customer_id"])
+    groups = next(df.value for df in at.dataframe if t("churn_col_exposure", lang) in df.value.columns)
+    got = {g: (c, e) for g, c, e in zip(groups[t("churn_col_group", lang)], groups[t("churn_col_churned", lang)],
+                                        groups[t("churn_col_exposure", lang)], strict=True)}
+    want = {g: reference(tx, window=ref["window"], who=who) for g, who in members.items() if who}
+    assert got == {g: (r["churned"], r["exposure"]) for g, r in want.items()}
+    assert sum(c for c, _ in got.values()) == ref["churned"]  # the tiers and the rest add up to the page's rate
+    lives = next(df.value for df in at.dataframe if t("churn_col_median_days", lang) in df.value.columns)
+    assert dict(zip(lives[t("churn_col_group", lang)], lives[t("churn_col_customers", lang)], strict=True)) == {
+        g: r["customers"] for g, r in want.items()}
 
 
 def test_a_region_filter_shows_that_regions_customers_only(monkeypatch, churn_db):

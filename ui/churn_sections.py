@@ -9,10 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from analytics.metrics.churn_risk import AtRisk, with_flags
+from analytics.metrics.churn_tiers import TierSplit
 from analytics.metrics.churn_view import ChurnView
 from analytics.models.cox import CoxTerm, hazard_words
 from analytics.models.proportions import two_proportion_p_value
-from ui import customer_links, widgets
+from ui import customer_links, loaders, widgets
 from ui.dates import fmt_date, fmt_month
 from ui.figures import churn as figures
 from ui.figures.value import group_name
@@ -83,16 +84,30 @@ def cohorts(view: ChurnView, lang: str) -> None:
                                  column_config=percent_config(lang, "share", "low", "high", "retention"))
 
 
-def survival(view: ChurnView, lang: str) -> None:
+def tier_split(view: ChurnView, version: int, lang: str) -> TierSplit:
+    """The page's split by tier (loaded once asked for: it ranks the customers)."""
+    with st.spinner(t("churn_tiers_loading", lang)):
+        return loaders.load_churn_tiers(view.scope.cache_key(), version, view.definition.window,
+                                        view.definition.as_of)
+
+
+def survival(view: ChurnView, lang: str, version: int) -> None:
     st.subheader(t("churn_survival_title", lang))
     st.caption(t("churn_survival_caption", lang, window=fmt_int(view.definition.window, lang)))
     if not view.survival:
         st.info(t("churn_survival_none", lang))
         return
-    keys = list(view.survival)
+    keys = [*view.survival, "tier"]
     grouping = st.radio(t("churn_group_by", lang), keys, key="churn_survival_by", horizontal=True,
                         format_func=lambda g: t(f"churn_group_{g}", lang))
-    chosen = view.survival[grouping]
+    if grouping == "tier":
+        st.caption(t("churn_tier_survival_note", lang))
+        chosen = tier_split(view, version, lang).survival
+        if chosen is None:
+            st.info(t("churn_survival_none", lang))
+            return
+    else:
+        chosen = view.survival[grouping]
     names = {c.group: (t("churn_everyone", lang) if grouping == "all" else group_name(grouping, c.group, lang))
              for c in chosen.curves}
     st.plotly_chart(figures.survival_curves(chosen.curves, lang, names), config=CHART)

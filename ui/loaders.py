@@ -19,6 +19,7 @@ from analytics.ingest import intake
 from analytics.metrics import (
     churn_drivers,
     churn_risk,
+    churn_tiers,
     churn_view,
     overview,
     overview_churn,
@@ -173,6 +174,15 @@ def load_churn_drivers(scope_key: tuple, version: int, window: int, as_of: Any) 
         return churn_drivers.drivers(view, Scope.from_key(scope_key), window, as_of)
 
 
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_churn_tiers(scope_key: tuple, version: int, window: int, as_of: Any) -> Any:
+    """The churn page's split by tier (:func:`analytics.metrics.churn_tiers.tier_split`, the tier filter's tiers),
+    loaded when the page shows it (it ranks the customers)."""
+    del version
+    with snapshot(connection()) as view:
+        return churn_tiers.tier_split(view, Scope.from_key(scope_key), window, as_of)
+
+
 def customer_names(scope_key: tuple, frame: Any) -> Any:
     """``frame`` (a ``customer_id`` column) with the names of its customers in scope (not cached: a page asks
     for the few rows it shows, or a download for a whole list)."""
@@ -206,6 +216,16 @@ def load_tiers_clv(scope_key: tuple, version: int, options: tuple = ()) -> Any:
     with snapshot(connection()) as view:
         spec = tiers_report.spec_of(view, **dict(options))
         return tiers.clv_by_tier(view, Scope.from_key(scope_key), spec)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_tiers_churn(scope_key: tuple, version: int, options: tuple = ()) -> Any:
+    """The tiers page's churn per tier (:func:`analytics.metrics.churn_tiers.tier_churn`: the churn page's rate over
+    each tier's customers), drawn after the rest."""
+    del version
+    with snapshot(connection()) as view:
+        spec = tiers_report.spec_of(view, **dict(options))
+        return churn_tiers.tier_churn(view, Scope.from_key(scope_key), spec)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.metrics import churn_risk
+from analytics.metrics.churn_tiers import tier_split
 from analytics.metrics.churn_view import ChurnView, SurvivalSet, churn_view, with_names
 from analytics.models.cox import CoxFit, hazard_words
 from analytics.scope import Scope
@@ -23,9 +24,15 @@ TOP = 20
 def load(con: duckdb.DuckDBPyConnection, scope: Scope, *, window_days: int | None = None,
          as_of: date | None = None) -> ChurnView:
     """The registry's loader (:attr:`analytics.pages.Page.load`): the whole view, with the Cox model, the at-risk
-    lists and the won-back customers' names."""
+    lists, the won-back customers' names and the split by tier (:func:`analytics.metrics.churn_tiers.tier_split`:
+    ``by_group["tier"]``, ``survival["tier"]`` and ``tiers``)."""
     view = churn_view(con, scope, window_days=window_days, as_of=as_of, with_at_risk=True)
-    return replace(view, win_back=with_names(con, view.scope, view.win_back))
+    view = replace(view, win_back=with_names(con, view.scope, view.win_back))
+    split = None if view.empty else tier_split(con, scope, view.definition.window, view.definition.as_of)
+    if split is None:
+        return view
+    return replace(view, tiers=split, by_group={**view.by_group, "tier": split.rates},
+                   survival={**view.survival, **({"tier": split.survival} if split.survival else {})})
 
 
 def _rate(rate: tuple | None) -> dict[str, Any] | None:
@@ -89,6 +96,9 @@ def report(view: ChurnView) -> dict[str, Any]:
         "churn_rate": _rate(view.period_rate), "comparison_churn_rate": _rate(view.comparison_rate),
         "monthly": view.monthly, "comparison_monthly": view.comparison_monthly,
         "by_group": view.by_group, "window_sensitivity": view.sensitivity,
+        "tiers": None if view.tiers is None else {
+            "names": list(view.tiers.names), "cuts": list(view.scope.tier_cuts), "measure": "revenue",
+            "churned_as_of": view.tiers.churned},
         "cohorts": {"sizes": view.cohorts.sizes, "customer_retention": view.cohorts.customer_retention,
                     "revenue_retention": view.cohorts.revenue_retention, "milestones": view.cohorts.milestones},
         "survival": {k: _survival(s) for k, s in view.survival.items()},

@@ -97,6 +97,7 @@ class ChurnView:
     cox_population: int  # customers it was drawn from
     win_back: pd.DataFrame  # customer_id, returned, days_away, revenue, home_region, segment (names: with_names)
     at_risk: churn_risk.AtRisk | None = None  # with_at_risk: the lists from the value models (slower)
+    tiers: object | None = None  # churn_tiers.TierSplit: the split by tier (the report; the page loads it apart)
 
     @property
     def empty(self) -> bool:

@@ -34,7 +34,10 @@ def segment_name(key: str, lang: str) -> str:
 def group_name(grouping: str, value: object, lang: str) -> str:
     """A group's label for people: an RFM segment translated, a missing region or segment named
     as such, any other value (from the data) as its text."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+    missing = value is None or (isinstance(value, float) and np.isnan(value)) or value == ""
+    if grouping == "tier":  # the tier filter's tiers (the pyramid's names), or none in the period
+        return t("churn_no_tier", lang) if missing else t(f"tiers_name_{value}", lang)
+    if missing:
         return t("unknown_region" if grouping == "home_region" else "value_no_segment", lang)
     if grouping == "rfm_segment":
         return segment_name(str(value), lang)
