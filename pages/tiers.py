@@ -47,7 +47,9 @@ sections.mix(view, labels, lang, currency)
 query = page_options.cache_key(options)
 sections.migration(view, labels, lang, currency, lambda before, after: loaders.load_tiers_query(
     "cell", scope.cache_key(), version, query, (before, after)))
-sections.churned(view, labels, lang, currency)
+with st.spinner(t("tiers_churn_loading", lang)):
+    churn = loaders.load_tiers_churn(scope.cache_key(), version, query)
+sections.churned(churn, labels, lang, currency)
 with st.spinner(t("tiers_clv_loading", lang)):
     clv = loaders.load_tiers_clv(scope.cache_key(), version, query)
 sections.clv(clv, labels, lang, currency)

@@ -20,7 +20,9 @@ import pytest
 import tiers_fixture as tf
 from app_util import NORTH_MANAGER, open_app, page_text, spy_downloads
 from streamlit.testing.v1 import AppTest
+from test_churn_view import Reference, pooled
 
+from analytics.scope import Scope
 from ui.dates import fmt_period
 from ui.formats import fmt_int, fmt_number, fmt_pct
 from ui.i18n import LANGUAGES, t
@@ -140,15 +142,26 @@ def test_the_tier_mix_and_churn_per_tier_equal_the_raw_rows(monkeypatch, tiers_d
     at.radio(key="tiers_mix_by").set_value("segment").run()
     mix = frame_with(at, "group")
     assert set(mix[t("tiers_col_group", "en")]) == set(home.loc[tier.index, "segment"])
-    # churned by the period's end: no purchase in the last W days of the period (W from the caption)
+    # churn per tier: the churn page's monthly rate over each tier's customers, counted day by day from the raw
+    # rows (W from the caption; the comparison period over its own tiers), and churned as of the data's end
     caption = next(c.value for c in at.caption if c.value.startswith(t("tiers_churned_caption", "en", window="")[:20]))
-    window = int(re.search(r"more than ([\d,]+) days", caption).group(1).replace(",", ""))
-    bought = tx[(tx["order_date"] >= tf.PERIOD[0]) & (tx["order_date"] < tf.PERIOD[1]) & (tx["amount"] > 0)]
-    last = bought.groupby("customer_id")["order_date"].max()
-    gone = (tf.PERIOD[1] - timedelta(days=1) - last).map(lambda d: d.days) > window
-    churned = frame_with(at, "churned")
-    assert list(churned[t("tiers_col_churned", "en")]) == [int(gone[tier.index[tier == k]].sum()) for k in range(4)]
-    assert list(churned[t("tiers_col_customers", "en")]) == [int((tier == k).sum()) for k in range(4)]
+    window = int(re.search(r"W = ([\d,]+) days", caption).group(1).replace(",", ""))
+    sales = tx.rename(columns={"order_date": "day"})
+    as_of = min(sales.loc[sales["amount"] >= 0, "day"].max(), tf.PERIOD[1] - timedelta(days=1))
+    ref = Reference(sales, as_of, window)
+    then = tf.tiers(tf.values(tx, customers, tf.COMPARISON), tf.PYRAMID[1])
+    churned = frame_with(at, "exposure")
+    lives = ref.lifetimes().set_index("customer_id")
+    for k in range(4):
+        month = ref.monthly(Scope(tf.PERIOD[0], date(2024, 12, 1)), set(tier.index[tier == k]))
+        c, e = pooled(month[~month["provisional"]])[:2]
+        before = pooled(ref.monthly(Scope(*tf.COMPARISON[:1], date(2023, 12, 1)), set(then.index[then == k])))
+        row = churned.iloc[k]
+        assert (row[t("tiers_col_churned", "en")], row[t("tiers_col_exposure", "en")]) == (c, e), k
+        assert row[t("tiers_col_compare_rate", "en")] == pytest.approx(before[2], rel=1e-12, nan_ok=True), k
+        mine = lives.loc[lives.index.intersection(tier.index[tier == k])]
+        assert (row[t("tiers_col_customers", "en")], row[t("tiers_col_churned_now", "en")]) == (
+            len(mine), int(mine["observed"].sum())), k
 
 
 def test_a_region_filter_shows_that_regions_customers_ranked_among_everyone(monkeypatch, tiers_db):

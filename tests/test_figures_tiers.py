@@ -16,6 +16,7 @@ import pytest
 import tiers_fixture as tf
 
 from analytics import scope as gate
+from analytics.metrics.churn_tiers import tier_churn
 from analytics.metrics.tiers import TierView, concentration, tier_view
 from analytics.store.connection import connect
 from analytics.tiering import TierSpec
@@ -33,8 +34,9 @@ def views(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TierView]:
     con = connect(Path(path))
     try:
         scope = gate.default_scope(con)
-        return {"pyramid": tier_view(con, scope),
-                "custom": tier_view(con, scope, TierSpec(("<b>A</b>", "B级", "C"), (0.1, 0.4)))}
+        custom = TierSpec(("<b>A</b>", "B级", "C"), (0.1, 0.4))
+        return {"pyramid": tier_view(con, scope), "custom": tier_view(con, scope, custom),
+                "churn": tier_churn(con, scope, TierSpec())}
     finally:
         con.close()
 
@@ -158,25 +160,28 @@ def test_the_sankey_colours_follow_the_language(views):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_churned_dots_draw_the_shares_and_their_intervals(views, lang):
-    churned = views["pyramid"].churned
+def test_the_churn_dots_draw_each_tiers_rate_its_interval_and_the_comparison(views, lang):
+    rates = views["churn"].rates
     labels = tier_labels(views["pyramid"].spec.names, lang)
-    fig = ft.churned_dots(churned, labels, lang)
-    (dots,) = fig.data
-    assert list(dots.x) == [labels[n] for n in churned["name"]]
-    assert same(dots.y, churned["share"])
-    assert same(dots.error_y.array, churned["high"] - churned["share"])
-    assert same(dots.error_y.arrayminus, churned["share"] - churned["low"])
-    assert list(dots.text) == [fmt_pct(s, lang) for s in churned["share"]]
-    empty = churned.assign(customers=0)
-    assert no_data(ft.churned_dots(empty, labels, lang), lang)
+    fig = ft.churn_dots(rates, labels, lang)
+    dots, before = fig.data
+    assert list(dots.x) == [labels[n] for n in rates["group"]] == list(before.x)
+    assert same(dots.y, rates["rate"]) and same(before.y, rates["compare_rate"])
+    assert same(dots.error_y.array, rates["high"] - rates["rate"])
+    assert same(dots.error_y.arrayminus, rates["rate"] - rates["low"])
+    assert list(dots.text) == [fmt_pct(r, lang) for r in rates["rate"]]
+    assert before.marker.symbol == "diamond" and fig.layout.showlegend
+    assert no_data(ft.churn_dots(rates.assign(exposure=0), labels, lang), lang)
 
 
-def test_a_tier_without_customers_is_left_out_of_the_churn_chart(views):
-    churned = views["pyramid"].churned
-    fig = ft.churned_dots(churned.assign(customers=[0, *churned["customers"][1:]]), tier_labels(
+def test_a_tier_without_customer_months_is_left_out_of_the_churn_chart(views):
+    rates = views["churn"].rates
+    fig = ft.churn_dots(rates.assign(exposure=[0, *rates["exposure"][1:]]), tier_labels(
         views["pyramid"].spec.names, "en"), "en")
     assert list(fig.data[0].x) == ["Gold", "Iron", "Lead"]
+    without = ft.churn_dots(rates.assign(compare_rate=float("nan")), tier_labels(views["pyramid"].spec.names, "en"),
+                            "en")
+    assert len(without.data) == 1 and not without.layout.showlegend  # no comparison period: no diamonds
 
 
 def test_the_clv_bars_draw_the_average_and_the_total():

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from analytics.metrics.churn_tiers import TierChurn
 from analytics.metrics.tiers import LOST, MOVES, NEW, TierClv, TierView
 from ui import customer_links, widgets
-from ui.dates import fmt_period
+from ui.dates import fmt_date, fmt_period
 from ui.figures import tiers as figures
 from ui.figures.common import rises_red
 from ui.formats import currency_symbol, fmt_int, fmt_money, fmt_number, fmt_pct
@@ -23,7 +24,8 @@ from ui.i18n import md_literal, t
 
 CHART = {"displayModeBar": False}
 #: The columns shown as percentages and as money (messages ``tiers_col_<column>``).
-SHARES = frozenset({"customer_share", "value_share", "customers_share", "share", "low", "high"})
+SHARES = frozenset({"customer_share", "value_share", "customers_share", "share", "low", "high", "rate",
+                    "compare_rate", "churned_share"})
 MONEY = frozenset({"value", "average", "lowest", "highest", "value_before", "value_after", "value_change", "total",
                    "average_clv"})
 #: The migration matrix's widgets: the table (a cell picked in it) and the from / to choices.
@@ -189,11 +191,22 @@ def cell_customers(frame: pd.DataFrame, before: str, after: str, lang: str, curr
                                   height=380 if len(frame) > 10 else "auto", whole=lambda: shown(frame))
 
 
-def churned(view: TierView, labels: Mapping[str, str], lang: str, currency: str) -> None:
+def churned(result: TierChurn | None, labels: Mapping[str, str], lang: str, currency: str) -> None:
+    """Churn per tier: the churn page's monthly rate over each tier's customers against the comparison period's
+    tiers, and the share churned as of the churn page's as-of day."""
     st.subheader(t("tiers_churned_title", lang))
-    st.caption(t("tiers_churned_caption", lang, window=fmt_int(view.window, lang)))
-    st.plotly_chart(figures.churned_dots(view.churned, labels, lang), config=CHART)
-    rows = view.churned.assign(tier=[labels[n] for n in view.churned["name"]]).drop(columns="name")
+    if result is None or not (result.rates["exposure"] > 0).any():
+        st.info(t("tiers_churn_none", lang))
+        return
+    st.caption(t("tiers_churned_caption", lang, window=fmt_int(result.window, lang)))
+    st.plotly_chart(figures.churn_dots(result.rates, labels, lang), config=CHART)
+    st.caption(t("tiers_churn_as_of", lang, date=fmt_date(result.as_of, lang), window=fmt_int(result.window, lang)))
+    r, c = result.rates, result.churned
+    rows = pd.DataFrame({
+        "tier": [labels[n] for n in r["group"]], "churned": r["churned"], "exposure": r["exposure"],
+        "rate": r["rate"], "low": r["low"], "high": r["high"], "compare_rate": r["compare_rate"],
+        "moved": [t(f"tiers_moved_{m}", lang) if m in ("up", "down") else "" for m in r["moved"]],
+        "customers": c["customers"], "churned_now": c["churned"], "churned_share": c["share"]})
     show_table(rows, t("tiers_churned_title", lang), "tiers_churned", lang, currency)
 
 

@@ -78,6 +78,7 @@ class TierView:
     window: int  # W of the churned figures
     comparison: Scope | None = None
     clv: TierClv | None = None  # with_clv (the report): the value page's CLV per tier; the page loads it later
+    churn: object | None = None  # with_clv (the report): churn_tiers.TierChurn, the churn page's rate per tier
 
     @property
     def empty(self) -> bool:

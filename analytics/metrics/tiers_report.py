@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import OptionError
+from analytics.metrics.churn_tiers import tier_churn
 from analytics.metrics.tiers import TierView, clv_by_tier, tier_view
 from analytics.scope import Scope
 from analytics.store import settings
@@ -56,11 +57,13 @@ def spec_of(con: duckdb.DuckDBPyConnection, *, by: str | None = None, preset: st
 
 def load(con: duckdb.DuckDBPyConnection, scope: Scope, *, by: str | None = None, preset: str | None = None,
          cuts: str | None = None, names: str | None = None, with_clv: bool = True) -> TierView:
-    """The registry's loader (:attr:`analytics.pages.Page.load`): the whole view, with the CLV per tier unless
-    ``with_clv`` is False (the page draws the rest first: the CLV fits the value models)."""
+    """The registry's loader (:attr:`analytics.pages.Page.load`): the whole view, with the CLV and the churn rate
+    per tier unless ``with_clv`` is False (the page draws the rest first and loads those after it)."""
     spec = spec_of(con, by=by, preset=preset, cuts=cuts, names=names)
     view = tier_view(con, scope, spec)
-    return replace(view, clv=clv_by_tier(con, scope, spec)) if with_clv and not view.empty else view
+    if not with_clv or view.empty:
+        return view
+    return replace(view, clv=clv_by_tier(con, scope, spec), churn=tier_churn(con, scope, spec))
 
 
 def _number(x: Any) -> float | None:
@@ -82,7 +85,9 @@ def report(view: TierView) -> dict[str, Any]:
         "migration": None if view.migration is None else {
             "from": None if view.comparison is None else [view.comparison.start, view.comparison.end],
             "matrix": view.migration, "moves": view.moves},
-        "churned_by_period_end": {"window_days": view.window, "tiers": view.churned},
+        "churn_by_tier": None if view.churn is None else {
+            "window_days": view.churn.window, "as_of": view.churn.as_of, "rates": view.churn.rates,
+            "churned_as_of": view.churn.churned},
         "clv_by_tier": None if view.clv is None else {"problem": view.clv.problem,
                                                       "horizon_months": view.clv.horizon_months,
                                                       "tiers": view.clv.table},
@@ -111,10 +116,12 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         lines += ["", "moves from the comparison period:"]
         for row in pd.DataFrame(m["moves"]).itertuples():
             lines.append(f"  {row.move:<10}{row.customers:>9,} customers, value change {row.value_change:>+14,.0f}")
-    churned = data["churned_by_period_end"]
-    lines += ["", f"churned by the period's end (no purchase in its last {churned['window_days']} days):"]
-    for row in pd.DataFrame(churned["tiers"]).itertuples():
-        lines.append(f"  {row.name:<12}{_pct(row.share):>7} of {row.customers:,}")
+    churn = data["churn_by_tier"]
+    if churn is not None:
+        lines += ["", f"monthly churn rate per tier (W = {churn['window_days']} days; comparison period's tiers):"]
+        for row in pd.DataFrame(churn["rates"]).itertuples():
+            lines.append(f"  {row.group:<12}{_pct(row.rate):>7} ({_pct(row.low)} to {_pct(row.high)}), "
+                         f"was {_pct(row.compare_rate)}" + (f", {row.moved}" if row.moved in ("up", "down") else ""))
     clv = data["clv_by_tier"]
     if clv is not None and clv["tiers"] is not None:
         lines += ["", f"lifetime value ({clv['horizon_months']} months) per tier:"]

@@ -216,31 +216,39 @@ def migration_sankey(matrix: pd.DataFrame, names: tuple[str, ...], labels: Mappi
     return layout(fig, max(320, 40 * len(names) + 200))
 
 
-def churned_dots(churned: pd.DataFrame, labels: Mapping[str, str], lang: str) -> go.Figure:
-    """The share of each tier's customers churned by the period's end: a dot with its 95 % interval as whiskers,
-    the best tier on the left, the share written beside the dot."""
-    shown = churned[churned["customers"] > 0]
+def churn_dots(rates: pd.DataFrame, labels: Mapping[str, str], lang: str) -> go.Figure:
+    """The churn page's monthly churn rate of each tier (``rates``: :class:`~analytics.metrics.churn_tiers.TierChurn`'s,
+    ``group`` the tier's name): a dot with its 95 % interval as whiskers, the best tier on the left, the rate written
+    beside it; the comparison period's tiers' rate a grey diamond. Tiers without customer-months are left out."""
+    shown = rates[rates["exposure"] > 0]
     if shown.empty:
         return _empty(lang)
-    share, low, high = (shown[c].to_numpy(dtype=float) for c in ("share", "low", "high"))
-    names = [_escape(labels[n]) for n in shown["name"]]
-    hover = [t("tiers_fig_churned", lang, tier=name, share=fmt_pct(s, lang), churned=fmt_int(c, lang),
-               n=fmt_int(n, lang), low=fmt_pct(lo, lang), high=fmt_pct(hi, lang))
-             for name, s, c, n, lo, hi in zip(names, share, shown["churned"], shown["customers"], low, high,
-                                              strict=True)]
+    rate, low, high, past = (shown[c].to_numpy(dtype=float) for c in ("rate", "low", "high", "compare_rate"))
+    names = [_escape(labels[n]) for n in shown["group"]]
+    hover = [t("tiers_fig_churn", lang, tier=name, rate=fmt_pct(r, lang), low=fmt_pct(lo, lang),
+               high=fmt_pct(hi, lang), churned=fmt_int(c, lang), exposure=fmt_int(e, lang))
+             + ("" if not np.isfinite(p) else "<br>" + t("tiers_fig_churn_before", lang, rate=fmt_pct(p, lang)))
+             for name, r, lo, hi, c, e, p in zip(names, rate, low, high, shown["churned"], shown["exposure"], past,
+                                                 strict=True)]
     fig = go.Figure()
-    fig.add_scatter(x=names, y=share, mode="markers+text", name=t("tiers_fig_churned_name", lang),
-                    marker={"size": 12, "color": CURRENT}, text=[fmt_pct(s, lang) for s in share],
+    fig.add_scatter(x=names, y=rate, mode="markers+text", name=t("tiers_fig_churn_name", lang),
+                    marker={"size": 12, "color": CURRENT}, text=[fmt_pct(r, lang) for r in rate],
                     textposition="middle right", textfont={"size": 12, "color": _INK},
-                    error_y={"type": "data", "array": high - share, "arrayminus": share - low, "width": 8,
+                    error_y={"type": "data", "array": high - rate, "arrayminus": rate - low, "width": 8,
                              "thickness": 2, "color": _rgba(CURRENT, 0.7)},
                     customdata=hover, hovertemplate="%{customdata}<extra></extra>")
-    ticks, text = _pct_ticks(float(np.nanmax(high)) if len(high) else 0.1, lang)
+    if np.isfinite(past).any():
+        fig.add_scatter(x=names, y=past, mode="markers", name=t("tiers_fig_churn_before_name", lang),
+                        marker={"symbol": "diamond", "size": 10, "color": OUTSIDE, "line": {"width": 1,
+                                                                                            "color": "white"}},
+                        customdata=hover, hovertemplate="%{customdata}<extra></extra>")
+    ticks, text = _pct_ticks(float(np.nanmax(np.r_[high, past[np.isfinite(past)], 0.01])), lang)
     fig.update_yaxes(tickvals=ticks, ticktext=text, range=[0, ticks[-1] * 1.04])
-    # room on the right of the last dot for its share
+    # room on the right of the last dot for its rate
     fig.update_xaxes(type="category", tickangle=0, range=[-0.5, len(names) - 0.5 + 0.4])
-    fig.update_layout(hovermode="closest", showlegend=False)
-    return layout(fig, 300)
+    fig.update_layout(hovermode="closest", showlegend=bool(np.isfinite(past).any()),
+                      legend={"orientation": "h", "y": -0.18})
+    return layout(fig, 320)
 
 
 def clv_bar(table: pd.DataFrame, labels: Mapping[str, str], lang: str, currency: str) -> go.Figure:
