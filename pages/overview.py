@@ -90,5 +90,6 @@ with pyramid_slot:  # the pyramid in miniature (a window over the period's custo
     else:
         st.caption(t("overview_pyramid_empty", lang))
     st.page_link(pages.get("tiers").script, label=t("overview_pyramid_link", lang), icon=":material/change_history:")
+draw_highlights(view.highlights + churn.highlights + loaders.load_overview_tier_churn(scope.cache_key(), version))
 clv = loaders.load_average_clv(scope.cache_key(), version)
 widgets.average_clv_tile(slots["avg_clv"], clv, lang, currency, comparison_label, scope.compare)

@@ -237,6 +237,9 @@ def region(kind: str, name: str, value: float, previous: float) -> Highlight:
     (region("churn_region_down", "华南", 0.0, 0.1),
      "Churn in 华南 fell beyond sampling error: 0.0% a month (from 10.0%).",
      "华南的流失率下降，超出抽样误差：每月 0.0%（此前 10.0%）。"),
+    (Highlight("churn_tier_down", {"tier": "platinum", "value": 0.005, "previous": 0.013, "change": -0.008}),
+     "Churn among Platinum customers fell beyond sampling error: 0.5% a month (from 1.3% among the comparison "
+     "period's Platinum customers).", "铂金客户的流失率下降，超出抽样误差：每月 0.5%（对比期的铂金客户为 1.3%）。"),
     (region("churn_region_up", "*North*", 0.2, 0.1),  # a region's name is data, never markup
      r"Churn in \*North\* rose beyond sampling error: 20.0% a month (from 10.0%).",
      r"\*North\*的流失率上升，超出抽样误差：每月 20.0%（此前 10.0%）。"),
@@ -244,3 +247,38 @@ def region(kind: str, name: str, value: float, previous: float) -> Highlight:
 def test_the_highlight_sentences(highlight, en, zh):
     assert highlight_text(highlight, "en", "CNY") == en
     assert highlight_text(highlight, "zh", "CNY") == zh
+
+
+# ------------------------------------------------------------------ tiers whose churn moved
+
+
+def expected_tier_highlights(con, scope: Scope) -> list[tuple[str, str]]:
+    """The rules on the churn rates per tier (tests/test_churn_tiers.py checks those against the raw rows): a tier
+    with at least 200 customer-months in both periods whose rates differ by the z-test at p < 0.05, the largest
+    change first, at most two."""
+    from analytics.metrics import churn_tiers
+
+    window = churn_tile(con, scope).window
+    rates = churn_tiers.tier_split(con, scope, window).rates
+    moves = []
+    for r in rates.itertuples():
+        if pd.isna(r.group) or min(r.exposure, r.compare_exposure) < 200:
+            continue
+        if proportions_ztest([r.churned, r.compare_churned], [r.exposure, r.compare_exposure])[1] < 0.05:
+            moves.append((-abs(r.rate - r.compare_rate), r.group,
+                          "churn_tier_up" if r.rate > r.compare_rate else "churn_tier_down"))
+    return [(kind, tier) for _, tier, kind in sorted(moves)[:2]]
+
+
+@pytest.mark.parametrize("name", SCOPES)
+def test_the_tier_highlights_name_the_tiers_whose_churn_moved(regions_con, name):
+    from analytics.metrics.overview_churn import tier_highlights
+
+    scope = SCOPES[name][0]
+    got = tier_highlights(regions_con, scope)
+    assert [(h.kind, h.values["tier"]) for h in got] == expected_tier_highlights(regions_con, scope)
+    # (on this file the lead tier's churn rose in 2024, too little of it in the manager's regions; no other tier churns)
+    assert [(h.kind, h.values["tier"]) for h in got] == (
+        [("churn_tier_up", "lead")] if name in ("all", "last_year", "region-filter") else [])
+    assert all(h.values["change"] == pytest.approx(h.values["value"] - h.values["previous"]) for h in got)
+

@@ -126,6 +126,14 @@ def load_overview_churn(scope_key: tuple, version: int) -> Any:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_overview_tier_churn(scope_key: tuple, version: int) -> Any:
+    """The overview's tier highlights (:func:`analytics.metrics.overview_churn.tier_highlights`), after the pyramid."""
+    del version
+    with snapshot(connection()) as view:
+        return overview_churn.tier_highlights(view, Scope.from_key(scope_key))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_average_clv(scope_key: tuple, version: int) -> Any:
     """The overview's average-CLV tile (:func:`analytics.metrics.overview_value.average_clv`),
     drawn after the rest: a new scope fits the value models first (seconds on a large base)."""

@@ -199,6 +199,9 @@ def highlight_text(h: Highlight, lang: str, currency: str) -> str:
     if h.kind in ("churn_region_up", "churn_region_down"):
         return t(f"highlight_{h.kind}", lang, region=md_literal(v["region"]), value=fmt_pct(v["value"], lang),
                  previous=fmt_pct(v["previous"], lang))
+    if h.kind in ("churn_tier_up", "churn_tier_down"):  # (the tier filter's pyramid: its names in the language)
+        return t(f"highlight_{h.kind}", lang, tier=t(f"tiers_name_{v['tier']}", lang),
+                 value=fmt_pct(v["value"], lang), previous=fmt_pct(v["previous"], lang))
     if h.kind in ("region_up", "region_down"):
         values["region"] = md_literal(v["region"])  # data, not markup
         values["delta"] = fmt_money(abs(v["delta"]), lang, currency, compact=True)

@@ -1,5 +1,5 @@
 """The overview's churn tile and churn highlights: the churn page's monthly churn rate for the period and the
-comparison period, and the regions whose churn moved beyond sampling error.
+comparison period, and the regions and customer tiers whose churn moved beyond sampling error.
 
 Definitions (the churn page's, :mod:`analytics.metrics.churn`; shown in the tile's help):
 
@@ -10,7 +10,10 @@ Definitions (the churn page's, :mod:`analytics.metrics.churn`; shown in the tile
 - a **highlight** names the overall change and each region whose churn rate differs from its comparison-period
   rate beyond sampling error (two-proportion z-test, p < 0.05), largest change first, at most
   :data:`MAX_REGIONS`; regions with fewer than :data:`MIN_EXPOSURE` customer-months in either period are left
-  out (their rates swing by chance).
+  out (their rates swing by chance);
+- a **tier highlight** names each tier of the tier filter's pyramid (:mod:`analytics.metrics.churn_tiers`: the
+  period's tiers against the comparison period's own) whose churn rate moved the same way, by the same rules
+  (at most :data:`MAX_REGIONS`); it is computed after the rest (it ranks the customers).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
-from analytics.metrics import churn, churn_summary
+from analytics.metrics import churn, churn_summary, churn_tiers
 from analytics.metrics.highlights import Highlight
 from analytics.metrics.kpis import Kpi
 from analytics.models.proportions import two_proportion_p_value
@@ -62,17 +65,39 @@ def churn_tile(con: duckdb.DuckDBPyConnection, scope: Scope) -> ChurnTile:
     if p is not None and not np.isnan(current[2]) and not np.isnan(comparison[2]):
         out.append(Highlight("churn_change", {"value": current[2], "previous": comparison[2],
                                               "change": current[2] - comparison[2], "significant": p < SIGNIFICANT_P}))
-    moves = []
-    for region, (c, a, rate, _, _), (pc, pa, before, _, _) in churn.group_rates(months, scope, window, "home_region"):
-        if region is None or min(a, pa) < MIN_EXPOSURE:  # (customers without a home region are no region)
-            continue
-        p_region = two_proportion_p_value(c, a, pc, pa)
-        if p_region is not None and p_region < SIGNIFICANT_P:
-            moves.append((abs(rate - before), region, rate, before))
-    for _, region, rate, before in sorted(moves, key=lambda m: (-m[0], m[1]))[:MAX_REGIONS]:
-        out.append(Highlight("churn_region_up" if rate > before else "churn_region_down",
-                             {"region": region, "value": rate, "previous": before, "change": rate - before}))
+    out += _moved(churn.group_rates(months, scope, window, "home_region"), "region")
     return ChurnTile(window, current, comparison, p, out)
+
+
+def _moved(rates: list[tuple[str | None, tuple, tuple | None]], kind: str) -> list[Highlight]:
+    """Highlights ``churn_<kind>_up`` / ``_down`` for the groups of ``rates`` (:func:`churn.group_rates`' shape)
+    whose rate moved beyond sampling error with enough customer-months in both periods, largest change first."""
+    moves = []
+    for group, (c, a, rate, _, _), then in rates:
+        if group is None or then is None or min(a, then[1]) < MIN_EXPOSURE:  # (no group: no region, no tier)
+            continue
+        pc, pa, before = then[:3]
+        p = two_proportion_p_value(c, a, pc, pa)
+        if p is not None and p < SIGNIFICANT_P:
+            moves.append((abs(rate - before), group, rate, before))
+    return [Highlight(f"churn_{kind}_up" if rate > before else f"churn_{kind}_down",
+                      {kind: group, "value": rate, "previous": before, "change": rate - before})
+            for _, group, rate, before in sorted(moves, key=lambda m: (-m[0], m[1]))[:MAX_REGIONS]]
+
+
+def tier_highlights(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[Highlight]:
+    """The tiers whose churn rate moved beyond sampling error (module docstring); none without a comparison."""
+    if scope.comparison() is None:
+        return []
+    months = churn_summary.load(con, scope) or churn.purchase_months(con, scope)
+    split = churn_tiers.tier_split(con, scope, months.default_window(),
+                                   months=months if isinstance(months, churn.PurchaseMonths) else None)
+    if split is None:
+        return []
+    rates = [(None if g is None or g != g else g, (r.churned, r.exposure, r.rate, r.low, r.high),
+              (r.compare_churned, r.compare_exposure, r.compare_rate, r.compare_low, r.compare_high))
+             for g, r in zip(split.rates["group"], split.rates.itertuples(), strict=True)]
+    return _moved(rates, "tier")
 
 
 def churn_kpi(tile: ChurnTile) -> Kpi:
