@@ -248,15 +248,12 @@ def _month_index(day: np.ndarray) -> np.ndarray:
     """Months since 1970-01 of days since 1970-01-01: a table of the days' range looked up (converting
     millions of days through datetime64 takes a tenth of a second or more each time)."""
     day = np.asarray(day, dtype=np.int64)
-    if day.size == 0:
-        return day
-    low, high = int(day.min()), int(day.max())
-    table = np.arange(low, high + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    return table[day - low]
+    low = int(day.min()) if day.size else 0
+    return np.arange(low, int(day.max()) + 1 if day.size else low).astype("datetime64[D]").astype(
+        "datetime64[M]").astype(np.int64)[day - low]
 
 
-def _folded(months: PurchaseMonths, grouping: str | None) -> tuple[np.ndarray, ...]:
-    """:func:`fold_rows` of ``months`` per group of ``grouping`` (one group for None), made once per grouping."""
+def _folded(months: PurchaseMonths, grouping: str | None) -> tuple[np.ndarray, ...]:  # once per grouping
     if grouping not in months.folded:
         groups = 1 if grouping is None else len(months.labels[grouping]) + 1
         code = (np.zeros(len(months.last), dtype=np.int64) if grouping is None
@@ -265,13 +262,16 @@ def _folded(months: PurchaseMonths, grouping: str | None) -> tuple[np.ndarray, .
     return months.folded[grouping]
 
 
-def fold_rows(code: np.ndarray, groups: int, last: np.ndarray, next_first: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Purchase months (each its group code in [0, groups), its last purchase day, and the first purchase day of
-    the customer's next month with one, -1 for none) counted per (group, last purchase day, gap to the next
-    purchase capped at MAX_WINDOW + 2): all that :func:`folded_counts` needs (a row's first and last days share a
-    month), in a tenth or less of the rows. Returns (codes, days, gaps, counts, groups)."""
+def fold_rows(code: np.ndarray, groups: int, last: np.ndarray, next_first: np.ndarray, *,
+              fold: bool = True) -> tuple[np.ndarray, ...]:
+    """Purchase months (group code in [0, groups), last purchase day, the first of the customer's next month with
+    one or -1) counted per (group, last purchase day, gap to the next purchase capped at MAX_WINDOW + 2): all that
+    :func:`folded_counts` needs, in a tenth or less of the rows: (codes, days, gaps, counts, groups). Without
+    ``fold``, a cell per row (rows counted once or twice: folding costs more than it saves)."""
     code, last, next_first = (np.asarray(a, dtype=np.int64) for a in (code, last, next_first))
     gap = np.where(next_first < 0, _GAP_CAP, np.minimum(next_first - last, _GAP_CAP))
+    if not fold:
+        return code, last, gap, np.ones(len(code), dtype=np.int64), groups
     low = int(last.min()) if len(last) else 0
     span = (int(last.max()) - low + 1) if len(last) else 1
     key = (code * span + (last - low)) * (_GAP_CAP + 1) + gap
@@ -289,9 +289,9 @@ def fold_rows(code: np.ndarray, groups: int, last: np.ndarray, next_first: np.nd
 
 def churn_counts(months: PurchaseMonths, scope: Scope, window: int, grouping: str | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Per group of ``grouping`` (one group for None; a last row for customers without one) and month of the
-    scope's period: customers active on the day before the month and customers who churned in it (as of
-    ``months.as_of`` and at most the period's end), as two int arrays of shape (groups, months)."""
+    """Per group of ``grouping`` (one for None; a last row for customers without one) and month of the scope's
+    period: customers active on the day before the month and who churned in it (as of ``months.as_of``, at most
+    the period's end), as two int arrays of shape (groups, months)."""
     return folded_counts(_folded(months, grouping), scope, window, months.as_of)
 
 

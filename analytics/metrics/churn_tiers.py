@@ -60,10 +60,12 @@ class TierRows:
     def counts(self, scope: Scope, window: int, which: str = "now") -> tuple[np.ndarray, np.ndarray]:
         """:func:`analytics.metrics.churn.churn_counts` per tier of the period (``which="now"``) or of the
         comparison period (``"then"``): shape (tiers + 1, months), the last row the customers without one."""
-        if which not in self.folded:
-            code = self.now if which == "now" else self.then
-            self.folded[which] = churn.fold_rows(code, len(self.names) + 1, self.last, self.next_first)
-        return churn.folded_counts(self.folded[which], scope, window, self.as_of)
+        if "rows" not in self.folded:  # (one cell per row: each code is counted once or twice)
+            self.folded["rows"] = churn.fold_rows(self.now, len(self.names) + 1, self.last, self.next_first,
+                                                  fold=False)
+        rows = self.folded["rows"]
+        code = rows[0] if which == "now" else self.then
+        return churn.folded_counts((code, *rows[1:]), scope, window, self.as_of)
 
 
 def filter_spec(scope: Scope) -> TierSpec:
@@ -125,6 +127,8 @@ def tier_rows(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | Non
         code[keys[ok]] = tier[ok]
         codes[name] = code[row_seq]
     keep = inside[row_seq]
+    if keep.all():  # (no filter: every row is the scope's)
+        return TierRows(spec.names, day, last, next_first, first, codes["now"], codes["then"])
     return TierRows(spec.names, day, last[keep], next_first[keep], first[keep], codes["now"][keep],
                     codes["then"][keep])
 
