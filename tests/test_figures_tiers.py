@@ -165,7 +165,9 @@ def test_the_churn_dots_draw_each_tiers_rate_its_interval_and_the_comparison(vie
     labels = tier_labels(views["pyramid"].spec.names, lang)
     fig = ft.churn_dots(rates, labels, lang)
     dots, before = fig.data
-    assert list(dots.x) == [labels[n] for n in rates["group"]] == list(before.x)
+    assert list(fig.layout.xaxis.ticktext) == [labels[n] for n in rates["group"]]
+    tick = np.asarray(fig.layout.xaxis.tickvals)
+    assert same(dots.x, tick + 0.12) and same(before.x, tick - 0.12)  # side by side at each tier
     assert same(dots.y, rates["rate"]) and same(before.y, rates["compare_rate"])
     assert same(dots.error_y.array, rates["high"] - rates["rate"])
     assert same(dots.error_y.arrayminus, rates["rate"] - rates["low"])
@@ -178,10 +180,11 @@ def test_a_tier_without_customer_months_is_left_out_of_the_churn_chart(views):
     rates = views["churn"].rates
     fig = ft.churn_dots(rates.assign(exposure=[0, *rates["exposure"][1:]]), tier_labels(
         views["pyramid"].spec.names, "en"), "en")
-    assert list(fig.data[0].x) == ["Gold", "Iron", "Lead"]
+    assert list(fig.layout.xaxis.ticktext) == ["Gold", "Iron", "Lead"] and len(fig.data[0].x) == 3
     without = ft.churn_dots(rates.assign(compare_rate=float("nan")), tier_labels(views["pyramid"].spec.names, "en"),
                             "en")
     assert len(without.data) == 1 and not without.layout.showlegend  # no comparison period: no diamonds
+    assert same(without.data[0].x, without.layout.xaxis.tickvals)  # and the dots on their tiers
 
 
 def test_the_clv_bars_draw_the_average_and_the_total():

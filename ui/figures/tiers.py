@@ -230,24 +230,28 @@ def churn_dots(rates: pd.DataFrame, labels: Mapping[str, str], lang: str) -> go.
              + ("" if not np.isfinite(p) else "<br>" + t("tiers_fig_churn_before", lang, rate=fmt_pct(p, lang)))
              for name, r, lo, hi, c, e, p in zip(names, rate, low, high, shown["churned"], shown["exposure"], past,
                                                  strict=True)]
+    # each tier at x = i: this period's dot a little right of it, the comparison's diamond a little left
+    at = np.arange(len(names), dtype=float)
+    compare = np.isfinite(past).any()
+    shift = 0.12 if compare else 0.0
     fig = go.Figure()
-    fig.add_scatter(x=names, y=rate, mode="markers+text", name=t("tiers_fig_churn_name", lang),
+    fig.add_scatter(x=at + shift, y=rate, mode="markers+text", name=t("tiers_fig_churn_name", lang),
                     marker={"size": 12, "color": CURRENT}, text=[fmt_pct(r, lang) for r in rate],
                     textposition="middle right", textfont={"size": 12, "color": _INK},
                     error_y={"type": "data", "array": high - rate, "arrayminus": rate - low, "width": 8,
                              "thickness": 2, "color": _rgba(CURRENT, 0.7)},
                     customdata=hover, hovertemplate="%{customdata}<extra></extra>")
-    if np.isfinite(past).any():
-        fig.add_scatter(x=names, y=past, mode="markers", name=t("tiers_fig_churn_before_name", lang),
+    if compare:
+        fig.add_scatter(x=at - shift, y=past, mode="markers", name=t("tiers_fig_churn_before_name", lang),
                         marker={"symbol": "diamond", "size": 10, "color": OUTSIDE, "line": {"width": 1,
                                                                                             "color": "white"}},
                         customdata=hover, hovertemplate="%{customdata}<extra></extra>")
     ticks, text = _pct_ticks(float(np.nanmax(np.r_[high, past[np.isfinite(past)], 0.01])), lang)
     fig.update_yaxes(tickvals=ticks, ticktext=text, range=[0, ticks[-1] * 1.04])
     # room on the right of the last dot for its rate
-    fig.update_xaxes(type="category", tickangle=0, range=[-0.5, len(names) - 0.5 + 0.4])
-    fig.update_layout(hovermode="closest", showlegend=bool(np.isfinite(past).any()),
-                      legend={"orientation": "h", "y": -0.18})
+    fig.update_xaxes(tickvals=at, ticktext=names, tickangle=0, range=[-0.5, len(names) - 0.5 + 0.4],
+                     showgrid=False, zeroline=False)
+    fig.update_layout(hovermode="closest", showlegend=bool(compare), legend={"orientation": "h", "y": -0.18})
     return layout(fig, 320)
 
 
