@@ -16,8 +16,9 @@ Which region a row has:
 
 The tier filter keeps the customers in some tiers of the customer pyramid (:mod:`analytics.tiering`) over the tier
 window: the selected period, kept when :meth:`Scope.comparison` shifts the period (both periods show the same
-customers); ranked by revenue among every customer the user may see, whatever the other filters. Every function
-here applies it, but the churn summaries count groups, not customers (:func:`summary_rows` refuses them).
+customers); ranked by revenue among every customer the user may see, whatever the other filters, once per page
+snapshot (:mod:`analytics.store.snapshot`). Every function here applies it, but the churn summaries count groups,
+not customers (:func:`summary_rows` refuses them).
 
 A user restricted to some regions sees only rows (and customers) of those regions; asking for other regions (a
 tampered URL) gives an empty scope, never someone else's rows.
@@ -175,15 +176,14 @@ def _segment_test(alias: str, scope: Scope, params: list) -> str:
 
 
 def _tier_test(column: str, scope: Scope, params: list) -> str:
-    """The tier filter on a row whose customer id is ``column``: one window query (:func:`analytics.tiering.ranked_sql`)
-    ranks the customers of ``scope.allowed_regions`` buying in the tier window; those in ``scope.tiers`` pass."""
+    """The tier filter on a row whose customer id is ``column``: the customers of ``scope.tiers`` (one window query,
+    :func:`analytics.tiering.members_sql`), marked for a page's snapshot to run once (``snapshot.ONCE``)."""
     if not scope.tiers:
         return "true"
-    spec = tiering.TierSpec.preset(TIER_PRESET, scope.tier_cuts)
-    first, last = scope.tier_window
-    ranked, ranked_params = tiering.ranked_sql(spec, first, add_months(last, 1), scope.allowed_regions, False)
-    params += [*ranked_params, [spec.names.index(name) for name in scope.tiers]]
-    return f"{column} in (select r.customer_id from ({ranked}) r where list_contains(?, r.tier))"
+    spec, (first, last) = tiering.TierSpec.preset(TIER_PRESET, scope.tier_cuts), scope.tier_window
+    members, members_params = tiering.members_sql(spec, first, add_months(last, 1), scope.allowed_regions, scope.tiers)
+    params += members_params
+    return f"{column} in /*once*/({members})/*end once*/"
 
 
 def month_spans(scope: Scope, with_comparison: bool = False) -> list[tuple[date, date]]:

@@ -137,6 +137,15 @@ def ranked_sql(spec: TierSpec, first: date, end_exclusive: date, regions: tuple[
     return sql, [*case_params, *params]
 
 
+def members_sql(spec: TierSpec, first: date, end_exclusive: date, regions: tuple[str, ...] | None,
+                names: tuple[str, ...]) -> tuple[str, list]:
+    """The ``customer_id`` of each customer of the window (:func:`ranked_sql`, by ``spec``) in the tiers ``names``
+    (some of ``spec.names``), and its parameters: the tier filter's customers (:mod:`analytics.scope`)."""
+    ranked, params = ranked_sql(spec, first, end_exclusive, regions, False)
+    return (f"select r.customer_id from ({ranked}) r where list_contains(?, r.tier)",
+            [*params, [spec.names.index(name) for name in names]])
+
+
 def paired_sql(spec: TierSpec, now: tuple[date, date], then: tuple[date, date] | None,
                regions: tuple[str, ...] | None, margins: bool) -> tuple[str, list]:
     """The tiers of two windows ([first, end_exclusive) each: the period and the comparison period, or None) per

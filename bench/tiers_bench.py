@@ -31,10 +31,18 @@ with a region filter, the files' first region), each measurement in a fresh proc
   (``bench/work/tiers_profile_<N>.txt``), every query it runs through the connection with its seconds to run and
   to fetch, and DuckDB's ``explain analyze`` of the slowest (``bench/work/tiers_explain_<N>.txt``).
 
-Targets at 10M rows: cold <= 1 s, pandas / cold >= 10. Results go to ``bench/tiers_results.json``; a missed target
-prints FAIL and exits 0 (a measurement, not a test).
+- **tier filter** (``--tier-filter``: this alone, into the results file's ``tier_filter``): the tiers page's data
+  (``tiers_report.load(..., with_clv=False)``, ``load_tiers_fast``) and the overview's (``overview.overview(...,
+  with_average_clv=False, with_churn=False)``, ``load_overview_fast``) cold in one snapshot as the app loads them,
+  default scope: ``plain`` (no tier filter), ``once`` (platinum + gold: the gate's ranking once per snapshot) and
+  ``per_query`` (the same with the snapshot's once-marks ignored, every query ranking again: the cost before),
+  interleaved, with the rankings DuckDB ran (its query log) and the figures of ``once`` and ``per_query`` compared.
 
-Usage: ``python bench/tiers_bench.py [--rows 1000000 10000000] [--repeat 3] [--profile]``
+Targets at 10M rows: cold <= 1 s, pandas / cold >= 10; the tiers page's data with the tier filter <= 1.5 s. Results go
+to ``bench/tiers_results.json``; a missed target prints FAIL and exits 0 (a measurement, not a test).
+
+Usage: ``python bench/tiers_bench.py [--rows 1000000 10000000] [--repeat 3] [--profile] [--tier-filter]
+[--databases DIR]`` (``DIR``: copies of the databases to use instead of ``bench/work``'s)
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
+import tier_filter_bench  # noqa: E402
 from bench_common import (  # noqa: E402
     PROJECT_ROOT,
     WORK_DIR,
@@ -216,6 +225,8 @@ def _profile(db: str, scope) -> dict:
 
 def worker(mode: str, db: str, filtered: bool) -> dict:
     """One measurement in this (fresh) process."""
+    if mode.startswith("filter:"):  # filter:<page>:<how>
+        return tier_filter_bench.worker(db, *mode.split(":")[1:]) | {"peak_rss_mb": _status_mb("VmHWM")}
     if mode == "build":
         return _build(db) | {"peak_rss_mb": _status_mb("VmHWM")}
     scope = _scope(db, filtered)
@@ -281,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=BENCH / "tiers_results.json")
     parser.add_argument("--worker", nargs=2, metavar=("MODE", "DB"))
     parser.add_argument("--filtered", action="store_true", help="(worker) the region-filtered scope")
+    parser.add_argument("--tier-filter", action="store_true",
+                        help="only the tier filter scenario, into the results file's tier_filter (the rest kept)")
+    parser.add_argument("--databases", type=Path, help="a folder of copies of bench/work's overview_<N>.duckdb")
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(*args.worker, args.filtered), default=str))
@@ -292,14 +306,19 @@ def main(argv: list[str] | None = None) -> int:
     code = snapshot_code()
     results = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "code": _git_state() | {"measured": code.name},
                "repeat": args.repeat, "statistic": "median", "cores": os.cpu_count(), "versions": _versions(),
-               "load_average_start": os.getloadavg(), "sizes": [], "builds": [], "margin": []}
+               "load_average_start": os.getloadavg(), "sizes": [], "builds": [], "margin": [], "tier_filter": []}
     try:
         for rows in args.rows:
-            db = database(rows)
+            db = args.databases / f"overview_{rows}.duckdb" if args.databases else database(rows)
             build = run("build", db, False, code)
             results["builds"].append({"rows": rows} | build)
             print(f"{rows:>11,} rows: summaries " + (f"built in {build['seconds']:.2f} s" if build["built"]
                                                      else "already built"), flush=True)
+            results["tier_filter"] += tier_filter_bench.measure(rows, db, args.repeat,
+                                                                lambda mode, db: run(mode, db, False, code))
+            print(tier_filter_bench.table([r for r in results["tier_filter"] if r["rows"] == rows]), flush=True)
+            if args.tier_filter:
+                continue
             margin = run("margin", db, False, code)
             results["margin"].append({"rows": rows} | margin)
             print(f"{rows:>11,} rows, by margin: cold {_ms(margin['seconds'])} ({margin['view']['no_cost']:,} of "
@@ -316,7 +335,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(code, ignore_errors=True)
     results["load_average_end"] = os.getloadavg()
-    results["verdicts"] = verdicts(results["sizes"])
+    filter_verdicts = tier_filter_bench.verdicts(results["tier_filter"])
+    print("\n" + tier_filter_bench.table(results["tier_filter"]) + "\n")
+    if args.tier_filter:  # this scenario's section of the results file (with its run's details), the rest kept
+        others = json.loads(args.output.read_text()) if args.output.exists() else {}
+        run_details = {k: v for k, v in results.items() if k not in ("sizes", "margin", "tier_filter")}
+        results = others | {"tier_filter": results["tier_filter"], "tier_filter_run": run_details}
+        results["verdicts"] = [v for v in others.get("verdicts", []) if not v["target"].startswith("tier filter")]
+        results["verdicts"] += filter_verdicts
+        for v in filter_verdicts:
+            print(f"{'PASS' if v['pass'] else 'FAIL'}  {v['target']}: {v['value']}")
+        args.output.write_text(json.dumps(results, indent=1, default=str, ensure_ascii=False))
+        return 0
+    results["verdicts"] = verdicts(results["sizes"]) + filter_verdicts
     print("\n" + table(results["sizes"], {m["rows"]: m for m in results["margin"]}) + "\n")
     if "profile" in results:
         for q in results["profile"]["queries"]:

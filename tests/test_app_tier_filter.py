@@ -1,7 +1,8 @@
 """The tier filter in the sidebar through Streamlit's AppTest: kept in the address as ``tier=`` (a tier that is not
 one of the pyramid's, as in a tampered link, is dropped), the names in the page's language, the cut points from
 the metric settings, and the overview of those customers for the local user and for a sales manager (the figures
-themselves against pandas: tests/test_tier_filter.py)."""
+themselves against pandas: tests/test_tier_filter.py); each of the app's loaders ranks the tiers once (its snapshot's
+table, tests/test_tier_filter_snapshot.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from app_util import NORTH_MANAGER, open_app
 from test_churn_view import load
 from test_tier_filter import CUSTOMERS, CUTS, SALES, overview_figures, scope
+from test_tier_filter_snapshot import RANKING
 
 from analytics.scope import TIER_NAMES
+from analytics.store import connection as db
 from analytics.store import settings
 from ui.formats import fmt_pct
 from ui.i18n import LANGUAGES, t
@@ -69,3 +72,32 @@ def test_a_sales_managers_tiers(monkeypatch, database, tmp_path):
     assert at.session_state["_scope"] == scope(("iron",), allowed_regions=("华北",))
     assert shown(at, "active_customers", "en") == "1"
     assert shown(at, "revenue", "en") == kpi_value("revenue", 500.0, "en", "CNY")
+
+
+def test_each_loader_ranks_the_tiers_once(monkeypatch, tmp_path):
+    """The overview, then the tiers page, with platinum + gold: every ranking DuckDB runs (its query log) makes a
+    snapshot's table, none runs inside a figure's query, and there are no more rankings than snapshots (one per
+    loader call, where each query ranked again before); the figures are those customers' (pandas)."""
+    con = load(tmp_path, SALES, CUSTOMERS)  # (a database of its own: the log is switched on before it is confined)
+    settings.save(con, {"tier_cuts": list(CUTS)})
+    con.close()
+    opened = []
+
+    def confine(con, folders):
+        con.execute("call enable_logging('QueryLog')")
+        opened.append(con)
+        real(con, folders)
+
+    real = db.confine
+    monkeypatch.setattr(db, "confine", confine)
+    at = open_app(monkeypatch, tmp_path / "crm.duckdb", lang="en", **URL, tier=["platinum", "gold"])
+    expected = overview_figures(("platinum", "gold"), scope(("platinum", "gold")))
+    assert shown(at, "revenue", "en") == kpi_value("revenue", expected["revenue_now"], "en", "CNY")
+    at.switch_page("pages/tiers.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    (app,) = opened
+    logged = [m for (m,) in app.execute("select message from duckdb_logs where type = 'QueryLog'").fetchall()]
+    ranked = [m for m in logged if RANKING in m]
+    assert ranked and all(m.startswith("create temp table snapshot_once_") for m in ranked)
+    assert len(ranked) <= sum(m == "begin transaction" for m in logged)
