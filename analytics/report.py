@@ -28,6 +28,7 @@ import pandas as pd
 from analytics import pages
 from analytics.access import Access
 from analytics.scope import COMPARISONS, TIER_NAMES, Scope, default_period
+from analytics.store.snapshot import snapshot
 
 #: The months a report may name: those of the dates an import accepts (1900-2100).
 FIRST_MONTH, LAST_MONTH = date(1900, 1, 1), date(2100, 12, 1)
@@ -166,7 +167,8 @@ def run_report(con: duckdb.DuckDBPyConnection, key: str, scope: Scope | None = N
         if user is not None and replace(scope, allowed_regions=user.allowed_regions) != scope:
             raise ValueError(f"the scope's regions {scope.allowed_regions} are not {user.email}'s "
                              f"({user.allowed_regions})")
-    view = page.load(con, scope if page.scoped else None, **options)
+    with snapshot(con) as state:  # (one state for the whole view, as a page reads it; the tier filter ranks once)
+        view = page.load(state, scope if page.scoped else None, **options)
     if page.scoped:
         # the months the view shows (a page may end its period early: the churn page at its as-of day)
         shown = getattr(view, "scope", None)

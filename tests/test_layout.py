@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "ingest": {"errors", "paths", "store"},
     "metrics": {"errors", "scope", "store", "models", "tiering"},
     "pages": {"errors", "access", "scope", "metrics"},
-    "report": {"errors", "access", "scope", "pages"},
+    "report": {"errors", "access", "scope", "store", "pages"},
     "cli": {"errors", "paths", "access", "scope", "tiering", "store", "ingest", "metrics", "pages", "report"},
     "__main__": {"cli"},
     "__init__": set(),
