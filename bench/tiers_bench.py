@@ -8,7 +8,7 @@ with a region filter, the files' first region), each measurement in a fresh proc
 
 - **build** (once per size, before the rest, only when they are stale): the summaries the app builds after an
   import (``analytics.store.marts.summarize``; among them ``margin_month`` for tiers by margin, and the churn
-  summaries the view's churned-by-the-period's-end figures take W from), seconds;
+  summaries churn per tier reads), seconds;
 - **cold**: connect (read-only) and ``tiers.tier_view(con, scope)`` (the pyramid by revenue, the default tiers):
   what the page draws at once, nothing cached; split by the functions it calls (:data:`TIMED`, inclusive seconds
   per call path);
@@ -18,13 +18,15 @@ with a region filter, the files' first region), each measurement in a fresh proc
 - **warm**: the page's cached loader, ``ui.loaders.load_tiers_fast(scope.cache_key(), version, ())`` (the view
   without the CLV per tier, which the page loads after the rest), called again once it has been filled (median of
   5 calls): a rerun or a second visitor;
+- **churn** (once per size and scope): connect and ``churn_tiers.tier_churn(con, scope, TierSpec())``, cold: the
+  churn page's rate per tier, which the page draws after the rest;
 - **clv** (once per size and scope): connect and ``tiers.clv_by_tier(con, scope)``, cold: the CLV per tier the page
   draws after the rest (it fits the value models);
 - **pandas** (the baseline, same run): the same figures with pandas/numpy straight from the transactions already
   in a DataFrame (their read is timed apart and not counted; ``tiers_pandas.py``): per customer net revenue in the
   period and the comparison period, the tiers (ranked by value, ties by id, cut points as exact fractions), the
   tier table, top-20 % share, Gini and the Lorenz points, the mix by home region, the migration matrix and the
-  moves with their value changes, churned by the period's end per tier (with the view's W); then, in the same
+  moves with their value changes; then, in the same
   process and not timed, the view's, checked equal (counts exactly, amounts and shares to 1e-9 relative):
   ``matches`` per figure, with where they differ;
 - **profile** (``--profile``, once, largest size, default scope): the cold view under cProfile
@@ -73,7 +75,7 @@ from bench_common import (  # noqa: E402
 from churn_bench import REGION, WARM_CALLS, _median_parts, _ms, _versions, verdicts  # noqa: E402
 
 #: Timed pieces by module; calls nest (``tier_view>per_customer``).
-TIMED = {"tiers": "per_customer concentration _table _mix _migration _churned", "churn_summary": "load",
+TIMED = {"tiers": "per_customer concentration _table _mix _migration", "churn_summary": "load",
          "churn": "purchase_months"}
 
 
@@ -94,7 +96,7 @@ def _summary(view) -> dict:
     return {"period": [str(view.scope.start), str(view.scope.end)], "measure": view.spec.measure,
             "ranked": view.ranked, "customers": view.customers, "no_cost": view.no_cost,
             "tiers": view.table["customers"].tolist(), "value": float(view.table["value"].sum()),
-            "top_20_share": c.top_share, "gini": c.gini, "negative": c.negative, "window": view.window,
+            "top_20_share": c.top_share, "gini": c.gini, "negative": c.negative,
             "moves": None if view.moves is None else dict(zip(view.moves["move"], view.moves["customers"].tolist(),
                                                               strict=True))}
 
@@ -144,6 +146,18 @@ def _clv(db: str, scope) -> dict:
             "with_clv": None if clv.table is None else int(clv.table["with_clv"].sum())}
 
 
+def _churn(db: str, scope) -> dict:
+    from analytics.metrics import churn_tiers
+    from analytics.store.connection import connect
+    from analytics.tiering import TierSpec
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    got = churn_tiers.tier_churn(connect(db, read_only=True), scope, TierSpec())
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+            "window": None if got is None else got.window,
+            "exposure": None if got is None else int(got.rates["exposure"].sum())}
+
+
 def _pandas(db: str, scope) -> dict:
     from tiers_pandas import compare, figures_of_view, pandas_tiers
 
@@ -152,14 +166,14 @@ def _pandas(db: str, scope) -> dict:
 
     con = connect(db, read_only=True)
     t0 = time.perf_counter()
-    view = tiers.tier_view(con, scope)  # (not timed here: its W is the pandas churned counts' W)
+    view = tiers.tier_view(con, scope)  # (not timed here: checked against the pandas figures)
     view_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     tx = con.execute("select customer_id, order_date, cast(amount * 10000 as bigint) as units, region, is_return "
                      "from transactions").df()
     load = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), time.process_time()
-    mine = pandas_tiers(tx, scope, view.spec.cuts, view.spec.names, view.window)
+    mine = pandas_tiers(tx, scope, view.spec.cuts, view.spec.names)
     out = {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "load_seconds": load,
            "transactions": len(tx), "view_seconds": view_seconds}
     checked = compare(figures_of_view(view), mine)
@@ -231,7 +245,8 @@ def worker(mode: str, db: str, filtered: bool) -> dict:
         return _build(db) | {"peak_rss_mb": _status_mb("VmHWM")}
     scope = _scope(db, filtered)
     modes = {"cold": lambda: _cold(db, scope), "margin": lambda: _cold(db, scope, "margin"),
-             "warm": lambda: _warm(db, scope), "clv": lambda: _clv(db, scope), "pandas": lambda: _pandas(db, scope),
+             "warm": lambda: _warm(db, scope), "clv": lambda: _clv(db, scope),
+             "churn": lambda: _churn(db, scope), "pandas": lambda: _pandas(db, scope),
              "profile": lambda: _profile(db, scope)}
     return modes[mode]() | {"peak_rss_mb": _status_mb("VmHWM")}
 
@@ -248,9 +263,9 @@ def run(mode: str, db: Path, filtered: bool, code: Path) -> dict:
 
 
 def measure(rows: int, db: Path, filtered: bool, repeat: int, code: Path) -> dict:
-    """Every measurement of one size and scope (medians of ``repeat`` runs; clv and margin once)."""
+    """Every measurement of one size and scope (medians of ``repeat`` runs; clv, churn and margin once)."""
     runs = {m: [run(m, db, filtered, code) for _ in range(repeat)] for m in ("cold", "warm", "pandas")}
-    clv = run("clv", db, filtered, code)
+    clv, churn = run("clv", db, filtered, code), run("churn", db, filtered, code)
     cold = statistics.median(r["seconds"] for r in runs["cold"])
     pandas_s = statistics.median(r["seconds"] for r in runs["pandas"])
     matches = {k: all(r["matches"][k] for r in runs["pandas"]) for k in runs["pandas"][0]["matches"]}
@@ -259,26 +274,29 @@ def measure(rows: int, db: Path, filtered: bool, repeat: int, code: Path) -> dic
             "cold_s": cold, "cold_cpu_s": statistics.median(r["cpu_seconds"] for r in runs["cold"]),
             "cold_parts": _median_parts(runs["cold"]), "warm_s": statistics.median(r["seconds"] for r in runs["warm"]),
             "warm_first_s": statistics.median(r["first_seconds"] for r in runs["warm"]),
-            "clv_s": clv["seconds"], "clv_problem": clv["problem"], "pandas_s": pandas_s,
+            "clv_s": clv["seconds"], "clv_problem": clv["problem"], "churn_s": churn["seconds"], "pandas_s": pandas_s,
             "pandas_cpu_s": statistics.median(r["cpu_seconds"] for r in runs["pandas"]),
             "pandas_load_s": statistics.median(r["load_seconds"] for r in runs["pandas"]),
             "pandas_over_cold": pandas_s / cold, "matches": matches, "all_match": all(matches.values()),
             "differences": differences, "view": runs["cold"][0]["view"],
             "transactions": runs["pandas"][0]["transactions"],
             "peak_rss_mb": {m: max(r["peak_rss_mb"] for r in rs) for m, rs in runs.items()} | {
-                "clv": clv["peak_rss_mb"]}, "runs": runs | {"clv": [clv]}}
+                "clv": clv["peak_rss_mb"], "churn": churn["peak_rss_mb"]},
+            "runs": runs | {"clv": [clv], "churn": [churn]}}
 
 
 def table(sizes: list[dict], margins: dict[int, dict]) -> str:
     """The results as a markdown table (medians; wall clock, CPU seconds of all threads in brackets)."""
-    lines = ["| rows | scope | cold (CPU s) | warm (loader again) | by margin, cold (once) | then CLV per tier (once) "
-             "| pandas (CPU s) (+ read) | pandas / cold | figures equal |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| rows | scope | cold (CPU s) | warm (loader again) | by margin, cold (once) "
+             "| then churn per tier (once) | then CLV per tier (once) | pandas (CPU s) (+ read) | pandas / cold "
+             "| figures equal |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for s in sizes:
         wrong = ", ".join(k for k, ok in s["matches"].items() if not ok)
         margin = margins.get(s["rows"]) if not s["filtered"] else None
         lines.append(f"| {s['rows']:,} | {s['scope']} | {_ms(s['cold_s'])} ({s['cold_cpu_s']:.2f}) "
-                     f"| {_ms(s['warm_s'])} | {_ms(margin['seconds']) if margin else '–'} | {_ms(s['clv_s'])} "
+                     f"| {_ms(s['warm_s'])} | {_ms(margin['seconds']) if margin else '–'} | {_ms(s['churn_s'])} "
+                     f"| {_ms(s['clv_s'])} "
                      f"| {_ms(s['pandas_s'])} ({s['pandas_cpu_s']:.2f}) (+{_ms(s['pandas_load_s'])}) "
                      f"| {s['pandas_over_cold']:.1f}x | {'all' if not wrong else 'NOT: ' + wrong} |")
     return "\n".join(lines)
@@ -328,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                 row = measure(rows, db, filtered, args.repeat, code)
                 results["sizes"].append(row)
                 print(f"{rows:>11,} rows, {row['scope']:<10} cold {_ms(row['cold_s'])}, warm {_ms(row['warm_s'])}, "
+                      f"churn per tier {_ms(row['churn_s'])}, "
                       f"CLV {_ms(row['clv_s'])}, pandas {_ms(row['pandas_s'])} (+{_ms(row['pandas_load_s'])} read), "
                       f"pandas/cold {row['pandas_over_cold']:.1f}x, figures equal: {row['all_match']}", flush=True)
             if args.profile and rows == max(args.rows):

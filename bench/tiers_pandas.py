@@ -14,7 +14,7 @@ exactly in 1/10,000 (``units``) and turned into currency at the end.
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
 
 import numpy as np
@@ -70,11 +70,10 @@ def _window(cid: np.ndarray, customers: int, day: np.ndarray, units: np.ndarray,
     return out, last >= 0, last
 
 
-def pandas_tiers(tx: pd.DataFrame, scope, cuts: tuple[float, ...], names: tuple[str, ...], window: int) -> dict:
+def pandas_tiers(tx: pd.DataFrame, scope, cuts: tuple[float, ...], names: tuple[str, ...]) -> dict:
     """The figures of :func:`figures_of_view` from ``tx`` (customer_id, order_date, units (amount in 1/10,000),
     region, is_return: every transaction) for ``scope`` (period, comparison, regions) and the tiers (``cuts``,
-    ``names``); ``window``: W of the churned-by-the-period's-end counts (the view's: the churn benchmark checks
-    how it is derived)."""
+    ``names``)."""
     day = tx["order_date"].to_numpy().astype("datetime64[D]")
     buy = ~tx["is_return"].to_numpy()
     units = tx["units"].to_numpy()
@@ -86,7 +85,7 @@ def pandas_tiers(tx: pd.DataFrame, scope, cuts: tuple[float, ...], names: tuple[
     home = home_regions(cid, n_ids, tx["region"], units)
     in_scope = np.isin(home, list(scope.regions)) if scope.regions else np.ones(n_ids, dtype=bool)
 
-    value, bought, last = _window(cid, n_ids, day, units, buy, scope.start, scope.end_exclusive)
+    value, bought, _ = _window(cid, n_ids, day, units, buy, scope.start, scope.end_exclusive)
     tier = _tiers(value, bought, id_order, cuts)
     kept = (tier >= 0) & in_scope
     v, t = value[kept], tier[kept]
@@ -128,10 +127,6 @@ def pandas_tiers(tx: pd.DataFrame, scope, cuts: tuple[float, ...], names: tuple[
         move = np.select([b < 0, a < 0, a < b, a > b], [NEW, LOST, "upgrade", "downgrade"], "same")
         change = after_value - before_value
         out["moves"] = {m: [int((move == m).sum()), int(change[move == m].sum()) / UNITS] for m in MOVES}
-    # churned by the period's end: the last purchase in the period more than W days before its last day
-    end = (np.datetime64(scope.end_exclusive - timedelta(days=1), "D")).astype(np.int64)
-    gone = (end - last[kept]) > window
-    out["churned"] = {name: [int((t == k).sum()), int(gone[t == k].sum())] for k, name in enumerate(names)}
     return out
 
 
@@ -174,8 +169,6 @@ def figures_of_view(view) -> dict:
                                                               float(r["value_after"]), float(r["value_change"])]
                             for _, r in view.migration.iterrows()}
         out["moves"] = {r["move"]: [int(r["customers"]), float(r["value_change"])] for _, r in view.moves.iterrows()}
-    churned = view.churned.set_index("name")
-    out["churned"] = {name: [int(churned.at[name, "customers"]), int(churned.at[name, "churned"])] for name in names}
     return out
 
 

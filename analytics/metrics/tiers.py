@@ -16,15 +16,13 @@ Definitions (shown on the page; the tier rule itself: :mod:`analytics.tiering`):
 - **migration**: each customer's tier in the comparison period against the period (``new``: no purchase in the
   comparison period; ``lost``: none in the period): counts per pair and the value change (value in the period
   less value in the comparison period), summed over upgrades, downgrades, the same tier, new and lost customers;
-- **churned by the period's end** per tier: the tier's customers whose last purchase in the period is more than W
-  days before its last day (W: the churn page's default, :func:`analytics.metrics.churn.default_window` of the
-  scope), with a 95 % Wilson interval.
+- churn and lifetime value per tier come from the churn and value pages' analytics, loaded after the rest
+  (:mod:`analytics.metrics.churn_tiers`, :func:`clv_by_tier`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
 
 import duckdb
 import numpy as np
@@ -32,7 +30,6 @@ import pandas as pd
 
 from analytics import tiering
 from analytics.metrics import churn
-from analytics.models.proportions import wilson_interval
 from analytics.scope import Scope, customers, summary_rows
 from analytics.store import marts
 from analytics.tiering import TierSpec
@@ -74,8 +71,6 @@ class TierView:
     mix: dict[str, pd.DataFrame]  # per grouping: group, tier, name, customers, share (of the group's customers)
     migration: pd.DataFrame | None  # before, after (tier names, "new", "lost"), customers, value_before, ...
     moves: pd.DataFrame | None  # move (MOVES), customers, value_change
-    churned: pd.DataFrame  # tier, name, customers, churned, share, low, high (by the period's end)
-    window: int  # W of the churned figures
     comparison: Scope | None = None
     clv: TierClv | None = None  # with_clv (the report): the value page's CLV per tier; the page loads it later
     churn: object | None = None  # with_clv (the report): churn_tiers.TierChurn, the churn page's rate per tier
@@ -88,9 +83,9 @@ class TierView:
 def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -> pd.DataFrame:
     """One row per customer the filters keep who was ranked in the period or in the comparison period: ``value``
     and ``tier`` in each (``value_before``, ``tier_before``; NaN and -1 when not ranked there), whether a row of
-    known cost was seen (``costed``; margin only), the last purchase day in the period (``last_day``) and the
-    customer's groups (:data:`MIX_GROUPINGS`), and ``key``: the customer's number (``customer_numbers.seq``) when
-    ``attrs["numbered"]``, else the id (the page picks customers by query; churn per tier maps keys to rows)."""
+    known cost was seen (``costed``; margin only), the customer's groups (:data:`MIX_GROUPINGS`) and ``key``: the
+    customer's number (``customer_numbers.seq``) when ``attrs["numbered"]``, else the id (the page picks customers
+    by query; churn per tier maps keys to its rows)."""
     summarised = marts.summaries_ready(con)
     comparison = scope.comparison()
     windows = ((scope.start, scope.end_exclusive),
@@ -107,7 +102,7 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
         sql = (f"with g as ({sums}), who as ({who.sql}) "
                "select g.key, case when has_now then cast(value_now as double) else 'nan'::double end as value, "
                "case when has_then then cast(value_then as double) else 'nan'::double end as value_before, "
-               "coalesce(g.last_day - date '1970-01-01', -1) as last_day, w.customer_id is not null as kept, "
+               "w.customer_id is not null as kept, "
                f"{codes} from g left join who w on g.key = w.{'seq' if numbered else 'customer_id'}")
         got = con.execute(sql, [*params, *who.params, *code_params]).fetchnumpy()
         keys = np.asarray(got["key"])
@@ -117,7 +112,7 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
         frame = pd.DataFrame({"key": keys[kept], "value": value[kept], "tier": tier[kept],
                               "ranked": int((~np.isnan(value)).sum()),
                               "value_before": before[kept], "tier_before": tier_before[kept],
-                              "costed": tier[kept] >= 0, "last_day": np.asarray(got["last_day"])[kept],
+                              "costed": tier[kept] >= 0,
                               **{g: np.asarray(got[g])[kept] for g in MIX_GROUPINGS}})
     else:
         pairs, pair_params = tiering.paired_sql(spec, *windows, scope.allowed_regions, summarised)  # (margin)
@@ -125,7 +120,6 @@ def per_customer(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec) -
                "select p.key, coalesce(p.value, 'nan'::double) as value, coalesce(p.tier, -1) as tier, "
                "coalesce(p.ranked, 0) as ranked, coalesce(p.value_before, 'nan'::double) as value_before, "
                "coalesce(p.tier_before, -1) as tier_before, coalesce(p.costed, false) as costed, "
-               "coalesce(p.last_day - date '1970-01-01', -1) as last_day, "
                f"{codes} from p join who w on p.key = w.customer_id")
         # (the codes' parameters come last in the text, after the CTEs': bound in that order)
         got = con.execute(sql, [*pair_params, *who.params, *code_params]).fetchnumpy()
@@ -220,32 +214,10 @@ def _migration(frame: pd.DataFrame, names: tuple[str, ...]) -> tuple[pd.DataFram
     return matrix, moves
 
 
-def _churned(frame: pd.DataFrame, names: tuple[str, ...], last_day: date, window: int) -> pd.DataFrame:
-    kept = frame["tier"].to_numpy() >= 0
-    tier = frame["tier"].to_numpy()[kept]
-    since = (last_day - date(1970, 1, 1)).days - frame["last_day"].to_numpy()[kept]
-    k = len(names)
-    customers_ = np.bincount(tier, minlength=k)
-    gone = np.bincount(tier[since > window], minlength=k)
-    rows = []
-    for i, name in enumerate(names):
-        n, c = int(customers_[i]), int(gone[i])
-        low, high = wilson_interval(c, n) if n else (np.nan, np.nan)
-        rows.append((i, name, n, c, c / n if n else np.nan, low, high))
-    return pd.DataFrame(rows, columns=["tier", "name", "customers", "churned", "share", "low", "high"])
-
-
-def tier_view(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None = None, *,
-              window: int | None = None) -> TierView:
-    """The tiers page for ``scope`` and ``spec`` (default: the pyramid by revenue); ``window``: W of the churned
-    figures (default: the churn page's default for the scope)."""
-    from analytics.metrics import churn_summary  # (the churn summaries' default W)
-
+def tier_view(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None = None) -> TierView:
+    """The tiers page for ``scope`` and ``spec`` (default: the pyramid by revenue)."""
     spec = spec or TierSpec()
     frame = per_customer(con, scope, spec)
-    if window is None:
-        data = churn_summary.load(con, scope) or churn.purchase_months(con, scope)
-        window = data.default_window()
     kept = frame[frame["tier"] >= 0]
     ranked = int(kept["ranked"].max()) if len(kept) else 0
     comparison = scope.comparison()
@@ -254,9 +226,7 @@ def tier_view(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | Non
         scope=scope, spec=spec, ranked=ranked, customers=len(kept),
         no_cost=int((~kept["costed"]).sum()) if spec.measure == "margin" else 0,
         table=_table(frame, spec.names), concentration=concentration(kept["value"].to_numpy(dtype=float)),
-        mix=_mix(frame, spec.names), migration=matrix, moves=moves,
-        churned=_churned(frame, spec.names, scope.end_exclusive - timedelta(days=1), window), window=window,
-        comparison=comparison)
+        mix=_mix(frame, spec.names), migration=matrix, moves=moves, comparison=comparison)
 
 
 @dataclass(frozen=True)
