@@ -11,7 +11,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from test_churn_view import MID, PERIOD, Reference, pooled, previous, random_rows, same
+from test_churn_view import MID, PERIOD, Reference, con_fixture, data_fixture, pooled, previous, random_rows, same  # noqa: F401 (con: the random file without, with summaries)
 from test_churn_view import load as load_rows
 from test_tiers import expected_tiers
 
@@ -19,26 +19,10 @@ from analytics.metrics import churn_tiers
 from analytics.metrics.churn_view import churn_view
 from analytics.metrics.tiers import tier_view
 from analytics.scope import Scope
-from analytics.store import marts
 from analytics.tiering import TierSpec
 
 NAMES = ("platinum", "gold", "iron", "lead")
 WIDE = TierSpec(NAMES, (0.05, 0.15, 0.4))  # more customers per tier than the pyramid's on 400 customers
-
-
-@pytest.fixture(scope="module")
-def data():
-    sales, customers = random_rows()
-    return sales, customers
-
-
-@pytest.fixture(scope="module", params=["months", "summaries"])
-def con(request, tmp_path_factory, data):
-    con = load_rows(tmp_path_factory.mktemp("churn_tiers"), data[0], data[1])
-    if request.param == "summaries":
-        assert marts.summarize(con)
-    yield con
-    con.close()
 
 
 def members(sales: pd.DataFrame, scope: Scope, spec: TierSpec, as_of: date) -> dict:

@@ -160,14 +160,14 @@ def view_of(con, scope: Scope = PERIOD, **options):
     return churn_view(con, scope, with_at_risk=False, **options)
 
 
-@pytest.fixture(scope="module")
-def data():
+@pytest.fixture(scope="module", name="data")
+def data_fixture():
     sales, customers = random_rows()
     return sales, customers, attributes(sales, customers)
 
 
-@pytest.fixture(scope="module", params=["months", "summaries"])
-def con(request, tmp_path_factory, data):
+@pytest.fixture(scope="module", params=["months", "summaries"], name="con")
+def con_fixture(request, tmp_path_factory, data):
     """The database without and with the summaries (every test then checks those too against the raw rows)."""
     con = load(tmp_path_factory.mktemp("churn_view"), data[0], data[1])
     if request.param == "summaries":
