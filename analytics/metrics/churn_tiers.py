@@ -35,7 +35,7 @@ import pandas as pd
 from analytics.metrics import churn, churn_summary
 from analytics.metrics.churn_summary import fold
 from analytics.metrics.churn_view import SurvivalSet, cut_at, group_frame, survival_set
-from analytics.metrics.tiers import per_customer
+from analytics.metrics.tiers import ids_by_number, per_customer
 from analytics.scope import TIER_PRESET, Scope, summary_rows
 from analytics.store import marts
 from analytics.tiering import TierSpec
@@ -75,8 +75,7 @@ def filter_spec(scope: Scope) -> TierSpec:
 
 def _numbers(con: duckdb.DuckDBPyConnection) -> np.ndarray:
     """The customers' ids by number: ``ids[seq - 1]`` (``customer_numbers``; seq runs 1..N)."""
-    return np.asarray(con.execute("select customer_id from customer_numbers order by seq").fetchnumpy()["customer_id"],
-                      dtype=object)
+    return ids_by_number(con)
 
 
 def tier_rows(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None = None, *,

@@ -281,3 +281,23 @@ def pyramid(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None 
     frame = per_customer(con, replace(scope, compare="none"), spec)
     kept = frame[frame["tier"] >= 0]
     return Pyramid(spec, _table(frame, spec.names), concentration(kept["value"].to_numpy(dtype=float)), len(kept))
+
+
+def customer_tiers(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None = None) -> pd.DataFrame:
+    """Per customer the filters keep who was ranked in the period or the comparison period: ``customer_id``,
+    ``tier`` and ``tier_before`` (names of ``spec``'s tiers, default the tier filter's pyramid by revenue with the
+    scope's cut points; None where not ranked), for pages that split by tier."""
+    spec = spec or TierSpec.preset("pyramid", scope.tier_cuts)
+    frame = per_customer(con, scope, spec)
+    ids = frame["key"].to_numpy(dtype=object)
+    if frame.attrs["numbered"]:
+        ids = ids_by_number(con)[frame["key"].to_numpy(dtype=np.int64) - 1]
+    names = np.array([*spec.names, None], dtype=object)
+    return pd.DataFrame({"customer_id": ids, "tier": names[frame["tier"].to_numpy()],
+                         "tier_before": names[frame["tier_before"].to_numpy()]})
+
+
+def ids_by_number(con: duckdb.DuckDBPyConnection) -> np.ndarray:
+    """The customers' ids by number: ``ids[seq - 1]`` (``customer_numbers``; seq runs 1..N in id order)."""
+    return np.asarray(con.execute("select customer_id from customer_numbers order by seq").fetchnumpy()["customer_id"],
+                      dtype=object)
