@@ -20,8 +20,9 @@ from analytics.metrics.satisfaction_gap import QUADRANTS, Gap, gap, surveyed
 from analytics.models.scores import Estimate
 from analytics.scope import Scope, customers
 
-#: The loyalty threshold a page or report may ask for (purchase days in 12 months).
+#: The loyalty threshold a page or report may ask for (purchase days in 12 months), and its default.
 LOYAL_RANGE = (1, 52)
+LOYAL_MIN = satisfaction_gap.LOYAL_MIN
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class SatisfactionView:
 def loyal_min_of(value: int | None) -> int:
     """The loyalty threshold asked for (default :data:`satisfaction_gap.LOYAL_MIN`), checked."""
     if value is None:
-        return satisfaction_gap.LOYAL_MIN
+        return LOYAL_MIN
     if not LOYAL_RANGE[0] <= int(value) <= LOYAL_RANGE[1]:
         raise OptionError(f"loyal_min must be {LOYAL_RANGE[0]} to {LOYAL_RANGE[1]} purchase days in 12 months, "
                           f"not {value}")
@@ -94,8 +95,10 @@ def report(view: SatisfactionView) -> dict[str, Any]:
     out = {
         "definition": {"csat": "share of 1-5 scores of 4 or 5", "nps": "% of 9-10 less % of 0-6, in points",
                        "loyal_min_purchase_days_12_months": view.loyal_min, "horizon_days": g.horizon_days},
-        "period": {k: _estimate(v) for k, v in s.period.items()},
-        "comparison": None if s.comparison is None else {k: _estimate(v) for k, v in s.comparison.items()},
+        # (not "period" / "comparison": those are the report's head, the months and the comparison's kind)
+        "figures": {"period": {k: _estimate(v) for k, v in s.period.items()},
+                    "comparison": None if s.comparison is None else {k: _estimate(v)
+                                                                     for k, v in s.comparison.items()}},
         "monthly": s.monthly, "comparison_monthly": s.comparison_monthly,
         "trends": {k: {"method": d.method, "months": d.frame} for k, d in s.trends.items()},
         "by_group": s.by_group,
@@ -121,7 +124,7 @@ def _pct(x: float | None) -> str:
 
 def report_lines(data: dict[str, Any]) -> list[str]:
     """The report (:func:`report`, made plain) as lines for a terminal."""
-    p, c = data["period"], data["comparison"]
+    p, c = data["figures"]["period"], data["figures"]["comparison"]
 
     def said(name: str, e: dict, points: bool = False) -> str:
         if e["value"] is None:
