@@ -170,7 +170,7 @@ def test_each_user_sees_their_scope_on_the_overview(monkeypatch, world, email):
     view = expected[email]
     allowed = USERS[email]
     assert tiles(at) == {t(f"kpi_{name}", "en"): kpi_value(name, view.kpis[name].value, "en", "CNY")
-                         for name in ov.KPIS}
+                         for name in ov.KPIS if name in view.kpis}
     assert shown_regions(at) == set(view.by_region["region"].replace("", t("unknown_region", "en")))
     if allowed is not None:
         assert shown_regions(at) <= set(allowed)
@@ -342,7 +342,7 @@ def test_users_served_by_one_process_never_get_each_others_results(monkeypatch, 
     for email, runs in seen.items():
         view = expected[email]
         want = tuple(sorted({t(f"kpi_{n}", "en"): kpi_value(n, view.kpis[n].value, "en", "CNY")
-                             for n in ov.KPIS}.items()))
+                             for n in ov.KPIS if n in view.kpis}.items()))
         assert [r[0] for r in runs] == [want, want], email
     assert len({runs[0][0] for runs in seen.values()}) == 3, "the three users' figures differ on the fixture"
 

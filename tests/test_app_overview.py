@@ -79,7 +79,7 @@ def assert_overview_shows(at: AppTest, view: ov.Overview, lang: str) -> None:
         assert at.caption[0].value.startswith(t("overview_caption_compare", lang, period=comparison))
     tiles = [(m.label, m.value) for m in at.metric]
     assert tiles == [(t(f"kpi_{name}", lang), kpi_value(name, view.kpis[name].value, lang, CURRENCY))
-                     for name in ov.KPIS]
+                     for name in ov.KPIS if name in view.kpis]  # (no survey tiles: this fixture has no surveys)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -157,7 +157,7 @@ def test_the_figures_change_with_the_filters(monkeypatch, database):
     # the fixture makes these scopes differ on every tile, so a filter that is not applied shows
     # (but average CLV: too few customers for its models, "–" everywhere; tests/test_overview_clv.py)
     for name in ov.KPIS:
-        if name == "avg_clv":
+        if name in ("avg_clv", "csat", "nps"):  # (no surveys in this fixture: no tiles)
             continue
         assert len({kpi_value(name, expected[s].kpis[name].value, "en", CURRENCY) for s in SCOPES}) > 1, name
     shown = {}

@@ -232,10 +232,12 @@ def test_the_overview_reads_each_source_once(con):
     assert sum("customer_month" in s or "from transactions where" in s for s in own) == 1
     kinds = ["settings" if s.strip().startswith("select key, value from settings") else
              "state" if "duckdb_databases()" in s or "'data_version'" in s else
+             "surveys" if "feedback_kind = 'survey'" in s else
              "base" if "customer_month" in s else s[:60] for s in clv]
     # per period: the settings, the database's state (the key the value page's results are kept under:
-    # its file, and the data version, read once per snapshot) and the customer base
-    assert kinds == ["settings", "state", "state", "base", "settings", "state", "base"]
+    # its file, and the data version, read once per snapshot) and the customer base; then the survey responses of
+    # both periods at once (the CSAT and NPS tiles)
+    assert kinds == ["settings", "state", "state", "base", "settings", "state", "base", "surveys"]
 
 
 def test_an_import_committed_while_the_overview_computes_does_not_mix_into_it(tmp_path, monkeypatch):

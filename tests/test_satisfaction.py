@@ -184,3 +184,20 @@ def test_the_retention_curve_is_fitted_on_the_responses_with_a_full_follow_up(co
     assert fits["score"].tolist() == want["score"].astype(float).tolist()
     curve = sg.gap(con, PERIOD).curve
     assert curve.problem is None and curve.n == len(want) and curve.slope > 0  # scores lean on buying often
+
+
+def test_the_overviews_csat_and_nps_tiles(con, world):
+    from analytics.metrics.overview_satisfaction import satisfaction_kpis
+
+    tiles = satisfaction_kpis(con, PERIOD)
+    now, before = expected(world[2], sf.PERIOD_START, sf.END), expected(world[2], *COMPARISON)
+    csat, nps = tiles["csat"], tiles["nps"]
+    assert (csat.value, *csat.ci) == pytest.approx(now["csat"], rel=1e-9)
+    assert (csat.n, csat.previous, csat.previous_n) == (now["csat_n"], pytest.approx(before["csat"][0]),
+                                                        before["csat_n"])
+    assert csat.change == pytest.approx(now["csat"][0] - before["csat"][0])
+    assert (nps.value, *nps.ci) == pytest.approx(now["nps"], rel=1e-6)
+    assert nps.change == pytest.approx(now["nps"][0] - before["nps"][0], rel=1e-6)  # in points
+    assert satisfaction_kpis(con, replace(PERIOD, allowed_regions=())) == {}  # no responses: no tiles
+    alone = satisfaction_kpis(con, replace(PERIOD, compare="none"))
+    assert alone["csat"].previous is None and alone["csat"].change is None

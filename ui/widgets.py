@@ -13,13 +13,13 @@ import streamlit as st
 from analytics.metrics import value_fit
 from analytics.metrics.highlights import Highlight
 from analytics.metrics.kpis import Kpi
-from analytics.metrics.overview import LOWER_IS_BETTER, RATES, clv_kpi
+from analytics.metrics.overview import LOWER_IS_BETTER, POINTS, RATES, clv_kpi
 from analytics.metrics.overview_churn import ChurnTile, churn_kpi
 from analytics.metrics.overview_value import AverageClv
 from ui.dates import fmt_date
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
 from ui.figures.common import rises_red
-from ui.formats import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_pct
+from ui.formats import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_number, fmt_pct
 from ui.i18n import md_literal, t
 
 #: The media type of an Excel download.
@@ -37,13 +37,30 @@ def kpi_value(kpi_name: str, value: float | None, lang: str, currency: str) -> s
         return fmt_money(value, lang, currency, compact=kpi_name not in _MONEY_IN_FULL)
     if kpi_name in RATES:
         return fmt_pct(value, lang)
+    if kpi_name in POINTS:  # (NPS: points from -100 to 100)
+        return fmt_signed(value, lang)
     return fmt_int(value, lang)
+
+
+def fmt_signed(x: float | None, lang: str) -> str:
+    """A score in points with its sign and one decimal (NPS: ``+34.4``, ``-5``, ``0``)."""
+    if x is None or x != x or abs(x) < 0.05:
+        return fmt_number(0.0 if x == x and x is not None else x, lang, 1)
+    return ("+" if x > 0 else "") + fmt_number(x, lang, 1)
+
+
+def ci_text(kpi: Kpi, lang: str) -> str:
+    """A tile's 95 % interval: of a share in percent, of NPS in points."""
+    shown = (lambda v: fmt_signed(v, lang)) if kpi.name in POINTS else (lambda v: fmt_pct(v, lang))
+    return t("ci95", lang, low=shown(kpi.ci[0]), high=shown(kpi.ci[1]))
 
 
 def kpi_delta(kpi: Kpi, lang: str) -> str | None:
     """The change a tile shows (percent for amounts and counts, points for rates)."""
     if kpi.change is None:
         return None
+    if kpi.name in POINTS:  # (a change of points: as a rate's, in points)
+        return fmt_delta_points(kpi.change / 100, lang)
     return fmt_delta_points(kpi.change, lang) if kpi.name in RATES else fmt_delta_pct(kpi.change, lang)
 
 
@@ -57,7 +74,7 @@ def kpi_help(kpi: Kpi, lang: str, currency: str, comparison_label: str | None, n
     if kpi.n is not None:
         parts.append(t("sample_size", lang, n=fmt_int(kpi.n, lang)))
     if kpi.ci is not None:
-        parts.append(t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
+        parts.append(ci_text(kpi, lang))
     return "  \n".join(parts)
 
 
@@ -144,8 +161,7 @@ def kpi_tile(kpi: Kpi, lang: str, currency: str, comparison_label: str | None, s
         if caption:
             st.caption(caption)
         elif kpi.n is not None and kpi.ci is not None:
-            st.caption(t("sample_size", lang, n=fmt_int(kpi.n, lang)) + CAPTION_BREAK
-                       + t("ci95", lang, low=fmt_pct(kpi.ci[0], lang), high=fmt_pct(kpi.ci[1], lang)))
+            st.caption(t("sample_size", lang, n=fmt_int(kpi.n, lang)) + CAPTION_BREAK + ci_text(kpi, lang))
 
 
 def average_clv_tile(slot, clv: AverageClv, lang: str, currency: str, comparison_label: str | None,

@@ -29,6 +29,7 @@ from analytics import scope as gate
 from analytics.metrics.highlights import Highlight, highlights
 from analytics.metrics.kpis import Kpi
 from analytics.metrics.overview_churn import ChurnTile, churn_kpi, churn_tile
+from analytics.metrics.overview_satisfaction import satisfaction_kpis
 from analytics.metrics.overview_value import AverageClv, average_clv
 from analytics.models.proportions import wilson_interval
 from analytics.scope import Scope
@@ -36,9 +37,10 @@ from analytics.store.snapshot import snapshot
 
 #: The KPI tiles in order.
 KPIS: tuple[str, ...] = ("revenue", "orders", "active_customers", "new_customers", "repeat_rate", "aov",
-                         "avg_clv", "churn_rate")
-#: KPIs that are rates (their change is in percentage points, not percent).
-RATES: frozenset[str] = frozenset({"repeat_rate", "churn_rate"})
+                         "csat", "nps", "avg_clv", "churn_rate")
+#: KPIs that are rates (their change is in percentage points, not percent), and in points (NPS).
+RATES: frozenset[str] = frozenset({"repeat_rate", "churn_rate", "csat"})
+POINTS: frozenset[str] = frozenset({"nps"})
 _RATE_FIELDS = ("churned", "customer_months", "rate", "low", "high")
 #: KPIs for which a rise is bad news.
 LOWER_IS_BETTER: frozenset[str] = frozenset({"churn_rate"})
@@ -220,7 +222,7 @@ def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv | 
             if clv is not None:
                 out[name] = clv_kpi(clv)
             continue
-        if name == "churn_rate":  # added by overview() with the churn tile
+        if name in ("churn_rate", "csat", "nps"):  # added by overview() (the churn tile; the surveys)
             continue
         value = now[name]
         previous = before[name] if before else None
@@ -236,7 +238,8 @@ def _kpis(scope: Scope, sales: _Sales, customers: _Customers, clv: AverageClv | 
 def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
     """The KPI tiles: each value with its comparison-period value and change."""
     out = _kpis(scope, _sales(con, scope), _customers(con, scope), average_clv(con, scope))
-    return out | {"churn_rate": churn_kpi(churn_tile(con, scope))}
+    out |= {"churn_rate": churn_kpi(churn_tile(con, scope))} | satisfaction_kpis(con, scope)
+    return {name: out[name] for name in KPIS if name in out}
 
 
 def _trend(scope: Scope, sales: _Sales, customers: _Customers) -> pd.DataFrame:
@@ -313,9 +316,11 @@ def overview(con: duckdb.DuckDBPyConnection, scope: Scope, *, with_average_clv: 
         through = data_through(view, scope)
         clv = average_clv(view, scope) if with_average_clv else None
         tile = churn_tile(view, scope) if with_churn else None
-    kpi = _kpis(scope, sales, customers, clv)
+        said = satisfaction_kpis(view, scope)
+    kpi = _kpis(scope, sales, customers, clv) | said
     if tile is not None:
         kpi["churn_rate"] = churn_kpi(tile)
+    kpi = {name: kpi[name] for name in KPIS if name in kpi}  # (the tiles' order)
     by_region = _by_region(scope, sales)
     comparison = scope.comparison()
     return Overview(
@@ -369,12 +374,17 @@ def report_lines(data: dict[str, Any]) -> list[str]:
             value = "–"
         elif name in RATES:
             value = f"{k['value']:.1%}"
+        elif name in POINTS:
+            value = f"{k['value']:+.1f}"
         else:
             value = f"{k['value']:,}" if isinstance(k["value"], int) else f"{k['value']:,.2f}"
         change = ""
         if k["change"] is not None:
-            change = (f"  {k['change'] * 100:+.1f} pts" if name in RATES else f"  {k['change']:+.1%}")
-        extra = f"  (n = {k['n']:,}, 95% CI {k['ci'][0]:.1%}–{k['ci'][1]:.1%})" if k.get("ci") else ""
+            change = (f"  {k['change'] * (1 if name in POINTS else 100):+.1f} pts" if name in RATES | POINTS
+                      else f"  {k['change']:+.1%}")
+        shown = "{:+.1f}" if name in POINTS else "{:.1%}"
+        extra = (f"  (n = {k['n']:,}, 95% CI {shown.format(k['ci'][0])}–{shown.format(k['ci'][1])})"
+                 if k.get("ci") else "")
         if name == "avg_clv" and data.get("average_clv"):
             extra = _clv_note(data["average_clv"])
         lines.append(f"  {name:<18}{value:>18}{change}{extra}")

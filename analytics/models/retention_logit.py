@@ -46,7 +46,8 @@ class RetentionCurve:
 
     def at(self, score: float) -> tuple[float, float, float]:
         """P(retained | score) with its 95 % interval."""
-        return _predict(self.intercept, self.slope, self.covariance, np.array([float(score)]))[0]
+        p, low, high = _predict(self.intercept, self.slope, self.covariance, np.array([float(score)]))[0]
+        return float(p), float(low), float(high)
 
 
 def _predict(a: float, b: float, covariance: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -1,0 +1,37 @@
+"""The overview's CSAT and NPS tiles: the satisfaction page's figures (:mod:`analytics.metrics.satisfaction`) over
+the period and the comparison period, with their changes (in points), numbers of responses and 95 % intervals.
+No tile when neither period has a response (a database without surveys shows none)."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from analytics.metrics.kpis import Kpi
+from analytics.metrics.satisfaction import counts, figures, responses
+from analytics.scope import Scope
+
+#: The tiles, in order.
+TILES = ("csat", "nps")
+
+
+def satisfaction_kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
+    """``{"csat": Kpi, "nps": Kpi}`` (CSAT as a share, NPS in points; the change is the difference: a share's in
+    fractions, NPS's in points), or ``{}`` without responses."""
+    frame = responses(con, scope)
+    month = pd.to_datetime(frame["month"])
+    now = figures(counts(frame[month >= pd.Timestamp(scope.start)]))
+    comparison = scope.comparison()
+    before = None if comparison is None else figures(counts(
+        frame[(month >= pd.Timestamp(comparison.start)) & (month <= pd.Timestamp(comparison.end))]))
+    out = {}
+    for name in TILES:
+        e, b = now[name], (before[name] if before else None)
+        if e.n == 0 and (b is None or b.n == 0):
+            continue
+        value = None if e.n == 0 else float(e.value)
+        previous = None if b is None or b.n == 0 else float(b.value)
+        out[name] = Kpi(name, value, previous, None if value is None or previous is None else value - previous,
+                        n=e.n or None, ci=None if e.n == 0 else (float(e.low), float(e.high)),
+                        previous_n=None if b is None else b.n)
+    return out
