@@ -29,7 +29,15 @@ import duckdb
 
 from analytics.access import IMPORT_ROLES, ROLES, Access
 from analytics.errors import AccessDenied
-from analytics.metrics import churn_report, customer, data, overview, tiers_report, value_report
+from analytics.metrics import (
+    churn_report,
+    customer,
+    data,
+    overview,
+    satisfaction_view,
+    tiers_report,
+    value_report,
+)
 from analytics.scope import Scope
 
 #: What a page's address may be: lower-case letters, digits, ``-`` and ``_``.
@@ -222,6 +230,13 @@ PAGES: tuple[Page, ...] = (
                          "(default: from the data's purchase gaps)"),
                   Option("as_of", "date", None, date(1900, 1, 1), date(2100, 12, 31),
                          "as-of day A, YYYY-MM-DD, in the period (default: its last day, or the data's end)"))),
+    Page("satisfaction", title="nav_satisfaction", icon=":material/sentiment_satisfied:",
+         script="pages/satisfaction.py", roles=frozenset(ROLES), load=satisfaction_view.load,
+         report=satisfaction_view.report, text=satisfaction_view.report_lines, label="Satisfaction & loyalty",
+         options=(Option("loyal_min", "int", None, low=satisfaction_view.LOYAL_RANGE[0],
+                         high=satisfaction_view.LOYAL_RANGE[1],
+                         help="loyal: at least N purchase days in the 12 months ending with the period's last "
+                              f"month (default: {satisfaction_view.LOYAL_MIN})"),)),
     Page("tiers", title="nav_tiers", icon=":material/change_history:", script="pages/tiers.py",
          roles=frozenset(ROLES), load=tiers_report.load, report=tiers_report.report, text=tiers_report.report_lines,
          label="Customer tiers",

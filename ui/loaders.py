@@ -24,6 +24,7 @@ from analytics.metrics import (
     overview,
     overview_churn,
     overview_value,
+    satisfaction_view,
     tiers,
     tiers_cells,
     tiers_report,
@@ -253,3 +254,14 @@ def load_tiers_query(name: str, scope_key: tuple, version: int, options: tuple =
     del version
     with snapshot(connection()) as view:
         return tiers_cells.QUERIES[name](view, Scope.from_key(scope_key), dict(options), *args)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_satisfaction_quadrant(scope_key: tuple, version: int, options: tuple, quadrant: str) -> Any:
+    """The surveyed customers of one quadrant of the satisfaction page
+    (:func:`analytics.metrics.satisfaction_view.quadrant_customers`) at the page's loyalty threshold (its
+    ``options``; the view itself is :func:`load_view`'s), loaded when a quadrant is picked."""
+    del version
+    with snapshot(connection()) as view:
+        loyal_min = satisfaction_view.loyal_min_of(dict(options).get("loyal_min"))
+        return satisfaction_view.quadrant_customers(view, Scope.from_key(scope_key), quadrant, loyal_min)
