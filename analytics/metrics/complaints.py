@@ -114,48 +114,68 @@ def complaint_rows(con: duckdb.DuckDBPyConnection, scope: Scope, days: PurchaseD
                          category=np.asarray(codes, dtype=np.int64), categories=tuple(labels))
 
 
-def poisson_interval(count: int) -> tuple[float, float]:
-    """The exact (Garwood 1936) 95 % interval of a Poisson mean observed as ``count``."""
-    low = stats.chi2.ppf(0.025, 2 * count) / 2 if count > 0 else 0.0
-    return float(low), float(stats.chi2.ppf(0.975, 2 * count + 2) / 2)
+def poisson_interval(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The exact (Garwood 1936) 95 % interval of Poisson means observed as ``count`` (an array)."""
+    count = np.asarray(count, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        low = np.where(count > 0, stats.chi2.ppf(0.025, 2 * count) / 2, 0.0)
+    return low, stats.chi2.ppf(0.975, 2 * count + 2) / 2
 
 
-def figures(rows: ComplaintRows, made: np.ndarray, active: int, target: int, as_of: date, day: date
-            ) -> dict[str, float | int]:
-    """:data:`FIGURES` of the complaints ``made`` (a mask over ``rows``) against ``active`` customer-months, due and
-    resolved as of ``as_of``; ``open``: every complaint open at ``day``."""
-    count = int(made.sum())
-    low, high = poisson_interval(count)
-    due = made & ~rows.invalid & rows.due(target, as_of)
-    within = int((due & rows.within(target)).sum())
-    rate = (PER * count / active, PER * low / active, PER * high / active) if active else (np.nan,) * 3
-    return dict(zip(FIGURES, (count, len(np.unique(rows.customer[made])), int(active), *rate, int(due.sum()),
-                              within, *share(within, int(due.sum())), int(rows.open_at(day).sum()),
-                              int((made & rows.invalid).sum())), strict=True))
+def _figures(counts: np.ndarray) -> list[dict[str, float | int]]:
+    """:data:`FIGURES` from rows of counts (complaints, complainants, active, due, within target, open, invalid)."""
+    counts = np.asarray(counts, dtype=np.int64).reshape(-1, 7)
+    low, high = poisson_interval(counts[:, 0])
+    out = []
+    for (n, people, active, due, within, still, invalid), lo, hi in zip(counts, low, high, strict=True):
+        rate = (PER * n / active, PER * lo / active, PER * hi / active) if active else (np.nan,) * 3
+        out.append(dict(zip(FIGURES, (int(n), int(people), int(active), *rate, int(due), int(within),
+                                      *share(within, due), int(still), int(invalid)), strict=True)))
+    return out
+
+
+def _open_at(rows: ComplaintRows, days: list[date]) -> np.ndarray:
+    """Per day of ``days``: the complaints open at it (made on or before it, not resolved by it)."""
+    d = np.array([churn.day_number(day) for day in days], dtype=np.int64)
+    # (open at d: made <= d < resolved; a resolution dated before its complaint closes it when it is made)
+    return (np.searchsorted(np.sort(rows.made), d, side="right")
+            - np.searchsorted(np.sort(np.maximum(rows.made, rows.resolved)), d, side="right"))
+
+
+def _month_counts(rows: ComplaintRows, days: PurchaseDays, active: np.ndarray, scope: Scope, target: int
+                  ) -> tuple[list[date], np.ndarray, np.ndarray]:
+    """The period's months, a mask of the complaints made in them, and per month the counts of :func:`_figures`
+    (open: at the month's last day, or the as-of day when earlier)."""
+    months = list(pd.date_range(scope.start, scope.end, freq="MS").date)
+    bounds = np.array([churn.day_number(m) for m in months] + [churn.day_number(scope.end_exclusive)])
+    k = len(months)
+    pos = np.searchsorted(bounds, rows.made, side="right") - 1
+    inside = (pos >= 0) & (pos < k)
+    at, n = pos[inside], max(len(days.ids), 1)
+    due = (~rows.invalid & rows.due(target, days.as_of))[inside]
+    within = due & rows.within(target)[inside]
+    pairs = np.unique(at * n + rows.customer[inside])  # (month, customer)
+    counts = np.stack([np.bincount(at, minlength=k), np.bincount(pairs // n, minlength=k),
+                       active[days.column(scope.start): days.column(scope.end) + 1],
+                       np.bincount(at[due], minlength=k), np.bincount(at[within], minlength=k),
+                       _open_at(rows, [min(add_months(m, 1) - timedelta(days=1), days.as_of) for m in months]),
+                       np.bincount(at[rows.invalid[inside]], minlength=k)], axis=1)
+    return months, inside, counts
 
 
 def monthly(rows: ComplaintRows, days: PurchaseDays, active: np.ndarray, scope: Scope, target: int
-            ) -> pd.DataFrame:
+            ) -> tuple[pd.DataFrame, dict[str, float | int]]:
     """Per month of ``scope``'s period: ``month``, :data:`FIGURES` (``open``: the backlog at the month's last day,
-    or the as-of day when earlier) and ``provisional`` (the month ends after the as-of day); ``active``:
-    :meth:`PurchaseDays.active`."""
-    out = []
-    for m in pd.date_range(scope.start, scope.end, freq="MS").date:
-        end = add_months(m, 1) - timedelta(days=1)
-        day = min(end, days.as_of)
-        out.append({"month": m, **figures(rows, rows.in_months(m, m), int(active[days.column(m)]), target,
-                                          days.as_of, day),
-                    "provisional": end > days.as_of})
-    return pd.DataFrame(out, columns=["month", *FIGURES, "provisional"])
-
-
-def period_figures(rows: ComplaintRows, days: PurchaseDays, active: np.ndarray, scope: Scope, target: int
-                   ) -> dict[str, float | int]:
-    """:func:`figures` of ``scope``'s period: its complaints against its active customer-months (``active``:
-    :meth:`PurchaseDays.active`); open at its last day (or the as-of day when earlier)."""
-    active = int(active[days.column(scope.start): days.column(scope.end) + 1].sum())
-    day = min(scope.end_exclusive - timedelta(days=1), days.as_of)
-    return figures(rows, rows.in_months(scope.start, scope.end), active, target, days.as_of, day)
+    or the as-of day when earlier) and ``provisional`` (the month ends after the as-of day); and the period's
+    :data:`FIGURES`: its complaints against its active customer-months, open at its last day (or the as-of day when
+    earlier). ``active``: :meth:`PurchaseDays.active`."""
+    months, inside, counts = _month_counts(rows, days, active, scope, target)
+    out = [{"month": m, **f, "provisional": add_months(m, 1) - timedelta(days=1) > days.as_of}
+           for m, f in zip(months, _figures(counts), strict=True)]
+    total = counts.sum(axis=0)
+    total[1] = len(np.unique(rows.customer[inside]))
+    total[5] = _open_at(rows, [min(scope.end_exclusive - timedelta(days=1), days.as_of)])[0]
+    return pd.DataFrame(out, columns=["month", *FIGURES, "provisional"]), _figures(total)[0]
 
 
 def _bands(values: np.ndarray, edges: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
@@ -214,14 +234,14 @@ def open_complaints(rows: ComplaintRows, days: PurchaseDays, as_of: date) -> tup
     age = churn.day_number(as_of) - rows.made[still]
     names, counts = _bands(age, AGE_BANDS)
     labels = np.array([*rows.categories, None], dtype=object)
-    listed = pd.DataFrame({
-        "customer_id": days.ids[rows.customer[still]],
-        "feedback_date": (rows.made[still]).astype("datetime64[D]").astype("datetime64[s]"),
-        "category": labels[np.where(rows.category[still] < 0, len(rows.categories), rows.category[still])],
-        "days_open": age})
+    category = labels[np.where(rows.category[still] < 0, len(rows.categories), rows.category[still])]
+    listed = pd.DataFrame({"customer_id": days.ids[rows.customer[still]],
+                           "feedback_date": rows.made[still].astype("datetime64[D]").astype("datetime64[s]"),
+                           "days_open": age, "at": np.arange(len(age))})
     listed = listed.sort_values(["days_open", "customer_id"], ascending=[False, True]).reset_index(drop=True)
-    return pd.DataFrame({"band": names, "complaints": counts}), with_objects(listed, category=[
-        None if pd.isna(c) else c for c in listed["category"]])
+    listed = with_objects(listed, category=list(category[listed.pop("at").to_numpy()]))
+    return (pd.DataFrame({"band": names, "complaints": counts}),
+            listed[["customer_id", "feedback_date", "category", "days_open"]])
 
 
 def speeds(rows: ComplaintRows, target: int, as_of: date) -> np.ndarray:
@@ -280,10 +300,10 @@ def categories(rows: ComplaintRows, scope: Scope, target: int, as_of: date) -> p
 class Complaints:
     """The complaints part of the page (module docstrings): the period's and the comparison period's
     :data:`FIGURES` with the tests of their change (``per_1000_p_value``, ``within_p_value``; NaN without a
-    comparison; ``moved``: per figure, "up" or "down" beyond sampling error, else None), the months of both, the
-    categories, the period's complaints by days to resolve (``resolution``) and their Kaplan–Meier curve
-    (``time_to_resolve``; None without any), the complaints open at the as-of day by age and listed, and the
-    retention after a complaint."""
+    comparison or with nothing to compare; ``moved``: per figure, "up" or "down" beyond sampling error, else None),
+    the months of both, the categories, the period's complaints by days to resolve (``resolution``) and their
+    Kaplan–Meier curve (``time_to_resolve``; None without any), the complaints open at the as-of day by age and
+    listed, and the retention after a complaint."""
 
     scope: Scope
     target_days: int
@@ -336,8 +356,9 @@ def complaints(con: duckdb.DuckDBPyConnection, scope: Scope, *, target_days: int
     rows = complaint_rows(con, scope, days)
     comparison = scope.comparison()
     active = days.active()
-    period = period_figures(rows, days, active, scope, target)
-    before = None if comparison is None else period_figures(rows, days, active, comparison, target)
+    months, period = monthly(rows, days, active, scope, target)
+    comparison_months, before = (None, None) if comparison is None else monthly(rows, days, active, comparison,
+                                                                                 target)
     per_1000_p, within_p = np.nan, np.nan
     if before is not None:
         events, exposure = period["complaints"] + before["complaints"], period["active"] + before["active"]
@@ -353,8 +374,7 @@ def complaints(con: duckdb.DuckDBPyConnection, scope: Scope, *, target_days: int
     return Complaints(
         scope=scope, target_days=target, as_of=days.as_of, period=period, comparison=before,
         per_1000_p_value=float(per_1000_p), within_p_value=float(within_p), moved=moved,
-        monthly=monthly(rows, days, active, scope, target),
-        comparison_monthly=None if comparison is None else monthly(rows, days, active, comparison, target),
+        monthly=months, comparison_monthly=comparison_months,
         categories=categories(rows, scope, target, days.as_of),
         resolution=resolution_bands(rows, made, days.as_of), time_to_resolve=time_to_resolve(rows, made, days.as_of),
         open_by_age=opened, open_list=listed,
