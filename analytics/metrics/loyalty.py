@@ -219,7 +219,7 @@ class Loyalty:
     ``comparison`` (the last row of ``trend`` and of ``comparison_trend``: :data:`FIGURE_COLUMNS`, ``month``,
     ``partial``), the test of their share loyal (``p_value``, ``moved``: "up", "down" or None), the trends (one row
     per month of each period), the period's ``frequency`` distribution and ``tenure``, and the groups
-    (:data:`GROUP_COLUMNS`; ``by_tier`` None unless asked for)."""
+    (:data:`GROUP_COLUMNS`; ``by_tier`` None when not asked for)."""
 
     scope: Scope
     min_days: int
@@ -287,6 +287,7 @@ def loyal_customers(days: PurchaseDays, month: date, min_days: int = DEFAULT_MIN
     year = days.year_days(month)
     base = year > 0
     regions = np.array([*days.regions, None], dtype=object)
-    return pd.DataFrame({"customer_id": days.ids[base], "purchase_days": year[base], "loyal": year[base] >= n,
-                         "tenure_days": tenure_days(days, month)[base],
-                         "home_region": regions[np.where(days.region < 0, len(days.regions), days.region)][base]})
+    frame = pd.DataFrame({"customer_id": days.ids[base], "purchase_days": year[base], "loyal": year[base] >= n,
+                          "tenure_days": tenure_days(days, month)[base]})
+    return with_objects(frame, home_region=list(regions[np.where(days.region < 0, len(days.regions),
+                                                                 days.region)][base]))
