@@ -76,6 +76,8 @@ def _rows(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
     """Per value of ``key`` (or one row): the counts and the figures with their intervals, flat."""
     groups = [(None, frame)] if key is None else list(frame.groupby(key, dropna=False, sort=True))
     out = []
+    if not groups:  # (no responses: no groups, the columns all the same)
+        return _rows(frame, None).iloc[:0]
     for label, rows in groups:
         c = counts(rows)
         f = figures(c)

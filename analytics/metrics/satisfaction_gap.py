@@ -79,6 +79,8 @@ def _share(k: int, n: int) -> tuple[float, float, float]:
 def gap_rows(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
     """Per group of ``key`` (one row for None): surveyed customers ``n``, ``satisfied`` and ``loyal`` shares with
     their intervals and the ``gap`` (satisfied − loyal, in points)."""
+    if key is not None and not len(frame):  # (nobody surveyed: no groups, the columns all the same)
+        return gap_rows(frame, None).iloc[:0]
     groups = [(None, frame)] if key is None else list(frame.groupby(key, dropna=False, sort=True))
     out = []
     for label, rows in groups:
