@@ -115,7 +115,7 @@ def purchase_days(con: duckdb.DuckDBPyConnection, scope: Scope) -> PurchaseDays:
     cumulative = np.zeros((n, months + 1), dtype=np.int16, order="F")
     cumulative[np.asarray(rows["idx"]), np.asarray(rows["col"]) + 1] = np.asarray(rows["days"])
     np.cumsum(cumulative, axis=1, out=cumulative)
-    codes, labels = pd.factorize(pd.Series(np.asarray(people["home_region"], dtype=object)), sort=True)
+    codes, labels = pd.factorize(np.asarray(people["home_region"], dtype=object), sort=True)
     return PurchaseDays(ids=np.asarray(people["customer_id"], dtype=object), regions=tuple(labels),
                         region=np.asarray(codes, dtype=np.int64), first=np.asarray(people["first"], dtype=np.int64),
                         numbers=np.asarray(people["seq"], dtype=np.int64) if numbered else None,
