@@ -20,7 +20,8 @@ keeps no choice for an import that found nothing to replace).
 
 A row's identity (``claim_key``, 128 bits) is the same on both sides:
 
-- a row with a natural key (customer id, feedback id, lead id): the key;
+- a row with a natural key (customer id, lead id; a feedback row's id and scale, so the CSAT and
+  NPS answers of one response are two rows): the key;
 - an order line: its order number, its content (:func:`~analytics.ingest.identity.line_hash`)
   and its occurrence among identical lines of the order (the second identical line of an
   order is another line than the first);
@@ -50,8 +51,11 @@ def _line_key(alias: str = "") -> str:
 
 
 def _natural_key(kind: str, alias: str = "") -> str:
+    """The claim key of a row with a natural key: its key's parts (an empty part after the first,
+    a complaint's scale, is left out, so a key of one part hashes as it always did)."""
     prefix = f"{alias}." if alias else ""
-    return f"md5_number(concat_ws(chr(31), 'key', {prefix}{NATURAL_KEYS[kind][0]}))"
+    parts = ", ".join(f"{prefix}{k}" for k in NATURAL_KEYS[kind])
+    return f"md5_number(concat_ws(chr(31), 'key', {parts}))"
 
 
 def record_claims(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping, import_id: int) -> int:
@@ -96,9 +100,15 @@ def hold_versions(cur: duckdb.DuckDBPyConnection, kind: str, row: str, source: s
     cur.execute(f"insert into {kind}_held {row} from {source}", [import_id])
 
 
-def _unit(kind: str) -> str:
-    """The column that names what a held version stands in for: the order, or the key."""
-    return NATURAL_KEYS[kind][0]
+def _unit(kind: str, alias: str = "") -> str:
+    """What a held version stands in for: the order (its number), or the key (a key of several
+    parts, a feedback row's id and scale, as one text; NULL without its first part)."""
+    prefix = f"{alias}." if alias else ""
+    keys = NATURAL_KEYS[kind]
+    if kind == "transactions" or len(keys) == 1:
+        return f"{prefix}{keys[0]}"
+    parts = ", ".join(f"{prefix}{k}" for k in keys)
+    return f"case when {prefix}{keys[0]} is not null then concat_ws(chr(31), {parts}) end"
 
 
 def _held_keys(kind: str, import_id: int) -> str:
@@ -106,7 +116,7 @@ def _held_keys(kind: str, import_id: int) -> str:
     or key) and ``claim_key``."""
     unit = _unit(kind)
     if kind != "transactions":
-        return (f"select rowid as rid, {unit} as unit, case when {unit} is null then row_key "
+        return (f"select rowid as rid, {unit} as unit, case when {NATURAL_KEYS[kind][0]} is null then row_key "
                 f"else {_natural_key(kind)} end as claim_key from {kind} where import_id = {int(import_id)}")
     # order lines are numbered among the live lines of their order (earlier imports first)
     orders = f"select distinct transaction_id from transactions where import_id = {int(import_id)}"
@@ -172,17 +182,17 @@ def bring_back(cur: duckdb.DuckDBPyConnection, kind: str, units: str) -> int:
     """After an undo removed rows: each order or key of ``units`` (a query) left with no live
     row takes the earliest committed import's held version of it, if any (counted in that
     import's ``rows_inherited``). Returns how many rows it brought in."""
-    unit = _unit(kind)
+    held, live = _unit(kind, "h"), _unit(kind, "k")
     cur.execute("drop table if exists _back")
-    cur.execute(f"create temp table _back as select {unit}, min(import_id) as import_id from {kind}_held "
-                f"where {unit} in ({units}) and {unit} not in (select {unit} from {kind} where {unit} in ({units})) "
-                f"group by {unit}")
-    brought = cur.execute(f"insert into {kind} select h.* from {kind}_held h semi join _back b "
-                          f"using ({unit}, import_id)").fetchall()[0][0]
+    cur.execute(f"create temp table _back as select {held} as unit, min(h.import_id) as import_id from {kind}_held h "
+                f"where {held} in ({units}) and {held} not in (select {live} from {kind} k where {live} in ({units})) "
+                f"group by 1")
+    versions = f"from {kind}_held h semi join _back b on {held} = b.unit and h.import_id = b.import_id"
+    brought = cur.execute(f"insert into {kind} select h.* {versions}").fetchall()[0][0]
     cur.execute("update imports set rows_inherited = coalesce(rows_inherited, 0) + n from "
-                f"(select import_id, count(*) as n from {kind}_held h semi join _back b using ({unit}, import_id) "
-                "group by import_id) b where imports.import_id = b.import_id")
-    cur.execute(f"delete from {kind}_held h using _back b where h.{unit} = b.{unit} and h.import_id = b.import_id")
+                f"(select h.import_id, count(*) as n {versions} group by h.import_id) b "
+                "where imports.import_id = b.import_id")
+    cur.execute(f"delete from {kind}_held h using _back b where {held} = b.unit and h.import_id = b.import_id")
     cur.execute("drop table _back")
     return int(brought)
 
@@ -239,17 +249,17 @@ def take_out(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> UndoE
         restored = restore_replaced(cur, import_id)  # the lines of orders it replaced, as they were
         remove_attributes(cur, import_id)  # what its lines said about their customers
     unit = _unit(kind)  # the orders and keys it leaves
-    cur.execute(f"create or replace temp table _undone as select distinct {unit} from {kind} "
+    cur.execute(f"create or replace temp table _undone as select distinct {unit} as unit from {kind} "
                 f"where import_id = ? and {unit} is not null", [import_id])
     if kind == "transactions":  # the purchases its rows without order numbers named
         cur.execute(f"create or replace temp table _undone_purchases as select distinct {purchase_key('t')} as p "
                     f"from transactions t where import_id = ? and transaction_id is null", [import_id])
     removed = cur.execute(f"delete from {kind} where import_id = ?", [import_id]).fetchall()[0][0]
-    brought = bring_back(cur, kind, f"select {unit} from _undone")
+    brought = bring_back(cur, kind, "select unit from _undone")
     if kind == "transactions":
         brought += _bring_back_purchases(cur)
     if kind == "transactions":  # an order whose first line went starts on its next one
-        mark_order_starts(cur, "select transaction_id from _undone")
+        mark_order_starts(cur, "select unit from _undone")
     cur.execute("drop table _undone")
     return UndoEffect(removed=int(removed), kept=kept, brought_back=restored + brought)
 

@@ -46,11 +46,14 @@ def hash_expr(cols: tuple[Column, ...], alias: str = "", present: frozenset[str]
 
 
 def natural_key_columns(kind: str, mapping: Mapping) -> list[str]:
-    """The natural key columns this file has; empty when rows are keyed by content."""
+    """The natural key columns this file has; empty when rows are keyed by content. The key
+    starts with a column of the file; its other parts are the file's or always staged (a
+    feedback row's scale)."""
     keys = NATURAL_KEYS[kind]
     if keys[0] not in mapping.columns:
         return []
-    return [k for k in keys if k in mapping.columns]
+    present = staged_columns(mapping)
+    return [k for k in keys if k in present]
 
 
 def is_order_file(kind: str, mapping: Mapping) -> bool:
@@ -99,10 +102,11 @@ def keyless(kind: str, mapping: Mapping, alias: str = "") -> str:
 def same_key(kind: str, mapping: Mapping, a: str, b: str, *, stored: bool = True) -> str:
     """Join condition: row ``a`` (staged) has the natural key of row ``b`` (stored, else
     staged too). Empty key cells after the first compare equal, and a key column the file
-    lacks is empty."""
+    lacks (and staging does not make) is empty."""
     conds = []
+    present = staged_columns(mapping)
     for i, k in enumerate(NATURAL_KEYS[kind]):
-        if k not in mapping.columns:
+        if k not in present:
             if stored:
                 conds.append(f"{b}.{k} is null")
         else:

@@ -87,12 +87,19 @@ def derived_columns(mapping: Mapping) -> dict[str, str]:
     return derived
 
 
+#: Stored columns a kind's staged rows always hold, mapped or not: a feedback row's score (its
+#: question's answer, or none) and the score as answered (:mod:`analytics.ingest.surveys`).
+ALWAYS_STAGED: dict[str, frozenset[str]] = {
+    "feedback": frozenset({"score", "original_score", "original_scale"}),
+}
+
+
 def staged_columns(mapping: Mapping) -> frozenset[str]:
-    """The canonical columns the staged table holds: the mapped ones, the coded ones, and the
-    stored columns derived from others (:func:`derived_columns`), which are hashed, compared
-    and stored as a file's own would be."""
+    """The canonical columns the staged table holds: the mapped ones, the coded ones, those a
+    kind always stages (:data:`ALWAYS_STAGED`), and the stored columns derived from others
+    (:func:`derived_columns`), which are hashed, compared and stored as a file's own would be."""
     return (frozenset(mapping.columns) | {name for kind, name in CODED if kind == mapping.kind}
-            | frozenset(derived_columns(mapping)))
+            | ALWAYS_STAGED.get(mapping.kind, frozenset()) | frozenset(derived_columns(mapping)))
 
 
 # Characters trimmed from both ends of every cell: ASCII white space and the full-width

@@ -16,7 +16,14 @@ from datetime import datetime
 import duckdb
 
 from analytics.errors import MappingError
-from analytics.ingest.schema import COLUMNS, KINDS, missing_required, normalize_header, required_columns
+from analytics.ingest.schema import (
+    COLUMNS,
+    INSTEAD_OF,
+    KINDS,
+    missing_required,
+    normalize_header,
+    required_columns,
+)
 from analytics.store.connection import WRITE_LOCK
 
 
@@ -68,11 +75,26 @@ def detect_kind(headers: list[str]) -> str | None:
         found = _candidates(kind, headers)
         if missing_required(kind, found):
             continue
-        # required matches weigh most; among equals, the more specific kind wins
-        score = 10 * len(required_columns(kind)) + len(found)
+        # required matches weigh most (a score a complaint export does without, less); among
+        # equals, the more specific kind wins
+        score = 10 * len(required_columns(kind)) - 5 * len(done_without(kind, found)) + len(found)
         if score > best_score:
             best, best_score = kind, score
     return best
+
+
+def done_without(kind: str, mapped: dict[str, int]) -> list[str]:
+    """The required columns of ``kind`` a file does without (:data:`~analytics.ingest.schema.INSTEAD_OF`)."""
+    return [r for r in required_columns(kind) if r not in mapped and (kind, r) in INSTEAD_OF]
+
+
+def _questions_by_scale_column(kind: str, columns: dict[str, int]) -> None:
+    """A feedback file with a scale column and one question column (``满意度`` beside ``量表``):
+    its scores are of the scale each row names, so the column is the score column (a survey
+    export in one row per answer names its score column as it likes)."""
+    questions = [q for q in ("csat_score", "nps_score") if q in columns]
+    if kind == "feedback" and "scale" in columns and "score" not in columns and len(questions) == 1:
+        columns["score"] = columns.pop(questions[0])
 
 
 def propose_mapping(headers: list[str], kind: str | None = None,
@@ -107,6 +129,7 @@ def propose_mapping(headers: list[str], kind: str | None = None,
     if kind not in KINDS:
         raise MappingError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     columns = _candidates(kind, headers)
+    _questions_by_scale_column(kind, columns)
     for canonical, header in (explicit or {}).items():
         names = [c.name for c in COLUMNS[kind]]
         if canonical not in names:

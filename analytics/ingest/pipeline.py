@@ -37,7 +37,9 @@ from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import stored_columns
 from analytics.ingest.stage import attach_stage, release_stage
 from analytics.ingest.staging import define_macros, parse
-from analytics.ingest.validate import SCALE_DECISION, SCALE_HINT, validate_staged
+from analytics.ingest.survey_scales import SCALE_DECISION, SCALE_HINT
+from analytics.ingest.surveys import line_counts
+from analytics.ingest.validate import validate_staged
 from analytics.store import audits, marts
 from analytics.store.connection import bump_data_version, write_transaction
 
@@ -178,7 +180,7 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str | Path, *, kind: str | Non
         padding = find_padding(cur, staged, mapped)  # ids that lost their leading zeros
         if pad_ids and padding:
             apply_padding(cur, staged, mapped, padding)
-        report = validate_staged(cur, raw, mapped, staged, date_order, amended, scale=scale)
+        report, staged = validate_staged(cur, raw, mapped, staged, date_order, amended, scale=scale)
         report.notes[:0] = raw.notes + normalized  # how the file was read (no header row, runs of spaces)
         tell_padding(report, padding, pad_ids)
         progress("compared with database", 0.5)
@@ -256,6 +258,13 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
         report.orders_amended = int(cur.execute(f"select count(*) from {staged}_amended").fetchall()[0][0]) \
             if is_order_file(kind, prepared.mapping) else 0
         report.rows_to_import = imported
+        if kind == "feedback":  # a row per answer: the report counts the lines they came from
+            lines = line_counts(cur, staged)
+            report.rows_conflicting, report.rows_already_present = lines["conflicting"], lines["present"]
+            report.rows_to_import = lines["new"]
+            report.scores = {s: int(n) for s, n in cur.execute(
+                "select coalesce(scale, 'none'), count(*) from feedback where import_id = ? group by all order by 1",
+                [import_id]).fetchall()}
         report.rows_imported = imported
         cur.execute(
             "insert into imports (import_id, kind, file_name, content_hash, file_format, encoding, "

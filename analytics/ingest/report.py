@@ -19,7 +19,7 @@ from analytics.ingest.identity import is_order_file, natural_key_columns, same_k
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import amended_orders, note_amended_rows, stored_lines
 from analytics.ingest.readers import RawTable
-from analytics.ingest.schema import NATURAL_KEYS
+from analytics.ingest.surveys import line_counts, scores_to_write
 
 LIST_LIMIT = 1000  # rejects / conflicts listed in a report (all rejects are stored)
 
@@ -39,6 +39,13 @@ class ImportReport:
     city by a sales file and the imports before it
     (:func:`analytics.ingest.attributes.note_conflicts`). ``id_padding`` lists the id columns whose
     ids match stored ids only when zero-padded (:func:`analytics.ingest.padding.find_padding`).
+
+    A feedback file stores a row per answer (:mod:`analytics.ingest.surveys`): its counts above
+    are lines of the file (a line is new when one of its answers is), but ``rows_imported``, as the
+    ledger's, counts the rows written; ``scores`` counts the rows to write (written, once
+    committed) per scale (``none``: complaints), ``score_scales`` says how each score column was
+    read and converted, and ``missing_scores`` counts each column's missing answers (codes and
+    blanks) with their first lines.
     """
 
     file: str
@@ -80,6 +87,9 @@ class ImportReport:
     date_readings: dict[str, dict[str, Any]] = field(default_factory=dict)
     needs_confirmation: list[str] = field(default_factory=list)
     id_padding: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[str, int] = field(default_factory=dict)
+    score_scales: list[dict[str, Any]] = field(default_factory=list)
+    missing_scores: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     already_imported_as: list[int] = field(default_factory=list)
     status: str = "preview"  # preview | committed | nothing new
@@ -136,6 +146,11 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
         f"select count(*) filter (where status = 'present'), "
         f"count(*) filter (where status = 'conflict_db'), "
         f"count(*) filter (where status = 'amended') from {staged}_db").fetchall()[0]
+    if kind == "feedback":  # a row per answer: counted as the lines they came from
+        lines = line_counts(cur, staged)
+        valid, dup, repeated, present = lines["valid"], lines["duplicate"], lines["repeated"], lines["present"]
+        conflict, conflict_db = lines["conflicting"], 0
+        report.scores = scores_to_write(cur, staged)
     report.rows_read = raw.rows_read
     report.rows_rejected = bad + len(raw.malformed)
     report.rows_excluded = blank_rows + total_rows + len(raw.blank_lines)
@@ -176,7 +191,7 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
                              f"order by _line limit {LIST_LIMIT}").fetchall()
     ]
     report.excluded = sorted(excluded, key=lambda e: e["line"])[:LIST_LIMIT]
-    key_cols = [k for k in NATURAL_KEYS[kind] if k in report.mapping]
+    key_cols = natural_key_columns(kind, mapping)
     key_expr = " || ' / ' || ".join(f"coalesce(cast(s.{k} as varchar), '')" for k in key_cols) or "''"
     conflicts = []
     if natural:

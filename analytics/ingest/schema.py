@@ -121,11 +121,21 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "feedback": (
         _c("customer_id", "id", *_CUSTOMER_ID, required=True),
         _c("feedback_date", "date", "date", "survey date", "response date", "feedback date",
-           "日期", "反馈日期", "调查日期", "评价日期", "投诉日期", "提交时间", required=True),
-        _c("score", "number", "score", "rating", "csat", "nps", "satisfaction", "评分", "满意度",
-           "得分", "分数", "打分", "推荐度", required=True),
+           "日期", "反馈日期", "调查日期", "评价日期", "投诉日期", "提交时间", "提交答卷时间",
+           "填写时间", "答题时间", required=True),
+        # a score whose scale the row's scale column says (or the scores' range: CSAT or NPS)
+        _c("score", "number", "score", "rating", "评分", "得分", "分数", "打分", "评分值", "分值",
+           required=True),
+        # the two questions a survey row often asks, each read on its own scale
+        # (analytics/ingest/survey_scales.py) and stored as a row of its own
+        _c("csat_score", "number", "csat", "csat score", "satisfaction", "satisfaction score",
+           "overall satisfaction", "满意度", "满意度评分", "满意度得分", "满意程度", "总体满意度",
+           "整体满意度", stored=False),
+        _c("nps_score", "number", "nps", "nps score", "recommend", "likelihood to recommend",
+           "recommendation", "推荐意愿", "推荐度", "推荐可能性", "推荐指数", "推荐意向", "净推荐值",
+           stored=False),
         _c("feedback_id", "id", "feedback id", "response id", "survey id", "ticket id",
-           "反馈编号", "工单号", "问卷编号"),
+           "反馈编号", "工单号", "问卷编号", "答卷编号", "投诉编号"),
         _c("scale", "text", "scale", "score type", "survey type", "量表", "评分类型", "问卷类型"),
         _c("feedback_kind", "text", "kind", "feedback type", "feedback kind", "反馈类型",
            "类型"),
@@ -134,7 +144,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("resolved_date", "date", "resolved date", "closed date", "resolution date",
            "解决日期", "处理完成日期", "结案日期"),
         _c("comment", "text", "comment", "comments", "text", "verbatim", "备注", "评价内容",
-           "意见", "内容", "留言"),
+           "意见", "内容", "留言", "投诉内容", "反馈内容", "问题描述"),
     ),
     "leads": (
         _c("lead_id", "id", "lead id", "lead", "opportunity id", "prospect id", "线索编号",
@@ -160,10 +170,12 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 # Without them, a row is identified by its content (see analytics/ingest/identity.py). A
 # transaction id is an order number: a line is identified by it and its line id, or, in a
 # file without line ids, by its content and its occurrence among identical lines of the order.
+# A feedback row is its response's id and its scale: one response's CSAT and NPS answers are two
+# rows (the scale is always staged: given, inferred or the question's; see natural_key_columns).
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "transactions": ("transaction_id", "line_id"),
     "customers": ("customer_id",),
-    "feedback": ("feedback_id",),
+    "feedback": ("feedback_id", "scale"),
     "leads": ("lead_id",),
 }
 
@@ -256,17 +268,32 @@ DERIVED_FROM: dict[tuple[str, str], tuple[str, ...]] = {
     ("transactions", "amount"): ("unit_price", "quantity"),
 }
 
+#: A required column a file may lack when it has any one of these: a survey file may give its
+#: scores as the answers to the satisfaction and recommend questions, and a complaint export
+#: has no score at all (its rows are complaints: a category, a resolved date, or a kind column).
+INSTEAD_OF: dict[tuple[str, str], tuple[str, ...]] = {
+    ("feedback", "score"): ("csat_score", "nps_score", "category", "resolved_date", "feedback_kind"),
+}
+
+#: Stored columns no file column feeds: a survey score as answered (``original_score``) and the
+#: scale it was asked on (``original_scale``: ``1-5``, ``0-10``, ``1-7``, ``0-100``, ...), beside
+#: the score on its canonical scale (analytics/ingest/survey_scales.py).
+COMPUTED: dict[str, tuple[Column, ...]] = {
+    "feedback": (Column("original_score", "number"), Column("original_scale", "text")),
+}
+
 
 def missing_required(kind: str, mapped: set[str] | dict[str, object]) -> list[str]:
     """The required columns of ``kind`` that ``mapped`` (the canonical columns a file has)
-    neither has nor can derive (:data:`DERIVED_FROM`)."""
+    neither has nor can derive (:data:`DERIVED_FROM`) nor do without (:data:`INSTEAD_OF`)."""
     return [r for r in required_columns(kind)
-            if r not in mapped and not all(c in mapped for c in DERIVED_FROM.get((kind, r), ("-",)))]
+            if r not in mapped and not all(c in mapped for c in DERIVED_FROM.get((kind, r), ("-",)))
+            and not any(c in mapped for c in INSTEAD_OF.get((kind, r), ()))]
 
 
 def stored_columns(kind: str) -> tuple[Column, ...]:
-    """The columns kept on a row of ``kind`` (in the table of that name)."""
-    return tuple(c for c in COLUMNS[kind] if c.stored)
+    """The columns kept on a row of ``kind`` (in the table of that name), the computed ones last."""
+    return tuple(c for c in COLUMNS[kind] if c.stored) + COMPUTED.get(kind, ())
 
 
 def identity_columns(kind: str) -> tuple[Column, ...]:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.ingest import surveys
 from analytics.ingest.identity import natural_key_columns
 from analytics.ingest.layout import AMOUNT_PLACES, CODED, PIVOT, TRIM, derived_columns, failed_texts, trimmed_later
 from analytics.ingest.mapping import Mapping
@@ -249,10 +250,13 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     # slow parsers trim for themselves. Only id and text columns are trimmed, and optional text
     # later, per distinct value (layout.trimmed_later).
     trim_now = [c for c in mapped if c.type in ("id", "text") and not trimmed_later(kind, c)]
-    level1 = line_exprs + [
-        f"{_trimmed(cell[c.name]) if c in trim_now else _empty_null(cell[c.name])} as t_{c.name}"
-        for c in mapped] + [f"{_native_cast(c, cell[c.name])} as n_{c.name}" for c in mapped
-                            if c.type not in ("id", "text")] + cells
+    # a feedback score cell holding a missing-value word (N/A, 无) is no text to parse: its word is kept
+    answers = surveys.score_columns(mapping)
+    texts = {c.name: _trimmed(cell[c.name]) if c in trim_now else surveys.answer_text(cell[c.name])
+             if c.name in answers else _empty_null(cell[c.name]) for c in mapped}
+    level1 = line_exprs + [f"{texts[c.name]} as t_{c.name}" for c in mapped] + [
+        f"{_native_cast(c, cell[c.name])} as n_{c.name}" for c in mapped if c.type not in ("id", "text")] + [
+        f"{surveys.missing_word(cell[n])} as m_{n}" for n in answers] + cells
     text_cells = dict.fromkeys(cell[c.name] for c in trim_now)
     level0 = ["*", *(f"ord({x}[-1]) as {_last_char(x)}" for x in text_cells)]
     # Blank and total rows have an empty id (or the id cell holds the total word): only
@@ -271,9 +275,8 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
             # a coded column: its canonical word, and the text when the word is unknown
             known = word_case(t, words) if c.name in cell else "cast(null as varchar)"
             value = known
-            if c.name == "feedback_kind":  # a feedback row without a kind: by its score
-                given = f"when {t} is not null then {known} " if c.name in cell else ""
-                value = (f"case {given}when t_score is null then 'complaint' else 'survey' end")
+            if c.name == "feedback_kind":  # a feedback row without a kind: by its scores
+                value = surveys.kind_expr(mapping, f"when {t} is not null then {known} " if c.name in cell else "")
             level2.append(f"{value} as {c.name}")
             level2.append(f"case when {known} is null then {t} end as raw_{c.name}"
                           if c.name in cell else f"cast(null as varchar) as raw_{c.name}")
@@ -284,6 +287,7 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
             if c.type not in ("id", "text"):
                 level2.append(t)
                 failed.append((c.name, t))
+    level2 += surveys.staged_extras(mapping)
     # a repeated header line is excluded as a total row is (``_header`` says which it is)
     exclude = f" exclude ({', '.join([t for _, t in failed] + ['_total'])})"
     # Rows are identified by their natural key when the file has one; else by content.

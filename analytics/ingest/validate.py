@@ -35,7 +35,9 @@ from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import check_policy
 from analytics.ingest.readers import RawTable
 from analytics.ingest.report import ImportReport, fill_counts
-from analytics.ingest.schema import COLUMNS, Column, identity_columns
+from analytics.ingest.schema import COLUMNS, INSTEAD_OF, Column, identity_columns
+from analytics.ingest.survey_scales import settle_scores
+from analytics.ingest.surveys import explode, row_checks
 
 
 def content_hash(mapping: Mapping) -> str:
@@ -44,12 +46,15 @@ def content_hash(mapping: Mapping) -> str:
 
 
 def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, staged: str,
-                    date_order: str | None, amended: str = "keep", scale: str | None = None) -> ImportReport:
+                    date_order: str | None, amended: str = "keep",
+                    scale: str | None = None) -> tuple[ImportReport, str]:
     """Validate and identify the staged rows; report what the import would do.
 
     Writes the side tables of ``staged``: ``_bad`` (the invalid rows), ``_rejects``,
     ``_dups``, ``_orders``, ``_known`` and ``_amended`` (order lines), ``_db`` and the view
-    ``_candidates`` (the rows to import, with their ``_key`` and ``_order_start``).
+    ``_candidates`` (the rows to import, with their ``_key`` and ``_order_start``). A feedback
+    file's lines are first made a row per answer (:func:`analytics.ingest.surveys.explode`):
+    the side tables are then those of the new staged table.
 
     Parameters
     ----------
@@ -68,12 +73,18 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
         ``"replace"`` (:mod:`analytics.ingest.orders`).
     scale
         ``"csat"``, ``"nps"`` or None: the scale of scores given without one (see
-        :func:`_infer_scale`).
+        :mod:`analytics.ingest.survey_scales`).
 
     Returns
     -------
-    ImportReport
-        The validation report (status ``preview``).
+    tuple of (ImportReport, str)
+        The validation report (status ``preview``), and the staged table the rows to import
+        are in (``staged``, or a feedback file's row per answer).
+
+    Raises
+    ------
+    MappingError
+        A feedback file's recommend column on a scale NPS cannot be read from.
     """
     kind = mapping.kind
     cols = COLUMNS[kind]
@@ -85,8 +96,10 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
         unmapped_columns=mapping.unmapped, amended_policy=check_policy(amended),
     )
     _settle_day_month(cur, staged, mapping, date_order, report)
-    if kind == "feedback":
-        _infer_scale(cur, staged, mapping, report, scale)
+    if kind == "feedback":  # each score column read on its scale, then a row per answer
+        scales = settle_scores(cur, staged, mapping, report, scale)
+        cur.execute(f"update {staged} set _invalid = {invalid_expr(kind, mapping)} where not _blank")
+        staged = explode(cur, staged, mapping, scales)
     checks = _row_checks(kind, cols, mapping)
     ok = VALID
     view = f"{staged}_v"
@@ -142,7 +155,7 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
     if report.already_imported_as:
         ids = ", ".join(f"#{i}" for i in report.already_imported_as)
         report.notes.append(f"this exact file was imported before as {ids}")
-    return report
+    return report, staged
 
 
 def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
@@ -218,59 +231,6 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
         cur.execute(f"update {staged} set _invalid = {invalid_expr(mapping.kind, mapping)} where _invalid")
 
 
-#: Say in ``needs_confirmation`` that the scale of scores is open (the pipeline's hint goes with it).
-SCALE_DECISION = "choose the scale"
-SCALE_HINT = "give the score scale: csat or nps"
-#: The share of scores outside a scale that are still a few strays (rejected, the scale kept).
-STRAY_SHARE = 0.02
-_SCALES = {"csat": ("CSAT 1–5", "1–5", 1, 5), "nps": ("NPS 0–10", "0–10", 0, 10)}
-
-
-def _infer_scale(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
-                 report: ImportReport, chosen: str | None = None) -> None:
-    """The scale of the scores given without one, decided for the column with its evidence.
-
-    CSAT (1-5) when at most :data:`STRAY_SHARE` of the scores fall outside 1-5: those few are
-    rejected (each with its line), never a reason to read every other score as NPS. NPS (0-10)
-    when at least half fall outside 1-5 and at most a few outside 0-10. Scores that fit neither
-    reading so plainly (or a ``chosen`` scale, which is used as given) are read on the scale
-    proposed (most outside 1-5: NPS, else CSAT), and the report asks the analyst to confirm it
-    (``needs_confirmation``); the note gives the evidence: ``scores 1–5 in 998 of 1000 rows; 2
-    outside: rejected``.
-    """
-    where = "scale is null and raw_scale is null and score is not null and not _blank and not _total"
-    n, out_csat, out_nps = cur.execute(
-        f"select count(*), count(*) filter (where score < 1 or score > 5), "
-        f"count(*) filter (where score < 0 or score > 10) from {staged} where {where}").fetchall()[0]
-    if not n:
-        return
-    outside = {"csat": out_csat, "nps": out_nps}
-    header = mapping.header_of("score")
-    if chosen is not None:
-        scale, how = chosen, ", as chosen"
-    elif out_csat <= STRAY_SHARE * n:
-        scale, how = "csat", ""
-    elif out_nps <= STRAY_SHARE * n and out_csat >= 0.5 * n:
-        scale, how = "nps", ""
-    else:
-        scale, how = ("nps" if out_csat >= 0.5 * n else "csat"), None
-        report.needs_confirmation.append(
-            f"column {header}: the scores fit no one scale (1–5 in {n - out_csat} of {n} rows, 0–10 in "
-            f"{n - out_nps} of {n}); proposed {_SCALES[scale][0]}, confirm or {SCALE_DECISION} "
-            "(scores outside it are rejected)")
-    cur.execute(f"update {staged} set scale = ? where scale is null and raw_scale is null "
-                "and score is not null", [scale])
-    # the score-range rule applies now that these rows have a scale
-    cur.execute(f"update {staged} set _invalid = {invalid_expr('feedback', mapping)} "
-                "where score is not null")
-    if how is None:
-        return  # the decision asked for says what the scores are
-    label, span, _, _ = _SCALES[scale]
-    out = outside[scale]
-    report.notes.append(f"column {header}: scores {span} in {n - out} of {n} rows"
-                        + (f"; {out} outside: rejected" if out else "") + f"; read as {label}{how}")
-
-
 def _note_derived(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping, ok: str,
                   report: ImportReport) -> None:
     """Say how a derived amount or cost was made; and when every profit a cost is derived
@@ -321,7 +281,7 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
         header = mapping.header_of(c.name)
         typed = c.type not in ("id", "text")
         raw = raw_text(mapping, c.name) if typed else c.name
-        if c.required and not (kind == "feedback" and c.name == "score"):
+        if c.required and (kind, c.name) not in INSTEAD_OF:
             empty = f"{c.name} is null" + (f" and {raw} is null" if typed else "")
             checks.append((header, raw, empty, f"'{c.name} is empty'"))
         if c.type == "date":
@@ -339,22 +299,7 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
         elif typed:
             checks.append((header, raw, f"{c.name} is null and {raw} is not null", "'not a number'"))
     if kind == "feedback":
-        score = mapping.header_of("score")
-        raw_score = raw_text(mapping, "score")
-        checks.append((score, raw_score, f"feedback_kind = 'survey' and score is null and {raw_score} is null",
-                       "'score is empty (required for a survey)'"))
-        checks.append((score, "score",
-                       "(scale = 'csat' and (score < 1 or score > 5)) "
-                       "or (scale = 'nps' and (score < 0 or score > 10))",
-                       "'score ' || cast(score as varchar) || ' is outside the ' || "
-                       "case scale when 'csat' then 'CSAT scale 1-5' else 'NPS scale 0-10' end"))
-        if "scale" in mapping.columns:
-            checks.append((mapping.header_of("scale"), "raw_scale", "raw_scale is not null",
-                           "'unknown scale (use CSAT or NPS)'"))
-        if "feedback_kind" in mapping.columns:
-            checks.append((mapping.header_of("feedback_kind"), "raw_feedback_kind",
-                           "raw_feedback_kind is not null",
-                           "'unknown feedback kind (use survey or complaint)'"))
+        checks += row_checks(mapping)
     if "amount" in derived_columns(mapping):
         price, quantity = mapping.header_of("unit_price"), mapping.header_of("quantity")
         why = "the amount is unit price × quantity"

@@ -15,7 +15,7 @@ from analytics.ingest.pipeline import DATE_ORDERS, SCALES, Progress
 from analytics.ingest.readers import ENCODING_LABELS
 from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import KINDS
-from analytics.ingest.validate import SCALE_DECISION
+from analytics.ingest.survey_scales import SCALE_DECISION
 from ui import loaders, session
 from ui.formats import fmt_int
 from ui.i18n import md_literal, t
