@@ -12,9 +12,10 @@ from typing import Any
 import streamlit as st
 
 from analytics.errors import MappingError
-from analytics.ingest.mapping import save_mapping
+from analytics.ingest.mapping import propose_mapping, save_mapping
 from analytics.ingest.report import ImportReport
 from analytics.ingest.schema import COLUMNS
+from analytics.ingest.surveys import QUESTIONS
 from ui import loaders
 from ui.i18n import md_literal, t
 from ui.importing.messages import column_label, header_label
@@ -78,11 +79,17 @@ def mapping_editor(entry: Staged, report: ImportReport, lang: str) -> None:
 
 
 def required_mapping(entry: Staged, lang: str) -> None:
-    """After a mapping error: the required columns of the chosen kind, to map by hand."""
+    """After a mapping error: the required columns of the chosen kind (and a feedback file's question
+    columns), to map by hand."""
     kind = entry.options["kind"]
     if kind is None:  # the error asked for the kind first
         return
     # a file without a header row has no names to match the other fields by
     st.markdown(t("data_map_required_positional" if entry.samples else "data_map_required", lang))
-    required = [c for c in COLUMNS[kind] if c.required]
-    _mapping_grid(entry, kind, entry.headers or [], entry.overrides, required, lang)
+    # and a survey's question columns: one on a scale the import refuses may be unmapped here
+    required = [c for c in COLUMNS[kind] if c.required or c.name in QUESTIONS]
+    try:  # a mapping that was made, and failed on the data, is shown as it was
+        current = propose_mapping(entry.headers or [], kind, dict(entry.overrides) or None).as_names()
+    except MappingError:
+        current = entry.overrides
+    _mapping_grid(entry, kind, entry.headers or [], current, required, lang)
