@@ -236,7 +236,13 @@ PAGES: tuple[Page, ...] = (
          options=(Option("loyal_min", "int", None, low=satisfaction_view.LOYAL_RANGE[0],
                          high=satisfaction_view.LOYAL_RANGE[1],
                          help="loyal: at least N purchase days in the 12 months ending with the period's last "
-                              f"month (default: {satisfaction_view.LOYAL_MIN})"),)),
+                              f"month (default: {satisfaction_view.LOYAL_MIN})"),
+                  Option("target_days", "int", None, *satisfaction_view.TARGET_RANGE,
+                         help="a complaint's resolution target T in days "
+                              f"(default: {satisfaction_view.TARGET_DAYS})"),
+                  Option("retention_months", "int", None, *satisfaction_view.RETENTION_RANGE,
+                         help="retained after a complaint: a purchase in the H months after its month "
+                              f"(default: {satisfaction_view.RETENTION_MONTHS})"))),
     Page("tiers", title="nav_tiers", icon=":material/change_history:", script="pages/tiers.py",
          roles=frozenset(ROLES), load=tiers_report.load, report=tiers_report.report, text=tiers_report.report_lines,
          label="Customer tiers",

@@ -21,7 +21,9 @@ from analytics.models.scores import decompose
 from analytics.scope import Scope
 from analytics.store.connection import connect
 from ui.figures import satisfaction as fs
-from ui.formats import fmt_int, fmt_money, fmt_pct
+from ui.figures import satisfaction_behaviour as fsb
+from ui.figures import satisfaction_gap as fg
+from ui.formats import fmt_int, fmt_money, fmt_number, fmt_pct
 from ui.i18n import LANGUAGES, t
 
 
@@ -130,7 +132,7 @@ def test_groups_are_ranked_with_those_too_few_to_trust_faded_and_last(view, meas
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_gap_draws_satisfied_beside_loyal_and_says_it(view, lang):
     frame = view.gap.by_group["home_region"].assign(label=lambda f: f["group"].astype(str))
-    fig = fs.gap_dumbbell(frame, lang, min_n=30)
+    fig = fg.gap_dumbbell(frame, lang, min_n=30)
     order = frame.assign(size=frame["gap"].abs()).sort_values("size", ascending=False)
     for share in ("satisfied", "loyal"):
         dots = named(fig, t(f"satisfaction_fig_{share}", lang))
@@ -140,9 +142,9 @@ def test_the_gap_draws_satisfied_beside_loyal_and_says_it(view, lang):
     for i, row in enumerate(order.itertuples(index=False)):
         assert row.label in notes[i] and f"n = {fmt_int(row.n, lang)}" in notes[i]
         assert t("satisfaction_fig_gap_words", lang, satisfied=fmt_pct(row.satisfied, lang, 0),
-                 loyal=fmt_pct(row.loyal, lang, 0), gap=fs.gap_points(row.gap, lang)) in notes[i]
+                 loyal=fmt_pct(row.loyal, lang, 0), gap=fg.gap_points(row.gap, lang)) in notes[i]
     # groups of fewer than min_n surveyed customers: after the others, faded and marked
-    small = fs.gap_dumbbell(frame, lang, min_n=int(frame["n"].max()))
+    small = fg.gap_dumbbell(frame, lang, min_n=int(frame["n"].max()))
     notes = [a.text for a in small.layout.annotations]
     assert frame.loc[frame["n"].idxmax(), "label"] in notes[0] and t("satisfaction_fig_too_few", lang) not in notes[0]
     assert all(t("satisfaction_fig_too_few", lang) in note for note in notes[1:]) and len(notes) == len(frame)
@@ -150,16 +152,16 @@ def test_the_gap_draws_satisfied_beside_loyal_and_says_it(view, lang):
 
 
 def test_the_gap_in_points_is_signed():
-    assert fs.gap_points(22.04, "en") == t("satisfaction_points", "en", n="+22")
-    assert fs.gap_points(-16.7, "en") == t("satisfaction_points", "en", n="-16.7")
-    assert fs.gap_points(float("nan"), "en") == "–"
+    assert fg.gap_points(22.04, "en") == t("satisfaction_points", "en", n="+22")
+    assert fg.gap_points(-16.7, "en") == t("satisfaction_points", "en", n="-16.7")
+    assert fg.gap_points(float("nan"), "en") == "–"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_quadrants_draw_their_customers_and_revenue(view, lang):
     q = view.gap.quadrants
     names = {k: f"<b>{k}</b>" if k == "satisfied_leaving" else k for k in q["quadrant"]}
-    fig = fs.quadrant_grid(q, names, lang, "CNY")
+    fig = fg.quadrant_grid(q, names, lang, "CNY")
     notes = {a.name: a.text for a in fig.layout.annotations}
     total = q["revenue"].sum()
     for row in q.itertuples(index=False):
@@ -177,7 +179,7 @@ def test_the_quadrants_draw_their_customers_and_revenue(view, lang):
 
 def test_the_retention_curve_draws_its_band_and_the_whole_stars(view):
     curve = view.gap.curve.curve
-    fig = fs.retention_curve(curve, "en")
+    fig = fg.retention_curve(curve, "en")
     line = named(fig, t("satisfaction_fig_curve", "en"))
     assert same(line.x, curve["score"]) and same(line.y, curve["probability"])
     band = named(fig, t("satisfaction_fig_band", "en"))
@@ -196,8 +198,88 @@ def test_nothing_to_draw_is_a_note(view, lang):
     assert no_data(fs.responses_bar(empty, lang), lang)
     assert no_data(fs.group_dots(view.satisfaction.by_group["segment"].iloc[:0].assign(label=[]), "nps", lang),
                    lang)
-    assert no_data(fs.gap_dumbbell(view.gap.by_group["segment"].iloc[:0].assign(label=[]), lang, 30), lang)
-    assert no_data(fs.quadrant_grid(view.gap.quadrants.assign(customers=0), {}, lang, "CNY"), lang)
-    assert no_data(fs.retention_curve(None, lang), lang)
+    assert no_data(fg.gap_dumbbell(view.gap.by_group["segment"].iloc[:0].assign(label=[]), lang, 30), lang)
+    assert no_data(fg.quadrant_grid(view.gap.quadrants.assign(customers=0), {}, lang, "CNY"), lang)
+    assert no_data(fg.retention_curve(None, lang), lang)
     trend = view.satisfaction.trends["csat"].frame.assign(trend=np.nan)
     assert no_data(fs.trend_lines(trend, "stl", "csat", lang), lang)
+
+
+# ----------------------------------------------------------------------------- complaints and loyalty
+
+
+def test_complaints_per_month_draw_the_rate_its_band_and_the_provisional_months_apart(view):
+    m = view.complaints.monthly.copy()
+    m.loc[m.index[-1], "provisional"] = True  # (the world's period is over: make its last month provisional)
+    fig = fs.series_line(m, view.complaints.comparison_monthly, ("per_1000", "per_1000_low", "per_1000_high"),
+                         "per_1000", "rate", "en", lambda r: str(r["complaints"]), open_flag="provisional")
+    line = named(fig, "rate")
+    assert same(line.y[:-1], m["per_1000"].iloc[:-1]) and np.isnan(line.y[-1])  # off the line...
+    hollow = named(fig, t("satisfaction_fig_provisional", "en"))
+    assert same(hollow.y, m["per_1000"].iloc[-1:]) and hollow.marker.symbol == "circle-open"  # ...drawn apart
+    assert same(named(fig, t("satisfaction_fig_comparison", "en")).y, view.complaints.comparison_monthly["per_1000"])
+    assert str(m["complaints"].iloc[0]) in line.customdata[0]
+    low, high = fig.layout.yaxis.range
+    assert low <= np.nanmin(m["per_1000_low"]) and high >= np.nanmax(m["per_1000_high"])
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_categories_draw_their_complaints_and_the_comparisons(view, lang):
+    c = view.complaints.categories
+    frame = c.assign(label=[f"<i>{g}</i>" if g is not None else "none" for g in c["category"]])
+    fig = fsb.category_bars(frame, lang)
+    bars = fig.data[0]
+    assert same(bars.x, c["complaints"]) and list(bars.y) == [fs.escape(x) for x in frame["label"]]
+    assert same(fig.data[1].x, c["compare_complaints"])
+    assert [b.endswith(", 0.35)") for b in bars.marker.color] == list(c["small"])
+    for tick, w, o in zip(fig.layout.yaxis.ticktext, c["within_share"], c["open"], strict=True):
+        assert t("satisfaction_fig_category_note", lang, within=fmt_pct(w, lang), open=fmt_int(o, lang)) in tick
+    assert all("<i>" not in y for y in bars.y)  # names from the data are text
+
+
+def test_the_resolution_curve_starts_all_open_and_marks_the_target_and_the_median(view):
+    k = view.complaints.time_to_resolve
+    fig = fsb.resolution_curve(k.curve, 7, k.median, "en")
+    line = named(fig, t("satisfaction_fig_open_share", "en"))
+    assert same(line.x, np.r_[0, k.curve["days"]]) and same(line.y, np.r_[1.0, k.curve["share_open"]])
+    assert line.line.shape == "hv"
+    assert [s.x0 for s in fig.layout.shapes] == [7]
+    median = named(fig, t("satisfaction_fig_median", "en", days=fmt_number(k.median, "en", 1)))
+    assert same(median.x, [k.median])
+    last = k.curve["days"].max()
+    assert fig.layout.xaxis.range[1] == min(last, fsb.RESOLUTION_DAYS)
+    assert fsb.resolution_curve(k.curve, 200, None, "en").layout.xaxis.range[1] == max(min(last, 90), 202)
+
+
+def test_the_frequency_bars_split_the_loyal_from_the_others(view):
+    f = view.loyalty.frequency
+    fig = fsb.frequency_bars(f, "en")
+    loyal, others = named(fig, t("satisfaction_fig_loyal", "en")), named(fig, t("satisfaction_fig_not_loyal", "en"))
+    assert same(loyal.y, f.loc[f["loyal"], "customers"]) and same(others.y, f.loc[~f["loyal"], "customers"])
+    assert list(loyal.x)[-1].endswith("+") and others.x[0] == "1"
+    assert list(loyal.text) == [fmt_pct(s, "en", 0) for s in f.loc[f["loyal"], "share"]]
+
+
+def test_a_group_figure_draws_the_comparison_and_marks_the_moves(view):
+    g = view.loyalty.by_region.copy()
+    g.loc[g.index[0], "moved"] = "up"
+    frame = g.assign(label=g["group"].astype(str), loyal_share_low=g["loyal_low"], loyal_share_high=g["loyal_high"],
+                     loyal_share_n=g["customers"], loyal_share_small=g["small"])
+    fig = fs.group_dots(frame, "loyal_share", "en", kind="share", compare="before")
+    dots, diamonds = fig.data
+    order = fs.ordered(frame, "loyal_share", "loyal_share_small", True)
+    assert same(dots.x, order["loyal_share"]) and same(diamonds.x, order["compare_loyal_share"])
+    assert diamonds.marker.symbol == "diamond" and diamonds.name == "before"
+    ticks = dict(zip(dots.y, fig.layout.yaxis.ticktext, strict=True))
+    assert "▲" in ticks[frame["label"].iloc[0]] and sum("▲" in x or "▼" in x for x in ticks.values()) == int(
+        order["moved"].isin(["up", "down"]).sum())
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_nothing_to_draw_is_a_note_for_complaints_and_loyalty_too(view, lang):
+    assert no_data(fsb.category_bars(view.complaints.categories.iloc[:0].assign(label=[]), lang), lang)
+    assert no_data(fsb.resolution_curve(None, 7, None, lang), lang)
+    assert no_data(fsb.frequency_bars(view.loyalty.frequency.assign(customers=0), lang), lang)
+    empty = view.complaints.monthly.assign(per_1000=np.nan)
+    assert no_data(fs.series_line(empty, None, ("per_1000", "per_1000_low", "per_1000_high"), "per_1000", "x", lang,
+                                  str), lang)

@@ -16,7 +16,7 @@ from analytics.metrics.satisfaction_view import SatisfactionView
 from analytics.models import retention_logit
 from ui import customer_links, widgets
 from ui.dates import fmt_date
-from ui.figures import satisfaction as figures
+from ui.figures import satisfaction_gap as figures
 from ui.formats import fmt_int, fmt_money, fmt_number, fmt_pct
 from ui.i18n import md_literal, t
 from ui.satisfaction_sections import CHART, few_mark, group_label, labelled, named, show_table

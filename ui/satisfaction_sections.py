@@ -15,7 +15,7 @@ import streamlit as st
 
 from analytics.metrics import satisfaction as metrics
 from analytics.metrics import satisfaction_gap as gap_metrics
-from analytics.metrics.satisfaction_view import LOYAL_MIN, SatisfactionView
+from analytics.metrics.satisfaction_view import LOYAL_MIN, RETENTION_MONTHS, TARGET_DAYS, SatisfactionView
 from analytics.models import retention_logit, scores
 from analytics.pages import Page
 from ui import page_options, widgets
@@ -30,7 +30,12 @@ CHART = {"displayModeBar": False}
 LOYAL = "satisfaction_loyal_min"
 #: The columns shown as percentages, and as money (messages ``satisfaction_col_<column>``).
 SHARES = frozenset({"csat", "csat_low", "csat_high", "compare_csat", "satisfied", "satisfied_low", "satisfied_high",
-                    "loyal", "loyal_low", "loyal_high", "share", "revenue_share", "probability", "low", "high"})
+                    "loyal", "loyal_low", "loyal_high", "share", "revenue_share", "probability", "low", "high",
+                    "complaint_share", "complaint_share_low", "complaint_share_high", "customer_share", "share_open",
+                    "within_share", "within_low", "within_high", "rate", "rate_low", "rate_high", "expected",
+                    "expected_low", "expected_high", "difference", "difference_low", "difference_high", "repeat_rate",
+                    "repeat_low", "repeat_high", "loyal_share", "compare_repeat_rate", "compare_loyal_share",
+                    "compare_loyal_low", "compare_loyal_high"})
 MONEY = frozenset({"revenue"})
 #: Between a tile caption's lines.
 BREAK = "  \n"
@@ -76,19 +81,27 @@ def few_mark(flags: pd.Series, lang: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------- the setting
 
 
+#: The settings' widgets: each option's key, and its default.
+SETTINGS = {"loyal_min": (LOYAL, LOYAL_MIN), "target_days": ("satisfaction_target_days", TARGET_DAYS),
+            "retention_months": ("satisfaction_retention_months", RETENTION_MONTHS)}
+
+
 def settings(page: Page, lang: str, values: dict[str, Any], refused: list[str]) -> dict[str, int]:
-    """The loyalty threshold in an expander (open when the link set it or gave a value it refuses, which is said),
-    kept in the address; the options for the loader (empty at the default)."""
+    """The loyalty threshold, the complaints' resolution target and the months after a complaint, in an expander
+    (open when the link set one or gave a value it refuses, which is said), kept in the address; the options for the
+    loader (those not at their default)."""
     page_options.warn_refused(refused, lang, "satisfaction")
-    page_options.seed(LOYAL, values.get("loyal_min", LOYAL_MIN))
-    option = page.option("loyal_min")
+    chosen = {}
     with st.expander(t("satisfaction_settings_title", lang), expanded=bool(values or refused)):
-        chosen = st.number_input(t("satisfaction_setting_loyal_min", lang), min_value=option.low,
-                                 max_value=option.high, step=1, key=LOYAL,
-                                 help=t("satisfaction_setting_loyal_min_help", lang, default=LOYAL_MIN))
-    loyal_min = None if chosen is None or int(chosen) == LOYAL_MIN else int(chosen)
-    page_options.put(page, "loyal_min", loyal_min)
-    return {} if loyal_min is None else {"loyal_min": loyal_min}
+        for col, (name, (key, default)) in zip(st.columns(len(SETTINGS)), SETTINGS.items(), strict=True):
+            page_options.seed(key, values.get(name, default))
+            option = page.option(name)
+            value = col.number_input(t(f"satisfaction_setting_{name}", lang), min_value=option.low,
+                                     max_value=option.high, step=1, key=key,
+                                     help=t(f"satisfaction_setting_{name}_help", lang, default=default))
+            chosen[name] = None if value is None or int(value) == default else int(value)
+            page_options.put(page, name, chosen[name])
+    return {k: v for k, v in chosen.items() if v is not None}
 
 
 def definition(view: SatisfactionView, lang: str) -> str:
@@ -110,16 +123,23 @@ def _delta(measure: str, now: scores.Estimate, before: scores.Estimate | None, l
         return fmt_delta_points(change, lang)
     if measure == "nps":
         return fmt_delta_points(change / 100, lang)
-    return ("+" if round(change, 2) > 0 else "") + fmt_number(change, lang, 2)
+    return signed(change, lang, 2)
 
 
-def _tile(label: str, value: str, caption: str, help_text: str, lang: str, delta: str | None = None,
-          compare: str | None = None) -> None:
+def signed(x: float, lang: str, decimals: int = 1) -> str:
+    """A change as a signed number ("+0.04", "-1.2"; unsigned when it rounds to nothing)."""
+    return ("+" if round(x, decimals) > 0 else "") + fmt_number(x, lang, decimals)
+
+
+def tile(label: str, value: str, caption: str, help_text: str, lang: str, delta: str | None = None,
+         compare: str | None = None, rise_is_bad: bool = False) -> None:
+    """A key figure in a bordered tile: its value, its change from the comparison period (a rise red in Chinese, as
+    Chinese readers expect, and in English red when a rise is bad news: ``rise_is_bad``), a caption under it."""
     with st.container(border=True, height="stretch"):
         unchanged = delta is not None and not any(c in "123456789" for c in delta)
         st.metric(label, value, delta=delta, help=help_text,
                   delta_description=t(f"vs_short_{compare}", lang) if delta and compare != "none" else None,
-                  delta_color="off" if unchanged else "inverse" if rises_red(lang) else "normal",
+                  delta_color="off" if unchanged else "inverse" if rises_red(lang) or rise_is_bad else "normal",
                   delta_arrow="off" if unchanged else "auto")
         st.caption(caption)
 
@@ -140,7 +160,7 @@ def tiles(view: SatisfactionView, lang: str, compare_label: str | None) -> None:
             lines.append(t("kpi_previous_value", lang, period=compare_label,
                            value=figures.shown(measure, before.value, lang) if before.n else "–"))
         with col:
-            _tile(t(f"satisfaction_kpi_{measure}", lang), figures.shown(measure, now.value, lang) if now.n else "–",
+            tile(t(f"satisfaction_kpi_{measure}", lang), figures.shown(measure, now.value, lang) if now.n else "–",
                   BREAK.join(lines), t(f"satisfaction_kpi_{measure}_help", lang), lang,
                   _delta(measure, now, before, lang), compare)
     overall = view.gap.overall.iloc[0]
@@ -149,7 +169,7 @@ def tiles(view: SatisfactionView, lang: str, compare_label: str | None) -> None:
         caption += " · " + t("ci95", lang, low=fmt_pct(overall["loyal_low"], lang),
                              high=fmt_pct(overall["loyal_high"], lang))
     with columns[3]:
-        _tile(t("satisfaction_kpi_loyal", lang), fmt_pct(overall["loyal"], lang), caption + BREAK + t(
+        tile(t("satisfaction_kpi_loyal", lang), fmt_pct(overall["loyal"], lang), caption + BREAK + t(
             "satisfaction_kpi_loyal_rule", lang, n=fmt_int(view.loyal_min, lang)),
               t("satisfaction_kpi_loyal_help", lang), lang)
 
@@ -241,3 +261,7 @@ def definitions(view: SatisfactionView, lang: str) -> None:
                       months=fmt_int(gap_metrics.LOYAL_MONTHS, lang), horizon=fmt_int(view.gap.horizon_days, lang),
                       fit=fmt_int(gap_metrics.FIT_DAYS, lang), fit_min=fmt_int(retention_logit.MIN_RESPONSES, lang),
                       each=fmt_int(retention_logit.MIN_EACH, lang)))
+        c = view.complaints
+        st.markdown(t("satisfaction_definitions_complaints", lang, days=fmt_int(c.target_days, lang),
+                      months=fmt_int(c.retention.horizon_months, lang)))
+        st.markdown(t("satisfaction_definitions_loyalty", lang, n=fmt_int(view.loyal_min, lang)))

@@ -1,8 +1,10 @@
 """The satisfaction & loyalty page's view model, loader and report (``python -m analytics report satisfaction``):
 satisfaction from surveys (:mod:`analytics.metrics.satisfaction`), the satisfaction–loyalty gap, its quadrants and
 the retention curve (:mod:`analytics.metrics.satisfaction_gap`), complaints and behavioural loyalty
-(:mod:`analytics.metrics.complaints`, :mod:`analytics.metrics.loyalty` when present), computed by the same functions
-for the page and the report."""
+(:mod:`analytics.metrics.complaints` and :mod:`~analytics.metrics.complaints_retention`,
+:mod:`analytics.metrics.loyalty`), computed by the same functions for the page and the report. One loyalty
+threshold N serves the gap and the loyalty part (the same definition: at least N purchase days in the 12 months
+ending with the period's last month); the complaints and loyalty parts share one read of the purchase days."""
 
 from __future__ import annotations
 
@@ -14,7 +16,10 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import OptionError
-from analytics.metrics import satisfaction_gap
+from analytics.metrics import complaints_retention, satisfaction_gap
+from analytics.metrics.complaints import DEFAULT_TARGET_DAYS, MAX_TARGET_DAYS, Complaints, complaints
+from analytics.metrics.loyalty import Loyalty, loyalty
+from analytics.metrics.loyalty_days import purchase_days
 from analytics.metrics.satisfaction import Satisfaction, satisfaction
 from analytics.metrics.satisfaction_gap import QUADRANTS, Gap, gap, surveyed
 from analytics.models.scores import Estimate
@@ -23,41 +28,68 @@ from analytics.scope import Scope, customers
 #: The loyalty threshold a page or report may ask for (purchase days in 12 months), and its default.
 LOYAL_RANGE = (1, 52)
 LOYAL_MIN = satisfaction_gap.LOYAL_MIN
+#: The complaints' resolution target T (days) and the months H after a complaint that count as retained.
+TARGET_RANGE = (0, MAX_TARGET_DAYS)
+TARGET_DAYS = DEFAULT_TARGET_DAYS
+RETENTION_RANGE = (1, complaints_retention.MAX_HORIZON_MONTHS)
+RETENTION_MONTHS = complaints_retention.DEFAULT_HORIZON_MONTHS
 
 
 @dataclass(frozen=True)
 class SatisfactionView:
-    """Everything the page draws: ``satisfaction``, ``gap`` and, when their modules are there, ``complaints`` and
-    ``loyalty``."""
+    """Everything the page draws: ``satisfaction`` (surveys), ``gap`` (satisfied beside loyal), ``complaints`` and
+    ``loyalty`` (behaviour), loyalty at ``loyal_min`` purchase days."""
 
     scope: Scope
     loyal_min: int
     satisfaction: Satisfaction
     gap: Gap
-    complaints: Any = None
-    loyalty: Any = None
+    complaints: Complaints
+    loyalty: Loyalty
 
     @property
-    def empty(self) -> bool:
+    def no_responses(self) -> bool:
         """No survey response in the period (complaints and loyalty may still have figures)."""
         return self.satisfaction.empty
 
+    @property
+    def empty(self) -> bool:
+        """Nothing to show: no survey response, no complaint and no customer with a purchase in the year."""
+        return self.no_responses and self.complaints.empty and self.loyalty.empty
+
 
 def loyal_min_of(value: int | None) -> int:
-    """The loyalty threshold asked for (default :data:`satisfaction_gap.LOYAL_MIN`), checked."""
+    """The loyalty threshold asked for (default :data:`LOYAL_MIN`), checked."""
+    return _checked("loyal_min", value, LOYAL_MIN, LOYAL_RANGE, "purchase days in 12 months")
+
+
+def _checked(name: str, value: int | None, default: int, bounds: tuple[int, int], unit: str) -> int:
     if value is None:
-        return LOYAL_MIN
-    if not LOYAL_RANGE[0] <= int(value) <= LOYAL_RANGE[1]:
-        raise OptionError(f"loyal_min must be {LOYAL_RANGE[0]} to {LOYAL_RANGE[1]} purchase days in 12 months, "
-                          f"not {value}")
+        return default
+    if int(value) != value or not bounds[0] <= value <= bounds[1]:
+        raise OptionError(f"{name} must be {bounds[0]} to {bounds[1]} {unit}, not {value}")
     return int(value)
 
 
-def load(con: duckdb.DuckDBPyConnection, scope: Scope, *, loyal_min: int | None = None) -> SatisfactionView:
+def load(con: duckdb.DuckDBPyConnection, scope: Scope, *, loyal_min: int | None = None,
+         target_days: int | None = None, retention_months: int | None = None) -> SatisfactionView:
     """The registry's loader (:attr:`analytics.pages.Page.load`): the whole view for ``scope``, loyalty at
-    ``loyal_min`` purchase days in 12 months."""
+    ``loyal_min`` purchase days in 12 months (default :data:`LOYAL_MIN`), complaints resolved within
+    ``target_days`` (default :data:`TARGET_DAYS`) and retained when buying in the ``retention_months`` after
+    (default :data:`RETENTION_MONTHS`).
+
+    Raises
+    ------
+    OptionError
+        An option out of its range.
+    """
     n = loyal_min_of(loyal_min)
-    return SatisfactionView(scope, n, satisfaction(con, scope), gap(con, scope, n))
+    target = _checked("target_days", target_days, TARGET_DAYS, TARGET_RANGE, "days")
+    months = _checked("retention_months", retention_months, RETENTION_MONTHS, RETENTION_RANGE, "months")
+    days = purchase_days(con, scope)
+    return SatisfactionView(scope, n, satisfaction(con, scope), gap(con, scope, n),
+                            complaints(con, scope, target_days=target, horizon_months=months, days=days),
+                            loyalty(con, scope, n, days=days))
 
 
 def quadrant_customers(con: duckdb.DuckDBPyConnection, scope: Scope, quadrant: str, loyal_min: int) -> pd.DataFrame:
@@ -90,7 +122,8 @@ def _num(x: Any) -> float | None:
 def report(view: SatisfactionView) -> dict[str, Any]:
     """The page's figures: CSAT, NPS and the mean over the period and the comparison period, by month (with the
     trend and season) and by group with n and intervals; the gap per group, the quadrants and the retention curve's
-    coefficients; complaints and loyalty when present."""
+    coefficients; complaints (per 1,000 active customers, categories, time to resolve, open, retention after a
+    complaint) and behavioural loyalty (repeat-purchase rate, share loyal, frequency, tenure, by region and tier)."""
     s, g, c = view.satisfaction, view.gap, view.gap.curve
     out = {
         "definition": {"csat": "share of 1-5 scores of 4 or 5", "nps": "% of 9-10 less % of 0-6, in points",
@@ -111,11 +144,30 @@ def report(view: SatisfactionView) -> dict[str, Any]:
                                                                                  c.at(k), strict=True))
                                                                 for k in range(1, 6)}},
     }
-    if view.complaints is not None:
-        out["complaints"] = view.complaints
-    if view.loyalty is not None:
-        out["loyalty"] = view.loyalty
-    return out
+    return out | {"complaints": _complaints_report(view.complaints), "loyalty": _loyalty_report(view.loyalty)}
+
+
+def _complaints_report(c: Complaints) -> dict[str, Any]:
+    r, k = c.retention, c.time_to_resolve
+    return {"definition": {"target_days": c.target_days, "retention_months": r.horizon_months, "as_of": c.as_of,
+                           "per": "complaints per 1,000 active customers (with a purchase in the month) a month"},
+            "period": c.period, "comparison": c.comparison, "per_1000_p_value": _num(c.per_1000_p_value),
+            "within_p_value": _num(c.within_p_value), "moved": c.moved, "monthly": c.monthly,
+            "comparison_monthly": c.comparison_monthly, "categories": c.categories, "resolution": c.resolution,
+            "time_to_resolve": None if k is None else {"complaints": k.complaints, "resolved": k.resolved,
+                                                       "median_days": k.median, "median_low": k.median_low,
+                                                       "median_high": k.median_high},
+            "open_by_age": c.open_by_age, "open": c.open_list,
+            "retention": {"months": list(r.months), "groups": r.table, "bands": r.bands}}
+
+
+def _loyalty_report(lo: Loyalty) -> dict[str, Any]:
+    t = lo.tenure
+    return {"definition": {"loyal_min_purchase_days_12_months": lo.min_days, "as_of": lo.as_of},
+            "period": lo.period, "comparison": lo.comparison, "p_value": _num(lo.p_value), "moved": lo.moved,
+            "trend": lo.trend, "comparison_trend": lo.comparison_trend, "frequency": lo.frequency,
+            "tenure": {"median_days": t.median, "q1_days": t.q1, "q3_days": t.q3, "bands": t.bands},
+            "by_region": lo.by_region, "by_tier": lo.by_tier}
 
 
 def _pct(x: float | None) -> str:
@@ -150,4 +202,24 @@ def report_lines(data: dict[str, Any]) -> list[str]:
                       f"({curve['responses']:,} responses)"]
     else:
         lines += ["", f"retention curve: not fitted ({curve['problem']})"]
+    return lines + _behaviour_lines(data["complaints"], data["loyalty"])
+
+
+def _behaviour_lines(c: dict[str, Any], lo: dict[str, Any]) -> list[str]:
+    p, d = c["period"], c["definition"]
+    lines = ["", f"complaints {p['complaints']:,}: {_num_text(p['per_1000'])} per 1,000 active customers a month "
+                 f"({_num_text(p['per_1000_low'])} to {_num_text(p['per_1000_high'])}); {_pct(p['within_share'])} "
+                 f"resolved within {d['target_days']} days (of {p['due']:,} due); {p['open']:,} open on {d['as_of']}"]
+    after = {row["group"]: row for row in c["retention"]["groups"]}["complained"]
+    if after["customer_months"]:
+        lines.append(f"  after a complaint: {_pct(after['rate'])} bought within {d['retention_months']} months, "
+                     f"{_pct(after['expected'])} expected of customers buying as often who did not complain")
+    q = lo["period"]
+    lines += [f"loyalty: {_pct(q['loyal_share'])} loyal (>= {lo['definition']['loyal_min_purchase_days_12_months']} "
+              f"purchase days in 12 months) of {q['customers']:,} customers; repeat-purchase rate "
+              f"{_pct(q['repeat_rate'])}; {_num_text(q['frequency'])} purchase days a year"]
     return lines
+
+
+def _num_text(x: float | None) -> str:
+    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:,.1f}"
