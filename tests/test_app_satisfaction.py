@@ -5,22 +5,26 @@ purchases whose scores lean on how often the customer buys), imported through th
 comparison period 2023). What the page shows — the tiles, the monthly table, a group table, the gap and the
 quadrants — is checked against the reference computations on the raw rows of tests/test_satisfaction.py
 (``expected``: CSAT, NPS and the mean with their intervals; ``reference_surveyed``: each surveyed customer's score,
-purchase days and revenue); then the loyalty threshold from the address (and a link's bad value refused), a
-region filter, a sales manager (nothing of other regions, downloads included), a database without surveys,
-picking a quadrant (its customers, each opening the customer detail) and ``report satisfaction``.
+purchase days and revenue), the retention curve in words against a Logit fitted here, complaints and loyalty against
+tests/test_complaints.py's and tests/test_loyalty.py's references; then the settings from the address (and a
+link's bad value refused), a region filter, a sales manager (nothing of other regions, downloads included), a
+database without surveys, picking a quadrant (its customers, each opening the customer detail). The command line's
+report: tests/test_satisfaction_report.py.
 """
 
 from __future__ import annotations
 
-import json
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import satisfaction_fixture as sf
+import statsmodels.api as sm
 from app_util import NORTH_MANAGER, open_app, page_text, spy_downloads
 from import_util import database_of
+from scipy.special import expit
 from streamlit.testing.v1 import AppTest
 from test_churn_view import attributes
 from test_complaints import Reference
@@ -28,10 +32,9 @@ from test_loyalty import Raw
 from test_satisfaction import COMPARISON, expected, reference_surveyed
 from test_tiers import expected_tiers
 
-from analytics.cli import main
 from analytics.scope import Scope
 from analytics.tiering import TierSpec
-from ui.dates import fmt_month
+from ui.dates import fmt_date, fmt_month
 from ui.formats import fmt_delta_points, fmt_int, fmt_number, fmt_pct
 from ui.i18n import LANGUAGES, md_literal, t
 
@@ -46,14 +49,14 @@ QUADRANTS = ("satisfied_loyal", "satisfied_leaving", "dissatisfied_staying", "di
 OTHERS = ("华东", "华南")
 
 
-@pytest.fixture(scope="module")
-def world() -> tuple:
+@pytest.fixture(scope="module", name="world")
+def world_fixture() -> tuple:
     sales, customers, feedback = sf.world()
     return sales, customers, feedback, attributes(sales, customers)
 
 
-@pytest.fixture(scope="module")
-def db(world, tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", name="db")
+def db_fixture(world, tmp_path_factory: pytest.TempPathFactory) -> Path:
     sales, customers, feedback, _ = world
     return database_of(tmp_path_factory.mktemp("app_satisfaction"), {
         "customers": customers, "transactions": sales.rename(columns={"day": "order_date"}), "feedback": feedback})
@@ -198,6 +201,28 @@ def test_the_group_radio_and_the_tiers(monkeypatch, db, world):
     assert list(tiers[col("group")]) == [label for label, _ in want]
     for (_, who), n in zip(want, tiers[col("csat_n")], strict=True):
         assert n == expected(feedback, sf.PERIOD_START, sf.END, who)["csat_n"]
+
+
+def test_the_retention_curve_in_words_equals_a_logit_on_the_raw_rows(monkeypatch, db, world):
+    """"From 3 to 5 stars ... from X to Y": statsmodels' Logit fitted here on the raw rows (each satisfaction response
+    dated in the 730 days up to the data's last purchase day less 180, bought again within 180 days after it)."""
+    sales, _, feedback, _ = world
+    last = sales.loc[sales["amount"] > 0, "day"].max() - timedelta(days=180)
+    first = last - timedelta(days=729)
+    f = sf.surveys(feedback, "csat", first, last)
+    buys = sales[sales["amount"] >= 0]
+    kept = [bool(((buys["customer_id"] == r.customer_id) & (buys["day"] > r.feedback_date)
+                  & (buys["day"] <= r.feedback_date + timedelta(days=180))).any()) for r in f.itertuples()]
+    fit = sm.Logit(np.asarray(kept, dtype=float), sm.add_constant(f["score"].to_numpy(dtype=float))).fit(disp=0)
+    low, high = (float(expit(fit.params[0] + s * fit.params[1])) for s in (3, 5))
+    at = run_page(monkeypatch, db)
+    sentence = next(m.value for m in at.markdown if m.value.startswith("From 3 to 5 stars"))
+    direction = "rises" if high > low else "falls"
+    assert sentence.startswith(t(f"satisfaction_curve_{direction}", "en", horizon="180", low=fmt_pct(low, "en"),
+                                 high=fmt_pct(high, "en"), low_ci="", high_ci="").split(" (")[0])
+    assert (t("satisfaction_curve_unclear", "en") in sentence) is bool(fit.pvalues[1] >= 0.05)
+    assert any(t("satisfaction_curve_used", "en", n=fmt_int(len(f), "en"), retained=fmt_int(sum(kept), "en"),
+                 horizon="180", first=fmt_date(first, "en"), last=fmt_date(last, "en")) in c.value for c in at.caption)
 
 
 def assert_complaints(at: AppTest, world, target: int = 7, region: str | None = None, lang: str = "en") -> None:
@@ -359,26 +384,3 @@ def test_picking_a_quadrant_lists_its_customers_and_a_row_opens_the_customer(mon
     assert [x.value for x in at.title] == [t("nav_customer", "en")]
     assert at.query_params["customer"] == want["customer_id"].iloc[1]
     assert at.query_params["region"] == "华南"  # the filters stay
-
-
-# ----------------------------------------------------------------------------- the command line
-
-
-def test_report_satisfaction_prints_the_pages_figures(db, world, capsys):
-    code = main(["--db", str(db), "report", "satisfaction", "--from", "2024-01", "--to", "2024-12",
-                 "--loyal-min", "4", "--json"])
-    report = json.loads(capsys.readouterr().out)
-    assert code == 0
-    assert report["period"] == {"start": "2024-01", "end": "2024-12", "months": 12}
-    assert report["comparison"] == {"kind": "previous", "start": "2023-01", "end": "2023-12"}
-    want = expected(world[2], sf.PERIOD_START, sf.END)
-    assert report["figures"]["period"]["csat"]["n"] == want["csat_n"]
-    assert report["figures"]["period"]["csat"]["value"] == pytest.approx(want["csat"][0])
-    ref = reference_surveyed(world, 4)
-    cells = quadrant_of(ref)
-    assert {r["quadrant"]: r["customers"] for r in report["gap"]["quadrants"]} == {
-        q: int((cells == q).sum()) for q in QUADRANTS}
-    assert main(["--db", str(db), "report", "satisfaction", "--from", "2024-01", "--to", "2024-12"]) == 0
-    text = capsys.readouterr().out
-    assert text.startswith("Satisfaction & loyalty 2024-01 to 2024-12, compared with 2023-01 to 2023-12")
-    assert f"surveyed customers {len(reference_surveyed(world, 3)):,}" in text

@@ -138,7 +138,8 @@ def retention(view: SatisfactionView, lang: str) -> None:
     st.markdown(t(f"satisfaction_curve_{direction}", lang, horizon=fmt_int(g.horizon_days, lang),
                   low=fmt_pct(three[0], lang), high=fmt_pct(five[0], lang),
                   low_ci=t("ci95", lang, low=fmt_pct(three[1], lang), high=fmt_pct(three[2], lang)),
-                  high_ci=t("ci95", lang, low=fmt_pct(five[1], lang), high=fmt_pct(five[2], lang))))
+                  high_ci=t("ci95", lang, low=fmt_pct(five[1], lang), high=fmt_pct(five[2], lang)))
+                + ("" if c.slope_p_value < 0.05 else " " + t("satisfaction_curve_unclear", lang)))
     st.caption(used + " " + t("satisfaction_curve_model", lang, slope=fmt_number(c.slope, lang, 3),
                               se=fmt_number(c.slope_se, lang, 3), p=_p(c.slope_p_value, lang)))
     st.plotly_chart(figures.retention_curve(c.curve, lang), config=CHART)

@@ -50,7 +50,7 @@ def category_bars(categories: pd.DataFrame, lang: str) -> go.Figure:
                             "line": {"width": 1, "color": "white"}})
     top = float(max(rows["complaints"].max(), rows["compare_complaints"].max()))
     layout(fig, 48 * len(names) + 70).update_layout(hovermode="closest", bargap=0.35)
-    fig.update_xaxes(range=[0, top * 1.3 or 1], showgrid=True, gridcolor="#eef0f3")
+    fig.update_xaxes(range=[0, top * 1.6 or 1], showgrid=True, gridcolor="#eef0f3")  # (room for the counts)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=names, autorange="reversed",
                      tickvals=names, ticktext=group_ticks(names, notes), showgrid=False)
     return fig
