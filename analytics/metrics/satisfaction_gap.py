@@ -25,11 +25,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.metrics.loyalty import loyal_customers
+from analytics.metrics.loyalty_days import PurchaseDays, purchase_days
 from analytics.metrics.satisfaction import tier_rank
 from analytics.metrics.tiers import customer_tiers
 from analytics.models.proportions import wilson_interval
 from analytics.models.retention_logit import RetentionCurve, fit_retention
-from analytics.scope import Scope, add_months, customer_feedback
+from analytics.scope import Scope, customer_feedback
 
 LOYAL_MIN = 3
 LOYAL_MONTHS = 12
@@ -39,28 +41,30 @@ QUADRANTS = ("satisfied_loyal", "satisfied_leaving", "dissatisfied_staying", "di
 GROUPINGS = ("home_region", "tier", "segment")
 
 
-def surveyed(con: duckdb.DuckDBPyConnection, scope: Scope, loyal_min: int = LOYAL_MIN) -> pd.DataFrame:
+def surveyed(con: duckdb.DuckDBPyConnection, scope: Scope, loyal_min: int = LOYAL_MIN,
+             days: PurchaseDays | None = None) -> pd.DataFrame:
     """Per surveyed customer (module docstring): ``customer_id``, ``score``, ``satisfied``, ``purchase_days`` (in
-    the 12 months), ``loyal``, ``revenue`` (net, in the period), ``home_region``, ``segment``, ``tier`` (the tier
-    filter's of the period; None: no purchase in it) and ``quadrant``."""
+    the 12 months), ``loyal`` (the loyalty part's :func:`analytics.metrics.loyalty.loyal_customers`: one
+    definition), ``revenue`` (net, in the period), ``home_region``, ``segment``, ``tier`` (the tier filter's of the
+    period; None: no purchase in it) and ``quadrant``. ``days``: the scope's purchase days when already read."""
     if loyal_min < 1:
         raise ValueError(f"a loyal customer needs at least 1 purchase day, not {loyal_min}")
     rows = customer_feedback(scope, scope.end_exclusive - timedelta(days=1))
-    first_loyal = add_months(scope.end, -(LOYAL_MONTHS - 1))
     frame = con.execute(
         f"with r as (select customer_id, feedback_date, score from ({rows.sql}) f where feedback_kind = 'survey' "
         f"and scale = 'csat' and score is not null and feedback_date >= ?), "
         f"latest as (select customer_id, avg(score) as score from (select *, max(feedback_date) over "
         f"(partition by customer_id) as last_date from r) where feedback_date = last_date group by customer_id), "
-        f"bought as (select customer_id, sum(purchase_days) filter (where month >= ?) as purchase_days, "
-        f"sum(revenue) filter (where month >= ?) as revenue from customer_month where month >= ? and month <= ? "
+        f"spent as (select customer_id, sum(revenue) as revenue from customer_month where month >= ? and month <= ? "
         f"and customer_id in (select customer_id from latest) group by customer_id) "
-        f"select l.customer_id, l.score, coalesce(b.purchase_days, 0) as purchase_days, "
-        f"cast(coalesce(b.revenue, 0) as double) as revenue, c.home_region, c.segment from latest l "
-        f"left join bought b using (customer_id) join customer_summary c using (customer_id) order by customer_id",
-        [*rows.params, scope.start, first_loyal, scope.start, min(first_loyal, scope.start), scope.end]).df()
+        f"select l.customer_id, l.score, cast(coalesce(s.revenue, 0) as double) as revenue, c.home_region, "
+        f"c.segment from latest l left join spent s using (customer_id) join customer_summary c using (customer_id) "
+        f"order by customer_id", [*rows.params, scope.start, scope.start, scope.end]).df()
+    loyal = loyal_customers(days if days is not None else purchase_days(con, scope), scope.end, loyal_min)
+    frame = frame.merge(loyal[["customer_id", "purchase_days", "loyal"]], on="customer_id", how="left")
+    frame["purchase_days"] = frame["purchase_days"].fillna(0).astype("int64")
+    frame["loyal"] = frame["loyal"].fillna(False).astype(bool)
     frame["satisfied"] = frame["score"] >= 4
-    frame["loyal"] = frame["purchase_days"] >= loyal_min
     tiers = customer_tiers(con, scope)[["customer_id", "tier"]]
     frame = frame.merge(tiers, on="customer_id", how="left")
     frame["tier"] = frame["tier"].astype(object).where(frame["tier"].notna(), None)
@@ -141,9 +145,11 @@ class Gap:
     horizon_days: int
 
 
-def gap(con: duckdb.DuckDBPyConnection, scope: Scope, loyal_min: int = LOYAL_MIN) -> Gap:
-    """:class:`Gap` of ``scope`` with loyalty at ``loyal_min`` purchase days."""
-    frame = surveyed(con, scope, loyal_min)
+def gap(con: duckdb.DuckDBPyConnection, scope: Scope, loyal_min: int = LOYAL_MIN,
+        days: PurchaseDays | None = None) -> Gap:
+    """:class:`Gap` of ``scope`` with loyalty at ``loyal_min`` purchase days (``days``: the scope's purchase days
+    when already read)."""
+    frame = surveyed(con, scope, loyal_min, days)
     fits, first, last = follow_ups(con, scope)
     by_group = {g: gap_rows(frame, g) for g in GROUPINGS}
     by_group["tier"] = by_group["tier"].sort_values("group", key=tier_rank, kind="stable").reset_index(drop=True)

@@ -87,7 +87,7 @@ def load(con: duckdb.DuckDBPyConnection, scope: Scope, *, loyal_min: int | None 
     target = _checked("target_days", target_days, TARGET_DAYS, TARGET_RANGE, "days")
     months = _checked("retention_months", retention_months, RETENTION_MONTHS, RETENTION_RANGE, "months")
     days = purchase_days(con, scope)
-    return SatisfactionView(scope, n, satisfaction(con, scope), gap(con, scope, n),
+    return SatisfactionView(scope, n, satisfaction(con, scope), gap(con, scope, n, days),
                             complaints(con, scope, target_days=target, horizon_months=months, days=days),
                             loyalty(con, scope, n, days=days))
 
