@@ -22,7 +22,7 @@ from ui import page_options, widgets
 from ui.dates import fmt_month
 from ui.figures import satisfaction as figures
 from ui.figures.common import rises_red
-from ui.formats import currency_symbol, fmt_delta_points, fmt_int, fmt_number, fmt_pct, is_missing
+from ui.formats import fmt_delta_points, fmt_int, fmt_number, fmt_pct, is_missing
 from ui.i18n import t
 
 CHART = {"displayModeBar": False}
@@ -43,14 +43,7 @@ BREAK = "  \n"
 
 def named(frame: pd.DataFrame, lang: str, currency: str = "CNY") -> tuple[pd.DataFrame, dict]:
     """``frame`` with its columns named for people (``satisfaction_col_<column>``) and their number formats."""
-    config = {}
-    for column in frame.columns:
-        if column in SHARES:
-            config[t(f"satisfaction_col_{column}", lang)] = st.column_config.NumberColumn(format="percent")
-        elif column in MONEY:
-            config[t(f"satisfaction_col_{column}", lang)] = st.column_config.NumberColumn(
-                format=f"{currency_symbol(currency)}%,.0f")
-    return frame.rename(columns={c: t(f"satisfaction_col_{c}", lang) for c in frame.columns}), config
+    return widgets.named_columns(frame, "satisfaction_col_", lang, currency, SHARES, MONEY)
 
 
 def show_table(frame: pd.DataFrame, title: str, key: str, lang: str, currency: str = "CNY") -> None:

@@ -19,7 +19,7 @@ from ui import customer_links, widgets
 from ui.dates import fmt_date, fmt_period
 from ui.figures import tiers as figures
 from ui.figures.common import rises_red
-from ui.formats import currency_symbol, fmt_int, fmt_money, fmt_number, fmt_pct
+from ui.formats import fmt_int, fmt_money, fmt_number, fmt_pct
 from ui.i18n import md_literal, t
 
 CHART = {"displayModeBar": False}
@@ -34,14 +34,7 @@ MATRIX, FROM, TO, SEEN = "tiers_matrix", "tiers_from", "tiers_to", "tiers_matrix
 
 def table(frame: pd.DataFrame, lang: str, currency: str) -> tuple[pd.DataFrame, dict]:
     """``frame`` with its columns named for people (``tiers_col_<column>``) and their number formats."""
-    config = {}
-    for column in frame.columns:
-        if column in SHARES:
-            config[t(f"tiers_col_{column}", lang)] = st.column_config.NumberColumn(format="percent")
-        elif column in MONEY:
-            config[t(f"tiers_col_{column}", lang)] = st.column_config.NumberColumn(
-                format=f"{currency_symbol(currency)}%,.0f")
-    return frame.rename(columns={c: t(f"tiers_col_{c}", lang) for c in frame.columns}), config
+    return widgets.named_columns(frame, "tiers_col_", lang, currency, SHARES, MONEY)
 
 
 def show_table(frame: pd.DataFrame, title: str, key: str, lang: str, currency: str) -> None:

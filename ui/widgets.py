@@ -19,7 +19,7 @@ from analytics.metrics.overview_value import AverageClv
 from ui.dates import fmt_date
 from ui.downloads import download_name, to_csv_bytes, to_xlsx_bytes
 from ui.figures.common import rises_red
-from ui.formats import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_number, fmt_pct
+from ui.formats import currency_symbol, fmt_delta_pct, fmt_delta_points, fmt_int, fmt_money, fmt_number, fmt_pct
 from ui.i18n import md_literal, t
 
 #: The media type of an Excel download.
@@ -197,6 +197,20 @@ def download_buttons(df: pd.DataFrame | Callable[[], pd.DataFrame], stem: str, l
     row.download_button(t("download_excel", lang), lambda: to_xlsx_bytes(table(), stem),
                         file_name=download_name(stem, "xlsx"), mime=XLSX_MIME, key=f"{key}_xlsx", on_click="ignore",
                         icon=":material/download:")
+
+
+def named_columns(frame: pd.DataFrame, prefix: str, lang: str, currency: str, shares: frozenset[str],
+                  money: frozenset[str]) -> tuple[pd.DataFrame, dict]:
+    """``frame`` with its columns named for people (messages ``<prefix><column>``) and their number formats: the
+    ``shares`` as percentages, the ``money`` in the currency, whole units."""
+    config = {}
+    for column in frame.columns:
+        if column in shares:
+            config[t(f"{prefix}{column}", lang)] = st.column_config.NumberColumn(format="percent")
+        elif column in money:
+            config[t(f"{prefix}{column}", lang)] = st.column_config.NumberColumn(
+                format=f"{currency_symbol(currency)}%,.0f")
+    return frame.rename(columns={c: t(f"{prefix}{c}", lang) for c in frame.columns}), config
 
 
 def table_with_downloads(df: pd.DataFrame, stem: str, lang: str, key: str,
