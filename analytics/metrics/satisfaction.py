@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics.metrics.tiers import customer_tiers
@@ -55,14 +56,24 @@ def responses(con: duckdb.DuckDBPyConnection, scope: Scope, last_day: date | Non
         list(rows.params)).df()
 
 
+def _per_code(frame: pd.DataFrame, codes: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """The :data:`_COUNTS` of the responses per code (0..k-1), by bincount (no group frames)."""
+    score = frame["score"].to_numpy(dtype=float)
+    csat = (frame["scale"] == "csat").to_numpy()
+    nps = ~csat
+    return {"csat_n": np.bincount(codes[csat], minlength=k),
+            "satisfied": np.bincount(codes[csat & (score >= 4)], minlength=k),
+            "total": np.bincount(codes[csat], weights=score[csat], minlength=k),
+            "squares": np.bincount(codes[csat], weights=score[csat] ** 2, minlength=k),
+            "nps_n": np.bincount(codes[nps], minlength=k),
+            "promoters": np.bincount(codes[nps & (score >= 9)], minlength=k),
+            "detractors": np.bincount(codes[nps & (score < 7)], minlength=k)}
+
+
 def counts(frame: pd.DataFrame) -> dict[str, int | float]:
     """The :data:`_COUNTS` of some responses (both scales together: each count concerns its own scale)."""
-    csat_scores = frame.loc[frame["scale"] == "csat", "score"].to_numpy(dtype=float)
-    nps_scores = frame.loc[frame["scale"] == "nps", "score"].to_numpy(dtype=float)
-    return {"csat_n": len(csat_scores), "satisfied": int((csat_scores >= 4).sum()),
-            "total": float(csat_scores.sum()), "squares": float((csat_scores ** 2).sum()),
-            "nps_n": len(nps_scores), "promoters": int((nps_scores >= 9).sum()),
-            "detractors": int((nps_scores < 7).sum())}
+    got = _per_code(frame, np.zeros(len(frame), dtype=np.int64), 1)
+    return {k: (float(v[0]) if k in ("total", "squares") else int(v[0])) for k, v in got.items()}
 
 
 def figures(c: dict) -> dict[str, Estimate]:
@@ -73,20 +84,32 @@ def figures(c: dict) -> dict[str, Estimate]:
 
 
 def _rows(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
-    """Per value of ``key`` (or one row): the counts and the figures with their intervals, flat."""
-    groups = [(None, frame)] if key is None else list(frame.groupby(key, dropna=False, sort=True))
+    """Per value of ``key`` in order, missing last (or one row): the counts and the figures with their intervals,
+    flat."""
+    if key is None:
+        codes, labels = np.zeros(len(frame), dtype=np.int64), [None]
+    else:
+        codes, uniques = pd.factorize(frame[key], sort=True, use_na_sentinel=True)
+        labels = list(uniques)
+        if (codes < 0).any():  # (no value: a group of its own, last)
+            codes = np.where(codes < 0, len(labels), codes)
+            labels.append(None)
+    got = _per_code(frame, np.asarray(codes, dtype=np.int64), len(labels))
     out = []
-    if not groups:  # (no responses: no groups, the columns all the same)
-        return _rows(frame, None).iloc[:0]
-    for label, rows in groups:
-        c = counts(rows)
+    for i, label in enumerate(labels):
+        c = {k: (float(v[i]) if k in ("total", "squares") else int(v[i])) for k, v in got.items()}
         f = figures(c)
-        out.append({"group": None if label is None or label != label else label, "csat_n": c["csat_n"],
+        out.append({"group": label, "csat_n": c["csat_n"],
                     "csat": f["csat"].value, "csat_low": f["csat"].low, "csat_high": f["csat"].high,
                     "mean": f["mean"].value, "mean_low": f["mean"].low, "mean_high": f["mean"].high,
                     "nps_n": c["nps_n"], "promoters": c["promoters"], "detractors": c["detractors"],
                     "nps": f["nps"].value, "nps_low": f["nps"].low, "nps_high": f["nps"].high})
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out, columns=_ROW_COLUMNS)
+    return table if key is None or len(frame) else table.iloc[:0]
+
+
+_ROW_COLUMNS = ("group", "csat_n", "csat", "csat_low", "csat_high", "mean", "mean_low", "mean_high", "nps_n",
+                "promoters", "detractors", "nps", "nps_low", "nps_high")
 
 
 @dataclass(frozen=True)
@@ -125,8 +148,9 @@ def _monthly(frame: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
     return pd.DataFrame(out).rename(columns={"group": "month"})
 
 
-def satisfaction(con: duckdb.DuckDBPyConnection, scope: Scope) -> Satisfaction:
-    """:class:`Satisfaction` of ``scope`` (module docstring)."""
+def satisfaction(con: duckdb.DuckDBPyConnection, scope: Scope, tiers: pd.DataFrame | None = None) -> Satisfaction:
+    """:class:`Satisfaction` of ``scope`` (module docstring); ``tiers``: the scope's
+    :func:`~analytics.metrics.tiers.customer_tiers` when already read."""
     frame = responses(con, scope)
     frame["month"] = pd.to_datetime(frame["month"])
     comparison = scope.comparison()
@@ -146,11 +170,12 @@ def satisfaction(con: duckdb.DuckDBPyConnection, scope: Scope) -> Satisfaction:
             trends[scale] = scores.decompose(history["month"], history[value].to_numpy(dtype=float),
                                              history[n].to_numpy(dtype=float))
     return Satisfaction(scope, figures(counts(period_rows)), compared, monthly, comparison_monthly, trends,
-                        _by_group(con, scope, period_rows))
+                        _by_group(con, scope, period_rows, tiers))
 
 
-def _by_group(con: duckdb.DuckDBPyConnection, scope: Scope, rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    tiers = customer_tiers(con, scope)
+def _by_group(con: duckdb.DuckDBPyConnection, scope: Scope, rows: pd.DataFrame,
+              tiers: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    tiers = customer_tiers(con, scope) if tiers is None else tiers
     rows = rows.merge(tiers[["customer_id", "tier"]], on="customer_id", how="left")
     out = {}
     for grouping in GROUPINGS:

@@ -42,11 +42,12 @@ GROUPINGS = ("home_region", "tier", "segment")
 
 
 def surveyed(con: duckdb.DuckDBPyConnection, scope: Scope, loyal_min: int = LOYAL_MIN,
-             days: PurchaseDays | None = None) -> pd.DataFrame:
+             days: PurchaseDays | None = None, tiers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per surveyed customer (module docstring): ``customer_id``, ``score``, ``satisfied``, ``purchase_days`` (in
     the 12 months), ``loyal`` (the loyalty part's :func:`analytics.metrics.loyalty.loyal_customers`: one
     definition), ``revenue`` (net, in the period), ``home_region``, ``segment``, ``tier`` (the tier filter's of the
-    period; None: no purchase in it) and ``quadrant``. ``days``: the scope's purchase days when already read."""
+    period; None: no purchase in it) and ``quadrant``. ``days``, ``tiers``: the scope's purchase days and
+    :func:`~analytics.metrics.tiers.customer_tiers` when already read."""
     if loyal_min < 1:
         raise ValueError(f"a loyal customer needs at least 1 purchase day, not {loyal_min}")
     rows = customer_feedback(scope, scope.end_exclusive - timedelta(days=1))
@@ -65,8 +66,8 @@ def surveyed(con: duckdb.DuckDBPyConnection, scope: Scope, loyal_min: int = LOYA
     frame["purchase_days"] = frame["purchase_days"].fillna(0).astype("int64")
     frame["loyal"] = frame["loyal"].fillna(False).astype(bool)
     frame["satisfied"] = frame["score"] >= 4
-    tiers = customer_tiers(con, scope)[["customer_id", "tier"]]
-    frame = frame.merge(tiers, on="customer_id", how="left")
+    tiers = customer_tiers(con, scope) if tiers is None else tiers
+    frame = frame.merge(tiers[["customer_id", "tier"]], on="customer_id", how="left")
     frame["tier"] = frame["tier"].astype(object).where(frame["tier"].notna(), None)
     cell = np.where(frame["satisfied"], np.where(frame["loyal"], 0, 1), np.where(frame["loyal"], 2, 3))
     frame["quadrant"] = np.asarray(QUADRANTS, dtype=object)[cell] if len(frame) else []
@@ -146,10 +147,10 @@ class Gap:
 
 
 def gap(con: duckdb.DuckDBPyConnection, scope: Scope, loyal_min: int = LOYAL_MIN,
-        days: PurchaseDays | None = None) -> Gap:
+        days: PurchaseDays | None = None, tiers: pd.DataFrame | None = None) -> Gap:
     """:class:`Gap` of ``scope`` with loyalty at ``loyal_min`` purchase days (``days``: the scope's purchase days
     when already read)."""
-    frame = surveyed(con, scope, loyal_min, days)
+    frame = surveyed(con, scope, loyal_min, days, tiers)
     fits, first, last = follow_ups(con, scope)
     by_group = {g: gap_rows(frame, g) for g in GROUPINGS}
     by_group["tier"] = by_group["tier"].sort_values("group", key=tier_rank, kind="stable").reset_index(drop=True)
