@@ -35,8 +35,8 @@ import pandas as pd
 from analytics.metrics import churn, churn_summary
 from analytics.metrics.churn_summary import fold
 from analytics.metrics.churn_view import SurvivalSet, cut_at, group_frame, survival_set
-from analytics.metrics.tiers import ids_by_number, per_customer
-from analytics.scope import TIER_PRESET, Scope, summary_rows
+from analytics.metrics.tiers import filter_spec, ids_by_number, per_customer
+from analytics.scope import Scope, summary_rows
 from analytics.store import marts
 from analytics.tiering import TierSpec
 
@@ -68,16 +68,6 @@ class TierRows:
         return churn.folded_counts((code, *rows[1:]), scope, window, self.as_of)
 
 
-def filter_spec(scope: Scope) -> TierSpec:
-    """The tier filter's tiers (the churn page's): the pyramid by revenue with the scope's cut points."""
-    return TierSpec.preset(TIER_PRESET, scope.tier_cuts)
-
-
-def _numbers(con: duckdb.DuckDBPyConnection) -> np.ndarray:
-    """The customers' ids by number: ``ids[seq - 1]`` (``customer_numbers``; seq runs 1..N)."""
-    return ids_by_number(con)
-
-
 def tier_rows(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None = None, *,
               as_of: date | None = None, months: churn.PurchaseMonths | None = None) -> TierRows | None:
     """:class:`TierRows` of ``scope`` for the tiers ``spec`` (default: :func:`filter_spec`) as of ``as_of``
@@ -102,7 +92,7 @@ def tier_rows(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | Non
                            [churn.day_number(day), churn.day_number(lower)]).fetchnumpy()
         size = int(max(seqs.max(initial=0), np.asarray(rows["seq"]).max(initial=0))) + 1
         keys = (np.asarray(frame["key"]) if frame.attrs["numbered"]
-                else pd.Index(_numbers(con)).get_indexer(frame["key"].to_numpy(dtype=object)) + 1)
+                else pd.Index(ids_by_number(con)).get_indexer(frame["key"].to_numpy(dtype=object)) + 1)
         row_seq = np.asarray(rows["seq"])
         last, next_first, first = (np.asarray(rows[c]) for c in ("last_day", "next_first", "customer_first"))
         inside = np.zeros(size, dtype=bool)
@@ -111,7 +101,7 @@ def tier_rows(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | Non
         months = months if months is not None and months.as_of == day else churn.purchase_months(con, scope, day)
         ids = frame["key"].to_numpy(dtype=object)
         if frame.attrs["numbered"]:
-            ids = _numbers(con)[frame["key"].to_numpy(dtype=np.int64) - 1]
+            ids = ids_by_number(con)[frame["key"].to_numpy(dtype=np.int64) - 1]
         known = np.flatnonzero(pd.notna(months.ids_by_seq))  # (customers in scope without a purchase have no id here)
         found = pd.Index(months.ids_by_seq[known]).get_indexer(ids)
         keys = np.where(found >= 0, known[np.maximum(found, 0)], -1)

@@ -41,10 +41,9 @@ import numpy as np
 import pandas as pd
 
 from analytics.metrics import churn
-from analytics.metrics.churn_tiers import filter_spec
 from analytics.metrics.churn_view import MOVED_P, WIDE
 from analytics.metrics.loyalty_days import YEAR_MONTHS, PurchaseDays, purchase_days, share, with_objects
-from analytics.metrics.tiers import ids_by_number, per_customer
+from analytics.metrics.tiers import filter_spec, ids_by_number, per_customer
 from analytics.models.proportions import two_proportion_p_value
 from analytics.models.scores import mean_score
 from analytics.scope import Scope, add_months

@@ -30,7 +30,7 @@ import pandas as pd
 from analytics.metrics.tiers import customer_tiers
 from analytics.models import scores
 from analytics.models.scores import Decomposition, Estimate
-from analytics.scope import Scope, customer_feedback
+from analytics.scope import TIER_NAMES, Scope, customer_feedback
 
 #: The customer attributes satisfaction is split by (``customer_summary`` columns), then the tier.
 GROUPINGS: tuple[str, ...] = ("home_region", "acquisition_channel", "segment", "tier")
@@ -192,7 +192,7 @@ def _by_group(con: duckdb.DuckDBPyConnection, scope: Scope, rows: pd.DataFrame,
 
 
 #: The tier filter's tiers, best first (their names; None: no purchase in the period).
-TIER_ORDER = ("platinum", "gold", "iron", "lead")
+TIER_ORDER = TIER_NAMES
 
 
 def tier_rank(groups: pd.Series) -> pd.Series:

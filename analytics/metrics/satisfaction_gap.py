@@ -25,6 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.metrics.churn_summary import data_end
 from analytics.metrics.loyalty import loyal_customers
 from analytics.metrics.loyalty_days import PurchaseDays, purchase_days
 from analytics.metrics.satisfaction import tier_rank
@@ -114,7 +115,7 @@ def follow_ups(con: duckdb.DuckDBPyConnection, scope: Scope, horizon: int = HORI
     """The responses the retention curve is fitted on (module docstring): ``customer_id``, ``feedback_date``,
     ``score``, ``retained`` (a purchase within ``horizon`` days after the response), with the first and last
     response day used (None without purchases)."""
-    end = con.execute("select max(last_order_date) from customer_summary").fetchall()[0][0]
+    end = data_end(con)
     if end is None:
         return pd.DataFrame(columns=["customer_id", "feedback_date", "score", "retained"]), None, None
     last = end - timedelta(days=horizon)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from analytics import tiering
 from analytics.metrics import churn
-from analytics.scope import Scope, customers, summary_rows
+from analytics.scope import TIER_PRESET, Scope, customers, summary_rows
 from analytics.store import marts
 from analytics.tiering import TierSpec
 
@@ -287,7 +287,7 @@ def customer_tiers(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec 
     """Per customer the filters keep who was ranked in the period or the comparison period: ``customer_id``,
     ``tier`` and ``tier_before`` (names of ``spec``'s tiers, default the tier filter's pyramid by revenue with the
     scope's cut points; None where not ranked), for pages that split by tier."""
-    spec = spec or TierSpec.preset("pyramid", scope.tier_cuts)
+    spec = spec or filter_spec(scope)
     frame = per_customer(con, scope, spec)
     ids = frame["key"].to_numpy(dtype=object)
     if frame.attrs["numbered"]:
@@ -301,3 +301,9 @@ def ids_by_number(con: duckdb.DuckDBPyConnection) -> np.ndarray:
     """The customers' ids by number: ``ids[seq - 1]`` (``customer_numbers``; seq runs 1..N in id order)."""
     return np.asarray(con.execute("select customer_id from customer_numbers order by seq").fetchnumpy()["customer_id"],
                       dtype=object)
+
+
+def filter_spec(scope: Scope) -> TierSpec:
+    """The tier filter's tiers (the churn and satisfaction pages' split by tier): the pyramid by revenue with the
+    scope's cut points."""
+    return TierSpec.preset(TIER_PRESET, scope.tier_cuts)
