@@ -47,20 +47,30 @@ TARGET_WARM_S = 0.1
 TARGET_SPEEDUP = 10.0
 
 
-def database(rows: int) -> Path:
-    """The benchmark database for ``rows`` transactions, imported through the pipeline."""
+def reuse(db: Path) -> bool:
+    """Whether a benchmark database ``db`` is there to reuse, brought to this release's schema first (one made by
+    an older release gets the newer migrations)."""
     import duckdb
 
     from analytics.store.connection import connect
     from analytics.store.migrations import SCHEMA_VERSION, schema_version
 
+    if not db.exists():
+        return False
+    probe = duckdb.connect(str(db), read_only=True)
+    current = schema_version(probe)
+    probe.close()
+    if current != SCHEMA_VERSION:
+        connect(db).close()
+    return True
+
+
+def database(rows: int) -> Path:
+    """The benchmark database for ``rows`` transactions, imported through the pipeline."""
+    from analytics.store.connection import connect
+
     db = WORK / f"overview_{rows}.duckdb"
-    if db.exists():
-        probe = duckdb.connect(str(db), read_only=True)
-        current = schema_version(probe)
-        probe.close()
-        if current != SCHEMA_VERSION:  # made by an older release: apply the newer migrations
-            connect(db).close()
+    if reuse(db):
         return db
     from import_bench import ensure_csv
 

@@ -68,20 +68,14 @@ def feedback_rows(tx: pd.DataFrame, seed: int = SEED, surveys: int = SURVEYS, co
 def database(rows: int, work: Path) -> tuple[Path, dict]:
     """The benchmark database for ``rows`` transactions (module docstring), made when missing; with what making it
     took (empty when it was there)."""
-    import duckdb
+    from overview_bench import reuse
 
     from analytics.ingest.pipeline import import_file
     from analytics.store import marts
     from analytics.store.connection import connect
-    from analytics.store.migrations import SCHEMA_VERSION, schema_version
 
     db = work / f"satisfaction_{rows}.duckdb"
-    if db.exists():
-        probe = duckdb.connect(str(db), read_only=True)
-        current = schema_version(probe)
-        probe.close()
-        if current != SCHEMA_VERSION:  # made by an older release: apply the newer migrations
-            connect(db).close()
+    if reuse(db):
         return db, {}
     source = work / f"overview_{rows}.duckdb"
     if not source.exists():
