@@ -112,3 +112,36 @@ def test_the_churn_figures_equal_the_raw_files(case, read, window):
     in_period = ref["cohorts"][(ref["cohorts"].index >= pd.Timestamp(view.scope.start))
                                & (ref["cohorts"].index < pd.Timestamp(view.scope.end_exclusive))]
     assert sizes.tolist() == in_period.tolist() and len(sizes) > 0
+
+
+def test_churn_per_tier_equals_the_raw_files(case):
+    """Churn per tier (the tier filter's pyramid of the period, ranked here on the raw file's net revenue in the
+    period's months, ties by id; among everyone, the filter then keeping its customers): each tier's churned and
+    customer-months equal the day-by-day count on its customers' raw rows, and the tiers add up to the page's."""
+    from analytics.metrics import churn_tiers
+    from analytics.tiering import TierSpec
+
+    con, rows, scope = case
+    read = next(v[2] for v in CASES.values() if v[3] == scope)
+    everyone = read()  # (ranked among every customer, whatever the filter keeps)
+    view = churn_view(con, scope, with_at_risk=False, with_drivers=False)
+    split = churn_tiers.tier_split(con, scope, view.definition.window)
+    as_of, cut = view.definition.as_of, view.scope
+    in_period = everyone[(everyone["order_date"] >= pd.Timestamp(cut.start))
+                         & (everyone["order_date"] < pd.Timestamp(cut.end_exclusive))]
+    buyers = sorted(set(in_period.loc[in_period["amount"] >= 0, "customer_id"]))
+    value = in_period.groupby("customer_id")["amount"].sum().reindex(buyers).round(6)
+    ranked = value.reset_index().sort_values(["amount", "customer_id"], ascending=[False, True])["customer_id"]
+    n, cuts = len(ranked), TierSpec().cuts
+    tier = {c: next((k for k, x in enumerate(cuts) if (r + 1) * 100 <= round(x * 100) * n), len(cuts))
+            for r, c in enumerate(ranked)}
+    r = rows[(rows["amount"] >= 0) & (rows["order_date"].dt.date <= as_of)]
+    buys = {c: sorted(set(g.dt.date)) for c, g in r.groupby("customer_id")["order_date"]}
+    for row in split.rates.itertuples():
+        k = None if pd.isna(row.group) else TierSpec().names.index(row.group)
+        mine = {c: d for c, d in buys.items() if tier.get(c) == k}
+        monthly = cr.monthly(mine, cr.months_of(cut.start, cut.end), view.definition.window, as_of)
+        known = monthly[~monthly["provisional"]]
+        assert (row.churned, row.exposure) == (int(known["churned"].sum()), int(known["active_start"].sum())), k
+    assert (split.rates["churned"].sum(), split.rates["exposure"].sum()) == view.period_rate[:2]
+    assert split.rates["churned"].sum() > 0
