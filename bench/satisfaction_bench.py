@@ -65,15 +65,15 @@ from churn_bench import REGION, WARM_CALLS, _median_parts, _ms, _versions  # noq
 TARGET_COLD_S = 1.0
 #: Timed pieces by module (those present; calls nest). The loyalty threshold's purchase days are read once for the
 #: complaints and loyalty parts (``loyalty_days.purchase_days``).
-TIMED = {"satisfaction_view": "purchase_days customer_tiers satisfaction gap complaints loyalty",
-         "satisfaction": "responses _monthly _by_group customer_tiers",
+TIMED = {"satisfaction_view": "purchase_days per_customer customer_tiers satisfaction gap complaints loyalty",
+         "satisfaction": "month_counts _by_group customer_tiers",
          "satisfaction_gap": "surveyed loyal_customers follow_ups fit_retention customer_tiers",
          "tiers": "per_customer", "scores": "decompose",
          "complaints": "complaint_rows monthly categories time_to_resolve open_complaints retention",
          "loyalty": "trend tenure frequency by_region by_tier per_customer"}
-#: The parts of the view the pandas baseline computes too (the tiers they share, satisfaction and the gap; not
-#: complaints nor loyalty).
-COVERED = ("customer_tiers", "satisfaction", "gap")
+#: The parts of the view the pandas baseline computes too (the tiers they share: ranked, then named; satisfaction
+#: and the gap; not complaints nor loyalty).
+COVERED = ("per_customer", "customer_tiers", "satisfaction", "gap")
 #: The page's cached loaders of the whole view, in the order looked for; else the registry's ``load_view``.
 LOADERS = ("load_satisfaction", "load_satisfaction_fast", "load_satisfaction_view")
 

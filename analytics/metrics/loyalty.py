@@ -187,11 +187,13 @@ def by_region(days: PurchaseDays, scope: Scope, min_days: int) -> pd.DataFrame:
     return group_frame(days, scope.end, comparison.end if comparison else None, min_days, days.regions, code, code)
 
 
-def by_tier(con: duckdb.DuckDBPyConnection, days: PurchaseDays, scope: Scope, min_days: int) -> pd.DataFrame:
+def by_tier(con: duckdb.DuckDBPyConnection, days: PurchaseDays, scope: Scope, min_days: int,
+            ranked: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`group_frame` by the tier filter's tiers (best first): the period's last month by the tiers of the
-    period, the comparison period's by its own (:func:`analytics.metrics.tiers.per_customer`)."""
+    period, the comparison period's by its own (:func:`analytics.metrics.tiers.per_customer`; ``ranked``: its frame
+    for the tier filter's tiers when already read)."""
     spec = filter_spec(scope)
-    frame = per_customer(con, scope, spec)
+    frame = per_customer(con, scope, spec) if ranked is None else ranked
     keys = frame["key"].to_numpy()
     if frame.attrs["numbered"]:  # keyed by the customers' numbers
         numbers = days.numbers if days.numbers is not None else \
@@ -241,7 +243,7 @@ class Loyalty:
 
 
 def loyalty(con: duckdb.DuckDBPyConnection, scope: Scope, min_days: int = DEFAULT_MIN_DAYS, *,
-            with_tiers: bool = True, days: PurchaseDays | None = None) -> Loyalty:
+            with_tiers: bool = True, days: PurchaseDays | None = None, ranked: pd.DataFrame | None = None) -> Loyalty:
     """:class:`Loyalty` of ``scope`` with loyal meaning at least ``min_days`` purchase days in the year.
 
     Parameters
@@ -256,6 +258,8 @@ def loyalty(con: duckdb.DuckDBPyConnection, scope: Scope, min_days: int = DEFAUL
         Also the split by tier (ranks the customers of the period: :func:`by_tier`).
     days
         The scope's :func:`purchase_days` when already read (the complaints part reads the same).
+    ranked
+        The tier filter's :func:`analytics.metrics.tiers.per_customer` frame when already read.
 
     Raises
     ------
@@ -276,7 +280,8 @@ def loyalty(con: duckdb.DuckDBPyConnection, scope: Scope, min_days: int = DEFAUL
     return Loyalty(scope=scope, min_days=n, as_of=days.as_of, period=period, comparison=before,
                    p_value=np.nan if p is None else p, moved=moved, trend=now, comparison_trend=then,
                    frequency=frequency(days, scope.end, n), tenure=tenure(days, scope.end, n),
-                   by_region=by_region(days, scope, n), by_tier=by_tier(con, days, scope, n) if with_tiers else None)
+                   by_region=by_region(days, scope, n),
+                   by_tier=by_tier(con, days, scope, n, ranked) if with_tiers else None)
 
 
 def loyal_customers(days: PurchaseDays, month: date, min_days: int = DEFAULT_MIN_DAYS) -> pd.DataFrame:

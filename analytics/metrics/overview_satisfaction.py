@@ -5,10 +5,9 @@ No tile when neither period has a response (a database without surveys shows non
 from __future__ import annotations
 
 import duckdb
-import pandas as pd
 
 from analytics.metrics.kpis import Kpi
-from analytics.metrics.satisfaction import counts, figures, responses
+from analytics.metrics.satisfaction import month_counts
 from analytics.scope import Scope
 
 #: The tiles, in order.
@@ -18,12 +17,10 @@ TILES = ("csat", "nps")
 def satisfaction_kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Kpi]:
     """``{"csat": Kpi, "nps": Kpi}`` (CSAT as a share, NPS in points; the change is the difference: a share's in
     fractions, NPS's in points), or ``{}`` without responses."""
-    frame = responses(con, scope)
-    month = pd.to_datetime(frame["month"])
-    now = figures(counts(frame[month >= pd.Timestamp(scope.start)]))
+    counted = month_counts(con, scope)
+    now = counted.total(scope.start, scope.end)
     comparison = scope.comparison()
-    before = None if comparison is None else figures(counts(
-        frame[(month >= pd.Timestamp(comparison.start)) & (month <= pd.Timestamp(comparison.end))]))
+    before = None if comparison is None else counted.total(comparison.start, comparison.end)
     out = {}
     for name in TILES:
         e, b = now[name], (before[name] if before else None)

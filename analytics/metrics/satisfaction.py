@@ -42,18 +42,40 @@ WIDE_NPS = 20.0
 _COUNTS = ("n", "satisfied", "promoters", "detractors", "total", "squares")
 
 
+def _rows_sql(scope: Scope, last_day: date | None) -> tuple[str, list]:
+    """The responses of the customers in scope up to ``last_day`` (default: the period's last day), with the
+    customer's groups: the select :func:`responses` reads and the counts aggregate."""
+    last = last_day or scope.end_exclusive - timedelta(days=1)
+    rows = customer_feedback(scope, last)
+    return (f"select f.customer_id, f.feedback_date, cast(date_trunc('month', f.feedback_date) as date) as month, "
+            f"year(f.feedback_date) * 12 + month(f.feedback_date) - 1 as month_no, "
+            f"f.scale, f.score, c.home_region, c.acquisition_channel, c.segment from ({rows.sql}) f "
+            f"join customer_summary c using (customer_id) "
+            f"where f.feedback_kind = 'survey' and f.scale in ('csat', 'nps') and f.score is not null",
+            list(rows.params))
+
+
 def responses(con: duckdb.DuckDBPyConnection, scope: Scope, last_day: date | None = None) -> pd.DataFrame:
     """Every survey response of the customers in scope up to ``last_day`` (default: the period's last day):
     ``customer_id``, ``feedback_date``, ``month`` (its first day), ``scale``, ``score`` and the customer's groups
     (home region, acquisition channel, segment)."""
-    last = last_day or scope.end_exclusive - timedelta(days=1)
-    rows = customer_feedback(scope, last)
-    return con.execute(
-        f"select f.customer_id, f.feedback_date, cast(date_trunc('month', f.feedback_date) as date) as month, "
-        f"f.scale, f.score, c.home_region, c.acquisition_channel, c.segment from ({rows.sql}) f "
-        f"join customer_summary c using (customer_id) "
-        f"where f.feedback_kind = 'survey' and f.scale in ('csat', 'nps') and f.score is not null",
-        list(rows.params)).df()
+    sql, params = _rows_sql(scope, last_day)
+    return con.execute(f"select * exclude (month_no) from ({sql})", params).df()
+
+
+#: :data:`_COUNTS` as SQL aggregates over :func:`_rows_sql`'s rows (the names :func:`_per_code` gives them).
+_AGGREGATES = ("count(*) filter (where scale = 'csat') as csat_n, "
+               "count(*) filter (where scale = 'csat' and score >= 4) as satisfied, "
+               "coalesce(sum(score) filter (where scale = 'csat'), 0) as total, "
+               "coalesce(sum(score * score) filter (where scale = 'csat'), 0) as squares, "
+               "count(*) filter (where scale = 'nps') as nps_n, "
+               "count(*) filter (where scale = 'nps' and score >= 9) as promoters, "
+               "count(*) filter (where scale = 'nps' and score < 7) as detractors")
+_NAMES = ("csat_n", "satisfied", "total", "squares", "nps_n", "promoters", "detractors")
+
+
+def _month_no(d: date) -> int:
+    return d.year * 12 + d.month - 1
 
 
 def _per_code(frame: pd.DataFrame, codes: np.ndarray, k: int) -> dict[str, np.ndarray]:
@@ -94,7 +116,12 @@ def _rows(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
         if (codes < 0).any():  # (no value: a group of its own, last)
             codes = np.where(codes < 0, len(labels), codes)
             labels.append(None)
-    got = _per_code(frame, np.asarray(codes, dtype=np.int64), len(labels))
+    table = _table(_per_code(frame, np.asarray(codes, dtype=np.int64), len(labels)), labels)
+    return table if key is None or len(frame) else table.iloc[:0]
+
+
+def _table(got: dict[str, np.ndarray], labels: list) -> pd.DataFrame:
+    """:func:`_rows`' table of per-label counts (``got[name][i]``: label ``i``'s)."""
     out = []
     for i, label in enumerate(labels):
         c = {k: (float(v[i]) if k in ("total", "squares") else int(v[i])) for k, v in got.items()}
@@ -104,8 +131,7 @@ def _rows(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
                     "mean": f["mean"].value, "mean_low": f["mean"].low, "mean_high": f["mean"].high,
                     "nps_n": c["nps_n"], "promoters": c["promoters"], "detractors": c["detractors"],
                     "nps": f["nps"].value, "nps_low": f["nps"].low, "nps_high": f["nps"].high})
-    table = pd.DataFrame(out, columns=_ROW_COLUMNS)
-    return table if key is None or len(frame) else table.iloc[:0]
+    return pd.DataFrame(out, columns=_ROW_COLUMNS)
 
 
 _ROW_COLUMNS = ("group", "csat_n", "csat", "csat_low", "csat_high", "mean", "mean_low", "mean_high", "nps_n",
@@ -137,58 +163,104 @@ def _months(first: date, last: date) -> list[date]:
     return [m.date() for m in pd.date_range(first, last, freq="MS")]
 
 
-def _monthly(frame: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
-    """:func:`_rows` per month from ``first`` to ``last`` (months without responses: zero counts, NaN figures)."""
-    months = _months(first, last)
-    rows = _rows(frame[(frame["month"] >= pd.Timestamp(first)) & (frame["month"] <= pd.Timestamp(last))]
-                 .assign(month=lambda f: pd.to_datetime(f["month"]).dt.date), "month")
-    empty = _rows(frame.iloc[:0], None).iloc[0].to_dict()
-    by_month = {r["group"]: r for r in rows.to_dict("records")} if len(rows) else {}
-    out = [{**(by_month.get(m) or empty), "group": m} for m in months]
-    return pd.DataFrame(out).rename(columns={"group": "month"})
+class MonthCounts:
+    """The :data:`_COUNTS` per month number (``year * 12 + month - 1``) of the responses: one aggregate in DuckDB,
+    summed here over any run of months (counts add up, so a period's are its months')."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.first = int(frame["month_no"].min()) if len(frame) else None
+        k = int(frame["month_no"].max()) - self.first + 1 if len(frame) else 0
+        at = frame["month_no"].to_numpy(dtype=np.int64) - (self.first or 0)
+        self.got = {n: np.zeros(k, dtype=float if n in ("total", "squares") else np.int64) for n in _NAMES}
+        for n in _NAMES:
+            self.got[n][at] = frame[n].to_numpy()
+
+    def _slice(self, first: date, last: date) -> dict[str, np.ndarray]:
+        months = _month_no(last) - _month_no(first) + 1
+        out = {n: np.zeros(max(months, 0), dtype=v.dtype) for n, v in self.got.items()}
+        if self.first is None:
+            return out
+        lo, hi = _month_no(first) - self.first, _month_no(last) - self.first + 1
+        take_lo, take_hi = max(lo, 0), min(hi, len(self.got["csat_n"]))
+        for n, v in self.got.items():
+            if take_hi > take_lo:
+                out[n][take_lo - lo:take_hi - lo] = v[take_lo:take_hi]
+        return out
+
+    def total(self, first: date, last: date) -> dict[str, Estimate]:
+        """CSAT, NPS and the mean score of the months from ``first`` to ``last``."""
+        got = self._slice(first, last)
+        return figures({n: (float(v.sum()) if n in ("total", "squares") else int(v.sum())) for n, v in got.items()})
+
+    def monthly(self, first: date, last: date) -> pd.DataFrame:
+        """:func:`_rows`' columns per month from ``first`` to ``last`` (months without responses: zero counts, NaN
+        figures), ``month`` first."""
+        return _table(self._slice(first, last), _months(first, last)).rename(columns={"group": "month"})
+
+
+def month_counts(con: duckdb.DuckDBPyConnection, sql: str | Scope, params: list | None = None) -> MonthCounts:
+    """:class:`MonthCounts` of a scope's responses up to its period's end (or of :func:`_rows_sql`'s rows)."""
+    if isinstance(sql, Scope):
+        sql, params = _rows_sql(sql, None)
+    return MonthCounts(con.execute(f"select month_no, {_AGGREGATES} from ({sql}) group by month_no", params).df())
 
 
 def satisfaction(con: duckdb.DuckDBPyConnection, scope: Scope, tiers: pd.DataFrame | None = None) -> Satisfaction:
     """:class:`Satisfaction` of ``scope`` (module docstring); ``tiers``: the scope's
     :func:`~analytics.metrics.tiers.customer_tiers` when already read."""
-    frame = responses(con, scope)
-    frame["month"] = pd.to_datetime(frame["month"])
+    sql, params = _rows_sql(scope, None)
+    counted = month_counts(con, sql, params)
     comparison = scope.comparison()
-    period_rows = frame[frame["month"] >= pd.Timestamp(scope.start)]
-    monthly = _monthly(frame, scope.start, scope.end)
-    compared = None
-    comparison_monthly = None
+    compared = comparison_monthly = None
     if comparison is not None:
-        then = frame[(frame["month"] >= pd.Timestamp(comparison.start))
-                     & (frame["month"] <= pd.Timestamp(comparison.end))]  # (every response up to the period's end)
-        compared = figures(counts(then))
-        comparison_monthly = _monthly(then, comparison.start, comparison.end)
+        compared = counted.total(comparison.start, comparison.end)
+        comparison_monthly = counted.monthly(comparison.start, comparison.end)
     trends = {}
-    if len(frame):
-        history = _monthly(frame, frame["month"].min().date(), scope.end)
+    if counted.first is not None:
+        first = date(counted.first // 12, counted.first % 12 + 1, 1)
+        history = counted.monthly(min(first, scope.end), scope.end)
         for scale, value, n in (("csat", "csat", "csat_n"), ("nps", "nps", "nps_n")):
             trends[scale] = scores.decompose(history["month"], history[value].to_numpy(dtype=float),
                                              history[n].to_numpy(dtype=float))
-    return Satisfaction(scope, figures(counts(period_rows)), compared, monthly, comparison_monthly, trends,
-                        _by_group(con, scope, period_rows, tiers))
+    return Satisfaction(scope, counted.total(scope.start, scope.end), compared, counted.monthly(scope.start, scope.end),
+                        comparison_monthly, trends, _by_group(con, scope, sql, params, tiers))
 
 
-def _by_group(con: duckdb.DuckDBPyConnection, scope: Scope, rows: pd.DataFrame,
+def _by_group(con: duckdb.DuckDBPyConnection, scope: Scope, sql: str, params: list,
               tiers: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Per grouping (:data:`GROUPINGS`), the period's figures per group: the attributes' counts aggregated in
+    DuckDB (grouping sets), the tiers' from per-customer counts."""
     tiers = customer_tiers(con, scope) if tiers is None else tiers
-    rows = rows.merge(tiers[["customer_id", "tier"]], on="customer_id", how="left")
+    keys = ("home_region", "acquisition_channel", "segment", "customer_id")
+    which = " + ".join(f"grouping({k}) * {1 << i}" for i, k in enumerate(keys))
+    frame = con.execute(
+        f"select {', '.join(keys)}, {15} - ({which}) as by, {_AGGREGATES} from ({sql}) where month_no >= ? "
+        f"group by grouping sets ({', '.join(f'({k})' for k in keys)})", [*params, _month_no(scope.start)]).df()
     out = {}
     for grouping in GROUPINGS:
-        if grouping != "tier" and rows[grouping].isna().all():
-            continue
-        table = _rows(rows, grouping)
-        if grouping == "tier":  # best tier first, no purchase in the period last
+        key = "customer_id" if grouping == "tier" else grouping
+        part = frame[frame["by"] == 1 << keys.index(key)]
+        if grouping == "tier":
+            part = part.merge(tiers[["customer_id", "tier"]], on="customer_id", how="left")
+            got = part.groupby("tier", dropna=False, sort=False)[list(_NAMES)].sum().reset_index()
+            table = _table(*_labelled(got, "tier"))
             table = table.sort_values("group", key=tier_rank, kind="stable").reset_index(drop=True)
+        else:
+            if part[key].isna().all():
+                continue
+            table = _table(*_labelled(part, key))
         wide_csat = ~(table["csat_high"] - table["csat_low"] <= WIDE_CSAT)  # (NaN: no responses, too few)
         table["csat_small"] = (table["csat_n"] < MIN_RESPONSES) | wide_csat
         table["nps_small"] = (table["nps_n"] < MIN_RESPONSES) | ~(table["nps_high"] - table["nps_low"] <= WIDE_NPS)
         out[grouping] = table
     return out
+
+
+def _labelled(frame: pd.DataFrame, key: str) -> tuple[dict[str, np.ndarray], list]:
+    """A group's counts in label order (sorted, no value last) for :func:`_table`."""
+    known = frame[frame[key].notna()].sort_values(key)
+    ordered = pd.concat([known, frame[frame[key].isna()]])
+    return {n: ordered[n].to_numpy() for n in _NAMES}, [None if pd.isna(v) else v for v in ordered[key]]
 
 
 #: The tier filter's tiers, best first (their names; None: no purchase in the period).

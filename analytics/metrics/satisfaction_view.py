@@ -22,7 +22,7 @@ from analytics.metrics.loyalty import Loyalty, loyalty
 from analytics.metrics.loyalty_days import purchase_days
 from analytics.metrics.satisfaction import Satisfaction, satisfaction
 from analytics.metrics.satisfaction_gap import QUADRANTS, Gap, gap, surveyed
-from analytics.metrics.tiers import customer_tiers
+from analytics.metrics.tiers import customer_tiers, filter_spec, per_customer
 from analytics.models.scores import Estimate
 from analytics.scope import Scope, customers
 
@@ -88,10 +88,11 @@ def load(con: duckdb.DuckDBPyConnection, scope: Scope, *, loyal_min: int | None 
     target = _checked("target_days", target_days, TARGET_DAYS, TARGET_RANGE, "days")
     months = _checked("retention_months", retention_months, RETENTION_MONTHS, RETENTION_RANGE, "months")
     days = purchase_days(con, scope)
-    tiers = customer_tiers(con, scope)  # (the tier filter's tiers of the period, ranked once for both parts)
+    ranked = per_customer(con, scope, filter_spec(scope))  # (the tier filter's tiers, ranked once for every part)
+    tiers = customer_tiers(con, scope, ranked=ranked)
     return SatisfactionView(scope, n, satisfaction(con, scope, tiers), gap(con, scope, n, days, tiers),
                             complaints(con, scope, target_days=target, horizon_months=months, days=days),
-                            loyalty(con, scope, n, days=days))
+                            loyalty(con, scope, n, days=days, ranked=ranked))
 
 
 def quadrant_customers(con: duckdb.DuckDBPyConnection, scope: Scope, quadrant: str, loyal_min: int) -> pd.DataFrame:

@@ -283,12 +283,14 @@ def pyramid(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None 
     return Pyramid(spec, _table(frame, spec.names), concentration(kept["value"].to_numpy(dtype=float)), len(kept))
 
 
-def customer_tiers(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None = None) -> pd.DataFrame:
+def customer_tiers(con: duckdb.DuckDBPyConnection, scope: Scope, spec: TierSpec | None = None,
+                   ranked: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per customer the filters keep who was ranked in the period or the comparison period: ``customer_id``,
     ``tier`` and ``tier_before`` (names of ``spec``'s tiers, default the tier filter's pyramid by revenue with the
-    scope's cut points; None where not ranked), for pages that split by tier."""
+    scope's cut points; None where not ranked), for pages that split by tier; ``ranked``: ``spec``'s
+    :func:`per_customer` frame when already read."""
     spec = spec or filter_spec(scope)
-    frame = per_customer(con, scope, spec)
+    frame = per_customer(con, scope, spec) if ranked is None else ranked
     ids = frame["key"].to_numpy(dtype=object)
     if frame.attrs["numbered"]:
         ids = ids_by_number(con)[frame["key"].to_numpy(dtype=np.int64) - 1]
