@@ -37,33 +37,22 @@ GROUPINGS: tuple[str, ...] = ("home_region", "acquisition_channel", "segment", "
 MIN_RESPONSES = 30
 WIDE_CSAT = 0.10
 WIDE_NPS = 20.0
-#: Per month and scale: responses, satisfied (CSAT 4-5), promoters (NPS 9-10), detractors (NPS 0-6), the scores'
-#: sum and sum of squares.
-_COUNTS = ("n", "satisfied", "promoters", "detractors", "total", "squares")
 
 
 def _rows_sql(scope: Scope, last_day: date | None) -> tuple[str, list]:
     """The responses of the customers in scope up to ``last_day`` (default: the period's last day), with the
-    customer's groups: the select :func:`responses` reads and the counts aggregate."""
+    customer's groups and ``month_no`` (``year * 12 + month - 1``): the select the counts aggregate."""
     last = last_day or scope.end_exclusive - timedelta(days=1)
     rows = customer_feedback(scope, last)
-    return (f"select f.customer_id, f.feedback_date, cast(date_trunc('month', f.feedback_date) as date) as month, "
-            f"year(f.feedback_date) * 12 + month(f.feedback_date) - 1 as month_no, "
+    return (f"select f.customer_id, year(f.feedback_date) * 12 + month(f.feedback_date) - 1 as month_no, "
             f"f.scale, f.score, c.home_region, c.acquisition_channel, c.segment from ({rows.sql}) f "
             f"join customer_summary c using (customer_id) "
             f"where f.feedback_kind = 'survey' and f.scale in ('csat', 'nps') and f.score is not null",
             list(rows.params))
 
 
-def responses(con: duckdb.DuckDBPyConnection, scope: Scope, last_day: date | None = None) -> pd.DataFrame:
-    """Every survey response of the customers in scope up to ``last_day`` (default: the period's last day):
-    ``customer_id``, ``feedback_date``, ``month`` (its first day), ``scale``, ``score`` and the customer's groups
-    (home region, acquisition channel, segment)."""
-    sql, params = _rows_sql(scope, last_day)
-    return con.execute(f"select * exclude (month_no) from ({sql})", params).df()
-
-
-#: :data:`_COUNTS` as SQL aggregates over :func:`_rows_sql`'s rows (the names :func:`_per_code` gives them).
+#: The counts behind the figures, per month or group: CSAT responses, satisfied (4-5), the scores' sum and sum of
+#: squares; NPS responses, promoters (9-10), detractors (0-6). As SQL aggregates over :func:`_rows_sql`'s rows.
 _AGGREGATES = ("count(*) filter (where scale = 'csat') as csat_n, "
                "count(*) filter (where scale = 'csat' and score >= 4) as satisfied, "
                "coalesce(sum(score) filter (where scale = 'csat'), 0) as total, "
@@ -78,26 +67,6 @@ def _month_no(d: date) -> int:
     return d.year * 12 + d.month - 1
 
 
-def _per_code(frame: pd.DataFrame, codes: np.ndarray, k: int) -> dict[str, np.ndarray]:
-    """The :data:`_COUNTS` of the responses per code (0..k-1), by bincount (no group frames)."""
-    score = frame["score"].to_numpy(dtype=float)
-    csat = (frame["scale"] == "csat").to_numpy()
-    nps = ~csat
-    return {"csat_n": np.bincount(codes[csat], minlength=k),
-            "satisfied": np.bincount(codes[csat & (score >= 4)], minlength=k),
-            "total": np.bincount(codes[csat], weights=score[csat], minlength=k),
-            "squares": np.bincount(codes[csat], weights=score[csat] ** 2, minlength=k),
-            "nps_n": np.bincount(codes[nps], minlength=k),
-            "promoters": np.bincount(codes[nps & (score >= 9)], minlength=k),
-            "detractors": np.bincount(codes[nps & (score < 7)], minlength=k)}
-
-
-def counts(frame: pd.DataFrame) -> dict[str, int | float]:
-    """The :data:`_COUNTS` of some responses (both scales together: each count concerns its own scale)."""
-    got = _per_code(frame, np.zeros(len(frame), dtype=np.int64), 1)
-    return {k: (float(v[0]) if k in ("total", "squares") else int(v[0])) for k, v in got.items()}
-
-
 def figures(c: dict) -> dict[str, Estimate]:
     """CSAT, NPS and the mean score of :func:`counts`."""
     return {"csat": scores.csat(c["satisfied"], c["csat_n"]), "nps": scores.nps(c["promoters"], c["detractors"],
@@ -105,23 +74,8 @@ def figures(c: dict) -> dict[str, Estimate]:
             "mean": scores.mean_score(c["total"], c["squares"], c["csat_n"])}
 
 
-def _rows(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
-    """Per value of ``key`` in order, missing last (or one row): the counts and the figures with their intervals,
-    flat."""
-    if key is None:
-        codes, labels = np.zeros(len(frame), dtype=np.int64), [None]
-    else:
-        codes, uniques = pd.factorize(frame[key], sort=True, use_na_sentinel=True)
-        labels = list(uniques)
-        if (codes < 0).any():  # (no value: a group of its own, last)
-            codes = np.where(codes < 0, len(labels), codes)
-            labels.append(None)
-    table = _table(_per_code(frame, np.asarray(codes, dtype=np.int64), len(labels)), labels)
-    return table if key is None or len(frame) else table.iloc[:0]
-
-
 def _table(got: dict[str, np.ndarray], labels: list) -> pd.DataFrame:
-    """:func:`_rows`' table of per-label counts (``got[name][i]``: label ``i``'s)."""
+    """Per label in order: the counts (``got[name][i]``: label ``i``'s) and the figures with their intervals, flat."""
     out = []
     for i, label in enumerate(labels):
         c = {k: (float(v[i]) if k in ("total", "squares") else int(v[i])) for k, v in got.items()}
@@ -141,7 +95,7 @@ _ROW_COLUMNS = ("group", "csat_n", "csat", "csat_low", "csat_high", "mean", "mea
 @dataclass(frozen=True)
 class Satisfaction:
     """The satisfaction part of the page (module docstring): ``period`` and ``comparison`` figures (CSAT, NPS,
-    mean; comparison None without one), ``monthly`` (per month of the period: ``month`` and :func:`_rows`'
+    mean; comparison None without one), ``monthly`` (per month of the period: ``month`` and :func:`_table`'s
     columns), ``comparison_monthly``, ``trends`` (per ``"csat"`` / ``"nps"`` a :class:`Decomposition` of the
     monthly series up to the period's end), and ``by_group`` (per grouping: ``group`` and the figures, with
     ``csat_small`` / ``nps_small`` for groups too few to trust)."""
@@ -164,8 +118,8 @@ def _months(first: date, last: date) -> list[date]:
 
 
 class MonthCounts:
-    """The :data:`_COUNTS` per month number (``year * 12 + month - 1``) of the responses: one aggregate in DuckDB,
-    summed here over any run of months (counts add up, so a period's are its months')."""
+    """The counts (:data:`_NAMES`) per month number (``year * 12 + month - 1``) of the responses: one aggregate in
+    DuckDB, summed here over any run of months (counts add up, so a period's are its months')."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.first = int(frame["month_no"].min()) if len(frame) else None
@@ -193,13 +147,13 @@ class MonthCounts:
         return figures({n: (float(v.sum()) if n in ("total", "squares") else int(v.sum())) for n, v in got.items()})
 
     def monthly(self, first: date, last: date) -> pd.DataFrame:
-        """:func:`_rows`' columns per month from ``first`` to ``last`` (months without responses: zero counts, NaN
+        """:func:`_table`'s columns per month from ``first`` to ``last`` (months without responses: zero counts, NaN
         figures), ``month`` first."""
         return _table(self._slice(first, last), _months(first, last)).rename(columns={"group": "month"})
 
 
 def month_counts(con: duckdb.DuckDBPyConnection, sql: str | Scope, params: list | None = None) -> MonthCounts:
-    """:class:`MonthCounts` of a scope's responses up to its period's end (or of :func:`_rows_sql`'s rows)."""
+    """:class:`MonthCounts` of a scope's responses up to its period's end (or of a :func:`_rows_sql` select's)."""
     if isinstance(sql, Scope):
         sql, params = _rows_sql(sql, None)
     return MonthCounts(con.execute(f"select month_no, {_AGGREGATES} from ({sql}) group by month_no", params).df())
