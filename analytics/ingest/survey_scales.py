@@ -25,7 +25,8 @@ detractors 0–6). A file's score column is read so:
 
   The score as answered and its scale are stored too (``original_score``, ``original_scale``).
 
-Before a column is read, the numbers that mark a missing answer are set aside
+Before a column is read, its answers written as labels, stars or ``5分`` are read
+(:func:`~analytics.ingest.survey_labels.read_labels`), and the numbers that mark a missing answer are set aside
 (:data:`~analytics.ingest.surveys.MISSING_NUMBERS`: ``-99`` and ``-999`` always, ``999`` on every
 scale of ours, ``99`` unless the column reads 0–100); with the missing words they are counted per
 column in the report (``missing_scores``, :func:`_tell_missing`).
@@ -44,6 +45,7 @@ from analytics.errors import MappingError
 from analytics.ingest.layout import raw_text
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.report import ImportReport
+from analytics.ingest.survey_labels import read_labels
 from analytics.ingest.surveys import MISSING_NUMBERS, QUESTIONS, bounds, question_columns, score_columns
 
 #: Say in ``needs_confirmation`` that the scale of scores is open (the pipeline's hint goes with it).
@@ -88,9 +90,10 @@ def _mark_missing(cur: duckdb.DuckDBPyConnection, staged: str, name: str, top: f
 
 def settle_scores(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping, report: ImportReport,
                   chosen: str | None = None) -> dict[str, tuple[float, float]]:
-    """Read each score column of a staged feedback file on its scale (see the module), set its
-    missing codes aside, and say what was read in ``report`` (``score_scales``, ``missing_scores``,
-    notes). The row rules are to be computed again afterwards.
+    """Read each score column of a staged feedback file on its scale (see the module), its labels
+    first, set its missing codes aside, and say what was read in ``report`` (``score_scales``, with
+    the answers read from ``labels``; ``missing_scores``, notes). The row rules are to be computed
+    again afterwards.
 
     Returns
     -------
@@ -100,13 +103,16 @@ def settle_scores(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
     Raises
     ------
     MappingError
-        A recommend column on a scale NPS cannot be read from.
+        A recommend column on a scale NPS cannot be read from, or holding labels.
     """
+    labels = read_labels(cur, staged, mapping, report)
     if "score" in mapping.columns:
         _mark_missing(cur, staged, "score", top=10)
         _infer_scale(cur, staged, mapping, report, chosen)
     scales = {name: _read_question(cur, staged, mapping, name, report) for name in question_columns(mapping)}
     _tell_missing(cur, staged, mapping, report)
+    for entry in report.score_scales:
+        entry["labels"] = labels.get(entry["column"], 0)
     scores = score_columns(mapping)
     if len(scores) > 1:
         asked = ", ".join(f"{mapping.header_of(n)}: {QUESTIONS[n].upper() if n in QUESTIONS else 'its scale'}"

@@ -15,6 +15,10 @@ in the report (``missing_scores``, with example lines), never stored and never a
 row without any score is rejected (``no score: every answer is missing (N/A)``); a complaint has no
 score and imports as it is.
 
+An answer may be written as a label (``满意``, ``Very satisfied``), stars (``★★★★☆``) or a number with its
+unit (``5分``): :mod:`analytics.ingest.survey_labels` reads them (a label or stars is a CSAT 1–5 answer,
+refused on the recommend question).
+
 The staged rows of a feedback file are one per line of the file (staging, validation and
 rejects see lines); :func:`explode` then makes one row per answer for identity and the commit,
 and :func:`line_counts` counts the report's rows as lines again.
@@ -38,6 +42,9 @@ MISSING_WORDS: tuple[str, ...] = ("n/a", "na", "#n/a", "n.a.", "null", "none", "
                                   "未作答", "未回答", "拒答")
 #: Numbers that mark a missing answer: the negative ones always, the others above a scale's top.
 MISSING_NUMBERS: tuple[int, ...] = (-99, -999, 99, 999)
+#: The columns whose answers may be satisfaction labels or stars (:mod:`analytics.ingest.survey_labels`),
+#: each with a flag ``l_<column>`` set on the rows read from one.
+LABELLED: tuple[str, ...] = ("score", "csat_score")
 #: How a line's answers are numbered among its rows (``_rid = line's _rid * 4 + number``).
 _PART = {"score": 1, "csat_score": 2, "nps_score": 3}
 
@@ -76,11 +83,13 @@ def missing_word(cell: str) -> str:
 
 def staged_extras(mapping: Mapping) -> list[str]:
     """The staged columns a feedback file adds: each score column's missing-value code
-    (``m_<column>``), each question column's scale (:func:`bounds`, set once it is read), and
-    a NULL ``score`` for a file whose scores are all questions' (or that has none)."""
+    (``m_<column>``), the flag of an answer read from a label or stars (``l_<column>``, set once
+    read), each question column's scale (:func:`bounds`, set once it is read), and a NULL
+    ``score`` for a file whose scores are all questions' (or that has none)."""
     if mapping.kind != "feedback":
         return []
     extras = [f"m_{n}" for n in score_columns(mapping)]
+    extras += [f"cast(null as boolean) as l_{n}" for n in score_columns(mapping) if n in LABELLED]
     extras += [f"cast(null as double) as {b}" for n in question_columns(mapping) for b in bounds(n)]
     return extras + ([] if "score" in mapping.columns else ["cast(null as double) as score"])
 
@@ -114,8 +123,8 @@ def _range_reason(name: str) -> str:
 def row_checks(mapping: Mapping) -> list[tuple[str, str, str, str]]:
     """The feedback rules (column header, value shown, failing condition, reason): a survey row
     needs a score (a missing-value code is none); a complaint row holds one score at most; a
-    score lies on its scale (the row's, or its question column's once read); scale and kind
-    words are known ones."""
+    score lies on its scale (the row's, or its question column's once read), and a label or stars
+    (a 1-5 answer) on no NPS row; scale and kind words are known ones."""
     checks = []
     scores = score_columns(mapping)
     shown = " / ".join(mapping.header_of(n) for n in scores)
@@ -140,6 +149,8 @@ def row_checks(mapping: Mapping) -> list[tuple[str, str, str, str]]:
                        "or (scale = 'nps' and (score < 0 or score > 10))",
                        "'score ' || cast(score as varchar) || ' is outside the ' || "
                        "case scale when 'csat' then 'CSAT scale 1-5' else 'NPS scale 0-10' end"))
+        checks.append((mapping.header_of("score"), raw_text(mapping, "score"), "l_score and scale = 'nps'",
+                       "'a satisfaction label or stars (1-5) on an NPS row: NPS is answered with a number 0-10'"))
     for name in question_columns(mapping):
         lo, hi = bounds(name)
         checks.append((mapping.header_of(name), name, f"{name} < {lo} or {name} > {hi}", _range_reason(name)))
@@ -197,6 +208,9 @@ def explode(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
         else:
             lo, hi = scales[name]
             value, scale, original = f"({conversion(name, lo, hi)})", f"'{QUESTIONS[name]}'", f"'{scale_text(lo, hi)}'"
+            if name in LABELLED and (lo, hi) != (1, 5):  # a label or stars is a 1-5 answer, stored as it is
+                value, original = (f"case when v.l_{name} then v.{name} else {value} end",
+                                   f"case when v.l_{name} then '1-5' else {original} end")
         parts.append(f"select v.* replace (v._rid * 4 + {_PART[name]} as _rid, {value} as score, {scale} as scale), "
                      f"v._rid as _row, v.{name} as original_score, {original} as original_scale "
                      f"from {view} v where {VALID} and v.{name} is not null")
