@@ -336,25 +336,25 @@ def customer_records(scope: Scope, table: str, customer_id: str) -> Rows:
                 (customer_id, scope.end_exclusive, *who.params, customer_id))
 
 
-def customer_feedback(scope: Scope, last_day: date) -> Rows:
-    """Feedback rows (surveys and complaints) up to ``last_day`` of the customers in scope by their own
-    attributes (:func:`customers`): every column of ``feedback``."""
+#: The feedback marts :func:`customer_feedback` reads, and the column that dates their rows.
+FEEDBACK_TABLES = {"feedback_month": "month", "survey_followups": "feedback_date", "complaints": "feedback_date"}
+
+
+def customer_feedback(scope: Scope, last_day: date, table: str) -> Rows:
+    """A feedback mart's rows (:data:`FEEDBACK_TABLES`) dated up to ``last_day``, of the customers in scope by
+    their own attributes (:func:`customers`): every column of ``table``."""
     who = customers(scope)
-    return Rows(f"select f.* from feedback f semi join ({who.sql}) c using (customer_id) where f.feedback_date <= ?",
-                (*who.params, last_day))
+    return Rows(f"select f.* from {table} f semi join ({who.sql}) c using (customer_id) "
+                f"where f.{FEEDBACK_TABLES[table]} <= ?", (*who.params, last_day))
 
 
 def transactions(scope: Scope) -> Rows:
     """Transaction rows in scope (row region and channel, customer segment and tier), the period only: every
     column of ``transactions``."""
     params: list = [scope.start, scope.end_exclusive]
-    where = [
-        "order_date >= ? and order_date < ?",
-        _in("t.region", scope.visible_regions(), params),
-        _in("t.channel", scope.channels or None, params),
-        _segment_test("t", scope, params),
-        _tier_test("t.customer_id", scope, params),
-    ]
+    where = ["order_date >= ? and order_date < ?", _in("t.region", scope.visible_regions(), params),
+             _in("t.channel", scope.channels or None, params), _segment_test("t", scope, params),
+             _tier_test("t.customer_id", scope, params)]
     return Rows(f"select t.* from transactions t where {' and '.join(where)}", tuple(params))
 
 

@@ -350,9 +350,10 @@ def test_without_surveys_the_page_says_so(monkeypatch, world, tmp_path, lang):
     path = database_of(tmp_path, {"customers": customers, "transactions": sales.rename(columns={"day": "order_date"})})
     at = run_page(monkeypatch, path, lang)
     assert t("satisfaction_no_responses", lang) in [i.value for i in at.info]
-    # no survey section, the complaints (none here) and loyalty ones
+    # no survey section, the complaints (no complaint file: said so, not "none in the filters") and loyalty ones
     assert [s.value for s in at.subheader] == [t(k, lang) for k in SECTIONS[-2:]]
-    assert t("satisfaction_complaints_none", lang) in [i.value for i in at.info]
+    assert t("satisfaction_complaints_unrecorded", lang) in [i.value for i in at.info]
+    assert t("satisfaction_complaints_none", lang) not in [i.value for i in at.info]
 
 
 # ----------------------------------------------------------------------------- a quadrant's customers

@@ -298,6 +298,7 @@ def test_without_surveys_or_complaints_those_parts_are_empty_not_zeros(case):
     _, view, raw, _ = case
     assert view.no_responses and view.complaints.empty and not view.loyalty.empty and not view.empty
     r = as_json(satisfaction_view.report(view))
+    assert view.complaints.recorded is False and r["complaints"]["recorded"] is False  # (no complaint file: said so)
     for figures_ in (r["figures"]["period"], r["figures"]["comparison"]):
         assert figures_ == {k: {"value": None, "low": None, "high": None, "n": 0} for k in ("csat", "nps", "mean")}
     for month in r["monthly"] + r["comparison_monthly"]:
@@ -381,13 +382,12 @@ def test_report_satisfaction_json_on_cdnow_gives_the_same_figures(stores, capsys
 
 @pytest.mark.usefixtures("fresh_streamlit_caches")
 def test_the_page_on_cdnow_shows_loyalty_and_says_surveys_and_complaints_have_none(stores, monkeypatch):
-    """The page (AppTest) on the CDNOW database at N = 5 from its address: the surveys said to have no response,
-    the complaints none; the loyalty tiles are the raw file's."""
+    """The page (AppTest) on CDNOW at N = 5 from its address: no response, no complaint file; the raw loyalty tiles."""
     _, db, raw, _ = stores("cdnow")
     at = open_app(monkeypatch, db, page="pages/satisfaction.py", lang="en", loyal_min="5",
                   **{"from": "1997-07", "to": "1998-06"})
     infos = [i.value for i in at.info]
-    assert t("satisfaction_no_responses", "en") in infos and t("satisfaction_complaints_none", "en") in infos
+    assert t("satisfaction_no_responses", "en") in infos and t("satisfaction_complaints_unrecorded", "en") in infos
     assert [s.value for s in at.subheader] == [t("satisfaction_complaints_title", "en"),
                                                t("satisfaction_loyalty_title", "en")]
     want = expected_loyalty(raw, SCOPES["cdnow"][1], 5)

@@ -141,8 +141,8 @@ def test_every_gate_function_reads_the_same_rows_through_one_snapshot(db):
                                               allowed_regions=s.allowed_regions)) == want
             for r in (gate.customers(s), gate.summary_rows(s, "customer_numbers"),
                       gate.sales(s, with_comparison=True), gate.customer_activity(s, with_comparison=True),
-                      gate.transactions(s), gate.customer_history(s), gate.customer_feedback(s, date(2024, 6, 30)),
-                      gate.customer_records(s, "transactions", "A02")):
+                      gate.transactions(s), gate.customer_history(s), gate.customer_records(s, "transactions", "A02"),
+                      *(gate.customer_feedback(s, date(2024, 6, 30), f) for f in gate.FEEDBACK_TABLES)):
                 assert rows(view, r) == rows(db, r), (s, r.sql[:60])
         keys = {(s.tiers, s.tier_cuts, s.allowed_regions) for s in SCOPES}
         made = [m for m in rankings(db) if m.startswith("create temp table")]  # (the others: the bare connection's)

@@ -87,7 +87,7 @@ def complaints(c: Complaints, lang: str, compare_label: str | None,
     all of them when a download asks)."""
     st.subheader(t("satisfaction_complaints_title", lang))
     if c.empty:
-        st.info(t("satisfaction_complaints_none", lang))
+        st.info(t("satisfaction_complaints_none" if c.recorded else "satisfaction_complaints_unrecorded", lang))
         return
     st.caption(t("satisfaction_complaints_caption", lang, date=fmt_date(c.as_of, lang),
                  days=fmt_int(c.target_days, lang)))

@@ -97,15 +97,15 @@ def drivers(con: duckdb.DuckDBPyConnection, scope: Scope, window: int, as_of: da
     ids = picked["customer_id"].tolist()
     attributes = picked.set_index("customer_id")
     firsts = [pd.Timestamp(d).date() for d in picked["first_day"]]
-    feedback = customer_feedback(scope, as_of)
+    complaints, scores = (customer_feedback(scope, as_of, t) for t in ("complaints", "survey_followups"))
     said = con.execute(
-        "select f.customer_id, datediff('day', p.first, f.feedback_date) as day, "
-        "f.feedback_kind = 'complaint' as complaint, "
+        "select f.customer_id, datediff('day', p.first, f.feedback_date) as day, f.complaint, "
         # a resolution after the as-of day is not known yet
-        "case when f.resolved_date <= ? then datediff('day', p.first, f.resolved_date) end as resolved_day, "
-        "case when f.feedback_kind = 'survey' and f.scale = 'csat' then f.score end as csat "
-        f"from ({feedback.sql}) f join (select unnest(?) as customer_id, unnest(?) as first) p "
-        "on p.customer_id = f.customer_id", [as_of, *feedback.params, ids, firsts]).df()
+        "case when f.resolved_date <= ? then datediff('day', p.first, f.resolved_date) end as resolved_day, f.csat "
+        f"from (select customer_id, feedback_date, true as complaint, resolved_date, null::double as csat "
+        f"from ({complaints.sql}) union all select customer_id, feedback_date, false, null, score from ({scores.sql})) "
+        "f join (select unnest(?) as customer_id, unnest(?) as first) p on p.customer_id = f.customer_id",
+        [as_of, *complaints.params, *scores.params, ids, firsts]).df()
     columns = ["customer_id", "at", "complaint", "resolved", "csat"]
     resolutions = said[said["complaint"] & said["resolved_day"].notna()]
     changes = pd.concat([

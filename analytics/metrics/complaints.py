@@ -100,10 +100,10 @@ class ComplaintRows:
 
 def complaint_rows(con: duckdb.DuckDBPyConnection, scope: Scope, days: PurchaseDays) -> ComplaintRows:
     """:class:`ComplaintRows` of ``scope`` up to the as-of day ``days.as_of`` (one query through the gate)."""
-    rows = customer_feedback(scope, days.as_of)
+    rows = customer_feedback(scope, days.as_of, "complaints")
     got = con.execute(f"select customer_id, feedback_date - date '1970-01-01' as made, "
-                      f"coalesce(resolved_date - date '1970-01-01', ?) as resolved, category from ({rows.sql}) f "
-                      f"where feedback_kind = 'complaint'", [NEVER, *rows.params]).fetchnumpy()
+                      f"coalesce(resolved_date - date '1970-01-01', ?) as resolved, category from ({rows.sql}) f",
+                      [NEVER, *rows.params]).fetchnumpy()
     made, resolved = (np.asarray(got[c], dtype=np.int64) for c in ("made", "resolved"))
     codes, labels = pd.factorize(np.asarray(got["category"], dtype=object), sort=True)
     customer = days.positions(got["customer_id"])
@@ -303,7 +303,8 @@ class Complaints:
     comparison or with nothing to compare; ``moved``: per figure, "up" or "down" beyond sampling error, else None),
     the months of both, the categories, the period's complaints by days to resolve (``resolution``) and their
     Kaplan–Meier curve (``time_to_resolve``; None without any), the complaints open at the as-of day by age and
-    listed, and the retention after a complaint."""
+    listed, and the retention after a complaint. ``recorded``: whether the database holds any complaint at all
+    (anyone's: without one, the zeros mean no complaint file was imported, not that nobody complained)."""
 
     scope: Scope
     target_days: int
@@ -321,6 +322,7 @@ class Complaints:
     open_by_age: pd.DataFrame
     open_list: pd.DataFrame
     retention: Retention
+    recorded: bool = True
 
     @property
     def empty(self) -> bool:
@@ -379,4 +381,5 @@ def complaints(con: duckdb.DuckDBPyConnection, scope: Scope, *, target_days: int
         resolution=resolution_bands(rows, made, days.as_of), time_to_resolve=time_to_resolve(rows, made, days.as_of),
         open_by_age=opened, open_list=listed,
         retention=retention(days, scope, rows.customer, months_made(rows), speeds(rows, target, days.as_of),
-                            horizon_months))
+                            horizon_months),
+        recorded=bool(con.execute("select exists (select 1 from complaints)").fetchone()[0]))

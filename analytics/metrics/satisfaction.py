@@ -39,27 +39,21 @@ WIDE_CSAT = 0.10
 WIDE_NPS = 20.0
 
 
-def _rows_sql(scope: Scope, last_day: date | None) -> tuple[str, list]:
-    """The responses of the customers in scope up to ``last_day`` (default: the period's last day), with the
-    customer's groups and ``month_no`` (``year * 12 + month - 1``): the select the counts aggregate."""
-    last = last_day or scope.end_exclusive - timedelta(days=1)
-    rows = customer_feedback(scope, last)
-    return (f"select f.customer_id, year(f.feedback_date) * 12 + month(f.feedback_date) - 1 as month_no, "
-            f"f.scale, f.score, c.home_region, c.acquisition_channel, c.segment from ({rows.sql}) f "
-            f"join customer_summary c using (customer_id) "
-            f"where f.feedback_kind = 'survey' and f.scale in ('csat', 'nps') and f.score is not null",
+def _rows_sql(scope: Scope) -> tuple[str, list]:
+    """The survey counts per customer and month (the ``feedback_month`` mart) of the customers in scope up to the
+    period's end, with the customer's groups and ``month_no`` (``year * 12 + month - 1``): what the counts sum."""
+    rows = customer_feedback(scope, scope.end_exclusive - timedelta(days=1), "feedback_month")
+    return (f"select f.*, year(f.month) * 12 + month(f.month) - 1 as month_no, c.home_region, "
+            f"c.acquisition_channel, c.segment from ({rows.sql}) f join customer_summary c using (customer_id)",
             list(rows.params))
 
 
 #: The counts behind the figures, per month or group: CSAT responses, satisfied (4-5), the scores' sum and sum of
-#: squares; NPS responses, promoters (9-10), detractors (0-6). As SQL aggregates over :func:`_rows_sql`'s rows.
-_AGGREGATES = ("count(*) filter (where scale = 'csat') as csat_n, "
-               "count(*) filter (where scale = 'csat' and score >= 4) as satisfied, "
-               "coalesce(sum(score) filter (where scale = 'csat'), 0) as total, "
-               "coalesce(sum(score * score) filter (where scale = 'csat'), 0) as squares, "
-               "count(*) filter (where scale = 'nps') as nps_n, "
-               "count(*) filter (where scale = 'nps' and score >= 9) as promoters, "
-               "count(*) filter (where scale = 'nps' and score < 7) as detractors")
+#: squares; NPS responses, promoters (9-10), detractors (0-6). Sums of the ``feedback_month`` mart's columns.
+_AGGREGATES = ("cast(sum(csat_n) as bigint) as csat_n, cast(sum(satisfied) as bigint) as satisfied, "
+               "coalesce(sum(csat_total), 0) as total, coalesce(sum(csat_squares), 0) as squares, "
+               "cast(sum(nps_n) as bigint) as nps_n, cast(sum(promoters) as bigint) as promoters, "
+               "cast(sum(detractors) as bigint) as detractors")
 _NAMES = ("csat_n", "satisfied", "total", "squares", "nps_n", "promoters", "detractors")
 
 
@@ -155,14 +149,14 @@ class MonthCounts:
 def month_counts(con: duckdb.DuckDBPyConnection, sql: str | Scope, params: list | None = None) -> MonthCounts:
     """:class:`MonthCounts` of a scope's responses up to its period's end (or of a :func:`_rows_sql` select's)."""
     if isinstance(sql, Scope):
-        sql, params = _rows_sql(sql, None)
+        sql, params = _rows_sql(sql)
     return MonthCounts(con.execute(f"select month_no, {_AGGREGATES} from ({sql}) group by month_no", params).df())
 
 
 def satisfaction(con: duckdb.DuckDBPyConnection, scope: Scope, tiers: pd.DataFrame | None = None) -> Satisfaction:
     """:class:`Satisfaction` of ``scope`` (module docstring); ``tiers``: the scope's
     :func:`~analytics.metrics.tiers.customer_tiers` when already read."""
-    sql, params = _rows_sql(scope, None)
+    sql, params = _rows_sql(scope)
     counted = month_counts(con, sql, params)
     comparison = scope.comparison()
     compared = comparison_monthly = None

@@ -51,12 +51,10 @@ def surveyed(con: duckdb.DuckDBPyConnection, scope: Scope, loyal_min: int = LOYA
     :func:`~analytics.metrics.tiers.customer_tiers` when already read."""
     if loyal_min < 1:
         raise ValueError(f"a loyal customer needs at least 1 purchase day, not {loyal_min}")
-    rows = customer_feedback(scope, scope.end_exclusive - timedelta(days=1))
+    rows = customer_feedback(scope, scope.end_exclusive - timedelta(days=1), "feedback_month")
     frame = con.execute(
-        f"with r as (select customer_id, feedback_date, score from ({rows.sql}) f where feedback_kind = 'survey' "
-        f"and scale = 'csat' and score is not null and feedback_date >= ?), "
-        f"latest as (select customer_id, avg(score) as score from (select *, max(feedback_date) over "
-        f"(partition by customer_id) as last_date from r) where feedback_date = last_date group by customer_id), "
+        f"with latest as (select customer_id, arg_max(last_csat_score, month) as score from ({rows.sql}) f "
+        f"where csat_n > 0 and month >= ? group by customer_id), "
         f"spent as (select customer_id, sum(revenue) as revenue from customer_month where month >= ? and month <= ? "
         f"and customer_id in (select customer_id from latest) group by customer_id) "
         f"select l.customer_id, l.score, cast(coalesce(s.revenue, 0) as double) as revenue, c.home_region, "
@@ -120,14 +118,11 @@ def follow_ups(con: duckdb.DuckDBPyConnection, scope: Scope, horizon: int = HORI
         return pd.DataFrame(columns=["customer_id", "feedback_date", "score", "retained"]), None, None
     last = end - timedelta(days=horizon)
     first = last - timedelta(days=FIT_DAYS)
-    rows = customer_feedback(scope, last)
+    rows = customer_feedback(scope, last, "survey_followups")
     frame = con.execute(
-        f"with r as (select customer_id, feedback_date, score from ({rows.sql}) f where feedback_kind = 'survey' "
-        f"and scale = 'csat' and score is not null and feedback_date > ?) "
-        f"select r.customer_id, r.feedback_date, r.score, exists (select 1 from customer_month m "
-        f"where m.customer_id = r.customer_id and m.purchase_days > 0 and m.last_day > r.feedback_date "
-        f"and m.first_day <= r.feedback_date + ?) as retained from r order by r.customer_id, r.feedback_date, r.score",
-        [*rows.params, first, horizon]).df()
+        f"select customer_id, feedback_date, score, coalesce(next_month_day <= feedback_date + ?, false) as retained "
+        f"from ({rows.sql}) f where feedback_date > ? order by customer_id, feedback_date, score",
+        [horizon, *rows.params, first]).df()
     return frame, first + timedelta(days=1), last
 
 

@@ -152,7 +152,8 @@ def report(view: SatisfactionView) -> dict[str, Any]:
 
 def _complaints_report(c: Complaints) -> dict[str, Any]:
     r, k = c.retention, c.time_to_resolve
-    return {"definition": {"target_days": c.target_days, "retention_months": r.horizon_months, "as_of": c.as_of,
+    return {"recorded": c.recorded,
+            "definition": {"target_days": c.target_days, "retention_months": r.horizon_months, "as_of": c.as_of,
                            "per": "complaints per 1,000 active customers (with a purchase in the month) a month"},
             "period": c.period, "comparison": c.comparison, "per_1000_p_value": _num(c.per_1000_p_value),
             "within_p_value": _num(c.within_p_value), "moved": c.moved, "monthly": c.monthly,

@@ -1,0 +1,7 @@
+-- One row per complaint: the day it was made, the day it was resolved
+-- (NULL: open, or resolved on a day not given) and its category as imported (NULL: none).
+
+select customer_id, feedback_date, resolved_date, category
+from feedback
+where feedback_kind = 'complaint'
+order by customer_id, feedback_date
