@@ -336,18 +336,6 @@ def customer_records(scope: Scope, table: str, customer_id: str) -> Rows:
                 (customer_id, scope.end_exclusive, *who.params, customer_id))
 
 
-#: The feedback marts :func:`customer_feedback` reads, and the column that dates their rows.
-FEEDBACK_TABLES = {"feedback_month": "month", "survey_followups": "feedback_date", "complaints": "feedback_date"}
-
-
-def customer_feedback(scope: Scope, last_day: date, table: str) -> Rows:
-    """A feedback mart's rows (:data:`FEEDBACK_TABLES`) dated up to ``last_day``, of the customers in scope by
-    their own attributes (:func:`customers`): every column of ``table``."""
-    who = customers(scope)
-    return Rows(f"select f.* from {table} f semi join ({who.sql}) c using (customer_id) "
-                f"where f.{FEEDBACK_TABLES[table]} <= ?", (*who.params, last_day))
-
-
 def transactions(scope: Scope) -> Rows:
     """Transaction rows in scope (row region and channel, customer segment and tier), the period only: every
     column of ``transactions``."""
@@ -398,3 +386,8 @@ def default_scope(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ..
         return None
     start, end = default_period(*span)
     return Scope(start=start, end=end, compare="previous", allowed_regions=allowed_regions)
+
+
+# The gate's parts in modules of their own (analytics/scope/*.py), read through the functions above and imported
+# from here like the rest of the gate.
+from analytics.scope.feedback import FEEDBACK_TABLES, customer_feedback  # noqa: E402, F401
