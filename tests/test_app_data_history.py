@@ -157,7 +157,9 @@ def test_settings_refuse_a_bad_value_and_store_a_good_one(lang):
     assert [s.value for s in at.success] == [t("data_settings_saved", lang)]
     assert settings.load(loaders.connection()) == {"churn_window_days": 90, "tier_cuts": [0.01, 0.05, 0.2],
                                                 "discount_rate": 0.08, "gross_margin": 0.3, "currency": "CNY",
-                                                "import_time_zone": "Asia/Shanghai"}
+                                                "import_time_zone": "Asia/Shanghai",
+                                                "funnel_stages": settings.default("funnel_stages"),
+                                                "funnel_stage_map": {}}
 
 
 def test_a_discount_rate_out_of_bounds_is_refused_in_percent():

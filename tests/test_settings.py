@@ -7,6 +7,10 @@ import pytest
 from analytics.store import settings
 from analytics.store.connection import connect, data_version
 
+#: The funnel's settings by default (their checks: tests/test_settings_funnel.py).
+FUNNEL_DEFAULTS = {"funnel_stages": ["potential", "target", "first_purchase", "repeat_purchase", "loyal"],
+                   "funnel_stage_map": {}}
+
 
 @pytest.fixture
 def con():
@@ -18,12 +22,12 @@ def con():
 def test_defaults_then_saved_values_and_the_data_version(con):
     assert settings.load(con) == {"churn_window_days": 180, "tier_cuts": [0.01, 0.05, 0.20],
                                   "discount_rate": 0.10, "gross_margin": 0.30, "currency": "CNY",
-                                  "import_time_zone": "Asia/Shanghai"}
+                                  "import_time_zone": "Asia/Shanghai", **FUNNEL_DEFAULTS}
     before = data_version(con)
     settings.save(con, {"churn_window_days": "90", "tier_cuts": [0.02, 0.1, 0.3], "currency": "USD"})
     assert settings.load(con) == {"churn_window_days": 90, "tier_cuts": [0.02, 0.1, 0.3],
                                   "discount_rate": 0.10, "gross_margin": 0.30, "currency": "USD",
-                                  "import_time_zone": "Asia/Shanghai"}
+                                  "import_time_zone": "Asia/Shanghai", **FUNNEL_DEFAULTS}
     assert data_version(con) == before + 1
 
 

@@ -1,6 +1,7 @@
 """Metric settings stored in the database (table ``settings``): what later pages use to
-define churn, tiers and value, the currency amounts are shown in, and the time zone an
-import reads times with a time zone in.
+define churn, tiers and value, the currency amounts are shown in, the time zone an
+import reads times with a time zone in, and the funnel's stages and how the leads' stage
+names map onto them.
 
 Each setting has a default, a type and allowed bounds; :func:`save` checks a value and
 raises ``ValueError`` with a message a person understands before writing anything.
@@ -9,7 +10,9 @@ raises ``ValueError`` with a message a person understands before writing anythin
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import duckdb
@@ -23,11 +26,20 @@ class Setting:
 
     key: str
     default: Any
-    kind: str  # "int", "float", "choice", "cuts"
+    kind: str  # "int", "float", "choice", "cuts", "stages", "stage_map"
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
 
+
+#: The funnel's stage keys in their one order (the pipeline stages, then the purchase stages; their names:
+#: analytics/metrics/funnel_stages.py). A stage list is some of them, in this order.
+FUNNEL_STAGES: tuple[str, ...] = ("potential", "target", "proposal", "first_purchase", "repeat_purchase", "loyal")
+#: What a stage name in the leads may be mapped onto: a pipeline stage, a won lead's first purchase, ``lost`` (an
+#: outcome, not a stage) or ``ignore``. Repeat purchase and loyal come from the customers' purchases.
+STAGE_MAP_TARGETS: tuple[str, ...] = ("potential", "target", "proposal", "first_purchase", "lost", "ignore")
+#: Stages a funnel needs at least (one step between two stages).
+MIN_FUNNEL_STAGES = 2
 
 #: Every setting, in the order the data page shows them.
 SETTINGS: tuple[Setting, ...] = (
@@ -42,6 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("import_time_zone", "Asia/Shanghai", "choice",
             choices=("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Asia/Seoul",
                      "UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles")),
+    # the funnel page's stage list (keys, in FUNNEL_STAGES' order) and the leads' stage names mapped onto them
+    Setting("funnel_stages", ["potential", "target", "first_purchase", "repeat_purchase", "loyal"], "stages",
+            choices=FUNNEL_STAGES),
+    Setting("funnel_stage_map", {}, "stage_map", choices=STAGE_MAP_TARGETS),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -65,11 +81,67 @@ def check(key: str, value: Any) -> Any:
         if value not in s.choices:
             raise ValueError(f"{key} must be one of {', '.join(s.choices)}, not {value!r}")
         return value
+    if s.kind == "stages":
+        return _check_stages(key, value)
+    if s.kind == "stage_map":
+        return _check_stage_map(key, value)
     cuts = [float(v) for v in value]
     if len(cuts) != 3 or not all(a < b < 1 for a, b in zip([0.0, *cuts[:-1]], cuts, strict=True)):
         raise ValueError(f"{key} must be three increasing shares between 0 and 1 (e.g. 0.01, 0.05, 0.20), "
                          f"not {value!r}")
     return cuts
+
+
+def stage_name_key(name: str) -> str:
+    """How stage names compare: Unicode-normalised (NFKC: full-width letters as half-width), case-folded, ``_`` and
+    ``-`` read as spaces, runs of spaces as one, trimmed (``" Closed_Won"`` and ``"closed won"`` are one name)."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().replace("_", " ").replace("-", " ").split())
+
+
+def _check_stages(key: str, value: Any) -> list[str]:
+    """A stage list: some of :data:`FUNNEL_STAGES`, each once, in their order, at least :data:`MIN_FUNNEL_STAGES`."""
+    known = " → ".join(FUNNEL_STAGES)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{key} must be a list of stage keys (of {known}), not {value!r}")
+    stages = list(value)
+    unknown = [v for v in stages if v not in FUNNEL_STAGES]
+    if unknown:
+        raise ValueError(f"{key}: unknown stage {', '.join(map(repr, unknown))}; the stages are {known}")
+    twice = sorted({v for v in stages if stages.count(v) > 1}, key=FUNNEL_STAGES.index)
+    if twice:
+        raise ValueError(f"{key} lists {', '.join(map(repr, twice))} more than once")
+    if len(stages) < MIN_FUNNEL_STAGES:
+        raise ValueError(f"{key} needs at least {MIN_FUNNEL_STAGES} stages (a funnel is steps between stages), "
+                         f"not {len(stages)}")
+    for before, after in pairwise(stages):
+        if FUNNEL_STAGES.index(after) < FUNNEL_STAGES.index(before):
+            raise ValueError(f"{key} must keep the stages' order {known}: {after!r} cannot come after {before!r}")
+    return stages
+
+
+def _check_stage_map(key: str, value: Any) -> dict[str, str]:
+    """A stage map: non-empty stage names (trimmed) onto :data:`STAGE_MAP_TARGETS`, no name twice (as
+    :func:`stage_name_key` compares names) with different targets."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must map stage names to stages (such as {{'报价': 'proposal'}}), "
+                         f"not {value!r}")
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for name, target in value.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{key} has a stage name that is empty or not text: {name!r}")
+        if target in ("repeat_purchase", "loyal"):
+            raise ValueError(f"{key} maps {name!r} to {target!r}: repeat purchase and loyal come from the customers' "
+                             f"purchases, not from a lead's stage; map it to one of {', '.join(STAGE_MAP_TARGETS)}")
+        if target not in STAGE_MAP_TARGETS:
+            raise ValueError(f"{key} maps {name!r} to {target!r}: a stage name maps to one of "
+                             f"{', '.join(STAGE_MAP_TARGETS)}")
+        same = seen.setdefault(stage_name_key(name), name.strip())
+        if same != name.strip() and out[same] != target:
+            raise ValueError(f"{key} maps {same!r} and {name.strip()!r} (the same name) to different stages: "
+                             f"{out[same]!r} and {target!r}")
+        out.setdefault(same, target)
+    return out
 
 
 def default(key: str) -> Any:
