@@ -232,11 +232,11 @@ def test_the_overview_reads_each_source_once(con):
     assert sum("customer_month" in s or "from transactions where" in s for s in own) == 1
     kinds = ["settings" if s.strip().startswith("select key, value from settings") else
              "state" if "duckdb_databases()" in s or "'data_version'" in s else
-             "surveys" if "feedback_kind = 'survey'" in s else
+             "surveys" if "from feedback_month" in s else
              "base" if "customer_month" in s else s[:60] for s in clv]
     # per period: the settings, the database's state (the key the value page's results are kept under:
-    # its file, and the data version, read once per snapshot) and the customer base; then the survey responses of
-    # both periods at once (the CSAT and NPS tiles)
+    # its file, and the data version, read once per snapshot) and the customer base; then the survey counts per
+    # month of both periods at once (the CSAT and NPS tiles, from the feedback_month mart)
     assert kinds == ["settings", "state", "state", "base", "settings", "state", "base", "surveys"]
 
 
