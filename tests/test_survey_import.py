@@ -1,11 +1,12 @@
 """Survey files as they come (issue 14, point 1): the two-question survey export in UTF-8 and GBK,
-an .xlsx export with a title row, a complaint export, blank customer ids, a refused file.
+an .xlsx export with a title row, a complaint export, blank customer ids (anonymous responses), a refused file.
 
 The fixtures are in ``tests/fixtures/surveys/`` (their README says what each holds). Every
 expectation is computed here from the raw file with pandas (or openpyxl), by the rules as the
 issue states them, not by the import's code: a response is a row per answered question; the
 missing-value codes are ``-99``, ``99``/``999`` above the scale's top, ``N/A``, ``NA``, ``无``,
-``-``, ``不适用`` and blank; a row without a customer, or without any answer, is rejected.
+``-``, ``不适用`` and blank; a row without any answer is rejected; a survey row without a customer is an
+anonymous response, stored with no customer (``tests/test_survey_anonymous.py``), a complaint without one rejected.
 """
 
 from __future__ import annotations
@@ -33,13 +34,13 @@ def _two_questions(name: str, encoding: str) -> pd.DataFrame:
 
 
 def _expected_answers(frame: pd.DataFrame) -> list[tuple]:
-    """A stored row per answered question of each line with a customer: (id, customer, date, scale, score,
-    comment)."""
+    """A stored row per answered question of each line (no customer: None, anonymous): (id, customer, date, scale,
+    score, comment, line)."""
     long = frame.melt(id_vars=["问卷编号", "客户编号", "提交答卷时间", "留言", "line"], value_vars=list(QUESTIONS),
                       var_name="question", value_name="answer")
-    kept = long[(long["客户编号"] != "") & ~long["answer"].isin(CODES)]
-    return sorted((r.问卷编号, r.客户编号, pd.Timestamp(r.提交答卷时间).date(), QUESTIONS[r.question], float(r.answer),
-                   r.留言 or None, r.line) for r in kept.itertuples())
+    kept = long[~long["answer"].isin(CODES)]
+    return sorted((r.问卷编号, r.客户编号 or None, pd.Timestamp(r.提交答卷时间).date(), QUESTIONS[r.question],
+                   float(r.answer), r.留言 or None, r.line) for r in kept.itertuples())
 
 
 def _stored(con) -> list[tuple]:
@@ -64,11 +65,12 @@ def test_a_two_question_file_stores_one_row_per_answer(con, name, encoding, dete
                               "csat_score": "满意度评分", "nps_score": "推荐意愿", "comment": "留言"}
     # the report counts lines of the file; rows_imported (as the ledger) the rows written
     answered = frame[list(QUESTIONS)].apply(lambda c: ~c.isin(CODES)).any(axis=1)
-    rejected = (frame["客户编号"] == "") | ~answered
+    rejected = ~answered
     assert (report.rows_read, report.rows_rejected, report.rows_valid) == (len(frame), rejected.sum(),
                                                                           (~rejected).sum())
     assert report.rows_valid == report.rows_to_import and report.rows_imported == len(expected)
     assert report.scores == {scale: sum(1 for e in expected if e[3] == scale) for scale in ("csat", "nps")}
+    assert report.anonymous_responses == ((frame["客户编号"] == "") & answered).sum()
     assert rows(con, "select rows_read, rows_rejected, rows_imported from imports") == [
         (len(frame), rejected.sum(), len(expected))]
 
@@ -92,20 +94,18 @@ def test_missing_answers_are_counted_per_column_with_their_lines(con, name, enco
                    and f"lines {lines}" in n for n in report.notes), report.notes
 
 
-def test_blank_customer_ids_and_unanswered_rows_are_rejected_with_line_and_column(con):
+def test_unanswered_rows_are_rejected_with_line_and_column_blank_customers_are_not(con):
     frame = _two_questions("two_questions_utf8.csv", "utf-8-sig")
     report = import_file(con, SURVEYS / "two_questions_utf8.csv")
-    blank = frame[frame["客户编号"] == ""]
     unanswered = frame[frame[list(QUESTIONS)].isin(CODES).all(axis=1)]
-    expected = [{"line": line, "column": "客户编号", "value": None, "reason": "customer_id is empty"}
-                for line in blank["line"]]
+    expected = []
     for r in unanswered.itertuples():
         said = ", ".join(v for v in (r.满意度评分, r.推荐意愿) if v)
         expected.append({"line": r.line, "column": "满意度评分 / 推荐意愿", "value": said,
                          "reason": f"no score: every answer is missing ({said})"})
     assert sorted(report.rejects, key=lambda r: (r["line"], r["column"])) == sorted(
         expected, key=lambda r: (r["line"], r["column"]))
-    assert report.rows_rejected == len(set(blank["line"]) | set(unanswered["line"]))
+    assert report.rows_rejected == len(unanswered)
 
 
 def test_the_same_answers_saved_as_gbk_add_nothing(con):
@@ -132,8 +132,6 @@ def test_an_xlsx_export_with_a_title_row_converts_the_stated_scales(con):
     expected = []
     for line, cells in enumerate(body, start=3):
         r = dict(zip(headers, cells, strict=True))
-        if r["会员编号"] is None:
-            continue
         for column, scale, lo, hi in (("满意度（1-7分）", "csat", 1, 7), ("推荐可能性（0-100）", "nps", 0, 100)):
             s = r[column]
             if s is None or s in (999,) or s > hi:  # missing: blank, or a code above the top
@@ -145,7 +143,7 @@ def test_an_xlsx_export_with_a_title_row_converts_the_stated_scales(con):
                        "original_scale, line from feedback order by line, scale")
     assert [s[:4] + s[5:] for s in stored] == [e[:4] + e[5:] for e in sorted(expected, key=lambda e: (e[-1], e[3]))]
     assert [s[4] for s in stored] == pytest.approx([e[4] for e in sorted(expected, key=lambda e: (e[-1], e[3]))])
-    assert report.rejects == [{"line": 9, "column": "会员编号", "value": None, "reason": "customer_id is empty"}]
+    assert report.rejects == []  # the row without a member id is an anonymous response
     assert [(s["column"], s["scale"], s["stated"], s["rule"]) for s in report.score_scales] == [
         ("满意度（1-7分）", "1-7", True, "s' = 1 + 4·(s − 1)/6"), ("推荐可能性（0-100）", "0-100", True, "s' = s / 10")]
     assert ("column 满意度（1-7分）: satisfaction scores 1–7 in 9 of 9 rows (as its header says); stored as CSAT 1–5 "

@@ -1,6 +1,6 @@
 """Survey files on the Data page (issue 14, point 1), driven through AppTest: a two-question export imports as
-a row per answer with its missing answers said, and a file whose recommend question is on 1–5 is refused with
-the reason, then imports once the analyst leaves that column unmapped.
+a row per answer with its missing answers and its anonymous responses (no customer id) said, and a file whose
+recommend question is on 1–5 is refused with the reason, then imports once the analyst leaves that column unmapped.
 """
 
 from __future__ import annotations
@@ -37,11 +37,15 @@ def test_a_two_question_export_imports_a_row_per_answer(lang):
     assert mapped[column_label("nps_score", lang)] == "推荐意愿"
     said = " ".join(i.value for i in at.info)
     assert md_literal("column 推荐意愿: 4 answers are missing (N/A (2), blank (1), - (1); lines 6, 10, 16, 18)") in said
-    valid = frame[(frame["客户编号"] != "") & ~frame[["满意度评分", "推荐意愿"]].isin(CODES).all(axis=1)]
-    confirm(at, lang, len(valid))
-    answers = frame.loc[frame["客户编号"] != "", ["满意度评分", "推荐意愿"]]
+    answered = ~frame[["满意度评分", "推荐意愿"]].isin(CODES).all(axis=1)
+    anonymous = frame[answered & (frame["客户编号"] == "")]  # one answered line without a customer id
+    answers = int((~anonymous[["满意度评分", "推荐意愿"]].isin(CODES)).to_numpy().sum())
+    assert len(anonymous) == 1 and md_literal(f"1 survey response has no customer id: its {answers} answers are "
+                                              "stored without a customer (anonymous)") in said
+    confirm(at, lang, answered.sum())
     assert rows("select scale, count(*) from feedback group by all order by 1") == [
-        ("csat", (~answers["满意度评分"].isin(CODES)).sum()), ("nps", (~answers["推荐意愿"].isin(CODES)).sum())]
+        ("csat", (~frame["满意度评分"].isin(CODES)).sum()), ("nps", (~frame["推荐意愿"].isin(CODES)).sum())]
+    assert rows("select count(*) from feedback where customer_id is null") == [(answers,)]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -59,19 +59,21 @@ def _raw(name: str) -> pd.DataFrame:
 
 
 def _expected(name: str, frame: pd.DataFrame) -> list[tuple]:
-    """A row per answered question of each line with a customer: (id, customer, scale, score, line)."""
+    """A row per answered question of each line, with a customer or without (anonymous: None): (id, customer,
+    scale, score, line)."""
     fid, customer, _, csat, nps, _ = FILES[name][1]
     out = []
     for r in frame.to_dict("records"):
         for column, question in ((csat, "csat"), (nps, "nps")):
             score, _ = _score(r[column], question)
-            if r[customer] and score is not None:
-                out.append((r[fid], r[customer], question, score, r["line"]))
-    return sorted(out)
+            if score is not None:
+                out.append((r[fid], r[customer] or None, question, score, r["line"]))
+    return sorted(out, key=lambda e: (e[0], e[1] or "", e[2:]))
 
 
 def _stored(con) -> list[tuple]:
-    return sorted(rows(con, "select feedback_id, customer_id, scale, score, line from feedback"))
+    return sorted(rows(con, "select feedback_id, customer_id, scale, score, line from feedback"),
+                  key=lambda e: (e[0], e[1] or "", e[2:]))
 
 
 @pytest.mark.parametrize("force_python", READERS)
@@ -88,11 +90,11 @@ def test_labels_stars_and_points_are_stored_as_the_scores_they_name(con, name, f
     assert {s["column"]: s["labels"] for s in report.score_scales} == from_text
     assert rows(con, "select count(*) from feedback where original_scale <> case scale when 'csat' then '1-5' "
                      "else '0-10' end or original_score <> score") == [(0,)]
-    # rejected: the lines without a customer, and those with no answer (missing words stay missing)
+    # rejected: the lines with no answer (missing words stay missing); a line without a customer is anonymous
     answered = frame.apply(lambda r: any(_score(r[c], q)[0] is not None for c, q in ((csat, "csat"), (nps, "nps"))),
                            axis=1)
-    assert sorted({r["line"] for r in report.rejects}) == sorted(frame.loc[(frame[customer] == "") | ~answered,
-                                                                           "line"])
+    assert sorted({r["line"] for r in report.rejects}) == sorted(frame.loc[~answered, "line"])
+    assert report.anonymous_responses == ((frame[customer] == "") & answered).sum()
     assert [m["column"] for m in report.missing_scores] == [c for c in (csat, nps)
                                                             if frame[c].str.strip().str.lower().isin(MISSING).any()]
     assert report.scores == {q: sum(1 for e in expected if e[2] == q) for q in ("csat", "nps")}

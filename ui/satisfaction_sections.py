@@ -139,7 +139,8 @@ def tile(label: str, value: str, caption: str, help_text: str, lang: str, delta:
 
 def tiles(view: SatisfactionView, lang: str, compare_label: str | None) -> None:
     """CSAT, NPS and the mean score, each with n, its interval and the comparison period's value (and the change);
-    the share loyal among the surveyed customers with its interval."""
+    the share loyal among the surveyed customers with its interval; under them, how many of the responses are
+    anonymous (in the totals, in no group), when some are."""
     s, compare = view.satisfaction, view.scope.compare
     columns = st.columns(4)
     for col, measure in zip(columns, ("csat", "nps", "mean"), strict=False):
@@ -165,6 +166,9 @@ def tiles(view: SatisfactionView, lang: str, compare_label: str | None) -> None:
         tile(t("satisfaction_kpi_loyal", lang), fmt_pct(overall["loyal"], lang), caption + BREAK + t(
             "satisfaction_kpi_loyal_rule", lang, n=fmt_int(view.loyal_min, lang)),
               t("satisfaction_kpi_loyal_help", lang), lang)
+    if s.anonymous_responses:
+        st.caption(t("satisfaction_anonymous", lang, n=fmt_int(s.anonymous_responses, lang),
+                     csat=fmt_int(s.anonymous["csat"], lang), nps=fmt_int(s.anonymous["nps"], lang)))
 
 
 # ---------------------------------------------------------------------------------------------- by month

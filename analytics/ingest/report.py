@@ -19,7 +19,7 @@ from analytics.ingest.identity import is_order_file, natural_key_columns, same_k
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import amended_orders, note_amended_rows, stored_lines
 from analytics.ingest.readers import RawTable
-from analytics.ingest.surveys import line_counts, scores_to_write
+from analytics.ingest.surveys import anonymous_to_write, line_counts, scores_to_write
 
 LIST_LIMIT = 1000  # rejects / conflicts listed in a report (all rejects are stored)
 
@@ -45,7 +45,8 @@ class ImportReport:
     ledger's, counts the rows written; ``scores`` counts the rows to write (written, once
     committed) per scale (``none``: complaints), ``score_scales`` says how each score column was
     read and converted, and ``missing_scores`` counts each column's missing answers (codes and
-    blanks) with their first lines.
+    blanks) with their first lines. ``anonymous_responses`` counts the survey lines without a
+    customer id among the lines to import: their answers are stored with no customer.
     """
 
     file: str
@@ -90,6 +91,7 @@ class ImportReport:
     scores: dict[str, int] = field(default_factory=dict)
     score_scales: list[dict[str, Any]] = field(default_factory=list)
     missing_scores: list[dict[str, Any]] = field(default_factory=list)
+    anonymous_responses: int = 0
     notes: list[str] = field(default_factory=list)
     already_imported_as: list[int] = field(default_factory=list)
     status: str = "preview"  # preview | committed | nothing new
@@ -151,6 +153,14 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
         valid, dup, repeated, present = lines["valid"], lines["duplicate"], lines["repeated"], lines["present"]
         conflict, conflict_db = lines["conflicting"], 0
         report.scores = scores_to_write(cur, staged)
+        report.anonymous_responses, answers = anonymous_to_write(cur, staged)
+        if answers:
+            n = report.anonymous_responses
+            report.notes.append(
+                f"{n} survey response{' has' if n == 1 else 's have'} no customer id: {'its' if n == 1 else 'their'} "
+                f"{answers} answer{' is' if answers == 1 else 's are'} stored without a customer (anonymous), counted "
+                "in the CSAT and NPS totals of users who see every region when no region, segment or tier filter "
+                "is set, and in no group")
     report.rows_read = raw.rows_read
     report.rows_rejected = bad + len(raw.malformed)
     report.rows_excluded = blank_rows + total_rows + len(raw.blank_lines)

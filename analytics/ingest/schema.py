@@ -275,6 +275,13 @@ INSTEAD_OF: dict[tuple[str, str], tuple[str, ...]] = {
     ("feedback", "score"): ("csat_score", "nps_score", "category", "resolved_date", "feedback_kind"),
 }
 
+#: A required column a row may leave empty when the condition (SQL on the staged row) holds; the file must still
+#: have the column. A survey answer without a customer id is an anonymous response, stored with no customer (many
+#: survey tools export anonymous responses); a complaint without a customer is rejected as before.
+EMPTY_WHEN: dict[tuple[str, str], str] = {
+    ("feedback", "customer_id"): "feedback_kind = 'survey'",
+}
+
 #: Stored columns no file column feeds: a survey score as answered (``original_score``) and the
 #: scale it was asked on (``original_scale``: ``1-5``, ``0-10``, ``1-7``, ``0-100``, ...), beside
 #: the score on its canonical scale (analytics/ingest/survey_scales.py).

@@ -15,6 +15,11 @@ in the report (``missing_scores``, with example lines), never stored and never a
 row without any score is rejected (``no score: every answer is missing (N/A)``); a complaint has no
 score and imports as it is.
 
+A survey row may have no customer id (an anonymous response, as many survey tools export them): its answers are
+stored with ``customer_id`` NULL and counted in the report (``anonymous_responses``, :func:`anonymous_to_write`);
+they are keyed like any other answer (feedback id and scale, else their content), so a second import adds nothing.
+A complaint needs a customer (:data:`analytics.ingest.schema.EMPTY_WHEN`).
+
 An answer may be written as a label (``满意``, ``Very satisfied``), stars (``★★★★☆``) or a number with its
 unit (``5分``): :mod:`analytics.ingest.survey_labels` reads them (a label or stars is a CSAT 1–5 answer,
 refused on the recommend question).
@@ -251,3 +256,12 @@ def scores_to_write(cur: duckdb.DuckDBPyConnection, staged: str) -> dict[str, in
     found = cur.execute(f"select coalesce(c.scale, 'none'), count(*) from {staged}_candidates c "
                         f"anti join {staged}_db b using (_rid) group by all order by 1").fetchall()
     return {scale: int(n) for scale, n in found}
+
+
+def anonymous_to_write(cur: duckdb.DuckDBPyConnection, staged: str) -> tuple[int, int]:
+    """The anonymous responses an exploded feedback file would write: its survey lines without a customer id with an
+    answer the database does not hold, and those answers (rows)."""
+    lines, answers = cur.execute(
+        f"select count(distinct c._row), count(*) from {staged}_candidates c anti join {staged}_db b using (_rid) "
+        "where c.customer_id is null and c.feedback_kind = 'survey'").fetchall()[0]
+    return int(lines), int(answers)

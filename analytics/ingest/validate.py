@@ -1,8 +1,9 @@
 """Validation of the staged rows: the row rules, their rejects and the report.
 
 Every rule (:func:`_row_checks`) is a SQL condition over a staged row: a required cell
-empty, a value that did not parse (its text shown from ``_raw``), a date outside
-1900-2100, a score outside its scale, an unknown coded word. The staging pass flags a row
+empty (but a survey answer's customer: :data:`~analytics.ingest.schema.EMPTY_WHEN`), a value
+that did not parse (its text shown from ``_raw``), a date outside 1900-2100, a score outside
+its scale, an unknown coded word. The staging pass flags a row
 failing any rule (``_invalid``, :func:`invalid_expr`); :func:`validate_staged` then lists
 every rule a row fails as a reject (line, column, value, reason), after settling what the
 file's values leave open: the day/month order of dd/mm/yyyy dates (never silently) and the
@@ -35,7 +36,7 @@ from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import check_policy
 from analytics.ingest.readers import RawTable
 from analytics.ingest.report import ImportReport, fill_counts
-from analytics.ingest.schema import COLUMNS, INSTEAD_OF, Column, identity_columns
+from analytics.ingest.schema import COLUMNS, EMPTY_WHEN, INSTEAD_OF, Column, identity_columns
 from analytics.ingest.survey_scales import settle_scores
 from analytics.ingest.surveys import explode, row_checks
 
@@ -283,6 +284,8 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
         raw = raw_text(mapping, c.name) if typed else c.name
         if c.required and (kind, c.name) not in INSTEAD_OF:
             empty = f"{c.name} is null" + (f" and {raw} is null" if typed else "")
+            if (kind, c.name) in EMPTY_WHEN:  # (an anonymous survey response)
+                empty += f" and not coalesce({EMPTY_WHEN[kind, c.name]}, false)"
             checks.append((header, raw, empty, f"'{c.name} is empty'"))
         if c.type == "date":
             # the text as written, and what it was read as when that is a date out of range

@@ -1,5 +1,6 @@
 """The overview's CSAT and NPS tiles: the satisfaction page's figures (:mod:`analytics.metrics.satisfaction`) over
-the period and the comparison period, with their changes (in points), numbers of responses and 95 % intervals.
+the period and the comparison period, with their changes (in points), numbers of responses and 95 % intervals;
+anonymous responses count by the page's rule (a user who sees every region, no region, segment or tier filter).
 No tile when neither period has a response (a database without surveys shows none)."""
 
 from __future__ import annotations

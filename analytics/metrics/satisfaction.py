@@ -5,14 +5,18 @@ Definitions (shown on the page):
 
 - a **response** is one survey score of a customer in scope (home region, segment, tier: the gate's customers)
   dated in a month: a 1–5 satisfaction score (``scale = 'csat'``) or a 0–10 likelihood to recommend (``'nps'``),
-  as the import stored them (other scales converted there; missing-value codes never stored);
+  as the import stored them (other scales converted there; missing-value codes never stored); an **anonymous
+  response** (a score without a customer) has no region, segment or tier: it counts in the period's figures, the
+  months and the trends of a user who sees every region when no region, segment or tier filter is set
+  (:func:`analytics.scope.feedback.sees_anonymous`), and in no group;
 - **CSAT**: the share of satisfaction scores of 4 or 5 (Wilson interval); **mean score**: their mean (t interval);
 - **NPS**: % promoters (9–10) − % detractors (0–6) among the recommend scores, in points, with its interval from
   the multinomial variance (:mod:`analytics.models.scores`);
 - **per month**: the responses dated in it; the period's and the comparison period's figures pool their months;
 - **trend and season** of monthly CSAT and NPS over every month with responses up to the period's end: STL when
   that is at least 24 months, else a 3-month moving average (:func:`analytics.models.scores.decompose`);
-- **by group** (home region, acquisition channel, segment, tier): the period's responses of the group's customers;
+- **by group** (home region, acquisition channel, segment, tier): the period's responses of the group's customers
+  (anonymous responses are in none: the page says how many there are);
   a customer's tier is the tier filter's (the pyramid by revenue over the period; "no purchase in the period"
   without one). A group is **too few to trust** (marked, not ranked) with fewer than :data:`MIN_RESPONSES`
   responses or an interval wider than :data:`WIDE_CSAT` (CSAT) or :data:`WIDE_NPS` points (NPS).
@@ -41,10 +45,11 @@ WIDE_NPS = 20.0
 
 def _rows_sql(scope: Scope) -> tuple[str, list]:
     """The survey counts per customer and month (the ``feedback_month`` mart) of the customers in scope up to the
-    period's end, with the customer's groups and ``month_no`` (``year * 12 + month - 1``): what the counts sum."""
-    rows = customer_feedback(scope, scope.end_exclusive - timedelta(days=1), "feedback_month")
+    period's end, and per month of the anonymous responses when the scope sees them (``customer_id`` NULL, no
+    groups), with the customer's groups and ``month_no`` (``year * 12 + month - 1``): what the counts sum."""
+    rows = customer_feedback(scope, scope.end_exclusive - timedelta(days=1), "feedback_month", anonymous=True)
     return (f"select f.*, year(f.month) * 12 + month(f.month) - 1 as month_no, c.home_region, "
-            f"c.acquisition_channel, c.segment from ({rows.sql}) f join customer_summary c using (customer_id)",
+            f"c.acquisition_channel, c.segment from ({rows.sql}) f left join customer_summary c using (customer_id)",
             list(rows.params))
 
 
@@ -55,6 +60,10 @@ _AGGREGATES = ("cast(sum(csat_n) as bigint) as csat_n, cast(sum(satisfied) as bi
                "cast(sum(nps_n) as bigint) as nps_n, cast(sum(promoters) as bigint) as promoters, "
                "cast(sum(detractors) as bigint) as detractors")
 _NAMES = ("csat_n", "satisfied", "total", "squares", "nps_n", "promoters", "detractors")
+#: Of those, the anonymous responses' (no customer) per month: CSAT and NPS responses.
+_ANONYMOUS = ("cast(coalesce(sum(csat_n) filter (where customer_id is null), 0) as bigint) as anonymous_csat, "
+              "cast(coalesce(sum(nps_n) filter (where customer_id is null), 0) as bigint) as anonymous_nps")
+_MONTH_NAMES = (*_NAMES, "anonymous_csat", "anonymous_nps")
 
 
 def _month_no(d: date) -> int:
@@ -92,7 +101,9 @@ class Satisfaction:
     mean; comparison None without one), ``monthly`` (per month of the period: ``month`` and :func:`_table`'s
     columns), ``comparison_monthly``, ``trends`` (per ``"csat"`` / ``"nps"`` a :class:`Decomposition` of the
     monthly series up to the period's end), and ``by_group`` (per grouping: ``group`` and the figures, with
-    ``csat_small`` / ``nps_small`` for groups too few to trust)."""
+    ``csat_small`` / ``nps_small`` for groups too few to trust), ``anonymous`` (the period's anonymous responses
+    per scale, ``csat`` and ``nps``: in ``period``, ``monthly`` and ``trends``, in no group; none unless the scope
+    sees them)."""
 
     scope: Scope
     period: dict[str, Estimate]
@@ -101,10 +112,16 @@ class Satisfaction:
     comparison_monthly: pd.DataFrame | None
     trends: dict[str, Decomposition]
     by_group: dict[str, pd.DataFrame]
+    anonymous: dict[str, int]
 
     @property
     def empty(self) -> bool:
         return self.period["csat"].n == 0 and self.period["nps"].n == 0
+
+    @property
+    def anonymous_responses(self) -> int:
+        """The period's anonymous responses (both scales): counted in the totals, not in any group."""
+        return sum(self.anonymous.values())
 
 
 def _months(first: date, last: date) -> list[date]:
@@ -112,15 +129,16 @@ def _months(first: date, last: date) -> list[date]:
 
 
 class MonthCounts:
-    """The counts (:data:`_NAMES`) per month number (``year * 12 + month - 1``) of the responses: one aggregate in
-    DuckDB, summed here over any run of months (counts add up, so a period's are its months')."""
+    """The counts (:data:`_NAMES`, and the anonymous responses') per month number (``year * 12 + month - 1``) of the
+    responses: one aggregate in DuckDB, summed here over any run of months (counts add up, so a period's are its
+    months')."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.first = int(frame["month_no"].min()) if len(frame) else None
         k = int(frame["month_no"].max()) - self.first + 1 if len(frame) else 0
         at = frame["month_no"].to_numpy(dtype=np.int64) - (self.first or 0)
-        self.got = {n: np.zeros(k, dtype=float if n in ("total", "squares") else np.int64) for n in _NAMES}
-        for n in _NAMES:
+        self.got = {n: np.zeros(k, dtype=float if n in ("total", "squares") else np.int64) for n in _MONTH_NAMES}
+        for n in _MONTH_NAMES:
             self.got[n][at] = frame[n].to_numpy()
 
     def _slice(self, first: date, last: date) -> dict[str, np.ndarray]:
@@ -140,6 +158,11 @@ class MonthCounts:
         got = self._slice(first, last)
         return figures({n: (float(v.sum()) if n in ("total", "squares") else int(v.sum())) for n, v in got.items()})
 
+    def anonymous(self, first: date, last: date) -> dict[str, int]:
+        """The anonymous responses of the months from ``first`` to ``last``, per scale (``csat``, ``nps``)."""
+        got = self._slice(first, last)
+        return {"csat": int(got["anonymous_csat"].sum()), "nps": int(got["anonymous_nps"].sum())}
+
     def monthly(self, first: date, last: date) -> pd.DataFrame:
         """:func:`_table`'s columns per month from ``first`` to ``last`` (months without responses: zero counts, NaN
         figures), ``month`` first."""
@@ -150,7 +173,8 @@ def month_counts(con: duckdb.DuckDBPyConnection, sql: str | Scope, params: list 
     """:class:`MonthCounts` of a scope's responses up to its period's end (or of a :func:`_rows_sql` select's)."""
     if isinstance(sql, Scope):
         sql, params = _rows_sql(sql)
-    return MonthCounts(con.execute(f"select month_no, {_AGGREGATES} from ({sql}) group by month_no", params).df())
+    return MonthCounts(con.execute(f"select month_no, {_AGGREGATES}, {_ANONYMOUS} from ({sql}) group by month_no",
+                                   params).df())
 
 
 def satisfaction(con: duckdb.DuckDBPyConnection, scope: Scope, tiers: pd.DataFrame | None = None) -> Satisfaction:
@@ -171,18 +195,20 @@ def satisfaction(con: duckdb.DuckDBPyConnection, scope: Scope, tiers: pd.DataFra
             trends[scale] = scores.decompose(history["month"], history[value].to_numpy(dtype=float),
                                              history[n].to_numpy(dtype=float))
     return Satisfaction(scope, counted.total(scope.start, scope.end), compared, counted.monthly(scope.start, scope.end),
-                        comparison_monthly, trends, _by_group(con, scope, sql, params, tiers))
+                        comparison_monthly, trends, _by_group(con, scope, sql, params, tiers),
+                        counted.anonymous(scope.start, scope.end))
 
 
 def _by_group(con: duckdb.DuckDBPyConnection, scope: Scope, sql: str, params: list,
               tiers: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """Per grouping (:data:`GROUPINGS`), the period's figures per group: the attributes' counts aggregated in
-    DuckDB (grouping sets), the tiers' from per-customer counts."""
+    """Per grouping (:data:`GROUPINGS`), the period's figures per group of customers (the anonymous responses are
+    in none): the attributes' counts aggregated in DuckDB (grouping sets), the tiers' from per-customer counts."""
     tiers = customer_tiers(con, scope) if tiers is None else tiers
     keys = ("home_region", "acquisition_channel", "segment", "customer_id")
     which = " + ".join(f"grouping({k}) * {1 << i}" for i, k in enumerate(keys))
     frame = con.execute(
-        f"select {', '.join(keys)}, {15} - ({which}) as by, {_AGGREGATES} from ({sql}) where month_no >= ? "
+        f"select {', '.join(keys)}, {15} - ({which}) as by, {_AGGREGATES} from ({sql}) "
+        "where month_no >= ? and customer_id is not null "
         f"group by grouping sets ({', '.join(f'({k})' for k in keys)})", [*params, _month_no(scope.start)]).df()
     out = {}
     for grouping in GROUPINGS:

@@ -124,7 +124,8 @@ def _num(x: Any) -> float | None:
 
 def report(view: SatisfactionView) -> dict[str, Any]:
     """The page's figures: CSAT, NPS and the mean over the period and the comparison period, by month (with the
-    trend and season) and by group with n and intervals; the gap per group, the quadrants and the retention curve's
+    trend and season) and by group with n and intervals; the period's anonymous responses per scale (in the totals,
+    not in any group); the gap per group, the quadrants and the retention curve's
     coefficients; complaints (per 1,000 active customers, categories, time to resolve, open, retention after a
     complaint) and behavioural loyalty (repeat-purchase rate, share loyal, frequency, tenure, by region and tier)."""
     s, g, c = view.satisfaction, view.gap, view.gap.curve
@@ -138,6 +139,7 @@ def report(view: SatisfactionView) -> dict[str, Any]:
         "monthly": s.monthly, "comparison_monthly": s.comparison_monthly,
         "trends": {k: {"method": d.method, "months": d.frame} for k, d in s.trends.items()},
         "by_group": s.by_group,
+        "anonymous_responses": dict(s.anonymous),
         "gap": {"overall": g.overall, "by_group": g.by_group, "quadrants": g.quadrants},
         "retention_curve": {"problem": c.problem, "responses": c.n, "retained": c.retained,
                             "from": g.fit_from, "to": g.fit_to, "intercept": _num(c.intercept),
@@ -191,6 +193,11 @@ def report_lines(data: dict[str, Any]) -> list[str]:
     lines = [said("CSAT", p["csat"]), said("NPS", p["nps"], points=True)]
     if c is not None:
         lines += [f"  comparison: {said('CSAT', c['csat'])}; {said('NPS', c['nps'], points=True)}"]
+    anonymous = data["anonymous_responses"]
+    n = sum(anonymous.values())
+    if n:
+        lines += [f"  {n:,} anonymous response{'' if n == 1 else 's'} ({anonymous['csat']:,} CSAT, "
+                  f"{anonymous['nps']:,} NPS) count{'s' if n == 1 else ''} in the totals, not in any group"]
     overall = pd.DataFrame(data["gap"]["overall"]).iloc[0]
     loyal_min = data["definition"]["loyal_min_purchase_days_12_months"]
     lines += ["", f"surveyed customers {int(overall['n']):,}: {_pct(overall['satisfied'])} satisfied, "

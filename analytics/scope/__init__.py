@@ -21,7 +21,9 @@ snapshot (:mod:`analytics.store.snapshot`). Every function here applies it, but 
 not customers (:func:`summary_rows` refuses them).
 
 A user restricted to some regions sees only rows (and customers) of those regions; asking for other regions (a
-tampered URL) gives an empty scope, never someone else's rows.
+tampered URL) gives an empty scope, never someone else's rows. Anonymous survey responses (no customer, so no region,
+segment or tier) are seen only by a user who sees every region, with no region, segment or tier filter set
+(:func:`analytics.scope.feedback.sees_anonymous`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 -- One row per customer per calendar month with a survey score (CSAT 1-5 or NPS 0-10, as the
--- import stored them: missing answers are never stored): the counts the satisfaction page and
+-- import stored them: missing answers are never stored), and one per month with anonymous
+-- responses (scores without a customer: customer_id NULL): the counts the satisfaction page and
 -- the overview's tiles add up. CSAT: responses (csat_n), satisfied (4-5), the scores' sum and
 -- sum of squares; NPS: responses (nps_n), promoters (9-10), detractors (0-6). last_csat_day is
 -- the month's last day with a CSAT score and last_csat_score the mean of that day's CSAT scores
--- (a customer's latest score in a period of whole months: the satisfaction-loyalty gap's).
+-- (a customer's latest score in a period of whole months: the satisfaction-loyalty gap's); both
+-- NULL on the anonymous rows (the gap is about customers).
 
 with
 
@@ -21,7 +23,7 @@ scores as (
 last_days as (
     select customer_id, month, max(feedback_date) as last_csat_day
     from scores
-    where scale = 'csat'
+    where scale = 'csat' and customer_id is not null
     group by customer_id, month
 ),
 
@@ -44,4 +46,4 @@ final as (
 )
 
 select * from final
-order by customer_id, month
+order by customer_id nulls last, month

@@ -5,14 +5,15 @@
 -- next_month_day <= feedback_date + h: a later month's first purchase day is the first purchase
 -- after the score in that month, and a month holding the score's day and a later purchase is
 -- within any such h. The retention curve of the satisfaction page is fitted on these rows; the
--- churn page's drivers read each customer's scores from them.
+-- churn page's drivers read each customer's scores from them. Customers' scores only: an
+-- anonymous response (no customer) has no purchase to follow it.
 
 with
 
 scores as (
     select customer_id, feedback_date, score
     from feedback
-    where feedback_kind = 'survey' and scale = 'csat' and score is not null
+    where feedback_kind = 'survey' and scale = 'csat' and score is not null and customer_id is not null
 ),
 
 later as (
