@@ -130,7 +130,8 @@ def _lines(n: int) -> str:
 
 
 def _show_report(report: dict[str, Any]) -> None:
-    print(f"{report['file']}: {report['kind']}, {report['file_format']}, "
+    shape = f" ({report['lead_shape'].replace('_', ' ')})" if report.get("lead_shape") else ""
+    print(f"{report['file']}: {report['kind']}{shape}, {report['file_format']}, "
           f"encoding {report['encoding'] or '—'}"
           + (f", sheet {report['sheet']}" if report["sheet"] else "")
           + (f", header on line {report['header_row']}" if report["header_row"] else ""))
@@ -148,6 +149,9 @@ def _show_report(report: dict[str, Any]) -> None:
         print(f"  {'orders':>26}: {report['orders']:,}")
     if report.get("orders_continued"):
         print(f"  {'continuing stored orders':>26}: {report['orders_continued']:,}")
+    for a in report.get("amended_keys", [])[:50]:  # a leads file's rows that replace stored ones
+        print(f"  amended: line {a['line']} (key {a['key']}) replaces {a['replaces']} (changed: "
+              f"{', '.join(a['changed'])}; undo puts it back)")
     for a in report.get("amended_rows", [])[:50]:
         print(f"  amended row, line {a['line']}: customer {a['customer_id']}, {a['order_date']}, "
               f"product {a['product']}: amount {a['amount']} in the file, {a['stored']} stored "

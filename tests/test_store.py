@@ -125,7 +125,7 @@ def test_migrations_are_recorded_and_not_applied_twice(tmp_path):
     assert schema_version(con) == migrations.SCHEMA_VERSION
     con.close()
     con = connect(path)
-    assert con.execute("select count(*) from schema_migrations").fetchall() == [(migrations.SCHEMA_VERSION,)]
+    assert con.execute("select count(*) from schema_migrations").fetchall() == [(len(migrations.migrations()),)]
     con.close()
 
 
@@ -144,6 +144,30 @@ def test_a_newer_release_migrates_an_existing_file_in_place(tmp_path, monkeypatc
     assert schema_version(con) == 999
     assert con.execute("select count(*) from transactions").fetchall() == [(13,)]
     assert "note" in [r[0] for r in con.execute("describe customers").fetchall()]
+    con.close()
+
+
+def test_a_migration_numbered_below_one_applied_is_applied_too(tmp_path, monkeypatch):
+    """Migrations written on two branches come in either order: a database that took 999 takes 998 when a
+    release brings it (and a read-only open refuses the database until then)."""
+    extra = tmp_path / "migrations"
+    extra.mkdir()
+    for _version, src in migrations.migrations():
+        (extra / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    (extra / "999_add_note.sql").write_text("alter table customers add column note varchar;", encoding="utf-8")
+    monkeypatch.setattr(migrations, "MIGRATIONS_DIR", extra)
+    path = tmp_path / "crm.duckdb"
+    connect(path).close()
+    (extra / "998_add_memo.sql").write_text("alter table customers add column memo varchar;", encoding="utf-8")
+    for module in (migrations, db):  # this release's version, as its files say
+        monkeypatch.setattr(module, "SCHEMA_VERSION", 999)
+    with pytest.raises(RuntimeError, match="schema version 999 \\(it lacks 998\\)"):
+        connect(path, read_only=True)
+    con = connect(path)
+    assert schema_version(con) == 999
+    assert [r[0] for r in con.execute("select version from schema_migrations where version > 900 order by 1")
+            .fetchall()] == [998, 999]
+    assert {"note", "memo"} <= {r[0] for r in con.execute("describe customers").fetchall()}
     con.close()
 
 

@@ -18,6 +18,12 @@ exception: when undo puts back an order the undone import had replaced, the line
 imports added to it are kept as their held versions even if they asked to replace (the ledger
 keeps no choice for an import that found nothing to replace).
 
+A kind of :data:`~analytics.ingest.schema.LATEST_WINS` (leads) keeps the *latest* import's version
+of a key instead: an import bringing other values replaces the stored row, which steps aside as its
+import's held version, and so does each claim on it (:func:`replace_versions`). Every held version
+is then older than the live row's import and its claims, so undoing the live row's import hands it
+to a claimant if there is one, else brings in the latest held version (``tests/test_leads_import_store.py``).
+
 A row's identity (``claim_key``, 128 bits) is the same on both sides:
 
 - a row with a natural key (customer id, lead id; a feedback row's id and scale, so the CSAT and
@@ -35,12 +41,12 @@ from dataclasses import dataclass
 import duckdb
 
 from analytics.ingest.attributes import remove_attributes
-from analytics.ingest.identity import is_order_file, line_hash, natural_key_columns
+from analytics.ingest.identity import is_order_file, line_hash, natural_key_columns, same_key
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import restore_replaced
 from analytics.ingest.purchases import purchase_key
-from analytics.ingest.schema import NATURAL_KEYS
+from analytics.ingest.schema import LATEST_WINS, NATURAL_KEYS
 from analytics.store.connection import WRITE_LOCK
 
 
@@ -92,6 +98,31 @@ def record_claims(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping,
                            [import_id]).fetchall()[0][0])
 
 
+def replace_versions(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping) -> int:
+    """Before an import of a :data:`~analytics.ingest.schema.LATEST_WINS` kind writes its rows (inside
+    the commit's transaction): the stored rows whose key its candidates bring with other values
+    (status 'conflict_db' in ``<staged>_db``) step aside as their imports' held versions, and each
+    claim on them becomes the claimant's held version (it brought the stored values). A row that
+    steps aside leaves its import's count (``rows_inherited`` falls by one; it comes back with the
+    row, :func:`bring_back`). Returns how many stored rows were replaced."""
+    kind = mapping.kind
+    cur.execute("drop table if exists _replaced")
+    amending = (f"select c.* from {staged}_candidates c semi join "
+                f"(select _rid from {staged}_db where status = 'conflict_db') b using (_rid)")
+    cur.execute(f"create temp table _replaced as select d.rowid as rid, d.import_id, {_natural_key(kind, 'd')} "
+                f"as claim_key from {kind} d semi join ({amending}) c on {same_key(kind, mapping, 'c', 'd')}")
+    cur.execute(f"insert into {kind}_held select * from {kind} where rowid in (select rid from _replaced)")
+    cur.execute(f"insert into {kind}_held select d.* replace (c.import_id as import_id) from {kind} d "
+                f"join _replaced r on d.rowid = r.rid join import_claims c on c.kind = ? and c.claim_key = r.claim_key",
+                [kind])
+    cur.execute("delete from import_claims c using _replaced r where c.kind = ? and c.claim_key = r.claim_key", [kind])
+    cur.execute("update imports set rows_inherited = coalesce(rows_inherited, 0) - n from (select import_id, count(*) "
+                "as n from _replaced group by import_id) r where imports.import_id = r.import_id")
+    replaced = cur.execute(f"delete from {kind} where rowid in (select rid from _replaced)").fetchall()[0][0]
+    cur.execute("drop table _replaced")
+    return int(replaced)
+
+
 def hold_versions(cur: duckdb.DuckDBPyConnection, kind: str, row: str, source: str, import_id: int) -> None:
     """Keep import ``import_id``'s versions of rows the database holds with other values (its
     conflicting rows, the lines of amended orders it kept as stored) in ``<kind>_held``.
@@ -139,11 +170,13 @@ def hand_over(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> int:
     restored = ("select transaction_id from transactions_replaced where replaced_by = ?"
                 if kind == "transactions" else "select null where ? is null")
     # a claimant later than an import that holds another version of the same order or key
-    # does not take the row: that earlier version comes in (bring_back), the claimant's is held
+    # does not take the row: that earlier version comes in (bring_back), the claimant's is held;
+    # where the latest version wins, every held version is older than the claims
     earlier = (f"select {_unit(kind)} as unit, min(import_id) as first_held from {kind}_held "
                f"where import_id <> {int(import_id)} and {_unit(kind)} is not null group by 1")
+    later = "false" if kind in LATEST_WINS else "coalesce(c.import_id > e.first_held, false)"
     cur.execute(f"create temp table _heirs as select h.rid, h.unit, h.claim_key, c.import_id as heir, "
-                f"coalesce(h.unit in ({restored}), false) or coalesce(c.import_id > e.first_held, false) as restored, "
+                f"coalesce(h.unit in ({restored}), false) or {later} as restored, "
                 f"row_number() over (partition by h.rid order by c.import_id) = 1 as first "
                 f"from ({_held_keys(kind, import_id)}) h join import_claims c "
                 f"on c.kind = ? and c.claim_key = h.claim_key and c.import_id <> ? "
@@ -180,11 +213,14 @@ def hand_over(cur: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> int:
 
 def bring_back(cur: duckdb.DuckDBPyConnection, kind: str, units: str) -> int:
     """After an undo removed rows: each order or key of ``units`` (a query) left with no live
-    row takes the earliest committed import's held version of it, if any (counted in that
-    import's ``rows_inherited``). Returns how many rows it brought in."""
+    row takes the earliest committed import's held version of it (the latest's, for a kind of
+    :data:`~analytics.ingest.schema.LATEST_WINS`), if any (counted in that import's
+    ``rows_inherited``). Returns how many rows it brought in."""
     held, live = _unit(kind, "h"), _unit(kind, "k")
+    chosen = "max" if kind in LATEST_WINS else "min"
     cur.execute("drop table if exists _back")
-    cur.execute(f"create temp table _back as select {held} as unit, min(h.import_id) as import_id from {kind}_held h "
+    cur.execute(f"create temp table _back as select {held} as unit, {chosen}(h.import_id) as import_id "
+                f"from {kind}_held h "
                 f"where {held} in ({units}) and {held} not in (select {live} from {kind} k where {live} in ({units})) "
                 f"group by 1")
     versions = f"from {kind}_held h semi join _back b on {held} = b.unit and h.import_id = b.import_id"

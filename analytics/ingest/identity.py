@@ -33,7 +33,7 @@ import duckdb
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.purchases import STORED_TYPES, compare_purchases
-from analytics.ingest.schema import NATURAL_KEYS, Column, identity_columns, stored_columns
+from analytics.ingest.schema import NATURAL_KEYS, Column, identity_columns, repeat_columns, stored_columns
 
 
 def hash_expr(cols: tuple[Column, ...], alias: str = "", present: frozenset[str] | None = None) -> str:
@@ -166,7 +166,7 @@ def find_repeats(cur: duckdb.DuckDBPyConnection, staged: str, ok: str, mapping: 
         parts.append(
             f"with lines as (select * from {source} where {ok} and not {keyless(kind, mapping)}{with_id}), "
             f"repeated as (select {key} from lines group by {key} having count(*) > 1), "
-            f"hashed as (select l.*, {hash_expr(identity_columns(kind), 'l', present)} as _h "
+            f"hashed as (select l.*, {hash_expr(repeat_columns(kind), 'l', present)} as _h "
             f"from lines l semi join repeated r on {same_key(kind, mapping, 'l', 'r', stored=False)}) "
             f"select 'natural' as mode, _rid, _line, _h as h, row_number() over w as n, "
             f"first_value(_h) over w as first_h, first_value(_line) over w as first_line from hashed "

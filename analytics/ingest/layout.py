@@ -88,9 +88,11 @@ def derived_columns(mapping: Mapping) -> dict[str, str]:
 
 
 #: Stored columns a kind's staged rows always hold, mapped or not: a feedback row's score (its
-#: question's answer, or none) and the score as answered (:mod:`analytics.ingest.surveys`).
+#: question's answer, or none) and the score as answered (:mod:`analytics.ingest.surveys`); a
+#: lead's created date and stage, which a file may leave to be made (:mod:`analytics.ingest.leads`).
 ALWAYS_STAGED: dict[str, frozenset[str]] = {
     "feedback": frozenset({"score", "original_score", "original_scale"}),
+    "leads": frozenset({"created_date", "stage"}),
 }
 
 

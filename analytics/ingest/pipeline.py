@@ -24,7 +24,7 @@ import duckdb
 
 from analytics.errors import ConfirmationRequired, ImportNotFound
 from analytics.ingest.attributes import write_attributes
-from analytics.ingest.claims import hold_versions, record_claims, take_out
+from analytics.ingest.claims import hold_versions, record_claims, replace_versions, take_out
 from analytics.ingest.identity import compare_with_database, is_order_file, natural_key_columns
 from analytics.ingest.layout import staged_columns
 from analytics.ingest.lookalike import normalize_text
@@ -34,7 +34,7 @@ from analytics.ingest.padding import HINT as PAD_HINT
 from analytics.ingest.padding import apply_padding, find_padding, is_decision, tell_padding
 from analytics.ingest.readers import RawTable, discard, read_file, resolve_lines
 from analytics.ingest.report import ImportReport
-from analytics.ingest.schema import stored_columns
+from analytics.ingest.schema import LATEST_WINS, stored_columns
 from analytics.ingest.stage import attach_stage, release_stage
 from analytics.ingest.staging import define_macros, parse
 from analytics.ingest.survey_scales import SCALE_DECISION, SCALE_HINT
@@ -232,8 +232,11 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
             f"count(*) filter (where status = 'amended') from {staged}_db").fetchall()[0]
         import_id = cur.execute("select nextval('import_id_seq')").fetchall()[0][0]
         replaced = replace_amended(cur, staged, import_id) if replace and amended else 0
+        latest = kind in LATEST_WINS  # its other versions of stored keys replace them
+        if latest and conflict_db:
+            replaced, conflict_db = replace_versions(cur, staged, prepared.mapping), 0
         progress("writing rows", 0.6)
-        skipped = "status <> 'amended'" if replace else "true"
+        skipped = "status = 'present'" if latest else "status <> 'amended'" if replace else "true"
         lines = f"{staged}_candidates c" + (f" anti join (select _rid from {staged}_db where {skipped}) b using (_rid)"
                                             if present + conflict_db + amended else "")
         row = (f"(row_key, import_id, line, {', '.join(names)}{extra}) select c._key, ?, c._line, "

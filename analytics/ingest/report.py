@@ -16,9 +16,11 @@ import duckdb
 
 from analytics.ingest.excel import SheetTable
 from analytics.ingest.identity import is_order_file, natural_key_columns, same_key
+from analytics.ingest.layout import staged_columns
 from analytics.ingest.mapping import Mapping
 from analytics.ingest.orders import amended_orders, note_amended_rows, stored_lines
 from analytics.ingest.readers import RawTable
+from analytics.ingest.schema import LATEST_WINS, stored_columns
 from analytics.ingest.surveys import anonymous_to_write, line_counts, scores_to_write
 
 LIST_LIMIT = 1000  # rejects / conflicts listed in a report (all rejects are stored)
@@ -47,6 +49,12 @@ class ImportReport:
     read and converted, and ``missing_scores`` counts each column's missing answers (codes and
     blanks) with their first lines. ``anonymous_responses`` counts the survey lines without a
     customer id among the lines to import: their answers are stored with no customer.
+
+    A leads file's ``lead_shape`` says how its rows were read (:func:`analytics.ingest.leads.shape`:
+    ``stage_history``, ``stage_dates`` or ``current_stage``). Its rows with the key of a stored row
+    and other values replace the stored rows (:data:`~analytics.ingest.schema.LATEST_WINS`): they are
+    among ``rows_to_import``, ``rows_replaced`` counts them, and ``amended_keys`` lists them (``line``,
+    ``key``, ``changed``: the columns that differ, ``replaces``: the stored row, its import and line).
     """
 
     file: str
@@ -88,6 +96,8 @@ class ImportReport:
     date_readings: dict[str, dict[str, Any]] = field(default_factory=dict)
     needs_confirmation: list[str] = field(default_factory=list)
     id_padding: list[dict[str, Any]] = field(default_factory=list)
+    lead_shape: str | None = None
+    amended_keys: list[dict[str, Any]] = field(default_factory=list)
     scores: dict[str, int] = field(default_factory=dict)
     score_scales: list[dict[str, Any]] = field(default_factory=list)
     missing_scores: list[dict[str, Any]] = field(default_factory=list)
@@ -161,6 +171,8 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
                 f"{answers} answer{' is' if answers == 1 else 's are'} stored without a customer (anonymous), counted "
                 "in the CSAT and NPS totals of users who see every region when no region, segment or tier filter "
                 "is set, and in no group")
+    if kind in LATEST_WINS:  # a stored key's other version replaces it: imported, not a conflict
+        report.rows_replaced, conflict_db = conflict_db, 0
     report.rows_read = raw.rows_read
     report.rows_rejected = bad + len(raw.malformed)
     report.rows_excluded = blank_rows + total_rows + len(raw.blank_lines)
@@ -210,6 +222,7 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
             f"from {staged}_dups d join {staged}_v s using (_rid) "
             f"where d.mode = 'natural' and d.n > 1 and d.h <> d.first_h "
             f"order by d._line limit {LIST_LIMIT}").fetchall()
+    if natural and kind not in LATEST_WINS:  # (where the latest version wins, a stored key's is amended, below)
         conflicts += cur.execute(
             f"with listed as (select s._line, s._rid, {key_expr} as shown from {staged}_db b "
             f"join {staged}_v s using (_rid) where b.status = 'conflict_db' "
@@ -219,9 +232,31 @@ def fill_counts(cur: duckdb.DuckDBPyConnection, staged: str, raw: RawTable, mapp
             f"on {same_key(kind, mapping, 'c', 'd')} order by l._line").fetchall()
     report.conflicts = [{"line": r[0], "key": r[1], "other": r[2], "kept": "the other row"}
                         for r in sorted(conflicts)[:LIST_LIMIT]]
+    if kind in LATEST_WINS and report.rows_replaced:
+        _fill_amended_keys(cur, staged, mapping, key_expr, report)
     if report.conflicts:
         report.notes.append(f"{report.rows_conflicting} rows share a key with another row but differ "
                             "in values; they are not imported (listed under conflicts)")
+
+
+def _fill_amended_keys(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapping, key_expr: str,
+                       report: ImportReport) -> None:
+    """List the rows of a file of a :data:`~analytics.ingest.schema.LATEST_WINS` kind that replace stored
+    rows (the same key, other values): each with its key, the columns that differ and the stored row's
+    import and line; and say so."""
+    kind = mapping.kind
+    present = staged_columns(mapping)
+    differ = ", ".join(f"case when d.{c.name} is distinct from s.{c.name} then '{c.name}' end" if c.name in present
+                       else f"case when d.{c.name} is not null then '{c.name}' end" for c in stored_columns(kind))
+    found = cur.execute(
+        f"select s._line, {key_expr}, list_filter([{differ}], lambda x: x is not null), "
+        f"'import #' || d.import_id || ', line ' || d.line from {staged}_db b join {staged}_candidates s using (_rid) "
+        f"join {kind} d on {same_key(kind, mapping, 's', 'd')} where b.status = 'conflict_db' "
+        f"order by s._line limit {LIST_LIMIT}").fetchall()
+    report.amended_keys = [{"line": r[0], "key": r[1], "changed": list(r[2]), "replaces": r[3]} for r in found]
+    shown = ", ".join(str(r[0]) for r in found[:5]) + (", ..." if report.rows_replaced > 5 else "")
+    report.notes.append(f"{report.rows_replaced} rows amend rows stored by earlier imports (the same key with other "
+                        f"values; lines {shown}): they replace the stored rows (undoing the import puts them back)")
 
 
 def _fill_orders(cur: duckdb.DuckDBPyConnection, staged: str, valid: int, amended_lines: int,

@@ -147,16 +147,26 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
            "意见", "内容", "留言", "投诉内容", "反馈内容", "问题描述"),
     ),
     "leads": (
-        _c("lead_id", "id", "lead id", "lead", "opportunity id", "prospect id", "线索编号",
+        _c("lead_id", "id", "lead id", "lead", "opportunity id", "prospect id", "record id", "线索编号",
            "线索id", "商机编号", "潜客编号", required=True),
+        # a stage-history log may leave it out: a lead's created date is then its earliest stage date
+        # (analytics/ingest/leads.py)
         _c("created_date", "date", "created date", "created", "create date", "lead date",
            "创建日期", "创建时间", "录入日期", "线索日期", required=True),
-        _c("stage", "text", "stage", "status", "lead stage", "阶段", "状态", "销售阶段",
-           "线索阶段", required=True),
-        _c("customer_id", "id", *_CUSTOMER_ID),
+        # a file of a date column per stage may leave it out: the stage its dates reach
+        _c("stage", "text", "stage", "status", "lead stage", "lead status", "lifecycle stage",
+           "阶段", "状态", "销售阶段", "线索阶段", "线索状态", "当前阶段", "变更后阶段", required=True),
+        # the day the lead reached its stage (a row of a stage-history log)
+        _c("stage_date", "date", "stage date", "date reached", "stage reached", "reached at",
+           "date entered stage", "stage entered", "entered stage", "stage changed", "changed at",
+           "stage change date", "阶段日期", "进入阶段日期", "进入阶段时间", "阶段变更日期", "阶段变更时间",
+           "变更日期", "变更时间"),
+        _c("customer_id", "id", *_CUSTOMER_ID, "converted account id", "converted account",
+           "account id", "转化客户编号", "成交客户编号"),
         _c("region", "text", *_REGION),
-        _c("source", "text", "source", "lead source", "来源", "线索来源", "渠道", "channel"),
-        _c("sales_rep", "text", *_SALES_REP),
+        _c("source", "text", "source", "lead source", "original source", "来源", "线索来源", "渠道",
+           "channel"),
+        _c("sales_rep", "text", *_SALES_REP, "lead owner", "contact owner", "所有人", "线索负责人"),
         _c("qualified_date", "date", "qualified date", "target date", "确认日期",
            "意向日期", "转化为目标日期"),
         _c("proposal_date", "date", "proposal date", "quote date", "报价日期", "方案日期"),
@@ -176,8 +186,16 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "transactions": ("transaction_id", "line_id"),
     "customers": ("customer_id",),
     "feedback": ("feedback_id", "scale"),
-    "leads": ("lead_id",),
+    # a lead and a stage it reached: a later export of a lead at a further stage adds a row
+    "leads": ("lead_id", "stage"),
 }
+
+#: Kinds whose stored row of a key is replaced by a later import's other version of it (a CRM
+#: export holds its records as they are now: a lead's stage amended, with another rep, replaces
+#: the stored one), where the other kinds keep the stored row and hold the later version aside.
+#: Either way undoing an import leaves what importing the committed imports alone would store
+#: (analytics/ingest/claims.py).
+LATEST_WINS: frozenset[str] = frozenset({"leads"})
 
 # The columns a row's content is hashed over (its identity when it has no natural key, and a
 # line's content within its order), as they were in schema version 1: a column added since
@@ -191,6 +209,14 @@ IDENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
                  "resolved_date", "comment"),
     "leads": ("lead_id", "created_date", "stage", "customer_id", "region", "source", "sales_rep",
               "qualified_date", "proposal_date", "closed_date", "outcome"),
+}
+
+#: Columns added since schema version 1 that also tell apart two rows of one file with the same
+#: natural key (an exact repeat is imported once, a differing one is a conflict); they are not in
+#: IDENTITY_COLUMNS, which must not change, and are compared with the database as every stored
+#: column is. Two stage-history rows of one lead and stage on different days differ.
+REPEAT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "leads": ("stage_date",),
 }
 
 # Words that mark an Excel-style total row (合计 / 小计 / 总计 / Total), read after removing
@@ -273,6 +299,10 @@ DERIVED_FROM: dict[tuple[str, str], tuple[str, ...]] = {
 #: has no score at all (its rows are complaints: a category, a resolved date, or a kind column).
 INSTEAD_OF: dict[tuple[str, str], tuple[str, ...]] = {
     ("feedback", "score"): ("csat_score", "nps_score", "category", "resolved_date", "feedback_kind"),
+    # a stage-history log's lead was created on its earliest stage date when no created date is given
+    ("leads", "created_date"): ("stage_date",),
+    # a lead's stage is the furthest its stage dates or outcome reach (analytics/ingest/leads.py)
+    ("leads", "stage"): ("qualified_date", "proposal_date", "closed_date", "outcome"),
 }
 
 #: A required column a row may leave empty when the condition (SQL on the staged row) holds; the file must still
@@ -306,6 +336,12 @@ def stored_columns(kind: str) -> tuple[Column, ...]:
 def identity_columns(kind: str) -> tuple[Column, ...]:
     """The columns a row's content is hashed over (:data:`IDENTITY_COLUMNS`), in that order."""
     return tuple(column(kind, name) for name in IDENTITY_COLUMNS[kind])
+
+
+def repeat_columns(kind: str) -> tuple[Column, ...]:
+    """The columns that tell two rows of a file with one natural key apart: the identity columns
+    and :data:`REPEAT_COLUMNS`."""
+    return identity_columns(kind) + tuple(column(kind, name) for name in REPEAT_COLUMNS.get(kind, ()))
 
 
 def required_columns(kind: str) -> tuple[str, ...]:

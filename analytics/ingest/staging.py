@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.ingest import surveys
+from analytics.ingest import leads, surveys
 from analytics.ingest.identity import natural_key_columns
 from analytics.ingest.layout import AMOUNT_PLACES, CODED, PIVOT, TRIM, derived_columns, failed_texts, trimmed_later
 from analytics.ingest.mapping import Mapping
@@ -287,7 +287,7 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
             if c.type not in ("id", "text"):
                 level2.append(t)
                 failed.append((c.name, t))
-    level2 += surveys.staged_extras(mapping)
+    level2 += surveys.staged_extras(mapping) + leads.staged_extras(mapping)
     # a repeated header line is excluded as a total row is (``_header`` says which it is)
     exclude = f" exclude ({', '.join([t for _, t in failed] + ['_total'])})"
     # Rows are identified by their natural key when the file has one; else by content.

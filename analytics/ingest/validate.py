@@ -21,6 +21,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from analytics.ingest import leads
 from analytics.ingest.attributes import note_conflicts
 from analytics.ingest.identity import (
     compare_with_database,
@@ -97,6 +98,10 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
         unmapped_columns=mapping.unmapped, amended_policy=check_policy(amended),
     )
     _settle_day_month(cur, staged, mapping, date_order, report)
+    if kind == "leads":  # the created dates and stages the file leaves to be made
+        report.lead_shape = leads.shape(mapping)
+        report.notes += leads.settle(cur, staged, mapping)
+        cur.execute(f"update {staged} set _invalid = {invalid_expr(kind, mapping)} where _invalid")
     if kind == "feedback":  # each score column read on its scale, then a row per answer
         scales = settle_scores(cur, staged, mapping, report, scale)
         cur.execute(f"update {staged} set _invalid = {invalid_expr(kind, mapping)} where not _blank")
@@ -315,7 +320,6 @@ def _row_checks(kind: str, cols: tuple[Column, ...],
              "amount is null and unit_price is not null and quantity is not null",
              "'unit price × quantity is out of range'"),
         ]
-    if kind == "leads" and "outcome" in mapping.columns:
-        checks.append((mapping.header_of("outcome"), "raw_outcome", "raw_outcome is not null",
-                       "'unknown outcome (use won or lost, or leave empty)'"))
+    if kind == "leads":
+        checks += leads.row_checks(mapping)
     return checks

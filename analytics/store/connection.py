@@ -21,7 +21,7 @@ import duckdb
 
 from analytics.paths import DATA_DIR
 from analytics.store import marts
-from analytics.store.migrations import SCHEMA_VERSION, migrate, schema_version
+from analytics.store.migrations import SCHEMA_VERSION, migrate, pending, schema_version
 
 DEFAULT_DB = DATA_DIR / "crm.duckdb"
 
@@ -120,11 +120,12 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
             migrate(con)
         marts.ensure(con)
     else:
-        current = schema_version(con)
-        if current != SCHEMA_VERSION:
+        version, missing = schema_version(con), [v for v, _ in pending(con)]
+        if version != SCHEMA_VERSION or missing:
             con.close()
+            lacks = f" (it lacks {', '.join(f'{v:03d}' for v in missing)})" if version == SCHEMA_VERSION else ""
             raise RuntimeError(
-                f"database {database} has schema version {current}, this release needs "
+                f"database {database} has schema version {version}{lacks}, this release needs "
                 f"{SCHEMA_VERSION}; open it once read-write to upgrade it"
             )
     if confine_to is not None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.store.migrations import SCHEMA_VERSION, schema_version
+from analytics.store.migrations import behind
 
 MARTS_DIR = Path(__file__).resolve().parent / "sql" / "marts"
 
@@ -90,7 +90,7 @@ def summarize(con: duckdb.DuckDBPyConnection) -> float | None:
     commits. Returns the seconds the build took, None when there was nothing to build."""
     from analytics.store.connection import write_transaction  # (connection imports this module)
 
-    if schema_version(con) < SCHEMA_VERSION or summaries_ready(con):
+    if behind(con) or summaries_ready(con):
         return None
     started = time.perf_counter()
     with write_transaction(con) as cur:
@@ -110,7 +110,7 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     A database at an older schema version is left as it is: the models read this release's
     tables, which it has once migrated (:func:`analytics.store.connection.connect` migrates first).
     """
-    if schema_version(con) < SCHEMA_VERSION:
+    if behind(con):
         return
     cur = con.cursor()
     have = {r[0] for r in cur.execute(

@@ -3,6 +3,11 @@
 Each migration runs in its own transaction and is recorded in ``schema_migrations``, so a
 newer release upgrades an existing database file in place, and a migration that fails
 leaves the file at its old version.
+
+A database is up to date when it has recorded every migration this release ships
+(:func:`pending` is empty), not merely its highest: migrations written on two branches at once
+may come in either order (a database that took 008 before 007 existed takes 007 when a release
+brings it), and a gap in the numbers is no error.
 """
 
 from __future__ import annotations
@@ -43,8 +48,25 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(cur.execute("select coalesce(max(version), 0) from schema_migrations").fetchall()[0][0])
 
 
+def pending(con: duckdb.DuckDBPyConnection) -> list[tuple[int, Path]]:
+    """The migrations this release ships that the database has not recorded, in order."""
+    cur = con.cursor()
+    exists = cur.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'main' and table_name = 'schema_migrations'"
+    ).fetchall()[0][0]
+    seen = {r[0] for r in cur.execute("select version from schema_migrations").fetchall()} if exists else set()
+    return [(version, path) for version, path in migrations() if version not in seen]
+
+
+def behind(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database lacks a migration of this release: its version is lower, or a migration
+    of it is not recorded (:func:`pending`)."""
+    return schema_version(con) < SCHEMA_VERSION or bool(pending(con))
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply the migrations this database has not seen; return their versions.
+    """Apply the migrations this database has not seen (:func:`pending`); return their versions.
 
     The caller holds the write lock (:data:`analytics.store.connection.WRITE_LOCK`).
     """
@@ -54,10 +76,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         "create table if not exists schema_migrations "
         "(version integer primary key, name varchar not null, applied_at timestamp not null)"
     )
-    current = schema_version(con)
-    for version, path in migrations():
-        if version <= current:
-            continue
+    for version, path in pending(con):
         cur.execute("begin transaction")
         try:
             cur.execute(path.read_text(encoding="utf-8"))

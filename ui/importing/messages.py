@@ -144,6 +144,25 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), key) 
     (r"(?P<n>\d+) scores have no scale; read as NPS 0–10 \(scores range from (?P<low>\S+) to (?P<high>\S+)\)",
      "data_note_scale_nps"),
     (r"nothing new: every valid row is already in the database", "data_note_nothing_new"),
+    # leads in three shapes (analytics.ingest.leads) and their rows that replace stored ones (ingest.report)
+    (r"leads in one row per lead per stage reached: column (?P<header>.+) gives the day each stage was reached; "
+     r"each row is stored", "leads_note_shape_history"),
+    (r"leads in one row per lead with a date per stage \((?P<dated>.+)\): each row is stored with the lead's "
+     r"current stage", "leads_note_shape_dates"),
+    (r"leads in one row per lead with its current stage: each row is stored; the stages before it are reached on "
+     r"days the file does not say", "leads_note_shape_current"),
+    (r"the file has no stage column: each lead's stage is the furthest its columns (?P<dated>.+) reach \(won or lost "
+     r"by its outcome, closed for a closed date without one, proposal, target, else potential\)",
+     "leads_note_stage_derived"),
+    (r"the file has no created date column: each lead was created on its earliest stage date in this file "
+     r"\((?P<header>.+)\)", "leads_note_created_from_stages"),
+    (r"column (?P<header>.+): (?P<n>\d+) rows have no created date; each takes its lead's created date from another "
+     r"row of this file, else its earliest stage date \((?P<stage>.+)\)", "leads_note_created_filled_stages"),
+    (r"column (?P<header>.+): (?P<n>\d+) rows have no created date; each takes its lead's created date from another "
+     r"row of this file", "leads_note_created_filled"),
+    (r"(?P<n>\d+) rows amend rows stored by earlier imports \(the same key with other values; lines "
+     r"(?P<at>[\d, .]+)\): they replace the stored rows \(undoing the import puts them back\)", "leads_note_amended"),
+    (r"created_date is empty and its lead has no stage date in this file", "leads_reason_no_created_date"),
     # values (analytics.ingest.staging, validate, parquet): scales, look-alike keys, header lines, years, zones
     (r"column (?P<header>.+): scores (?P<span>1–5|0–10) in (?P<fit>\d+) of (?P<n>\d+) rows; "
      r"read as (?P<label>CSAT 1–5|NPS 0–10)", "data_note_scale_evidence"),
@@ -283,6 +302,7 @@ _FORMATS: dict[str, Callable[[str, str], str]] = {
     "kind": kind_label,
     "missing": _list_of_columns,
     "columns": _file_columns,
+    "dated": lambda v, lang: ("、" if lang == "zh" else ", ").join(v.split(", ")),  # a leads file's date columns
 }
 
 

@@ -122,6 +122,14 @@ def row_tables(report: ImportReport, download_key: str, lang: str) -> None:
                                               "other": lambda o: localize(o, lang)}, lang)
         st.dataframe(conflicts, hide_index=True, width="stretch", height=min(38 + 35 * len(conflicts), 400))
         st.caption(t("data_conflicts_caption", lang))
+    if report.amended_keys:  # rows of a later export that replace stored ones (leads)
+        st.markdown(f"**{t('leads_amended_title', lang, n=fmt_int(report.rows_replaced, lang))}**")
+        amended = _table(report.amended_keys, {
+            "line": _plain, "key": _plain,
+            "changed": lambda names: ("、" if lang == "zh" else ", ").join(column_label(n, lang) for n in names),
+            "replaces": lambda o: localize(o, lang)}, lang)
+        st.dataframe(amended, hide_index=True, width="stretch", height=min(38 + 35 * len(amended), 300))
+        st.caption(t("leads_amended_caption", lang))
     if report.attribute_conflicts:
         n = fmt_int(len(report.attribute_conflicts), lang)
         st.markdown(f"**{t('data_attribute_conflicts_title', lang, n=n)}**")
@@ -150,7 +158,8 @@ def import_result(report: ImportReport, lang: str) -> None:
         st.caption(t("data_result_rejected", lang, n=fmt_int(report.rows_rejected, lang)))
     if report.rows_replaced:
         st.caption(t("data_result_replaced", lang, orders=fmt_int(report.orders_amended, lang),
-                     n=fmt_int(report.rows_replaced, lang)))
+                     n=fmt_int(report.rows_replaced, lang)) if report.orders_amended
+                   else t("leads_result_replaced", lang, n=fmt_int(report.rows_replaced, lang)))
     findings = {name: n for name, n in report.checks.items() if n}
     if findings:
         listed = ", ".join(f"{check_title(name, lang)} ({fmt_int(n, lang)})" for name, n in findings.items())
