@@ -33,6 +33,7 @@ from analytics.metrics import (
     churn_report,
     customer,
     data,
+    funnel_view,
     overview,
     satisfaction_view,
     tiers_report,
@@ -253,6 +254,21 @@ PAGES: tuple[Page, ...] = (
                                                     "preset's; the pyramid's from the metric setting)"),
                   Option("names", "text", None, help="tier names best first, comma-separated (default: the "
                                                      "preset's)"))),
+    Page("funnel", title="nav_funnel", icon=":material/filter_alt:", script="pages/funnel.py",
+         roles=frozenset(ROLES), load=funnel_view.load, report=funnel_view.report, text=funnel_view.report_lines,
+         label="Funnel",
+         options=(Option("order", "text", None,
+                         help="strict (default): a customer counts at a stage only after every stage before it; "
+                              "any: at every stage they reached"),
+                  Option("loyal_min", "int", None, *funnel_view.LOYAL_RANGE,
+                         help="loyal: at least N purchase days in 12 months "
+                              f"(default: {funnel_view.LOYAL_MIN})"),
+                  Option("window_days", "int", None, *funnel_view.WINDOW_RANGE,
+                         help="still active: a purchase within W days before the data's end "
+                              "(default: the churn page's W)"),
+                  Option("stuck_days", "int", None, *funnel_view.STUCK_RANGE,
+                         help="stuck: waiting at a stage more than N days (default: each step's 90th "
+                              "percentile of its times)"))),
     Page("customer", title="nav_customer", icon=":material/person_search:", script="pages/customer.py",
          roles=frozenset(ROLES), load=customer.customer_detail, report=customer.report, text=customer.report_lines,
          label="Customer detail", compares=False,

@@ -41,7 +41,8 @@ def page(key: str = "x", **changes) -> pages.Page:
 
 def test_every_registered_page_has_its_script_and_its_title_in_both_languages():
     # (and the test-only page with --dummy-page)
-    assert pages.all_keys()[:7] == ("overview", "value", "churn", "satisfaction", "tiers", "customer", "data")
+    assert pages.all_keys()[:8] == ("overview", "value", "churn", "satisfaction", "tiers", "funnel", "customer",
+                                    "data")
     for p in pages.PAGES:
         assert (ROOT / p.script).is_file(), p.script
         # a fresh server's first request goes through Streamlit's folder-based navigation,
@@ -77,7 +78,7 @@ def test_a_page_entry_is_checked(changes, message):
 
 def test_an_unknown_page_names_the_pages():
     with pytest.raises(KeyError, match="no page 'nope'; the pages are overview, value, churn, satisfaction, tiers, "
-                                       "customer, data"):
+                                       "funnel, customer, data"):
         pages.get("nope")
 
 
