@@ -262,8 +262,9 @@ def stuck(view: FunnelView, lang: str, with_names: Callable[[pd.DataFrame], pd.D
                                                                          frame["next_stage"]],
         day=_dates(frame["day"]), entered=_dates(frame["entered"]),
         **{g: [group_label(g, v, lang) for v in frame[g]] for g in groups})
+    flags = [c for c in ("active",) if c in frame.columns]  # (the lifecycle funnel's: still active or lapsed)
     rows = with_names(rows)[["customer_id", "customer_name", "stage", "next_stage", "day", "days_in_stage",
-                             "threshold", "entered", *groups]]
+                             "threshold", "entered", *flags, *groups]]
     st.caption(t("funnel_stuck_count", lang, n=fmt_int(len(rows), lang)))
     shown, config = widgets.named_columns(rows, "funnel_col_", lang, "CNY", SHARES, frozenset())
     customer_links.customer_table(shown.head(customer_links.SHOWN), lang, "funnel_stuck",

@@ -14,9 +14,10 @@ Definitions (shown on the page; N, W and the order adjustable there):
   within W days before A (A − the last purchase up to A ≤ W; W as the churn page derives it for the scope: the
   smallest multiple of 30 days within which 90 % of repeat purchases follow the purchase before, or the W asked
   for), a state with no day of its own. A customer not active is **lost** (churned as of A);
-- **stuck**: active customers whose furthest stage is the first or the repeat purchase, reached more than the
-  step's threshold before A (the engine's rule over first purchase → repeat purchase → loyal: "still active" is
-  a state every customer not lost is in, not a stage to wait at);
+- **stuck**: customers whose furthest stage is the first or the repeat purchase, reached more than the step's
+  threshold before A, still active or not (``active`` in the list): the ones to bring back. A customer no longer
+  active is not an outcome that ends the wait here, as a lost lead's is: "still active" is the funnel's last stage,
+  and a one-time buyer who has lapsed is exactly who a follow-up is for;
 - **comparison**: the customers whose first purchase lies in the comparison period, counted as of the same
   distance after its end as the period's are counted after its own: A_c = the comparison's last day + (A − the
   period's last day) (like for like: a cohort of the year before has had no longer to come back). A month of A_c
@@ -32,7 +33,7 @@ those rows. The figures are the engine's (:mod:`analytics.metrics.funnel`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import duckdb
@@ -101,7 +102,8 @@ def lifecycle_reach(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date, *
     -------
     pandas.DataFrame
         One row per customer, by ``member_id`` (the customer id): ``entered`` (the first purchase day),
-        ``region``, ``source``, ``segment``, ``sales_rep`` (None), ``outcome`` (``"lost"``: not active), and
+        ``region``, ``source``, ``segment``, ``sales_rep`` (None), ``outcome`` (None: not active is
+        the last stage unreached, no outcome), and
         ``k_reached``/``k_day`` per stage of :data:`~analytics.metrics.funnel_stages.LIFECYCLE_STAGES` (days as
         datetime64; ``active_day`` NaT: a state, not an event).
     """
@@ -133,7 +135,7 @@ def lifecycle_reach(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date, *
     for column, name in (("region", "home_region"), ("source", "acquisition_channel"), ("segment", "segment")):
         reach[column] = pd.Series([v if isinstance(v, str) else None for v in people[name]], dtype=object)
     reach["sales_rep"] = pd.Series([None] * len(ids), dtype=object)
-    reach["outcome"] = pd.Series([None if a else "lost" for a in active], dtype=object)
+    reach["outcome"] = pd.Series([None] * len(ids), dtype=object)  # (not active: the last stage unreached, no outcome)
     for key, day in zip(LIFECYCLE_STAGES[:3], (first, second, loyal), strict=True):
         reach[f"{key}_reached"] = ~np.isnat(day)
         reach[f"{key}_day"] = pd.to_datetime(day)
@@ -223,6 +225,8 @@ def lifecycle_funnel(con: duckdb.DuckDBPyConnection, scope: Scope, *, order: str
     reach = lifecycle_reach(con, scope, as_of, window_days=window, min_days=min_days)
     figures = funnel(reach, LIFECYCLE_STAGES, as_of, order=order, groupings=GROUPINGS, stuck_days=stuck_days,
                      stuck_stages=LIFECYCLE_STAGES[:-1])
+    active = reach[["member_id", "active_reached"]].rename(columns={"active_reached": "active"})
+    figures = replace(figures, stuck=figures.stuck.merge(active, on="member_id", how="left"))
     back = comparison_as_of(scope, as_of) if end is not None else None
     comparison = scope.comparison()
     counts = None
