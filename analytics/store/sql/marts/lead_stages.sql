@@ -1,0 +1,103 @@
+-- One row per lead and stage evidence (docs/funnel-design.md, "The mart"):
+-- every stored leads row's stage as the file names it (from_column false; stage_date its day, NULL
+-- when the file does not say), and the stages the lead's date columns give (from_column true, the
+-- stage already a key): potential on created_date, target on qualified_date, proposal on
+-- proposal_date, and its outcome (won / lost; closed for a closed date without one) on closed_date,
+-- or on no known day for an outcome without a closed date.
+-- The lead's attributes, on each of its rows: created_date, the earliest any of its rows gives (a
+-- later stage-change log without a created date makes one from its own first row's day, which is not
+-- when the lead was created); customer_id, region, source, sales_rep, outcome (and the date columns
+-- above): each the value of the lead's latest row that gives one: the latest import, then the latest
+-- stage date (a stage-change log may list its rows newest first), then the last line; so a log that
+-- names the customer only on its won row links the lead.
+-- first_purchase_day, second_purchase_day: the linked customer's first and second purchase days
+-- (customer_month: the first month's first_day; its second_day, else the next month's first_day;
+-- NULL: no purchase, or no customer). The loyal day depends on the loyalty threshold N and is read
+-- at query time (analytics/metrics/funnel_leads.py).
+
+with
+
+leads as (
+    select * from leads
+),
+
+customer_month as (
+    select * from customer_month
+),
+
+latest as (
+    -- a row's place in time as one number (a struct costs several times more to aggregate): its import
+    -- (bits 46 up: import ids below 131,072; above, the shift stops the build with an overflow error,
+    -- never a wrong order), stage date (bits 29-45: days since 1899-12-31, the import takes 1900-2100;
+    -- 0 without one) and line (bits 0-28: files up to 536 million lines)
+    select
+        *,
+        (cast(import_id as bigint) << 46)
+        + (cast(coalesce(stage_date - date '1899-12-31', 0) as bigint) << 29)
+        + line as latest
+    from leads
+),
+
+attributes as (
+    -- arg_max skips NULL values: each attribute from the latest row that has one
+    select
+        lead_id,
+        min(created_date) as created_date,
+        arg_max(customer_id, latest) as customer_id,
+        arg_max(region, latest) as region,
+        arg_max(source, latest) as source,
+        arg_max(sales_rep, latest) as sales_rep,
+        arg_max(outcome, latest) as outcome,
+        arg_max(qualified_date, latest) as qualified_date,
+        arg_max(proposal_date, latest) as proposal_date,
+        arg_max(closed_date, latest) as closed_date
+    from latest
+    group by lead_id
+),
+
+purchases as (
+    -- the second purchase day: the first month's second_day, else the next month's first_day (the
+    -- second lowest first_day: every later month's first_day comes after the first month's days)
+    select
+        customer_id,
+        min(first_day) as first_purchase_day,
+        least(arg_min_null(second_day, month), min(first_day, 2)[2]) as second_purchase_day
+    from customer_month
+    where purchase_days > 0 and customer_id in (select customer_id from attributes)
+    group by customer_id
+),
+
+evidence as (
+    select lead_id, stage, false as from_column, stage_date from leads
+    union all
+    select lead_id, 'potential', true, created_date from attributes
+    union all
+    select lead_id, 'target', true, qualified_date from attributes where qualified_date is not null
+    union all
+    select lead_id, 'proposal', true, proposal_date from attributes where proposal_date is not null
+    union all
+    select lead_id, coalesce(outcome, 'closed'), true, closed_date from attributes
+    where closed_date is not null or outcome is not null
+),
+
+final as (
+    select
+        e.lead_id,
+        e.stage,
+        e.from_column,
+        e.stage_date,
+        a.created_date,
+        a.customer_id,
+        a.region,
+        a.source,
+        a.sales_rep,
+        a.outcome,
+        p.first_purchase_day,
+        p.second_purchase_day
+    from evidence e
+    join attributes a using (lead_id)
+    left join purchases p using (customer_id)
+)
+
+select * from final
+order by lead_id

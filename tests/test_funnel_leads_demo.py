@@ -1,0 +1,101 @@
+"""The leads funnel on the demo's files (analytics.ingest.demo: 900 leads in the demo's leads workbook, their
+customers' 82,602 sales lines), imported through the real pipeline: every figure equals the design's rules
+computed with pandas on the raw files (tests/funnel_leads_reference.py, through test_funnel_leads.check), here with
+groups large enough to be ranked and a biggest leak with its worst region, which the small world of
+test_funnel_leads.py never has."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from funnel_leads_reference import Purchases, attributes, stored
+from funnel_leads_world import World
+from test_funnel_leads import check
+
+from analytics.ingest import demo
+from analytics.ingest.pipeline import import_file
+from analytics.scope import Scope
+from analytics.store.connection import connect
+
+
+@pytest.fixture(scope="module", name="world")
+def world_fixture(tmp_path_factory) -> World:
+    folder = tmp_path_factory.mktemp("leads_demo")
+    files = {f.kind: f.path for f in demo.write_files(demo.generate(size=3_000, seed=7), folder)}
+    con = connect(folder / "crm.duckdb")
+    try:
+        for kind in ("transactions", "leads"):
+            report = import_file(con, files[kind], commit=True)
+            assert (report.kind, report.rows_rejected) == (kind, 0)
+    finally:
+        con.close()
+    raw = pd.read_excel(files["leads"], dtype={"线索编号": str, "客户编号": str})
+    cell = {c: [None if pd.isna(x) else x.date() if isinstance(x, pd.Timestamp) else x for x in raw[c]]
+            for c in raw.columns}
+    rows = [(1, i + 2, *(cell[c][i] for c in ("线索编号", "阶段")), None,
+             *(cell[c][i] for c in ("创建日期", "客户编号", "大区", "线索来源", "销售代表", "意向日期", "报价日期",
+                                    "关闭日期", "结果"))) for i in range(len(raw))]
+    sales = pd.read_csv(files["transactions"], encoding="gb18030", dtype={"客户编号": str})
+    sales = pd.DataFrame({"customer_id": sales["客户编号"], "amount": sales["实付金额"],
+                          "order_date": pd.to_datetime(sales["订单日期"]).dt.date})
+    leads = stored(rows)
+    return World(path=folder / "crm.duckdb", rows=leads, attrs=attributes(leads), buys=Purchases.of(sales),
+                 segments={})
+
+
+@pytest.fixture(scope="module", name="con")
+def con_fixture(world):
+    con = world.open()
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module", name="end")
+def end_fixture(world) -> date:
+    """The data's end: the last purchase day or the last lead day, whichever is later."""
+    lead_days = [d for c in ("created_date", "qualified_date", "proposal_date", "closed_date")
+                 for d in world.attrs[c] if d is not None]
+    return max(max(max(d) for d in world.buys.days.values()), max(lead_days))
+
+
+FULL = ("potential", "target", "proposal", "first_purchase", "repeat_purchase", "loyal")
+
+
+@pytest.mark.parametrize(("scope", "order", "stages"), [
+    (Scope(date(2023, 11, 1), date(2026, 10, 1), compare="none"), "strict", FULL),
+    (Scope(date(2023, 11, 1), date(2026, 10, 1), compare="none"), "any",
+     ("potential", "target", "first_purchase", "repeat_purchase", "loyal")),
+    (Scope(date(2025, 11, 1), date(2026, 10, 1)), "strict", FULL),
+    (Scope(date(2025, 1, 1), date(2025, 6, 1), compare="last_year"), "any", FULL),
+])
+def test_every_figure_of_the_demo_against_its_raw_files(con, world, end, scope, order, stages):
+    got = check(con, world, scope, order=order, stages=stages, saved={}, end=end)
+    assert got.now.unmapped.empty  # the demo's stage names are the design's synonyms
+    # the demo dates every stage a lead passed: nothing is implied, and a won lead's close day is known
+    assert (got.now.evidence["implied"] == 0).all()
+
+
+def test_the_groups_are_ranked_and_the_leak_names_its_worst_region(con, world, end):
+    scope = Scope(date(2023, 11, 1), date(2026, 10, 1), compare="none")
+    got = check(con, world, scope, stages=FULL, saved={}, end=end).funnel
+    ranked = got.compare["region"].dropna(subset=["rank"])
+    assert len(ranked) >= 5
+    counts = got.counts.assign(start=got.counts["members"].shift(1))
+    steps = counts.iloc[1:][counts["start"].iloc[1:] > 0]
+    worst = int(np.argmin(steps["conversion"].to_numpy())) + 1  # (the first on a tie)
+    regions = got.compare["region"]
+    candidates = regions[(regions["step"] == worst) & ~regions["small"] & regions["group"].notna()]
+    region = candidates.loc[candidates["rate"].idxmin()]
+    assert (got.leak.step, got.leak.region) == (worst, region["group"])
+    assert got.leak.lost_share == pytest.approx(1 - steps["conversion"].iloc[worst - 1])
+    assert got.leak.region_lost_share == pytest.approx(1 - region["rate"])
+
+
+def test_a_sales_manager_sees_their_regions_leads_in_the_demo(con, world, end):
+    region = world.attrs["region"].value_counts().index[0]
+    got = check(con, world, Scope(date(2025, 11, 1), date(2026, 10, 1), allowed_regions=(region,)), stages=FULL,
+                saved={}, end=end)
+    assert set(got.reach["region"]) == {region} and not got.empty
