@@ -123,41 +123,61 @@ def definitions(con: duckdb.DuckDBPyConnection, stages: Sequence[str] | None,
                                                                    else stage_map))
 
 
-def row_keys(rows: pd.DataFrame, stage_map: Mapping[str, str]) -> pd.Series:
-    """What each row of ``lead_stages`` (``from_column``, ``stage``) means (module docstring): a stage key,
-    ``lost``, ``ignore`` or None (unmapped)."""
-    names = rows[["from_column", "stage"]].drop_duplicates()
-    names["key"] = [COLUMN_KEYS[name] if column and name in COLUMN_KEYS else stage_key(name, stage_map)[0]
-                    for column, name in names.itertuples(index=False)]
-    return rows[["from_column", "stage"]].merge(names, how="left", on=["from_column", "stage"])["key"]
+def _name_keys(names: Sequence[tuple[bool, str]], stage_map: Mapping[str, str]) -> list[str | None]:
+    """What each distinct (``from_column``, ``stage``) of ``lead_stages`` means (module docstring): a stage key,
+    ``lost``, ``ignore`` or None (unmapped); one look-up per distinct name, never per row."""
+    return [COLUMN_KEYS[name] if column and name in COLUMN_KEYS else stage_key(name, stage_map)[0]
+            for column, name in names]
 
 
-def _lead_stages(rows: pd.DataFrame, codes: np.ndarray, n: int, as_of: date) -> dict[str, tuple[np.ndarray, ...]]:
-    """Per stage key of :data:`CHAIN` and ``lost``, per lead (``codes``: each row's lead) as of ``as_of``: whether
-    its rows reach it, the day (NaT: not known, or not reached) and whether it is implied (module docstring).
+def _named_leads(con: duckdb.DuckDBPyConnection, cohort: tuple[str, list],
+                 names: Sequence[tuple[bool, str, int]]) -> dict[str, int]:
+    """Per stage name of the file in ``cohort``'s rows (a row of ``lead_stages`` not made from a date column, or made
+    from one but not a key: ``closed``), its leads, from ``names`` (``from_column``, ``stage``, rows). A lead has one
+    row per (``from_column``, ``stage``), so a name's rows are its leads, but for a name both ways (a file's stage
+    ``closed`` and a closed date without an outcome): those are counted again, exactly."""
+    named: dict[str, int] = {}
+    twice = set()
+    for column, name, rows in names:
+        if not column or name not in COLUMN_KEYS:
+            twice |= {name} & named.keys()
+            named[name] = named.get(name, 0) + rows
+    if twice:
+        named |= dict(con.execute(f"select stage, count(distinct lead_id) from ({cohort[0]}) c where "
+                                  "list_contains(?, stage) group by stage", [*cohort[1], sorted(twice)]).fetchall())
+    return named
 
-    A key's rows reach it by ``as_of`` when their earliest known day is on or before it, or none is known; the
-    lead is then at that key, which implies the pipeline stages before it unless all those rows are a stage-change
-    log's (a stage name with its own day)."""
-    day = pd.to_datetime(rows["stage_date"]).to_numpy("datetime64[ns]")
-    key = rows["key"].to_numpy(dtype=object)
-    log = ~rows["from_column"].to_numpy(dtype=bool) & ~np.isnat(day)
-    found, furthest = {}, np.full(n, -1)
-    for i, k in enumerate((*CHAIN, LOST)):
-        flag = key == k
-        has, says = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        has[codes[flag]], says[codes[flag & ~log]] = True, True
-        dated = flag & ~np.isnat(day)
-        earliest = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-        firsts = pd.Series(day[dated]).groupby(codes[dated]).min()
-        earliest[firsts.index.to_numpy()] = firsts.to_numpy(dtype="datetime64[ns]")
-        known = earliest <= np.datetime64(as_of)
-        reached = has & (np.isnat(earliest) | known)
-        found[k] = (reached, np.where(known, earliest, np.datetime64("NaT")))
-        if k != LOST:
-            furthest = np.where(reached & says, i, furthest)
-    return {k: (reached, first, ~reached & (furthest > CHAIN.index(k)) if k in PIPELINE_STAGES else
-                np.zeros(n, dtype=bool)) for k, (reached, first) in found.items()}
+
+def _per_lead_sql(cohort: str) -> str:
+    """The query of one row per lead of ``cohort`` (a query of ``lead_stages`` rows), in lead order, each key's reach
+    as of a day (module docstring). Parameters after the cohort's: the distinct names (``from_column`` and ``stage``
+    lists) with their keys (a list), the values of each of :data:`GROUPINGS` (a list each), then the as-of day.
+
+    Columns: the lead's ``lead_id``, ``created_date``, ``customer_id``, :data:`GROUPINGS` (each its value's place
+    in the list given, from 1; NULL: none), its customer's first and second purchase days by the as-of day
+    (``bought``, ``again``); per key k of :data:`CHAIN` and ``lost``,
+    ``k_reached`` (its rows' earliest known day on or before the as-of day, or none known) and ``k_day`` (that day,
+    NULL when not known or not reached); ``furthest``: the index in :data:`CHAIN` of the furthest key reached by
+    rows other than a stage-change log's (-1: none), which implies the pipeline stages before it."""
+    keys = (*CHAIN, LOST)
+    codes = ", ".join(f"list_position(?, {g}) as {g}" for g in GROUPINGS)
+    found = ", ".join(f"bool_or(key = '{k}') as {k}_has, min(stage_date) filter (where key = '{k}') as {k}_first, "
+                      f"bool_or(key = '{k}' and not log) as {k}_says" for k in keys)
+    reach = ", ".join(f"coalesce({k}_has and ({k}_first is null or {k}_first <= as_of), false) as {k}_reached, "
+                      f"case when {k}_first <= as_of then {k}_first end as {k}_day" for k in keys)
+    says = ", ".join(f"case when {k}_has and ({k}_first is null or {k}_first <= as_of) and {k}_says then {i} "
+                     "else -1 end" for i, k in enumerate(CHAIN))
+    return (f"with rows as (select r.*, m.key, not r.from_column and r.stage_date is not null as log from ({cohort}) r "
+            "left join (select unnest(?::boolean[]) as from_column, unnest(?::varchar[]) as stage, "
+            "unnest(?::varchar[]) as key) m using (from_column, stage)), "
+            "lead as (select lead_id, any_value(created_date) as created_date, any_value(customer_id) as customer_id, "
+            "any_value(region) as region, any_value(source) as source, any_value(sales_rep) as sales_rep, "
+            "any_value(first_purchase_day) as bought, any_value(second_purchase_day) as again, "
+            f"{found} from rows group by lead_id) "
+            f"select lead_id, created_date, customer_id, {codes}, "
+            "case when bought <= as_of then bought end as bought, "
+            f"case when again <= as_of then again end as again, {reach}, greatest({says}) as furthest "
+            "from lead cross join (select ?::date as as_of) a order by lead_id")
 
 
 def _loyal(con: duckdb.DuckDBPyConnection, scope: Scope, created: tuple[date, date], as_of: date,
@@ -210,31 +230,41 @@ def leads_reach(con: duckdb.DuckDBPyConnection, scope: Scope, *, stages: Sequenc
     as_of = as_of or data_end(con) or scope.end_exclusive - timedelta(days=1)
     created = (scope.start, min(scope.end_exclusive - timedelta(days=1), as_of))
     who = leads(scope)
-    rows = con.execute(f"select {_COLUMNS} from ({who.sql}) w where created_date >= ? and created_date <= ? "
-                       "order by lead_id", [*who.params, *created]).df()
-    rows["key"] = row_keys(rows, saved).to_numpy()
-    codes, ids = pd.factorize(rows["lead_id"])  # (in order: the rows come by lead)
-    n, lead = len(ids), rows[np.r_[True, codes[1:] != codes[:-1]][:len(rows)]].reset_index(drop=True)
-    found = _lead_stages(rows, codes, n, as_of)
+    cohort = (f"select {_COLUMNS} from ({who.sql}) w where created_date >= ? and created_date <= ?",
+              [*who.params, *created])
+    # one pass over the cohort's rows: its distinct names (each mapped once, then keyed in SQL) with their rows
+    # (a lead's rows have distinct (from_column, stage): :func:`_named_leads`), and its groups' values
+    groups = con.execute(f"select from_column, stage, {', '.join(GROUPINGS)}, count(*) as n from ({cohort[0]}) c "
+                         f"group by grouping sets ((from_column, stage), {', '.join(f'({g})' for g in GROUPINGS)})",
+                         cohort[1]).fetchall()
+    distinct = [(r[0], r[1], r[-1]) for r in groups if r[1] is not None]
+    values = {g: [r[2 + i] for r in groups if r[1] is None and r[2 + i] is not None]
+              for i, g in enumerate(GROUPINGS)}
+    lead = con.execute(_per_lead_sql(cohort[0]),
+                       [*cohort[1], [c for c, _, _ in distinct], [n for _, n, _ in distinct],
+                        _name_keys([(c, n) for c, n, _ in distinct], saved), *values.values(), as_of]).df()
+    named = _named_leads(con, cohort, distinct)
+    n = len(lead)
 
-    reach = pd.DataFrame({"member_id": ids.to_numpy(dtype=object), "entered": pd.to_datetime(lead["created_date"])})
-    for column in GROUPINGS:
-        reach[column] = pd.Series(lead[column].to_numpy(dtype=object, na_value=None), dtype=object)
-    reach["outcome"] = pd.Series(np.where(found[LOST][0], LOST, None), dtype=object)
-    evidence = {}
+    def day(column: str) -> np.ndarray:
+        return pd.to_datetime(lead[column]).to_numpy("datetime64[ns]")
+
+    reach = pd.DataFrame({"member_id": lead["lead_id"].to_numpy(dtype=object), "entered": day("created_date")})
+    for column, known in values.items():  # (codes, not text: each value made once)
+        where = lead[column].to_numpy(dtype=np.float64, na_value=0).astype(np.int64)
+        reach[column] = pd.Series(np.asarray([None, *known], dtype=object)[where], dtype=object)
+    reach["outcome"] = pd.Series(np.where(lead[f"{LOST}_reached"].to_numpy(dtype=bool), LOST, None), dtype=object)
+    furthest, evidence = lead["furthest"].to_numpy(), {}
     for k in PIPELINE_STAGES:
-        reached, first, implied = found[k]
-        reach[f"{k}_reached"], reach[f"{k}_day"] = reached | implied, first
+        reached = lead[f"{k}_reached"].to_numpy(dtype=bool)
+        implied = ~reached & (furthest > CHAIN.index(k))
+        reach[f"{k}_reached"], reach[f"{k}_day"] = reached | implied, day(f"{k}_day")
         evidence[k] = (int(implied.sum()), 0)
-    cut = pd.Timestamp(as_of)
-    bought = pd.to_datetime(lead["first_purchase_day"])
-    bought = bought.where(bought <= cut).to_numpy("datetime64[ns]")
-    won, closed, _ = found["first_purchase"]
+    bought, won = day("bought"), lead["first_purchase_reached"].to_numpy(dtype=bool)
     by_close = won & np.isnat(bought)
     reach["first_purchase_reached"] = ~np.isnat(bought) | won
-    reach["first_purchase_day"] = np.where(by_close, closed, bought)
-    again = pd.to_datetime(lead["second_purchase_day"])
-    reach["repeat_purchase_day"] = again.where(again <= cut).to_numpy("datetime64[ns]")
+    reach["first_purchase_day"] = np.where(by_close, day("first_purchase_day"), bought)
+    reach["repeat_purchase_day"] = day("again")
     reach["repeat_purchase_reached"] = reach["repeat_purchase_day"].notna()
     reach["loyal_day"] = _loyal(con, scope, created, as_of, lead["customer_id"], min_days) if n else \
         np.zeros(0, dtype="datetime64[ns]")
@@ -243,13 +273,13 @@ def leads_reach(con: duckdb.DuckDBPyConnection, scope: Scope, *, stages: Sequenc
     reach = reach[["member_id", "entered", *GROUPINGS, "outcome",
                    *(f"{k}_{c}" for k in FUNNEL_STAGES for c in ("reached", "day"))]]
 
-    named = ~rows["from_column"].to_numpy(dtype=bool) | ~rows["stage"].isin(COLUMN_KEYS).to_numpy()
-    mapping = stage_mapping(rows.loc[named, ["lead_id", "stage"]].drop_duplicates()["stage"], saved)
+    mapping = stage_mapping(named, saved).assign(rows=lambda m: m["name"].map(named).astype("int64"))
+    mapping = mapping.sort_values(["rows", "name"], ascending=[False, True], ignore_index=True)
     table = pd.DataFrame([(k, int(reach[f"{k}_reached"].sum()), int(reach[f"{k}_day"].notna().sum()),
                            *evidence.get(k, (0, 0))) for k in stages],
                          columns=["stage", "reached", "day_known", "implied", "by_close"])
     return LeadsReach(reach=reach, stages=stages, as_of=as_of, mapping=mapping, evidence=table,
-                      has_proposal=bool(found["proposal"][0].any()))
+                      has_proposal=bool(lead["proposal_reached"].any()))
 
 
 @dataclass(frozen=True)
