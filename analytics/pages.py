@@ -265,10 +265,14 @@ PAGES: tuple[Page, ...] = (
                               f"(default: {funnel_view.LOYAL_MIN})"),
                   Option("window_days", "int", None, *funnel_view.WINDOW_RANGE,
                          help="still active: a purchase within W days before the data's end "
-                              "(default: the churn page's W)"),
+                              "(default: the churn page's W; the lifecycle funnel only, not leads)"),
                   Option("stuck_days", "int", None, *funnel_view.STUCK_RANGE,
                          help="stuck: waiting at a stage more than N days (default: each step's 90th "
-                              "percentile of its times)"))),
+                              "percentile of its times)"),
+                  Option("source", "text", None,
+                         help="only the leads from these sources (the lifecycle funnel: the customers of these "
+                              "acquisition channels); several separated by commas, e.g. 'Website,Referral' "
+                              "(default: every source)"))),
     Page("customer", title="nav_customer", icon=":material/person_search:", script="pages/customer.py",
          roles=frozenset(ROLES), load=customer.customer_detail, report=customer.report, text=customer.report_lines,
          label="Customer detail", compares=False,

@@ -99,7 +99,8 @@ def test_report_funnel_equals_the_view_and_the_raw_rows(db, raw, capsys):
     report = report_json(capsys, db)
     assert report["period"] == {"start": "2023-07", "end": "2024-06", "months": 12}
     assert report["comparison"] == {"kind": "previous", "start": "2022-07", "end": "2023-06"}
-    assert report["options"] == {"order": None, "loyal_min": None, "window_days": None, "stuck_days": None}
+    assert report["options"] == {"order": None, "loyal_min": None, "window_days": None, "stuck_days": None,
+                                 "source": None}
     assert report["funnel"]["kind"] == "lifecycle" and report["funnel"]["why"] == "no_leads"
     assert [s["key"] for s in report["funnel"]["stages"]] == list(STAGES)
     assert report["definition"]["loyal_min_purchase_days_12_months"] == 3
@@ -186,9 +187,9 @@ def test_the_loader_refuses_what_the_page_would_not_ask_for(db):
         con.close()
 
 
-def test_which_funnel_follows_the_import_ledger(tmp_path, data):
-    """Without a leads import the page says no leads file was imported; with one (committed) it says a leads file
-    is imported but not used yet; an undone one counts as none."""
+def test_which_funnel_follows_the_stored_leads(tmp_path, data):
+    """Without a lead stored the page shows the lifecycle funnel and says no leads file was imported; with one
+    (a committed leads import) the leads funnel."""
     con = load(tmp_path, data[0].head(200), data[1])
     try:
         assert funnel_view.which(con) == ("lifecycle", "no_leads")
@@ -196,9 +197,10 @@ def test_which_funnel_follows_the_import_ledger(tmp_path, data):
                                             encoding="utf-8")
         report = import_file(con, tmp_path / "leads.csv", kind="leads", commit=True)
         assert report.rows_imported == 1
-        assert funnel_view.which(con) == ("lifecycle", "leads_not_used")
+        assert funnel_view.which(con) == ("leads", "leads")
         view = funnel_view.load(con, SCOPE)
-        assert (view.kind, view.why) == ("lifecycle", "leads_not_used")
+        assert (view.kind, view.why, view.window_days, view.members) == ("leads", "leads", None, 1)
+        assert view.timed == view.stages and view.leads is not None and view.leads.cohort == 1
     finally:
         con.close()
 
