@@ -81,7 +81,8 @@ def lead_files(customers: np.ndarray, regions: np.ndarray, last: np.datetime64, 
     parts = []
     for name, days, keep in (("lead", w["created"], in_log), ("qualified", w["qualified"], in_log),
                              ("quote", w["proposal"], in_log),
-                             ("won", w["closed"], in_log & won), ("lost", w["closed"], in_log & (w["outcome"] == "lost"))):
+                             ("won", w["closed"], in_log & won),
+                             ("lost", w["closed"], in_log & (w["outcome"] == "lost"))):
         k = keep & ~np.isnat(days)
         parts.append(pd.DataFrame({"lead_id": ids[k], "stage": name, "stage_date": _day(days[k]),
                                    "sales_rep": rep[k], "region": region[k], "source": source[k],
