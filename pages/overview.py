@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics import pages
-from ui import frame, loaders, widgets
+from ui import frame, loaders, overview_funnel, widgets
 from ui.dates import fmt_date, fmt_period
 from ui.figures import overview as figures
 from ui.figures import tiers as tier_figures
@@ -69,7 +69,7 @@ with right:
         column_config={t("col_change", lang): st.column_config.NumberColumn(format="percent"),
                        t("col_share", lang): st.column_config.NumberColumn(format="percent")})
 
-pyramid_slot = st.container()
+pyramid_slot, funnel_slot = st.columns(2, gap="medium")  # side by side on a laptop, one under the other on a phone
 with st.expander(t("definitions_title", lang)):
     st.markdown(t("definitions_body", lang))
 
@@ -91,5 +91,7 @@ with pyramid_slot:  # the pyramid in miniature (a window over the period's custo
         st.caption(t("overview_pyramid_empty", lang))
     st.page_link(pages.get("tiers").script, label=t("overview_pyramid_link", lang), icon=":material/change_history:")
 draw_highlights(view.highlights + churn.highlights + loaders.load_overview_tier_churn(scope.cache_key(), version))
+with funnel_slot:  # the funnel in miniature: the funnel page's figures (nothing when nobody entered the funnel)
+    overview_funnel.mini_funnel(loaders.load_overview_funnel(scope.cache_key(), version), scope, lang, comparison_label)
 clv = loaders.load_average_clv(scope.cache_key(), version)
 widgets.average_clv_tile(slots["avg_clv"], clv, lang, currency, comparison_label, scope.compare)

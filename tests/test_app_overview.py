@@ -21,13 +21,13 @@ from streamlit.testing.v1 import AppTest
 import analytics.ingest.demo
 from analytics import scope as gate
 from analytics.metrics import overview as ov
-from analytics.metrics import tiers
+from analytics.metrics import tiers, value_fit
 from analytics.scope import Scope
 from analytics.store.connection import connect
 from ui.dates import fmt_period
 from ui.formats import fmt_int, fmt_number, fmt_pct
 from ui.i18n import LANGUAGES, t
-from ui.widgets import CAPTION_BREAK, kpi_delta, kpi_value
+from ui.widgets import CAPTION_BREAK, kpi_delta, kpi_value, problem_text
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
@@ -93,8 +93,8 @@ def test_overview_in_each_language(monkeypatch, database, lang):
     assert_overview_shows(at, expected[DEFAULT], lang)
     assert at.sidebar.selectbox(key="from").value == "2023-10"
     assert at.sidebar.selectbox(key="to").value == "2024-09"
-    assert [s.value for s in at.subheader] == [t(k, lang) for k in ("highlights_title", "trend_title",
-                                                                    "region_title", "overview_pyramid_title")]
+    assert [s.value for s in at.subheader] == [t(k, lang) for k in ("highlights_title", "trend_title", "region_title",
+                                                                    "overview_pyramid_title", "overview_funnel_title")]
     # the pyramid in miniature: the tiers page's figures for the period (tests/test_tiers.py checks them)
     c = pyramid.concentration
     assert pyramid.customers > 0 and t("overview_pyramid_caption", lang, top=fmt_pct(c.top_share, lang),
@@ -143,6 +143,42 @@ def test_the_churn_tile_shows_the_rate_and_its_customer_months(monkeypatch, data
     shown = next(m for m in at.metric if m.label == t("kpi_churn_rate", lang))
     assert shown.value == fmt_pct(0.0, lang) and shown.delta.startswith("-8.3")
     assert shown.proto.color == Metric.MetricColor.GREEN and shown.proto.direction == Metric.MetricDirection.DOWN
+
+
+def funnel_bars(at: AppTest) -> list[str]:
+    """The funnel in miniature's bars (HTML), as drawn."""
+    return [h.proto.body for h in at.get("html") if "role='list'" in h.proto.body]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_funnel_in_miniature_and_a_period_without_new_customers(monkeypatch, database, lang):
+    """The filtered scope (华北: C4 first bought in August 2024 and again in September, C8 before the period)
+    shows the funnel page's view of it (overview() holds it: tests/test_overview_funnel.py checks both against
+    pandas), the channel filter said not to apply; June–July 2024 has sales but no first purchase: nothing of the
+    funnel, not even its heading."""
+    path, expected = database
+    mini = expected[FILTERED].funnel
+    assert mini.members == 1 and mini.stages["members"].tolist() == [1, 1, 0, 0]
+    at = run_app(monkeypatch, path, lang=lang, **FILTERED_URL)
+    assert t("overview_funnel_title", lang) in [s.value for s in at.subheader]
+    (bars,) = funnel_bars(at)
+    assert [bars.count(f"<b>{fmt_int(n, lang)}</b>") for n in (1, 0)] == [2, 2]
+    assert t("overview_funnel_channel_ignored", lang) in [c.value for c in at.caption]
+    assert t("overview_funnel_link", lang) in [p.proto.label for p in at.get("page_link")]
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = run_app(monkeypatch, path, lang=lang, **{"from": "2024-06", "to": "2024-07"})
+    assert at.metric and not funnel_bars(at)
+    assert t("overview_funnel_title", lang) not in [s.value for s in at.subheader]
+    assert t("overview_funnel_link", lang) not in [p.proto.label for p in at.get("page_link")]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("problem", value_fit.PROBLEMS)
+def test_every_value_model_problem_has_a_tile_message(problem, lang):
+    """The average-CLV tile says why it has no figure for every problem the value models name (interval_failed had
+    no message: the overview stopped with a KeyError when the models fitted but no interval could be drawn)."""
+    assert problem_text(problem, 8, lang)
 
 
 def test_repeated_region_values_select_several(monkeypatch, database):

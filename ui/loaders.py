@@ -23,6 +23,7 @@ from analytics.metrics import (
     churn_view,
     overview,
     overview_churn,
+    overview_funnel,
     overview_value,
     satisfaction_view,
     tiers,
@@ -110,11 +111,12 @@ def load_view(page: str, scope_key: tuple | None, version: int, options: tuple =
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_overview_fast(scope_key: tuple, version: int) -> Any:
-    """The overview without its average-CLV and churn tiles (:func:`analytics.metrics.overview.overview`
-    with ``with_average_clv=False, with_churn=False``): what the page draws at once."""
+    """The overview without its average-CLV and churn tiles and its funnel (:func:`analytics.metrics.overview.overview`
+    with ``with_average_clv=False, with_churn=False, with_funnel=False``): what the page draws at once."""
     del version
     with snapshot(connection()) as view:
-        return overview.overview(view, Scope.from_key(scope_key), with_average_clv=False, with_churn=False)
+        return overview.overview(view, Scope.from_key(scope_key), with_average_clv=False, with_churn=False,
+                                 with_funnel=False)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -132,6 +134,14 @@ def load_overview_tier_churn(scope_key: tuple, version: int) -> Any:
     del version
     with snapshot(connection()) as view:
         return overview_churn.tier_highlights(view, Scope.from_key(scope_key))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def load_overview_funnel(scope_key: tuple, version: int) -> Any:
+    """The overview's funnel in miniature (:func:`analytics.metrics.overview_funnel.of_view`, None when nobody
+    entered it) of the funnel page's view at its default definitions: :func:`load_view`'s entry for the funnel page
+    without options, so the two pages share one computation (whichever opens first makes it)."""
+    return overview_funnel.of_view(load_view("funnel", scope_key, version, ()))
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

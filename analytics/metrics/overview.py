@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from analytics import scope as gate
+from analytics.metrics import overview_funnel
 from analytics.metrics.highlights import Highlight, highlights
 from analytics.metrics.kpis import Kpi
 from analytics.metrics.overview_churn import ChurnTile, churn_kpi, churn_tile
@@ -59,6 +60,7 @@ class Overview:
     figure when the models cannot be fitted); ``kpis["avg_clv"]`` holds its value and change.
     churn: the churn tile's figures (:mod:`analytics.metrics.overview_churn`); ``kpis["churn_rate"]``
     holds its value and change, and its highlights follow the others.
+    funnel: the funnel in miniature (:mod:`analytics.metrics.overview_funnel`; None when nobody entered it).
     """
 
     scope: Scope
@@ -70,6 +72,7 @@ class Overview:
     data_through: date | None = None
     average_clv: AverageClv | None = None
     churn: ChurnTile | None = None
+    funnel: overview_funnel.MiniFunnel | None = None
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: tuple) -> pd.DataFrame:
@@ -300,7 +303,7 @@ def data_through(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
 
 
 def overview(con: duckdb.DuckDBPyConnection, scope: Scope, *, with_average_clv: bool = True,
-             with_churn: bool = True) -> Overview:
+             with_churn: bool = True, with_funnel: bool = True) -> Overview:
     """Everything the overview page shows for ``scope``: three queries (the sales of both
     periods, the customers of both periods, how far the data goes) and the value page's
     lifetime values at the end of both periods, in one read transaction.
@@ -309,7 +312,7 @@ def overview(con: duckdb.DuckDBPyConnection, scope: Scope, *, with_average_clv: 
     ``average_clv`` None): the page draws the other figures at once and that tile, which may
     fit the value models, when :func:`~analytics.metrics.overview_value.average_clv` is ready.
     ``with_churn=False`` leaves the churn tile and its highlights out in the same way
-    (:func:`~analytics.metrics.overview_churn.churn_tile`)."""
+    (:func:`~analytics.metrics.overview_churn.churn_tile`), ``with_funnel=False`` the funnel in miniature."""
     with snapshot(con) as view:
         sales = _sales(view, scope)
         customers = _customers(view, scope)
@@ -317,23 +320,16 @@ def overview(con: duckdb.DuckDBPyConnection, scope: Scope, *, with_average_clv: 
         clv = average_clv(view, scope) if with_average_clv else None
         tile = churn_tile(view, scope) if with_churn else None
         said = satisfaction_kpis(view, scope)
+        mini = overview_funnel.mini_funnel(view, scope) if with_funnel else None
     kpi = _kpis(scope, sales, customers, clv) | said
     if tile is not None:
         kpi["churn_rate"] = churn_kpi(tile)
     kpi = {name: kpi[name] for name in KPIS if name in kpi}  # (the tiles' order)
     by_region = _by_region(scope, sales)
     comparison = scope.comparison()
-    return Overview(
-        scope=scope,
-        comparison=comparison,
-        kpis=kpi,
-        trend=_trend(scope, sales, customers),
-        by_region=by_region,
-        highlights=highlights(kpi, by_region, comparison is not None) + (tile.highlights if tile else []),
-        data_through=through,
-        average_clv=clv,
-        churn=tile,
-    )
+    return Overview(scope=scope, comparison=comparison, kpis=kpi, trend=_trend(scope, sales, customers),
+                    by_region=by_region, data_through=through, average_clv=clv, churn=tile, funnel=mini,
+                    highlights=highlights(kpi, by_region, comparison is not None) + (tile.highlights if tile else []))
 
 
 def report(view: Overview) -> dict[str, Any]:
@@ -341,7 +337,7 @@ def report(view: Overview) -> dict[str, Any]:
     :func:`analytics.report.plain`): ``data_through``, ``kpis`` (each as :class:`Kpi`'s
     fields), ``average_clv`` (:class:`~analytics.metrics.overview_value.AverageClv`'s fields:
     the interval, the problem when there is no figure, the settings), ``trend``, ``by_region``
-    (their rows), ``highlights`` (``kind`` and its values)."""
+    (their rows), ``highlights`` (``kind`` and its values), ``funnel`` (:func:`overview_funnel.report`)."""
     return {
         "data_through": view.data_through,
         "kpis": {name: asdict(k) for name, k in view.kpis.items()},
@@ -354,6 +350,7 @@ def report(view: Overview) -> dict[str, Any]:
         "trend": view.trend,
         "by_region": view.by_region,
         "highlights": [{"kind": h.kind, **h.values} for h in view.highlights],
+        "funnel": overview_funnel.report(view.funnel),
     }
 
 
@@ -396,4 +393,4 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         lines += ["", "highlights:"]
         for h in data["highlights"]:
             lines.append("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items()))
-    return lines
+    return lines + overview_funnel.report_lines(data.get("funnel"))

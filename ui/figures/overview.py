@@ -1,15 +1,17 @@
-"""The overview's figures: the revenue trend and revenue by region."""
+"""The overview's figures: the revenue trend and revenue by region (Plotly), and the funnel in miniature (a few
+lines of HTML: bars that read on a 390-px phone without a chart's weight)."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from ui.dates import fmt_month
 from ui.figures.common import COMPARISON, CURRENT, change_colors, layout, money_ticks, month_ticks
-from ui.formats import fmt_money, fmt_pct
+from ui.formats import fmt_int, fmt_money, fmt_pct
 from ui.i18n import t
 
 
@@ -61,3 +63,30 @@ def revenue_by_region_bar(by_region: pd.DataFrame, lang: str, currency: str = "C
     values, labels = money_ticks(float(df["revenue"].max()) if len(df) else 0.0, lang, currency, count=4)
     fig.update_xaxes(tickvals=values, ticktext=labels, showgrid=True, gridcolor="#eef0f3")
     return layout(fig, max(220, 44 * len(df) + 40))
+
+
+def funnel_mini_bars(stages: pd.DataFrame, names: Mapping[str, str], lang: str) -> str:
+    """The funnel in miniature as HTML (for ``st.html``): one row per stage of ``stages`` (columns ``stage``,
+    ``members``, ``pct_previous``, ``pct_first``: :data:`analytics.metrics.overview_funnel.COLUMNS`), its name and
+    count on a line, its % of the first stage after the count (not on the first), a bar as long as that share
+    beneath; % of the previous stage in the row's tooltip. Names (``names``: by stage key) are text, never markup.
+    The bar has the brand colour on a grey track that shows on a light and a dark background alike."""
+    rows = []
+    for i, row in enumerate(stages.itertuples()):
+        name = html.escape(names[row.stage], quote=True)
+        share = 0.0 if pd.isna(row.pct_first) else max(0.0, min(1.0, float(row.pct_first)))
+        first = html.escape(t("funnel_fig_pct_first", lang, pct=fmt_pct(row.pct_first, lang)))
+        previous = html.escape(t("funnel_fig_pct_previous", lang, pct=fmt_pct(row.pct_previous, lang)), quote=True)
+        note = "" if i == 0 else f" <span style='opacity:.7;font-size:.85em'>· {first}</span>"
+        tip = name if i == 0 else f"{name}: {previous}"
+        rows.append(
+            f"<div role='listitem' title='{tip}' style='margin:0 0 .6rem'>"
+            "<div style='display:flex;justify-content:space-between;align-items:baseline;gap:.5rem;"
+            "flex-wrap:wrap;line-height:1.35'>"
+            f"<span>{name}</span><span style='white-space:nowrap'><b>{fmt_int(row.members, lang)}</b>{note}</span>"
+            "</div>"
+            "<div style='height:.6rem;margin-top:.2rem;border-radius:.3rem;background:rgba(128,128,128,.18)'>"
+            f"<div style='height:100%;width:{100 * share:.2f}%;border-radius:.3rem;background:{CURRENT}'></div>"
+            "</div></div>")
+    label = html.escape(t("overview_funnel_bars_label", lang), quote=True)
+    return f"<div role='list' aria-label='{label}' style='margin:.25rem 0 .5rem'>{''.join(rows)}</div>"
