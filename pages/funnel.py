@@ -22,14 +22,14 @@ with st.spinner(t("funnel_loading", lang)):
 sections.definition(view, lang)
 period = fmt_period(scope.start, scope.end, lang)
 if view.empty:
-    caption.caption(t("funnel_caption_empty", lang, period=period))
-    st.info(t("funnel_nothing", lang))
+    caption.caption(sections.kt("funnel_caption_empty", view, lang, period=period))
+    st.info(sections.kt("funnel_nothing", view, lang))
     st.stop()
-caption.caption(t("funnel_caption", lang, n=fmt_int(view.members, lang), period=period,
+caption.caption(sections.kt("funnel_caption", view, lang, n=fmt_int(view.members, lang), period=period,
                   as_of=fmt_date(view.funnel.as_of, lang)))
 if view.tiny:
-    st.warning(t("funnel_tiny", lang, n=fmt_int(view.members, lang), min=fmt_int(sections.SMALL_START, lang)),
-               icon=":material/warning:")
+    st.warning(sections.kt("funnel_tiny", view, lang, n=fmt_int(view.members, lang),
+                           min=fmt_int(sections.SMALL_START, lang)), icon=":material/warning:")
 comparison = scope.comparison()
 compare_label = fmt_period(comparison.start, comparison.end, lang) if comparison else None
 

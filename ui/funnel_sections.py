@@ -18,6 +18,7 @@ from analytics.metrics.funnel_stages import BY_KEY
 from analytics.metrics.funnel_view import LOYAL_MIN, ORDER, FunnelView
 from analytics.pages import Page
 from ui import customer_links, page_options, widgets
+from ui import funnel_leads_sections as leads_sections
 from ui.dates import fmt_date, fmt_period
 from ui.figures import funnel as figures
 from ui.formats import fmt_delta_pct, fmt_delta_points, fmt_int, fmt_number, fmt_pct, is_missing
@@ -30,8 +31,21 @@ ORDER_KEY = "funnel_order"
 #: The settings' number widgets: each option's key, its default shown (None: derived, the box left empty), its step.
 NUMBERS = {"loyal_min": ("funnel_loyal_min", LOYAL_MIN, 1), "window_days": ("funnel_window_days", None, 30),
            "stuck_days": ("funnel_stuck_days", None, 10)}
+#: The source option's widget (comma-separated sources; the address's ``source``).
+SOURCE_KEY = "funnel_source"
 #: The columns shown as percentages (messages ``funnel_col_<column>``).
 SHARES = frozenset({"pct_previous", "pct_first", "conversion", "low", "high", "compare_pct_first", "rate"})
+
+
+def kt(key: str, view: FunnelView, lang: str, **values: object) -> str:
+    """The message ``key`` for the view's funnel: ``<key>_leads`` for the leads funnel (it counts leads, not
+    customers), else ``key``."""
+    return t(f"{key}_leads" if view.kind == "leads" else key, lang, **values)
+
+
+def group_title(view: FunnelView, grouping: str, lang: str) -> str:
+    """A grouping's name for the view's funnel (a lead's region and source are not a customer's)."""
+    return kt(f"funnel_group_{grouping}", view, lang)
 
 
 def stage_name(key: str, lang: str) -> str:
@@ -87,6 +101,12 @@ def settings(page: Page, lang: str, values: dict[str, Any], refused: list[str]) 
                                      placeholder=t(f"funnel_setting_{name}_empty", lang, default=shown))
             chosen[name] = None if value is None or int(value) == default else int(value)
             page_options.put(page, name, chosen[name])
+        page_options.seed(SOURCE_KEY, values.get("source", ""))
+        text = st.text_input(t("funnel_setting_source", lang), key=SOURCE_KEY,
+                             help=t("funnel_setting_source_help", lang),
+                             placeholder=t("funnel_setting_source_empty", lang))
+        chosen["source"] = text.strip() or None
+        page_options.put(page, "source", chosen["source"])
     return {k: v for k, v in chosen.items() if v is not None}
 
 
@@ -94,9 +114,16 @@ def definition(view: FunnelView, lang: str) -> None:
     """Which funnel and why, and its definitions in use (cohort, as-of day, stages with N and W, where W comes
     from)."""
     f, scope = view.funnel, view.scope
+    if view.kind == "leads":
+        st.info(leads_sections.definition(view, lang), icon=":material/rule:")
+        leads_sections.mapping(view, lang)
+        return
     text = t(f"funnel_which_{view.kind}_{view.why}", lang) + "  \n" + t(
         f"funnel_definition_{view.kind}", lang, period=fmt_period(scope.start, scope.end, lang),
         as_of=fmt_date(f.as_of, lang), n=fmt_int(view.loyal_min, lang), w=fmt_int(view.window_days, lang))
+    if view.sources:
+        text += " " + t("funnel_channels_kept", lang, sources=leads_sections.sep(lang).join(
+            md_literal(s) for s in view.sources))
     st.info(text + " " + t(f"funnel_window_{view.window_source}", lang, w=fmt_int(view.window_days, lang)),
             icon=":material/rule:")
     if scope.channels:
@@ -125,7 +152,7 @@ def tiles(view: FunnelView, lang: str, compare_label: str | None) -> None:
                        value=fmt_int(int(view.comparison["members"].iloc[0]), lang)))
     with c1:
         tile(t("funnel_kpi_members", lang), fmt_int(view.members, lang), BREAK.join(lines),
-             t("funnel_kpi_members_help", lang), lang, _members_delta(view, lang), compare)
+             kt("funnel_kpi_members_help", view, lang), lang, _members_delta(view, lang), compare)
     value, low, high = view.overall
     lines = [t("funnel_kpi_overall_note", lang, k=fmt_int(int(view.funnel.counts["members"].iloc[-1]), lang),
                n=fmt_int(view.members, lang), stage=last) + " · " + t("ci95", lang, low=fmt_pct(low, lang),
@@ -141,7 +168,7 @@ def tiles(view: FunnelView, lang: str, compare_label: str | None) -> None:
         tile(t("funnel_kpi_leak", lang), fmt_pct(leak.lost_share, lang) if leak else "–",
              t("funnel_kpi_leak_note", lang, step=step_name(leak.from_stage, leak.to_stage, lang),
                lost=fmt_int(leak.lost, lang), start=fmt_int(leak.start, lang)) if leak else "",
-             t("funnel_kpi_leak_help", lang), lang)
+             kt("funnel_kpi_leak_help", view, lang), lang)
 
 
 def leak_sentence(view: FunnelView, lang: str) -> str | None:
@@ -152,7 +179,7 @@ def leak_sentence(view: FunnelView, lang: str) -> str | None:
     parts = {"before": stage_name(leak.from_stage, lang), "after": stage_name(leak.to_stage, lang),
              "lost": fmt_pct(leak.lost_share, lang)}
     if leak.region is None:
-        return t("funnel_leak_no_region", lang, **parts)
+        return kt("funnel_leak_no_region", view, lang, **parts)
     return t("funnel_leak", lang, region=md_literal(leak.region), region_lost=fmt_pct(leak.region_lost_share, lang),
              **parts)
 
@@ -169,12 +196,14 @@ def stage_table(view: FunnelView, lang: str) -> pd.DataFrame:
     if view.comparison is not None:
         table = table.assign(compare_members=view.comparison["members"].to_numpy(),
                              compare_pct_first=view.comparison["pct_first"].to_numpy())
+    if view.kind == "leads":  # (it counts leads, not customers)
+        table = table.rename(columns={"members": "leads", "compare_members": "compare_leads"})
     return table
 
 
 def stages(view: FunnelView, lang: str, compare_label: str | None) -> None:
     st.subheader(t("funnel_stages_title", lang))
-    st.caption(t("funnel_stages_caption", lang, order=t(f"funnel_order_{view.order}", lang)))
+    st.caption(kt("funnel_stages_caption", view, lang, order=t(f"funnel_order_{view.order}", lang)))
     leak = view.funnel.leak
     st.plotly_chart(figures.funnel_bars(view.funnel.counts, names(view, lang), lang, leak.step if leak else None),
                     config=CHART)
@@ -197,12 +226,13 @@ def groups(view: FunnelView, lang: str) -> None:
     compare = view.funnel.compare
     c1, c2 = st.columns(2)
     grouping = c1.radio(t("funnel_group_by", lang), list(compare), key="funnel_group_by", horizontal=True,
-                        format_func=lambda g: t(f"funnel_group_{g}", lang))
+                        format_func=lambda g: group_title(view, g, lang))
     steps = list(range(1, len(view.stages)))
     leak = view.funnel.leak
     step = c2.selectbox(t("funnel_step", lang), steps, index=(leak.step - 1) if leak else 0, key="funnel_step",
                         format_func=lambda i: step_name(view.stages[i - 1], view.stages[i], lang))
-    st.caption(t("funnel_groups_caption", lang, min=fmt_int(SMALL_START, lang), wide=fmt_number(100 * WIDE, lang, 0)))
+    st.caption(kt("funnel_groups_caption", view, lang, min=fmt_int(SMALL_START, lang),
+                  wide=fmt_number(100 * WIDE, lang, 0)))
     frame = compare[grouping].assign(label=lambda f: [group_label(grouping, g, lang) for g in f["group"]])
     overall = float(view.funnel.counts["conversion"].iloc[step])
     st.plotly_chart(figures.group_conversion_dots(frame[frame["step"] == step], lang, overall), config=CHART)
@@ -210,7 +240,7 @@ def groups(view: FunnelView, lang: str) -> None:
                                                                        strict=True)],
                          group=frame["label"], small=[t("funnel_too_few", lang) if s else "" for s in frame["small"]])
     show_table(table[["step", "group", "start", "reached", "rate", "low", "high", "small", "rank"]],
-               f"{t('funnel_groups_title', lang)} {t(f'funnel_group_{grouping}', lang)}", "funnel_groups", lang)
+               f"{t('funnel_groups_title', lang)} {group_title(view, grouping, lang)}", "funnel_groups", lang)
 
 
 # ---------------------------------------------------------------------------------------------- stage times
@@ -219,9 +249,9 @@ def groups(view: FunnelView, lang: str) -> None:
 def times(view: FunnelView, lang: str) -> None:
     st.subheader(t("funnel_times_title", lang))
     frame = view.times
-    st.caption(t("funnel_times_caption", lang))
+    st.caption(kt("funnel_times_caption", view, lang))
     if frame.empty or not frame["n"].any():
-        st.info(t("funnel_times_none", lang))
+        st.info(kt("funnel_times_none", view, lang))
         return
     st.plotly_chart(figures.stage_times_ranges(frame, names(view, lang), lang), config=CHART)
     table = frame.assign(from_stage=[stage_name(k, lang) for k in frame["from_stage"]],
@@ -249,7 +279,12 @@ def _dates(column: pd.Series) -> list:
 
 def stuck(view: FunnelView, lang: str, with_names: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
     """The stuck customers, longest waiting first (each opening the customer detail), with their thresholds; all
-    of them in the downloads. ``with_names``: the frame with the customers' names (a loader)."""
+    of them in the downloads. ``with_names``: the frame with the customers' names (a loader). The leads funnel's:
+    :func:`ui.funnel_leads_sections.stuck`."""
+    if view.kind == "leads":
+        leads_sections.stuck(view, lang, group_label, t("funnel_stuck_caption_leads", lang,
+                                                         thresholds=threshold_text(view, lang)))
+        return
     st.subheader(t("funnel_stuck_title", lang))
     st.caption(t(f"funnel_stuck_caption_{view.kind}", lang, thresholds=threshold_text(view, lang)))
     frame = view.funnel.stuck
@@ -277,5 +312,5 @@ def definitions(view: FunnelView, lang: str) -> None:
     """Every definition the page uses, in an expander."""
     with st.expander(t("funnel_definitions_title", lang)):
         st.markdown(t(f"funnel_definitions_{view.kind}", lang, n=fmt_int(view.loyal_min, lang),
-                      w=fmt_int(view.window_days, lang), min=fmt_int(SMALL_START, lang),
+                      w=fmt_int(view.window_days, lang) if view.window_days else "–", min=fmt_int(SMALL_START, lang),
                       wide=fmt_number(100 * WIDE, lang, 0), pct=fmt_int(STUCK_PERCENTILE, lang)))

@@ -1,0 +1,113 @@
+"""The funnel page's sections that only the leads funnel has: which funnel and its definitions (the stage list, the
+cohort of leads created in the period, the sources kept), the stage names' mapping in an expander (each name, the
+stage it means and how it was mapped, its leads) with the names nothing maps as a warning and the implied stages,
+and the stuck leads with their rep (a link to the customer only where a lead has one), downloadable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from analytics.metrics.funnel_stages import BY_KEY
+from analytics.metrics.funnel_view import FunnelView
+from ui import customer_links, page_options, widgets
+from ui.dates import fmt_date, fmt_period
+from ui.formats import fmt_int, is_missing
+from ui.i18n import md_literal, t
+
+#: The stuck leads' columns, in order (messages ``funnel_col_<column>``).
+STUCK_COLUMNS = ("lead_id", "stage", "next_stage", "day", "days_in_stage", "threshold", "created", "sales_rep",
+                 "lead_region", "lead_source")
+
+
+def _name(key: str | None, lang: str) -> str:
+    if key is None or is_missing(key):
+        return t("funnel_mapping_unmapped", lang)
+    return BY_KEY[key].name(lang) if key in BY_KEY else t(f"funnel_mapping_{key}", lang)
+
+
+def sep(lang: str) -> str:
+    """A list's separator as the language punctuates it."""
+    return "、" if lang == "zh" else ", "
+
+
+def definition(view: FunnelView, lang: str) -> str:
+    """Which funnel (the leads) and its definitions: the cohort, the as-of day, the stage list, the sources."""
+    scope, stages = view.scope, sep(lang).join(_name(k, lang) for k in view.stages)
+    text = t("funnel_which_leads_leads", lang) + "  \n" + t(
+        "funnel_definition_leads", lang, period=fmt_period(scope.start, scope.end, lang),
+        as_of=fmt_date(view.funnel.as_of, lang), stages=stages, n=fmt_int(view.loyal_min, lang))
+    if view.sources:
+        text += " " + t("funnel_sources_kept", lang, sources=sep(lang).join(md_literal(s) for s in view.sources))
+    return text
+
+
+def mapping(view: FunnelView, lang: str) -> None:
+    """The names nothing maps as a warning ("N leads at stages nothing maps: 'xxx' (n)"), the implied stages in a
+    caption, and every stage name's meaning in an expander."""
+    facts = view.leads
+    if facts is None:
+        return
+    if len(facts.unmapped):
+        names = sep(lang).join(t("funnel_unmapped_name", lang, name=md_literal(str(r.name)), n=fmt_int(r.rows, lang))
+                               for r in facts.unmapped.itertuples())
+        st.warning(t("funnel_unmapped", lang, n=fmt_int(facts.unmapped_leads, lang), names=names),
+                   icon=":material/help:")
+    if facts.implied:
+        stages = sep(lang).join(t("funnel_implied_stage", lang, stage=_name(k, lang), n=fmt_int(n, lang))
+                                for k, n in facts.implied.items())
+        st.caption(t("funnel_implied", lang, stages=stages))
+    if facts.evidence_sources == "all":
+        st.caption(t("funnel_evidence_all_sources", lang, n=fmt_int(facts.cohort, lang)))
+    with st.expander(t("funnel_mapping_title", lang, n=fmt_int(len(facts.mapping), lang))):
+        st.caption(t("funnel_mapping_caption", lang))
+        frame = facts.mapping.assign(key=[_name(k, lang) for k in facts.mapping["key"]],
+                                     how=[t(f"funnel_mapping_how_{h}" if isinstance(h, str) else
+                                            "funnel_mapping_how_none", lang) for h in facts.mapping["how"]])
+        shown = frame[["name", "key", "how", "rows"]].rename(columns=lambda c: t(f"funnel_mapping_col_{c}", lang))
+        st.dataframe(shown, hide_index=True, width="stretch")
+        widgets.download_buttons(shown, t("funnel_mapping_download", lang), lang, key="funnel_mapping_download")
+
+
+def stuck_rows(view: FunnelView, lang: str, label: Callable[[str, object, str], str]) -> pd.DataFrame:
+    """The stuck leads as the page lists them (names in the language, missing groups said), longest waiting first,
+    with ``customer_id`` (None: no customer)."""
+    frame = view.funnel.stuck
+    days = [None if pd.isna(d) else pd.Timestamp(d).date() for d in frame["day"]]
+    created = [None if pd.isna(d) else pd.Timestamp(d).date() for d in frame["entered"]]
+    return pd.DataFrame({
+        "lead_id": frame["member_id"].astype(str), "stage": [_name(k, lang) for k in frame["stage"]],
+        "next_stage": [_name(k, lang) for k in frame["next_stage"]], "day": days,
+        "days_in_stage": frame["days_in_stage"], "threshold": frame["threshold"], "created": created,
+        "sales_rep": [label("sales_rep", v, lang) for v in frame["sales_rep"]],
+        "lead_region": [label("region", v, lang) for v in frame["region"]],
+        "lead_source": [label("source", v, lang) for v in frame["source"]],
+        "customer_id": frame["customer_id"].to_numpy(dtype=object)})
+
+
+def stuck(view: FunnelView, lang: str, label: Callable[[str, object, str], str], caption: str) -> None:
+    """The stuck leads with their rep, longest waiting first; a column opening the lead's customer only when a lead
+    has one; all of them in the downloads."""
+    st.subheader(t("funnel_stuck_title_leads", lang))
+    st.caption(caption)
+    if view.funnel.stuck.empty:
+        st.info(t("funnel_stuck_none_leads", lang))
+        return
+    rows = stuck_rows(view, lang, label)
+    linked = rows["customer_id"].notna().any()
+    columns = [*STUCK_COLUMNS, *(("customer_id",) if linked else ())]
+    shown, config = widgets.named_columns(rows[columns], "funnel_col_", lang, "CNY", frozenset(), frozenset())
+    st.caption(t("funnel_stuck_count_leads", lang, n=fmt_int(len(rows), lang)))
+    table = shown.head(customer_links.SHOWN)
+    if linked:
+        link = t("col_customer_detail", lang)
+        urls = page_options.page_urls(customer_links.DETAIL_PAGE, "customer",
+                                      (str(c) for c in rows["customer_id"].head(len(table)).fillna("")))
+        table = table.assign(**{link: [u if c is not None and not is_missing(c) else None
+                                       for u, c in zip(urls, rows["customer_id"].head(len(table)), strict=True)]})
+        config[link] = st.column_config.LinkColumn(link, display_text=t("open_customer", lang), width="small")
+    st.dataframe(table, key="funnel_stuck", hide_index=True, width="stretch", column_config=config,
+                 height=380 if len(rows) > 10 else "auto")
+    widgets.download_buttons(shown, t("funnel_stuck_download_leads", lang), lang, key="funnel_stuck_download")
