@@ -97,16 +97,16 @@ def stuck(view: FunnelView, lang: str, label: Callable[[str, object, str], str],
         return
     rows = stuck_rows(view, lang, label)
     linked = rows["customer_id"].notna().any()
-    columns = [*STUCK_COLUMNS, *(("customer_id",) if linked else ())]
+    columns = [STUCK_COLUMNS[0], *(("customer_id",) if linked else ()), *STUCK_COLUMNS[1:]]
     shown, config = widgets.named_columns(rows[columns], "funnel_col_", lang, "CNY", frozenset(), frozenset())
     st.caption(t("funnel_stuck_count_leads", lang, n=fmt_int(len(rows), lang)))
-    table = shown.head(customer_links.SHOWN)
+    table = shown.head(customer_links.SHOWN).copy()
     if linked:
         link = t("col_customer_detail", lang)
         urls = page_options.page_urls(customer_links.DETAIL_PAGE, "customer",
                                       (str(c) for c in rows["customer_id"].head(len(table)).fillna("")))
-        table = table.assign(**{link: [u if c is not None and not is_missing(c) else None
-                                       for u, c in zip(urls, rows["customer_id"].head(len(table)), strict=True)]})
+        table.insert(1, link, [u if c is not None and not is_missing(c) else None  # (beside the lead id)
+                               for u, c in zip(urls, rows["customer_id"].head(len(table)), strict=True)])
         config[link] = st.column_config.LinkColumn(link, display_text=t("open_customer", lang), width="small")
     st.dataframe(table, key="funnel_stuck", hide_index=True, width="stretch", column_config=config,
                  height=380 if len(rows) > 10 else "auto")

@@ -209,7 +209,7 @@ def stages(view: FunnelView, lang: str, compare_label: str | None) -> None:
                     config=CHART)
     if view.comparison is not None and compare_label:
         before = view.comparison_overall
-        st.caption(t("funnel_comparison_note", lang, period=compare_label,
+        st.caption(kt("funnel_comparison_note", view, lang, period=compare_label,
                      n=fmt_int(int(view.comparison["members"].iloc[0]), lang),
                      as_of=fmt_date(view.comparison_as_of, lang), overall=fmt_pct(before[0], lang),
                      change=fmt_delta_points(view.overall_change, lang)))
