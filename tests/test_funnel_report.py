@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from funnel_reference import GROUPS, STAGES, Expected, expected, raw_of, world
+from funnel_reference import GROUPS, STAGES, Expected, expected, raw_of, stage_rows, world
 from test_churn_view import load
 
 from analytics.cli import main
@@ -216,3 +216,25 @@ def test_an_empty_cohort_and_a_tiny_one(db):
         assert few.tiny and 0 < few.members < funnel_view.TINY
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("sources", "order"), [(("线上",), "strict"), (("门店", "推荐"), "any")])
+def test_the_source_option_keeps_the_customers_of_those_acquisition_channels(db, raw, capsys, sources, order):
+    """``--source``: the lifecycle funnel of the customers whose acquisition channel is one of them, the comparison
+    period's cohort alike; the stage counts against the raw rows' (tests/funnel_reference.py)."""
+    report = report_json(capsys, db, "--source", ",".join(sources), "--order", order)
+    assert report["definition"]["sources"] == list(sources) and report["leads"] is None
+    want = expected(raw, SCOPE, order)
+    channel = raw.who["acquisition_channel"]
+
+    def kept(ref: pd.DataFrame) -> pd.DataFrame:
+        return ref[channel.reindex(ref["member_id"]).isin(sources).to_numpy()].reset_index(drop=True)
+
+    rows = stage_rows(kept(want.ref), order)
+    stages = pd.DataFrame(report["stages"])
+    assert stages["members"].tolist() == rows["members"].tolist() and 0 < rows["members"].iloc[0] < len(want.ref)
+    for column in ("pct_previous", "pct_first", "conversion", "low", "high"):
+        assert stages[column].astype(float).tolist() == approx(rows[column].astype(float).tolist()), column
+    sources_shown = {r["group"] for r in report["compare"]["source"]}
+    assert sources_shown <= set(sources)
+    assert report["members"] == int(rows["members"].iloc[0])
