@@ -161,23 +161,26 @@ def _per_lead_sql(cohort: str) -> str:
     rows other than a stage-change log's (-1: none), which implies the pipeline stages before it."""
     keys = (*CHAIN, LOST)
     codes = ", ".join(f"list_position(?, {g}) as {g}" for g in GROUPINGS)
-    found = ", ".join(f"bool_or(key = '{k}') as {k}_has, min(stage_date) filter (where key = '{k}') as {k}_first, "
-                      f"bool_or(key = '{k}' and not log) as {k}_says" for k in keys)
-    reach = ", ".join(f"coalesce({k}_has and ({k}_first is null or {k}_first <= as_of), false) as {k}_reached, "
-                      f"case when {k}_first <= as_of then {k}_first end as {k}_day" for k in keys)
-    says = ", ".join(f"case when {k}_has and ({k}_first is null or {k}_first <= as_of) and {k}_says then {i} "
-                     "else -1 end" for i, k in enumerate(CHAIN))
-    return (f"with rows as (select r.*, m.key, not r.from_column and r.stage_date is not null as log from ({cohort}) r "
-            "left join (select unnest(?::boolean[]) as from_column, unnest(?::varchar[]) as stage, "
+    bit = "case m.key " + " ".join(f"when '{k}' then {1 << i}" for i, k in enumerate(keys)) + " else 0 end"
+    firsts = ", ".join(f"min(stage_date) filter (where bit = {1 << i}) as {k}_first" for i, k in enumerate(keys))
+    reached = {k: f"(has & {1 << i} <> 0 and ({k}_first is null or {k}_first <= as_of))" for i, k in enumerate(keys)}
+    reach = ", ".join(f"{reached[k]} as {k}_reached, case when {k}_first <= as_of then {k}_first end as {k}_day"
+                      for k in keys)
+    says = ", ".join(f"case when {reached[k]} and says & {1 << i} <> 0 then {i} else -1 end"
+                     for i, k in enumerate(CHAIN))
+    attributes = ("lead_id, created_date, customer_id, region, source, sales_rep, first_purchase_day, "
+                  "second_purchase_day")
+    # (a lead's attributes are on each of its rows: grouped by, not aggregated; a row's key as one bit, so that
+    # which keys a lead has, and which it has from rows other than a log's, are two aggregates)
+    return (f"with rows as (select r.*, {bit} as bit, not r.from_column and r.stage_date is not null as log "
+            f"from ({cohort}) r left join (select unnest(?::boolean[]) as from_column, unnest(?::varchar[]) as stage, "
             "unnest(?::varchar[]) as key) m using (from_column, stage)), "
-            "lead as (select lead_id, any_value(created_date) as created_date, any_value(customer_id) as customer_id, "
-            "any_value(region) as region, any_value(source) as source, any_value(sales_rep) as sales_rep, "
-            "any_value(first_purchase_day) as bought, any_value(second_purchase_day) as again, "
-            f"{found} from rows group by lead_id) "
+            f"lead as (select {attributes}, bit_or(bit) as has, bit_or(case when log then 0 else bit end) as says, "
+            f"{firsts} from rows group by {attributes}) "
             f"select lead_id, created_date, customer_id, {codes}, "
-            "case when bought <= as_of then bought end as bought, "
-            f"case when again <= as_of then again end as again, {reach}, greatest({says}) as furthest "
-            "from lead cross join (select ?::date as as_of) a order by lead_id")
+            "case when first_purchase_day <= as_of then first_purchase_day end as bought, "
+            f"case when second_purchase_day <= as_of then second_purchase_day end as again, {reach}, "
+            f"greatest({says}) as furthest from lead cross join (select ?::date as as_of) a order by lead_id")
 
 
 def _loyal(con: duckdb.DuckDBPyConnection, scope: Scope, created: tuple[date, date], as_of: date,
