@@ -324,6 +324,13 @@ class Funnel:
         """The overall conversion: the members at the last stage ÷ at the first (NaN without any)."""
         return float(self.counts["pct_first"].iloc[-1])
 
+    def change(self, comparison: pd.DataFrame | None) -> float | None:
+        """The overall conversion less the comparison period's (``comparison``: its :func:`stage_counts`), in shares
+        of 1 (None without a comparison; NaN when either has no member)."""
+        if comparison is None:
+            return None
+        return self.overall - float(comparison["pct_first"].iloc[-1])
+
 
 def funnel(reach: pd.DataFrame, stages: Sequence[str], as_of: date, *, order: str = "strict",
            groupings: Sequence[str] = GROUPINGS, stuck_days: Mapping[str, float] | None = None,

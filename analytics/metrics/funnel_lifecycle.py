@@ -78,9 +78,7 @@ class Lifecycle:
     def overall_change(self) -> float | None:
         """The overall conversion (last stage ÷ first) less the comparison period's, in shares of 1 (None without a
         comparison; NaN when either has no member)."""
-        if self.comparison is None:
-            return None
-        return self.funnel.overall - float(self.comparison["pct_first"].iloc[-1])
+        return self.funnel.change(self.comparison)
 
 
 def churn_window(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[int, str]:
