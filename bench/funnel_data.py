@@ -19,7 +19,6 @@ Region, source and rep: one of the transactions' regions (5 % none), six sources
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -94,23 +93,15 @@ def lead_files(customers: np.ndarray, regions: np.ndarray, last: np.datetime64, 
 def database(rows: int, work: Path) -> tuple[Path, dict]:
     """The benchmark database for ``rows`` transactions (module docstring), made when missing; with what making it
     took (empty when it was there)."""
-    from overview_bench import reuse
+    from overview_bench import copy_for
 
     from analytics.ingest.pipeline import import_file
     from analytics.store import marts
     from analytics.store.connection import connect
 
-    db = work / f"funnel_{rows}.duckdb"
-    if reuse(db):
+    db, partial = copy_for("funnel", rows, work)
+    if partial is None:
         return db, {}
-    source = work / f"overview_{rows}.duckdb"
-    if not source.exists():
-        from overview_bench import database as overview_database
-
-        overview_database(rows)
-    partial = work / f"funnel_{rows}.partial.duckdb"  # renamed when whole: a half-made file is never reused
-    partial.unlink(missing_ok=True)
-    shutil.copyfile(source, partial)
     made: dict = {}
     t0 = time.perf_counter()
     con = connect(partial)

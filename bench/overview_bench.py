@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,23 @@ def reuse(db: Path) -> bool:
     if current != SCHEMA_VERSION:
         connect(db).close()
     return True
+
+
+def copy_for(name: str, rows: int, work: Path) -> tuple[Path, Path | None]:
+    """A benchmark database made from this one (``<work>/<name>_<rows>.duckdb``): (its file, None) when it is there
+    to reuse (:func:`reuse`), else (its file, a fresh copy of ``overview_<rows>.duckdb``, made when missing, under a
+    partial name: the caller adds its rows and renames it to the file once whole, so a half-made file is never
+    reused)."""
+    db = work / f"{name}_{rows}.duckdb"
+    if reuse(db):
+        return db, None
+    source = work / f"overview_{rows}.duckdb"
+    if not source.exists():
+        database(rows)
+    partial = work / f"{name}_{rows}.partial.duckdb"
+    partial.unlink(missing_ok=True)
+    shutil.copyfile(source, partial)
+    return db, partial
 
 
 def database(rows: int) -> Path:
