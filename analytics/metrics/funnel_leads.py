@@ -45,7 +45,7 @@ import pandas as pd
 
 from analytics.metrics import churn, churn_summary
 from analytics.metrics.funnel import Funnel, check_order, funnel, stage_counts
-from analytics.metrics.funnel_lifecycle import _loyal_days, comparison_as_of
+from analytics.metrics.funnel_lifecycle import comparison_as_of, loyal_days
 from analytics.metrics.funnel_stages import LOST, PIPELINE_STAGES, stage_key, stage_mapping, suggested_stages, unmapped
 from analytics.metrics.loyalty import DEFAULT_MIN_DAYS, min_days_of
 from analytics.scope import Scope, lead_customer_months, leads
@@ -192,7 +192,7 @@ def _loyal(con: duckdb.DuckDBPyConnection, scope: Scope, created: tuple[date, da
     row, ids = pd.factorize(rows["customer_id"])  # (in order: the rows come by customer)
     if not len(ids):
         return np.full(len(customer), np.datetime64("NaT"), dtype="datetime64[ns]")
-    loyal = _loyal_days(row, pd.to_datetime(rows["month"]).to_numpy("datetime64[M]"),
+    loyal = loyal_days(row, pd.to_datetime(rows["month"]).to_numpy("datetime64[M]"),
                         rows["purchase_days"].to_numpy(dtype=np.int64), len(ids), min_days,
                         np.datetime64(as_of, "D"))
     where = pd.Index(ids, dtype=object).get_indexer(customer.to_numpy(dtype=object))

@@ -124,7 +124,7 @@ def lifecycle_reach(con: duckdb.DuckDBPyConnection, scope: Scope, as_of: date, *
     month = pd.to_datetime(months["month"]).to_numpy("datetime64[M]")
     cut = np.datetime64(as_of, "D")
     second = _second_days(row, month, months, first, cut)
-    loyal = _loyal_days(row, month, months["purchase_days"].to_numpy(dtype=np.int64), len(ids), min_days, cut)
+    loyal = loyal_days(row, month, months["purchase_days"].to_numpy(dtype=np.int64), len(ids), min_days, cut)
     last_buy = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[D]")
     final = np.r_[row[1:] != row[:-1], True] if len(row) else np.zeros(0, dtype=bool)  # each customer's last month
     last_buy[row[final]] = pd.to_datetime(months["last_day"]).to_numpy("datetime64[D]")[final]
@@ -163,7 +163,7 @@ def _second_days(row: np.ndarray, month: np.ndarray, months: pd.DataFrame, first
     return np.where(second <= as_of, second, np.datetime64("NaT"))
 
 
-def _loyal_days(row: np.ndarray, month: np.ndarray, days: np.ndarray, n: int, min_days: int,
+def loyal_days(row: np.ndarray, month: np.ndarray, days: np.ndarray, n: int, min_days: int,
                 as_of: np.datetime64) -> np.ndarray:
     """Per customer: the loyal day (module docstring; NaT: not loyal by ``as_of``) from their months with a
     purchase (``row``, ``month``: in customer and month order; ``days``: their purchase days up to ``as_of``)."""
