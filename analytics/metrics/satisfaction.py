@@ -169,10 +169,9 @@ class MonthCounts:
         return _table(self._slice(first, last), _months(first, last)).rename(columns={"group": "month"})
 
 
-def month_counts(con: duckdb.DuckDBPyConnection, sql: str | Scope, params: list | None = None) -> MonthCounts:
-    """:class:`MonthCounts` of a scope's responses up to its period's end (or of a :func:`_rows_sql` select's)."""
-    if isinstance(sql, Scope):
-        sql, params = _rows_sql(sql)
+def month_counts(con: duckdb.DuckDBPyConnection, scope: Scope) -> MonthCounts:
+    """:class:`MonthCounts` of a scope's responses up to its period's end."""
+    sql, params = _rows_sql(scope)
     return MonthCounts(con.execute(f"select month_no, {_AGGREGATES}, {_ANONYMOUS} from ({sql}) group by month_no",
                                    params).df())
 
@@ -180,8 +179,7 @@ def month_counts(con: duckdb.DuckDBPyConnection, sql: str | Scope, params: list 
 def satisfaction(con: duckdb.DuckDBPyConnection, scope: Scope, tiers: pd.DataFrame | None = None) -> Satisfaction:
     """:class:`Satisfaction` of ``scope`` (module docstring); ``tiers``: the scope's
     :func:`~analytics.metrics.tiers.customer_tiers` when already read."""
-    sql, params = _rows_sql(scope)
-    counted = month_counts(con, sql, params)
+    counted = month_counts(con, scope)
     comparison = scope.comparison()
     compared = comparison_monthly = None
     if comparison is not None:
@@ -195,15 +193,16 @@ def satisfaction(con: duckdb.DuckDBPyConnection, scope: Scope, tiers: pd.DataFra
             trends[scale] = scores.decompose(history["month"], history[value].to_numpy(dtype=float),
                                              history[n].to_numpy(dtype=float))
     return Satisfaction(scope, counted.total(scope.start, scope.end), compared, counted.monthly(scope.start, scope.end),
-                        comparison_monthly, trends, _by_group(con, scope, sql, params, tiers),
+                        comparison_monthly, trends, _by_group(con, scope, tiers),
                         counted.anonymous(scope.start, scope.end))
 
 
-def _by_group(con: duckdb.DuckDBPyConnection, scope: Scope, sql: str, params: list,
-              tiers: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def _by_group(con: duckdb.DuckDBPyConnection, scope: Scope, tiers: pd.DataFrame | None = None
+              ) -> dict[str, pd.DataFrame]:
     """Per grouping (:data:`GROUPINGS`), the period's figures per group of customers (the anonymous responses are
     in none): the attributes' counts aggregated in DuckDB (grouping sets), the tiers' from per-customer counts."""
     tiers = customer_tiers(con, scope) if tiers is None else tiers
+    sql, params = _rows_sql(scope)
     keys = ("home_region", "acquisition_channel", "segment", "customer_id")
     which = " + ".join(f"grouping({k}) * {1 << i}" for i, k in enumerate(keys))
     frame = con.execute(
