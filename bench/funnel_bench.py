@@ -8,9 +8,11 @@ measurement in a fresh process, on a snapshot of ``analytics/`` (``bench_code.sn
 
 - **mart** (once, before the rest): the ``lead_stages`` mart built again (``create or replace table`` of its SQL, as
   every import does in its transaction; rolled back) on a copy of the database: median of 3, with its rows;
-- **cold**: connect (read-only) and ``funnel_leads.leads_funnel(con, scope)``, the funnel page's data, nothing
-  cached; split by the functions it calls (:data:`TIMED`, inclusive seconds per call path; ``(rest)`` outside
-  them); with ``--before REV`` also the same on that commit's ``analytics/`` (``cold_before``), in the same rounds;
+- **cold**: connect (read-only) and ``funnel_view.load(con, scope)``, the funnel page's data (what the page
+  registry's loader computes: the leads funnel with the comparison's counts, the mapping, the evidence and the
+  stuck leads' customers), nothing cached; split by the functions it calls (:data:`TIMED`, inclusive seconds per
+  call path; ``(rest)`` outside them); with ``--before REV`` also the same on that commit's ``analytics/``
+  (``cold_before``), in the same rounds, and whether its view is the same (``before_matches``);
 - **warm**: the page's cached loader (``ui.loaders.load_view("funnel", ...)``, the page registry's) called again
   once filled (median of 5 calls); ``warm_first``: the filling call (the page's whole view, ``funnel_view.load``);
 - **pandas** (the baseline, same run): the reach table and the figures (strict stage counts, lost leads, each
@@ -44,27 +46,30 @@ from churn_bench import REGION, WARM_CALLS, _median_parts, _ms, _versions  # noq
 
 TARGET_COLD_S = 1.0
 #: Timed pieces by module (calls nest).
-TIMED = {"funnel_leads": "data_end definitions leads_reach _named_leads _loyal funnel stage_counts",
+TIMED = {"view": "leads_funnel _customers restricted",
+         "funnel_leads": "data_end definitions leads_reach comparison_counts _named_leads _loyal funnel stage_counts",
          "funnel": "counted group_conversion stage_times stuck_thresholds stuck_members biggest_leak"}
 
 
 # --------------------------------------------------------------------------- inside a worker
 
 def _cold(db: str, scope) -> dict:
-    from analytics.metrics import funnel, funnel_leads
+    from analytics.metrics import funnel, funnel_leads, funnel_view, funnel_view_leads
     from analytics.store.connection import connect
 
-    timers = Timers({"funnel_leads": funnel_leads, "funnel": funnel}, TIMED)
+    timers = Timers({"view": funnel_view_leads, "funnel_leads": funnel_leads, "funnel": funnel}, TIMED)
     t0, c0 = time.perf_counter(), time.process_time()
     con = connect(db, read_only=True)
     connected = time.perf_counter() - t0
-    result = funnel_leads.leads_funnel(con, scope)
+    view = funnel_view.load(con, scope)
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "cpu_seconds": time.process_time() - c0,
             "parts": {"connect": connected} | timers.take(seconds - connected),
-            "view": {"cohort": result.now.cohort, "as_of": str(result.funnel.as_of),
-                     "members": [int(x) for x in result.funnel.counts["members"]],
-                     "stuck": len(result.funnel.stuck)}}
+            "view": {"kind": view.kind, "cohort": view.leads.cohort, "as_of": str(view.funnel.as_of),
+                     "members": [int(x) for x in view.funnel.counts["members"]],
+                     "comparison": [int(x) for x in view.comparison["members"]],
+                     "stuck": len(view.funnel.stuck), "stuck_with_customer": int(view.funnel.stuck["customer_id"]
+                                                                                 .notna().sum())}}
 
 
 def _warm(db: str, scope) -> dict:
@@ -178,7 +183,7 @@ def measure(rows: int, db: Path, filtered: bool, repeat: int, code: Path, before
         out |= {"cold_before_s": med["cold_before"],
                 "cold_before_cpu_s": statistics.median(r["cpu_seconds"] for r in runs["cold_before"]),
                 "cold_before_parts": _median_parts(runs["cold_before"]),
-                "before_matches": runs["cold_before"][0]["view"]["members"] == out["view"]["members"]}
+                "before_matches": runs["cold_before"][0]["view"] == out["view"]}
     return out
 
 

@@ -81,20 +81,21 @@ def test_report_funnel_on_leads_against_the_raw_files(world, capsys, args, order
     same(rows(report["comparison_cohort"]["stages"], ["stage", "members", "pct_previous", "pct_first", "continued",
                                                       "conversion", "low", "high"]),
          stage_rows(kept(expected(world, comparison, back, {}, 3), sources), STAGES, order))
-    # what the page states: the whole cohort (every source), the mapping, the unmapped names, the implied stages
+    # what the page states: the cohort, the mapping, the unmapped names, the implied stages: of the sources kept
     leads = report["leads"]
-    assert leads["cohort"] == len(whole)
-    assert leads["evidence_sources"] == ("all" if sources else "shown")
-    implied = {k: int(whole[f"{k}_implied"].sum()) for k in STAGES if f"{k}_implied" in whole}
+    assert leads["cohort"] == len(ref) and "evidence_sources" not in leads
+    implied = {k: int(ref[f"{k}_implied"].sum()) for k in STAGES if f"{k}_implied" in ref}
     assert leads["implied"] == {k: n for k, n in implied.items() if n}
     assert [r["implied"] for r in leads["evidence"]] == [implied.get(k, 0) for k in STAGES]
 
 
-def test_the_mapping_and_the_unmapped_names_against_the_raw_files(world, capsys):
+@pytest.mark.parametrize("sources", [(), ("展会", "Trade Show")])
+def test_the_mapping_and_the_unmapped_names_against_the_raw_files(world, capsys, sources):
     """Each stage name of the cohort's rows (not a date column's) with its meaning and its leads; the names nothing
-    maps with theirs, in the text as "N leads at stages nothing maps: 'xxx' (n)"."""
-    report = report_json(capsys, world)
-    cohort = set(expected(world, Scope(date(2024, 1, 1), date(2024, 2, 1)), A, {}, 3)["member_id"])
+    maps with theirs, in the text as "N leads at stages nothing maps: 'xxx' (n)"; under a source filter, of the
+    kept sources' leads only."""
+    report = report_json(capsys, world, *(["--source", ",".join(sources)] if sources else []))
+    cohort = set(kept(expected(world, Scope(date(2024, 1, 1), date(2024, 2, 1)), A, {}, 3), sources)["member_id"])
     ev = evidence(world.rows, world.attrs, {})
     named = ev[~ev["from_column"] & ev["lead_id"].isin(cohort)].drop_duplicates(["lead_id", "stage"])
     want = named.groupby("stage")["lead_id"].count().to_dict()
@@ -104,7 +105,8 @@ def test_the_mapping_and_the_unmapped_names_against_the_raw_files(world, capsys)
     unmapped = {r["name"]: r["rows"] for r in report["leads"]["unmapped"]}
     assert unmapped == {name: n for name, n in want.items() if meaning(name, {})[0] is None} != {}
     assert report["leads"]["unmapped_leads"] == sum(unmapped.values())
-    assert main(["--db", str(world.path), "report", "funnel", *PERIOD]) == 0
+    assert main(["--db", str(world.path), "report", "funnel", *PERIOD,
+                 *(["--source", ",".join(sources)] if sources else [])]) == 0
     text = capsys.readouterr().out
     assert "leads funnel (from the imported leads)" in text and "still active" not in text
     assert f"{sum(unmapped.values())} leads at stages nothing maps: " in text

@@ -59,8 +59,6 @@ def mapping(view: FunnelView, lang: str) -> None:
         stages = sep(lang).join(t("funnel_implied_stage", lang, stage=_name(k, lang), n=fmt_int(n, lang))
                                 for k, n in facts.implied.items())
         st.caption(t("funnel_implied", lang, stages=stages))
-    if facts.evidence_sources == "all":
-        st.caption(t("funnel_evidence_all_sources", lang, n=fmt_int(facts.cohort, lang)))
     with st.expander(t("funnel_mapping_title", lang, n=fmt_int(len(facts.mapping), lang))):
         st.caption(t("funnel_mapping_caption", lang))
         frame = facts.mapping.assign(key=[_name(k, lang) for k in facts.mapping["key"]],

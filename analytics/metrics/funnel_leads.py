@@ -45,10 +45,10 @@ import pandas as pd
 
 from analytics.metrics import churn, churn_summary
 from analytics.metrics.funnel import Funnel, check_order, funnel, stage_counts
-from analytics.metrics.funnel_lifecycle import comparison_as_of, loyal_days
+from analytics.metrics.funnel_lifecycle import comparison_as_of
 from analytics.metrics.funnel_stages import LOST, PIPELINE_STAGES, stage_key, stage_mapping, suggested_stages, unmapped
 from analytics.metrics.loyalty import DEFAULT_MIN_DAYS, min_days_of
-from analytics.scope import Scope, lead_customer_months, leads
+from analytics.scope import Scope, leads, months_until
 from analytics.store import settings
 from analytics.store.settings import FUNNEL_STAGES
 
@@ -82,7 +82,8 @@ class LeadsReach:
 
     ``reach``: one row per lead (:mod:`analytics.metrics.funnel`'s reach table: ``member_id`` the lead id,
     ``entered`` its created date, ``region``, ``source``, ``sales_rep``, ``outcome``, ``k_reached``/``k_day`` for
-    every stage key of :data:`~analytics.store.settings.FUNNEL_STAGES`); ``stages``: the stage list in use;
+    every stage key of :data:`~analytics.store.settings.FUNNEL_STAGES`; and ``customer_id``, its linked customer,
+    None without one); ``stages``: the stage list in use;
     ``as_of``: the day everything is counted up to; ``mapping``: each stage name of the cohort's rows with its
     meaning (:func:`analytics.metrics.funnel_stages.stage_mapping`: ``name``, ``key``, ``how``, ``rows`` = its
     leads); ``evidence``: per stage of the list, ``stage``, ``reached`` (leads that reached it, in any order),
@@ -148,62 +149,93 @@ def _named_leads(con: duckdb.DuckDBPyConnection, cohort: tuple[str, list],
     return named
 
 
-def _per_lead_sql(cohort: str) -> str:
-    """The query of one row per lead of ``cohort`` (a query of ``lead_stages`` rows), in lead order, each key's reach
-    as of a day (module docstring). Parameters after the cohort's: the distinct names (``from_column`` and ``stage``
-    lists) with their keys (a list), the values of each of :data:`GROUPINGS` (a list each), then the as-of day.
+def _reach_sql(cohort: tuple[str, list], names: Sequence[tuple[bool, str, str | None]],
+               values: Mapping[str, list] | None, as_of: tuple[date, bool], min_days: int) -> tuple[str, list]:
+    """The query (and its parameters) of one row per lead of ``cohort`` (a query of ``lead_stages`` rows), in no
+    particular order, every stage of :data:`~analytics.store.settings.FUNNEL_STAGES` reached or not by the day
+    ``as_of[0]`` (``as_of[1]``: the data goes on after it in its month), by the module docstring's rules;
+    ``names``: the distinct (``from_column``, ``stage``) with their key; ``values``: the values of each of
+    :data:`GROUPINGS` (None: no group column); ``min_days``: N.
 
-    Columns: the lead's ``lead_id``, ``created_date``, ``customer_id``, :data:`GROUPINGS` (each its value's place
-    in the list given, from 1; NULL: none), its customer's first and second purchase days by the as-of day
-    (``bought``, ``again``); per key k of :data:`CHAIN` and ``lost``,
-    ``k_reached`` (its rows' earliest known day on or before the as-of day, or none known) and ``k_day`` (that day,
-    NULL when not known or not reached); ``furthest``: the index in :data:`CHAIN` of the furthest key reached by
-    rows other than a stage-change log's (-1: none), which implies the pipeline stages before it."""
+    Columns: ``lead_id``, ``created_date``, ``customer_id``, :data:`GROUPINGS` (each its value's place in its list,
+    from 1; NULL: none), ``lost``; per stage k ``k_reached`` and ``k_day`` (NULL when not known or not reached); per
+    pipeline stage ``k_implied`` (reached only by a later stage); ``by_close`` (first purchase by the lead's close,
+    not a purchase of its customer)."""
     keys = (*CHAIN, LOST)
-    codes = ", ".join(f"list_position(?, {g}) as {g}" for g in GROUPINGS)
     bit = "case m.key " + " ".join(f"when '{k}' then {1 << i}" for i, k in enumerate(keys)) + " else 0 end"
     firsts = ", ".join(f"min(stage_date) filter (where bit = {1 << i}) as {k}_first" for i, k in enumerate(keys))
-    reached = {k: f"(has & {1 << i} <> 0 and ({k}_first is null or {k}_first <= as_of))" for i, k in enumerate(keys)}
-    reach = ", ".join(f"{reached[k]} as {k}_reached, case when {k}_first <= as_of then {k}_first end as {k}_day"
-                      for k in keys)
-    says = ", ".join(f"case when {reached[k]} and says & {1 << i} <> 0 then {i} else -1 end"
-                     for i, k in enumerate(CHAIN))
-    attributes = ("lead_id, created_date, customer_id, region, source, sales_rep, first_purchase_day, "
-                  "second_purchase_day")
-    # (a lead's attributes are on each of its rows: grouped by, not aggregated; a row's key as one bit, so that
-    # which keys a lead has, and which it has from rows other than a log's, are two aggregates)
-    return (f"with rows as (select r.*, {bit} as bit, not r.from_column and r.stage_date is not null as log "
-            f"from ({cohort}) r left join (select unnest(?::boolean[]) as from_column, unnest(?::varchar[]) as stage, "
-            "unnest(?::varchar[]) as key) m using (from_column, stage)), "
-            f"lead as (select {attributes}, bit_or(bit) as has, bit_or(case when log then 0 else bit end) as says, "
-            f"{firsts} from rows group by {attributes}) "
-            f"select lead_id, created_date, customer_id, {codes}, "
-            "case when first_purchase_day <= as_of then first_purchase_day end as bought, "
-            f"case when second_purchase_day <= as_of then second_purchase_day end as again, {reach}, "
-            f"greatest({says}) as furthest from lead cross join (select ?::date as as_of) a order by lead_id")
+    later = ", ".join(f"k.{k}_first" for k in keys[1:])
+    raw = {k: f"(has & {1 << i} <> 0 and ({k}_first is null or {k}_first <= as_of))" for i, k in enumerate(keys)}
+    reach = ", ".join(f"{raw[k]} as {k}_raw, case when {k}_first <= as_of then {k}_first end as {k}_d" for k in keys)
+    says = ", ".join(f"case when {raw[k]} and says & {1 << i} <> 0 then {i} else -1 end" for i, k in enumerate(CHAIN))
+    pipeline = ", ".join(f"{k}_raw or furthest > {i} as {k}_reached, {k}_d as {k}_day, "
+                         f"not {k}_raw and furthest > {i} as {k}_implied" for i, k in enumerate(PIPELINE_STAGES))
+    codes = "".join(f"list_position(?, {g}) as {g}, " for g in GROUPINGS) if values is not None else ""
+    attributes = ", ".join(f"a.{c}" for c in ("lead_id", "created_date", "customer_id", *GROUPINGS,
+                                              "first_purchase_day", "second_purchase_day"))
+    months = months_until(*as_of)
+    # (a row's key as one bit, so that which keys a lead has, and which it has from rows other than a log's, are
+    # two aggregates; a lead's attributes, on each of its rows, read from its one row of the created date (the
+    # mart's ``potential`` row from a column: every lead has exactly one, with the created date, a known day),
+    # not aggregated: strings cost; that row means potential on that day whatever the map, so only the other
+    # rows, a third fewer, are keyed and aggregated; the loyal
+    # day: the first month whose 12 months hold N purchase days, as
+    # :func:`analytics.metrics.funnel_lifecycle.loyal_days` reads it, read only for the customers who can be: N
+    # purchase days by the as-of day need a second purchase by then, or with N = 1 a first)
+    loyal = ("select customer_id, min(month) as month from (select customer_id, month, sum(purchase_days) over "
+             "(partition by customer_id order by year(month) * 12 + month(month) range between 11 preceding and "
+             f"current row) as year_days from ({months.sql}) m semi join (select customer_id from reached "
+             "where again is not null or n = 1 and bought is not null) r using (customer_id) "
+             "where purchase_days > 0) y, cut where year_days >= n group by customer_id")
+    sql = ("with cut as (select ?::date as as_of, ?::integer as n), "
+           f"rows as (select r.lead_id, r.stage_date, {bit} as bit, "
+           "not r.from_column and r.stage_date is not null as log "
+           f"from ({cohort[0]}) r left join (select unnest(?::boolean[]) as from_column, "
+           "unnest(?::varchar[]) as stage, unnest(?::varchar[]) as key) m using (from_column, stage) "
+           "where not (r.from_column and r.stage = 'potential')), "
+           "keyed as (select lead_id, bit_or(bit) as has, bit_or(case when log then 0 else bit end) as says, "
+           f"{firsts} from rows group by lead_id), "
+           f"lead as (select {attributes}, coalesce(k.has, 0) | 1 as has, coalesce(k.says, 0) | 1 as says, "
+           f"least(a.created_date, k.potential_first) as potential_first, {later} "
+           f"from ({cohort[0]}) a left join keyed k using (lead_id) where a.from_column and a.stage = 'potential'), "
+           "reached as (select *, case when first_purchase_day <= as_of then first_purchase_day end as bought, "
+           f"case when second_purchase_day <= as_of then second_purchase_day end as again, {reach}, "
+           f"greatest({says}) as furthest from lead, cut), "
+           f"loyal as ({loyal}) "
+           f"select lead_id, created_date, customer_id, {codes}lost_raw as lost, {pipeline}, "
+           "bought is not null or first_purchase_raw as first_purchase_reached, "
+           "coalesce(bought, first_purchase_d) as first_purchase_day, "
+           "bought is null and first_purchase_raw as by_close, "
+           "again is not null as repeat_purchase_reached, again as repeat_purchase_day, "
+           "l.month is not null as loyal_reached, "
+           "case when l.month is not null then least(last_day(l.month), as_of) end as loyal_day "
+           "from reached left join loyal l using (customer_id)")
+    params = [as_of[0], min_days, *cohort[1], [c for c, _, _ in names], [n for _, n, _ in names],
+              [k for _, _, k in names], *cohort[1], *months.params, *(values.values() if values is not None else ())]
+    return sql, params
 
 
-def _loyal(con: duckdb.DuckDBPyConnection, scope: Scope, created: tuple[date, date], as_of: date,
-           customer: pd.Series, min_days: int) -> np.ndarray:
-    """Per lead: its linked customer's loyal day by ``as_of`` (NaT: not loyal, or no customer)."""
-    months = lead_customer_months(scope, (as_of, churn.goes_on(con, as_of)), created)
-    rows = con.execute(f"select customer_id, month, purchase_days from ({months.sql}) m where purchase_days > 0 "
-                       "order by customer_id, month", months.params).df()
-    row, ids = pd.factorize(rows["customer_id"])  # (in order: the rows come by customer)
-    if not len(ids):
-        return np.full(len(customer), np.datetime64("NaT"), dtype="datetime64[ns]")
-    loyal = loyal_days(row, pd.to_datetime(rows["month"]).to_numpy("datetime64[M]"),
-                        rows["purchase_days"].to_numpy(dtype=np.int64), len(ids), min_days,
-                        np.datetime64(as_of, "D"))
-    where = pd.Index(ids, dtype=object).get_indexer(customer.to_numpy(dtype=object))
-    return np.where(where >= 0, loyal[where], np.datetime64("NaT")).astype("datetime64[ns]")
+def _cohort(scope: Scope, created: tuple[date, date], sources: Sequence[str]) -> tuple[str, list]:
+    """The ``lead_stages`` rows of the leads in ``scope`` created from ``created[0]`` to ``created[1]`` (both
+    included), of ``sources`` only when given."""
+    who = leads(scope)
+    only = " and list_contains(?, source)" if sources else ""
+    return (f"select {_COLUMNS} from ({who.sql}) w where created_date >= ? and created_date <= ?{only}",
+            [*who.params, *created, *([list(sources)] if sources else [])])
+
+
+def _keyed(names: Sequence[tuple[bool, str, int]], stage_map: Mapping[str, str]) -> list[tuple[bool, str, str]]:
+    """Each distinct (``from_column``, ``stage``, rows) of a cohort with its key (:func:`_name_keys`)."""
+    return [(c, n, k) for (c, n, _), k in zip(names, _name_keys([(c, n) for c, n, _ in names], stage_map),
+                                               strict=True)]
 
 
 def leads_reach(con: duckdb.DuckDBPyConnection, scope: Scope, *, stages: Sequence[str] | None = None,
                 stage_map: Mapping[str, str] | None = None, loyal_min: int = DEFAULT_MIN_DAYS,
-                as_of: date | None = None) -> LeadsReach:
-    """The reach table of the leads in ``scope`` created from the period's start to its last day or ``as_of`` when
-    earlier, every stage counted as of ``as_of`` (default: A, :func:`data_end`), by the module docstring's rules.
+                as_of: date | None = None, sources: Sequence[str] = ()) -> LeadsReach:
+    """The reach table of the leads in ``scope`` (of ``sources`` only, when given) created from the period's start
+    to its last day or ``as_of`` when earlier, every stage counted as of ``as_of`` (default: A, :func:`data_end`),
+    by the module docstring's rules.
 
     Parameters
     ----------
@@ -217,6 +249,8 @@ def leads_reach(con: duckdb.DuckDBPyConnection, scope: Scope, *, stages: Sequenc
         N, the purchase days in 12 months that make a customer loyal (at least 1).
     as_of
         The day everything is counted up to.
+    sources
+        Keep only the leads of these sources (a lead's ``source``): the cohort, the mapping and the evidence too.
 
     Returns
     -------
@@ -232,9 +266,7 @@ def leads_reach(con: duckdb.DuckDBPyConnection, scope: Scope, *, stages: Sequenc
     min_days = min_days_of(loyal_min)
     as_of = as_of or data_end(con) or scope.end_exclusive - timedelta(days=1)
     created = (scope.start, min(scope.end_exclusive - timedelta(days=1), as_of))
-    who = leads(scope)
-    cohort = (f"select {_COLUMNS} from ({who.sql}) w where created_date >= ? and created_date <= ?",
-              [*who.params, *created])
+    cohort = _cohort(scope, created, sources)
     # one pass over the cohort's rows: its distinct names (each mapped once, then keyed in SQL) with their rows
     # (a lead's rows have distinct (from_column, stage): :func:`_named_leads`), and its groups' values
     groups = con.execute(f"select from_column, stage, {', '.join(GROUPINGS)}, count(*) as n from ({cohort[0]}) c "
@@ -243,46 +275,48 @@ def leads_reach(con: duckdb.DuckDBPyConnection, scope: Scope, *, stages: Sequenc
     distinct = [(r[0], r[1], r[-1]) for r in groups if r[1] is not None]
     values = {g: [r[2 + i] for r in groups if r[1] is None and r[2 + i] is not None]
               for i, g in enumerate(GROUPINGS)}
-    lead = con.execute(_per_lead_sql(cohort[0]),
-                       [*cohort[1], [c for c, _, _ in distinct], [n for _, n, _ in distinct],
-                        _name_keys([(c, n) for c, n, _ in distinct], saved), *values.values(), as_of]).df()
+    lead = con.execute(*_reach_sql(cohort, _keyed(distinct, saved), values, (as_of, churn.goes_on(con, as_of)),
+                                   min_days)).df()
     named = _named_leads(con, cohort, distinct)
-    n = len(lead)
-
-    def day(column: str) -> np.ndarray:
-        return pd.to_datetime(lead[column]).to_numpy("datetime64[ns]")
-
-    reach = pd.DataFrame({"member_id": lead["lead_id"].to_numpy(dtype=object), "entered": day("created_date")})
+    reach = pd.DataFrame({"member_id": lead["lead_id"], "entered": pd.to_datetime(lead["created_date"]),
+                          "customer_id": lead["customer_id"].astype(object).where(lead["customer_id"].notna(), None)})
     for column, known in values.items():  # (codes, not text: each value made once)
         where = lead[column].to_numpy(dtype=np.float64, na_value=0).astype(np.int64)
         reach[column] = pd.Series(np.asarray([None, *known], dtype=object)[where], dtype=object)
-    reach["outcome"] = pd.Series(np.where(lead[f"{LOST}_reached"].to_numpy(dtype=bool), LOST, None), dtype=object)
-    furthest, evidence = lead["furthest"].to_numpy(), {}
-    for k in PIPELINE_STAGES:
-        reached = lead[f"{k}_reached"].to_numpy(dtype=bool)
-        implied = ~reached & (furthest > CHAIN.index(k))
-        reach[f"{k}_reached"], reach[f"{k}_day"] = reached | implied, day(f"{k}_day")
-        evidence[k] = (int(implied.sum()), 0)
-    bought, won = day("bought"), lead["first_purchase_reached"].to_numpy(dtype=bool)
-    by_close = won & np.isnat(bought)
-    reach["first_purchase_reached"] = ~np.isnat(bought) | won
-    reach["first_purchase_day"] = np.where(by_close, day("first_purchase_day"), bought)
-    reach["repeat_purchase_day"] = day("again")
-    reach["repeat_purchase_reached"] = reach["repeat_purchase_day"].notna()
-    reach["loyal_day"] = _loyal(con, scope, created, as_of, lead["customer_id"], min_days) if n else \
-        np.zeros(0, dtype="datetime64[ns]")
-    reach["loyal_reached"] = reach["loyal_day"].notna()
-    evidence["first_purchase"] = (0, int(by_close.sum()))
-    reach = reach[["member_id", "entered", *GROUPINGS, "outcome",
-                   *(f"{k}_{c}" for k in FUNNEL_STAGES for c in ("reached", "day"))]]
+    reach["outcome"] = pd.Series(np.where(lead["lost"].to_numpy(dtype=bool), LOST, None), dtype=object)
+    for k in FUNNEL_STAGES:
+        reach[f"{k}_reached"] = lead[f"{k}_reached"].to_numpy(dtype=bool)
+        reach[f"{k}_day"] = pd.to_datetime(lead[f"{k}_day"]).to_numpy("datetime64[ns]")
+    evidence = {k: (int(lead[f"{k}_implied"].sum()), 0) for k in PIPELINE_STAGES}
+    evidence["first_purchase"] = (0, int(lead["by_close"].sum()))
 
     mapping = stage_mapping(named, saved).assign(rows=lambda m: m["name"].map(named).astype("int64"))
     mapping = mapping.sort_values(["rows", "name"], ascending=[False, True], ignore_index=True)
     table = pd.DataFrame([(k, int(reach[f"{k}_reached"].sum()), int(reach[f"{k}_day"].notna().sum()),
                            *evidence.get(k, (0, 0))) for k in stages],
                          columns=["stage", "reached", "day_known", "implied", "by_close"])
+    has_proposal = bool((lead["proposal_reached"] & ~lead["proposal_implied"]).any())
     return LeadsReach(reach=reach, stages=stages, as_of=as_of, mapping=mapping, evidence=table,
-                      has_proposal=bool(lead["proposal_reached"].any()))
+                      has_proposal=has_proposal)
+
+
+def comparison_counts(con: duckdb.DuckDBPyConnection, scope: Scope, stages: Sequence[str],
+                      stage_map: Mapping[str, str], *, order: str, min_days: int, as_of: date,
+                      sources: Sequence[str] = ()) -> pd.DataFrame:
+    """The stage counts (:func:`analytics.metrics.funnel.stage_counts` under ``order``) of the leads in ``scope``
+    (of ``sources`` only, when given) created in its period by ``as_of``, counted as of ``as_of``, as
+    :func:`leads_reach` counts them, but aggregated in the database: per combination of stages reached, its
+    leads (at most 2 to the number of stages), never one row per lead."""
+    created = (scope.start, min(scope.end_exclusive - timedelta(days=1), as_of))
+    cohort = _cohort(scope, created, sources)
+    names = con.execute(f"select from_column, stage, count(*) from ({cohort[0]}) c group by all",
+                        cohort[1]).fetchall()
+    sql, params = _reach_sql(cohort, _keyed(names, stage_map), None, (as_of, churn.goes_on(con, as_of)), min_days)
+    flags = [f"{k}_reached" for k in stages]
+    combos = con.execute(f"select {', '.join(flags)}, count(*) as n from ({sql}) r group by all", params).df()
+    repeat = combos["n"].to_numpy(dtype=np.int64)
+    reach = pd.DataFrame({f: np.repeat(combos[f].to_numpy(dtype=bool), repeat) for f in flags})
+    return stage_counts(reach, stages, order)
 
 
 @dataclass(frozen=True)
@@ -322,7 +356,8 @@ class Leads:
 
 def leads_funnel(con: duckdb.DuckDBPyConnection, scope: Scope, *, order: str = "strict",
                  loyal_min: int = DEFAULT_MIN_DAYS, stuck_days: Mapping[str, float] | None = None,
-                 stages: Sequence[str] | None = None, stage_map: Mapping[str, str] | None = None) -> Leads:
+                 stages: Sequence[str] | None = None, stage_map: Mapping[str, str] | None = None,
+                 sources: Sequence[str] = ()) -> Leads:
     """The leads funnel of ``scope`` (module docstring).
 
     Parameters
@@ -340,6 +375,8 @@ def leads_funnel(con: duckdb.DuckDBPyConnection, scope: Scope, *, order: str = "
         90th percentile).
     stages, stage_map
         The stage list and the stage names' map (default: the settings ``funnel_stages``, ``funnel_stage_map``).
+    sources
+        Keep only the leads of these sources (both periods; the mapping and the evidence too).
 
     Raises
     ------
@@ -350,13 +387,13 @@ def leads_funnel(con: duckdb.DuckDBPyConnection, scope: Scope, *, order: str = "
     stages, saved = definitions(con, stages, stage_map)
     end = data_end(con)
     as_of = end or scope.end_exclusive - timedelta(days=1)
-    now = leads_reach(con, scope, stages=stages, stage_map=saved, loyal_min=loyal_min, as_of=as_of)
+    now = leads_reach(con, scope, stages=stages, stage_map=saved, loyal_min=loyal_min, as_of=as_of, sources=sources)
     figures = funnel(now.reach, stages, as_of, order=order, groupings=GROUPINGS, stuck_days=stuck_days)
     back = comparison_as_of(scope, as_of) if end is not None else None
     comparison, counts = scope.comparison(), None
     if comparison is not None:
-        then = leads_reach(con, comparison, stages=stages, stage_map=saved, loyal_min=loyal_min,
-                           as_of=back).reach if back else now.reach.iloc[:0]
-        counts = stage_counts(then, stages, order)
+        counts = comparison_counts(con, comparison, stages, saved, order=order, min_days=min_days_of(loyal_min),
+                                   as_of=back, sources=sources) if back else \
+            stage_counts(now.reach.iloc[:0], stages, order)
     return Leads(funnel=figures, now=now, comparison=counts, comparison_as_of=back,
                  min_days=min_days_of(loyal_min), data_end=end)

@@ -251,16 +251,15 @@ def leak_parts(leak: Leak | None) -> dict[str, Any] | None:
 
 
 def leads_facts(facts: LeadsFacts | None) -> dict[str, Any] | None:
-    """What the leads funnel states about its cohort (None for the lifecycle funnel): the cohort (every source),
-    the stage names' mapping (name, key, how, leads), the unmapped names with their leads, per stage the leads
-    that reached it, on a known day, implied by a later stage and counted at the first purchase by their close,
-    the suggested stage list, and whose leads the mapping and the evidence count (``"all"`` sources under a
-    source filter)."""
+    """What the leads funnel states about its cohort (None for the lifecycle funnel): the cohort (of the sources
+    kept), the stage names' mapping (name, key, how, leads), the unmapped names with their leads, per stage the
+    leads that reached it, on a known day, implied by a later stage and counted at the first purchase by their
+    close, and the suggested stage list."""
     if facts is None:
         return None
     return {"cohort": facts.cohort, "mapping": facts.mapping, "unmapped": facts.unmapped,
             "unmapped_leads": facts.unmapped_leads, "evidence": facts.evidence, "implied": facts.implied,
-            "suggested": list(facts.suggested), "evidence_sources": facts.evidence_sources}
+            "suggested": list(facts.suggested)}
 
 
 def report(view: FunnelView) -> dict[str, Any]:
@@ -308,8 +307,7 @@ def leads_lines(facts: dict[str, Any] | None, names: dict[str, str]) -> list[str
     """The leads funnel's cohort, mapping, unmapped names and implied stages as lines (none for the lifecycle)."""
     if facts is None:
         return []
-    every = " (every source)" if facts["evidence_sources"] == "all" else ""
-    lines = [f"cohort: {facts['cohort']:,} leads created in the period{every}"]
+    lines = [f"cohort: {facts['cohort']:,} leads created in the period"]
     names = {k: BY_KEY[k].en for k in BY_KEY} | names
     mapped = [f"'{r['name']}' → {names.get(r['key'], r['key'])} ({r['how']}, {r['rows']:,})"
               for r in facts["mapping"] if r["key"] is not None]

@@ -1,12 +1,12 @@
 """The funnel page's two producers' shared parts that are not the lifecycle funnel's alone: the leads funnel's
 figures for the page (:func:`leads_parts`: :func:`analytics.metrics.funnel_leads.leads_funnel` with what the page
 states about the leads: the stage list, the name → stage mapping, the unmapped names, the implied stages, the
-cohort) and the ``source`` option (:func:`only_sources`, :func:`restricted`): keep only the members of the given
-sources (a lead's ``source``, a customer's acquisition channel) and count the funnel again over them.
+cohort) and the ``source`` option (:func:`sources_of`).
 
-The source filter is applied to the cohort's reach table, after the gate: the engine's figures and the comparison
-period's counts are those of the kept members. The mapping and the stage evidence (:class:`LeadsFacts`) stay the
-whole cohort's (every source), and the view says so (``evidence_sources``).
+The source filter: the leads funnel keeps the leads of the given sources (a lead's ``source``) in its cohort
+query, after the gate, so every figure, the comparison period's counts, the mapping and the stage evidence are
+those of the kept leads; the lifecycle funnel keeps the customers of those acquisition channels in its reach table
+(:func:`only_sources`, :func:`restricted`) and counts the funnel again over them.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pandas as pd
 
 from analytics.errors import OptionError
 from analytics.metrics.funnel import Funnel, funnel, stage_counts
-from analytics.metrics.funnel_leads import GROUPINGS, definitions, leads_funnel, leads_reach
-from analytics.scope import Scope, leads
+from analytics.metrics.funnel_leads import definitions, leads_funnel
+from analytics.scope import Scope
 
 #: Separates the sources of the ``source`` option's text.
 SEPARATOR = ","
@@ -33,16 +33,13 @@ class LeadsFacts:
     ``name``, ``key`` (None: unmapped), ``how`` (``"saved"``, ``"synonym"``, None), ``rows`` = its leads),
     ``unmapped`` (``name``, ``rows``: the names nothing maps, counted nowhere), ``evidence`` (per stage of the
     list: ``stage``, ``reached``, ``day_known``, ``implied``, ``by_close``), ``suggested`` (the stage list the
-    settings suggest), ``cohort`` (the leads created in the period, every source) and ``evidence_sources``
-    (``"all"``: the mapping and the evidence are the whole cohort's although a source filter is set; else
-    ``"shown"``)."""
+    settings suggest) and ``cohort`` (the leads created in the period, of the sources kept)."""
 
     mapping: pd.DataFrame
     unmapped: pd.DataFrame
     evidence: pd.DataFrame
     suggested: tuple[str, ...]
     cohort: int
-    evidence_sources: str
 
     @property
     def implied(self) -> dict[str, int]:
@@ -84,15 +81,6 @@ def restricted(reach: pd.DataFrame, then: pd.DataFrame | None, stages: Sequence[
     return figures, counts
 
 
-def _customers(con: duckdb.DuckDBPyConnection, scope: Scope, ids: list[str]) -> pd.Series:
-    """Each of the leads ``ids``'s linked customer (None: none), through the gate."""
-    who = leads(scope)
-    rows = con.execute(f"select lead_id, max(customer_id) as customer_id from ({who.sql}) w "
-                       "where list_contains(?, lead_id) group by lead_id", [*who.params, ids]).df()
-    found = dict(zip(rows["lead_id"], rows["customer_id"], strict=True))
-    return pd.Series([found.get(i) if isinstance(found.get(i), str) else None for i in ids], dtype=object)
-
-
 def leads_parts(con: duckdb.DuckDBPyConnection, scope: Scope, *, order: str, loyal_min: int,
                 stuck_days: int | None, sources: Sequence[str]
                 ) -> tuple[Funnel, pd.DataFrame | None, date | None, date | None, int, LeadsFacts]:
@@ -102,17 +90,10 @@ def leads_parts(con: duckdb.DuckDBPyConnection, scope: Scope, *, order: str, loy
     ``stuck_days``: one threshold for every stage of the list but the last (None: each step's 90th percentile)."""
     stages = definitions(con, None, None)[0]
     thresholds = None if stuck_days is None else {k: float(stuck_days) for k in stages[:-1]}
-    got = leads_funnel(con, scope, order=order, loyal_min=loyal_min, stuck_days=thresholds, stages=stages)
-    figures, counts = got.funnel, got.comparison
-    if sources:
-        then = None
-        if counts is not None:
-            then = got.reach.iloc[:0] if got.comparison_as_of is None else leads_reach(
-                con, scope.comparison(), stages=stages, loyal_min=got.min_days, as_of=got.comparison_as_of).reach
-        figures, counts = restricted(got.reach, then, stages, got.funnel.as_of, order=order, groupings=GROUPINGS,
-                                     stuck_days=thresholds, sources=sources)
-    stuck = figures.stuck.assign(customer_id=_customers(con, scope, figures.stuck["member_id"].tolist()).to_numpy())
+    got = leads_funnel(con, scope, order=order, loyal_min=loyal_min, stuck_days=thresholds, stages=stages,
+                       sources=sources)
+    linked = pd.Series(got.reach["customer_id"].to_numpy(dtype=object), index=got.reach["member_id"].to_numpy())
+    stuck = got.funnel.stuck.assign(customer_id=linked.reindex(got.funnel.stuck["member_id"].to_numpy()).to_numpy())
     facts = LeadsFacts(mapping=got.now.mapping, unmapped=got.now.unmapped, evidence=got.now.evidence,
-                       suggested=got.now.suggested, cohort=got.now.cohort,
-                       evidence_sources="all" if sources else "shown")
-    return (replace(figures, stuck=stuck), counts, got.comparison_as_of, got.data_end, got.min_days, facts)
+                       suggested=got.now.suggested, cohort=got.now.cohort)
+    return (replace(got.funnel, stuck=stuck), got.comparison, got.comparison_as_of, got.data_end, got.min_days, facts)
