@@ -7,6 +7,7 @@ Used by ``tests/test_browser*.py`` (with the fixtures of ``tests/browser_fixture
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -149,16 +150,30 @@ def catalogue(lang: str) -> dict[str, str]:
     return messages
 
 
-def leaked_messages(text: str, lang: str) -> list[str]:
-    """What in ``text`` (a page's visible text in ``lang``) is a raw message key or a message of
-    the other language: keys with an underscore (``kpi_revenue``) and the other language's
-    plain messages (no placeholder, no markdown) that differ from their translation."""
+@functools.cache
+def _leak_candidates(lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The keys with an underscore of ``lang``'s catalogue, and the other language's plain
+    messages (no placeholder, no markdown) that differ from their translation: read once per
+    process, as a page's text is checked many times."""
     ours = catalogue(lang)
     other = catalogue("en" if lang == "zh" else "zh")
-    keys = [k for k in ours if "_" in k and re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])", text)]
-    foreign = [m for k, m in other.items()
-               if len(m) >= 4 and not re.search(r"[{}*\n`]", m) and m != ours.get(k) and m in text]
-    return keys + foreign
+    keys = tuple(k for k in ours if "_" in k)
+    foreign = tuple(m for k, m in other.items() if len(m) >= 4 and not re.search(r"[{}*\n`]", m) and m != ours.get(k))
+    return keys, foreign
+
+
+def leaked_messages(text: str, lang: str) -> list[str]:
+    """What in ``text`` (a page's visible text in ``lang``) is a raw message key or a message of
+    the other language: keys with an underscore (``kpi_revenue``) standing alone (not inside a
+    longer run of word characters and hyphens) and the other language's plain messages (no
+    placeholder, no markdown) that differ from their translation."""
+    keys, foreign = _leak_candidates(lang)
+    # a key of word characters and hyphens stands alone exactly when it is one of the text's
+    # longest runs of those: one scan of the text instead of a search per key
+    runs = set(re.findall(r"[\w-]+", text))
+    found = [k for k in keys if (k in runs if re.fullmatch(r"[\w-]+", k)
+                                 else re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])", text))]
+    return found + [m for m in foreign if m in text]
 
 
 # --------------------------------------------------------------------------- pages
