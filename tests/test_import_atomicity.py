@@ -34,9 +34,9 @@ class Interrupted(BaseException):
 def _fail_in_rebuild(monkeypatch: pytest.MonkeyPatch, seen: list[int]) -> Callable[..., Any] | None:
     real = marts.rebuild
 
-    def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
+    def rebuild(cur: duckdb.DuckDBPyConnection, changed: object = None) -> None:
         seen.append(cur.execute("select count(*) from transactions").fetchall()[0][0])
-        real(cur)                       # the summaries are replaced inside the transaction...
+        real(cur, changed)              # the summaries are replaced inside the transaction...
         raise Boom("disk full while rebuilding summaries")   # ...then it fails
 
     monkeypatch.setattr(marts, "rebuild", rebuild)

@@ -173,8 +173,8 @@ class Boom(Exception):
 def _fail_in_rebuild(monkeypatch: pytest.MonkeyPatch) -> None:
     real = marts.rebuild
 
-    def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
-        real(cur)
+    def rebuild(cur: duckdb.DuckDBPyConnection, changed: object = None) -> None:
+        real(cur, changed)
         raise Boom("disk full while rebuilding summaries")
 
     monkeypatch.setattr(marts, "rebuild", rebuild)

@@ -6,8 +6,8 @@ one SQL pass (:mod:`analytics.ingest.staging`), validates every row
 with the database (:mod:`analytics.ingest.identity`), writing nothing: its
 :class:`ImportReport` (:mod:`analytics.ingest.report`) is the validation report shown before
 anything is committed. ``commit_import`` then writes the new rows, the ledger entry and the
-rejected rows, rebuilds the derived tables and raises the data version, all in one
-transaction. ``undo_import`` takes one import's rows out again.
+rejected rows, rebuilds the derived tables that read what it wrote and raises the data
+version, all in one transaction. ``undo_import`` takes one import's rows out again.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from analytics.store import audits, marts
 from analytics.store.connection import bump_data_version, write_transaction
 
 __all__ = ["DATE_ORDERS", "SCALES", "PreparedImport", "Progress", "commit_import", "import_file", "prepare",
-           "undo_import"]
+           "undo_import", "written_tables"]
 
 Progress = Callable[[str, float], None]
 DATE_ORDERS = ("dmy", "mdy")
@@ -289,7 +289,7 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
         if imported or replaced:
             # nothing new leaves the data (and so the derived tables) as they were
             progress("rebuilding summaries", 0.8)
-            marts.rebuild(cur)
+            marts.rebuild(cur, changed=written_tables(kind))
             bump_data_version(cur)
     report.import_id = import_id
     report.status = "committed" if imported else "nothing new"
@@ -306,6 +306,16 @@ def commit_import(prepared: PreparedImport, *, imported_by: str, save_as: str | 
                             "`python -m analytics check`")
     progress("done", 1.0)
     return report
+
+
+def written_tables(kind: str) -> frozenset[str]:
+    """The tables an import or an undo of ``kind`` may write (beside ``meta`` and ``saved_mappings``): the
+    kind's own, its held versions (:mod:`analytics.ingest.claims`), the ledger; for a sales file also what its
+    lines say about their customers (:mod:`analytics.ingest.attributes`) and the order lines it replaced
+    (:mod:`analytics.ingest.orders`). The marts that read none of them keep their rows
+    (:func:`analytics.store.marts.rebuild`)."""
+    sales = {"customer_attributes", "transactions_replaced"} if kind == "transactions" else set()
+    return frozenset({kind, f"{kind}_held", "imports", "import_rejects", "import_claims", *sales})
 
 
 def _in_file_conflicts(cur: duckdb.DuckDBPyConnection, staged: str) -> int:
@@ -356,6 +366,6 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int, *, undone_by: st
         effect = take_out(cur, kind, import_id)
         cur.execute("update imports set status = 'undone', undone_at = ?, undone_by = ? "
                     "where import_id = ?", [datetime.now(), undone_by, import_id])
-        marts.rebuild(cur)
+        marts.rebuild(cur, changed=written_tables(kind))
         bump_data_version(cur)
     return effect.removed

@@ -7,12 +7,19 @@ model whose name starts with ``_`` is a temporary step, dropped once the others 
 database records which models built its tables (``meta.marts_version``, :func:`models_version`), so a
 release that changes a model rebuilds them when it first opens the database.
 
+**What an import rebuilds**: what each model reads comes from its SQL (:func:`inputs`: the tables
+and models it names after ``from`` and ``join``, :mod:`analytics.store.lineage`), so an import or
+undo rebuilds only the marts that read a table it wrote, directly or through another mart
+(:func:`rebuild` with ``changed``, :func:`downstream`): a leads file rebuilds the leads' marts,
+not the customers' months; the others hold the same rows already.
+
 **Summaries** (:data:`SUMMARIES`: the churn page's counts, the tiers page's margins and numbered months,
 the customers' purchase months for churn per tier) cost seconds
 at 10M rows, more than an import can spare, so they are built after the import commits
 (:func:`summarize`: the command line does it at once, the app in the background), each build
 stamped with the marts' generation it summarises (``meta.marts_generation`` goes up with every
-rebuild of the marts). Until a build for the current generation has committed
+rebuild that changes what a summary reads: not with an import of feedback or leads, which no
+summary reads). Until a build for the current generation has committed
 (:func:`summaries_ready`), pages compute the same figures from the marts.
 """
 
@@ -20,10 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 
+from analytics.store.lineage import relations
 from analytics.store.migrations import behind
 
 MARTS_DIR = Path(__file__).resolve().parent / "sql" / "marts"
@@ -63,13 +72,56 @@ def _meta(cur: duckdb.DuckDBPyConnection, key: str) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
-def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild every mart from the fact tables (inside the caller's transaction); the summaries
-    are then stale until :func:`summarize` runs."""
-    _build(cur, MARTS)
-    cur.execute("insert or replace into meta values ('marts_version', ?)", [models_version()])
-    cur.execute("insert or replace into meta values ('marts_generation', ?)",
-                [(_meta(cur, "marts_generation") or 0) + 1])
+def inputs(name: str) -> frozenset[str]:
+    """The tables and models the model ``name`` reads, from its SQL (:func:`analytics.store.lineage.relations`)."""
+    return relations(model_sql(name))
+
+
+def downstream(changed: Iterable[str]) -> tuple[str, ...]:
+    """The models (marts, then summaries, in build order) that read a table of ``changed``, directly or
+    through other models: those whose rows a change to those tables can change."""
+    dirty, found = set(changed), []
+    for name in MARTS + SUMMARIES:  # build order: a model's inputs come before it
+        if inputs(name) & dirty:
+            dirty.add(name)
+            found.append(name)
+    return tuple(found)
+
+
+def rebuild(cur: duckdb.DuckDBPyConnection, changed: Iterable[str] | None = None) -> tuple[str, ...]:
+    """Rebuild the marts (inside the caller's transaction) and return their names.
+
+    Parameters
+    ----------
+    cur
+        A cursor in the caller's write transaction.
+    changed
+        The tables an import or undo wrote: only the marts that read them (:func:`downstream`) are
+        rebuilt, the others hold the same rows already. None (or marts missing or built by other
+        models: :func:`models_version`): every mart.
+
+    The summaries go stale (:func:`summaries_ready`, until :func:`summarize` runs) only when one of
+    them reads what changed: ``meta.marts_generation`` goes up then and only then.
+    """
+    if changed is not None and _built(cur):
+        stale = downstream(changed)
+        rebuilt = tuple(m for m in MARTS if m in stale)
+        summaries_stale = any(s in stale for s in SUMMARIES)
+    else:
+        rebuilt, summaries_stale = MARTS, True
+        cur.execute("insert or replace into meta values ('marts_version', ?)", [models_version()])
+    _build(cur, rebuilt)
+    if summaries_stale:
+        cur.execute("insert or replace into meta values ('marts_generation', ?)",
+                    [(_meta(cur, "marts_generation") or 0) + 1])
+    return rebuilt
+
+
+def _built(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every mart is there, built by the current models."""
+    have = {r[0] for r in cur.execute(
+        "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+    return {m for m in MARTS if not m.startswith("_")} <= have and _meta(cur, "marts_version") == models_version()
 
 
 def summaries_ready(con: duckdb.DuckDBPyConnection) -> bool:
@@ -113,10 +165,7 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     if behind(con):
         return
     cur = con.cursor()
-    have = {r[0] for r in cur.execute(
-        "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
-    built = cur.execute("select value from meta where key = 'marts_version'").fetchall()
-    if not {m for m in MARTS if not m.startswith("_")} <= have or built != [(models_version(),)]:
+    if not _built(cur):
         cur.execute("begin transaction")
         try:
             rebuild(cur)
