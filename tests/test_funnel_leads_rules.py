@@ -39,8 +39,8 @@ def con_fixture(world, tmp_path):
 
 
 def mart_rows(world: World) -> list[tuple]:
-    """``lead_stages`` as the raw files say it should be: each lead's evidence with its attributes and its
-    customer's first and second purchase days."""
+    """``lead_stages`` as the raw files say it should be: each lead's evidence with its attributes, and its
+    customer's first and second purchase days (``lead_purchases``)."""
     out = []
     for r in evidence(world.rows, world.attrs, {}).itertuples():
         a = world.attrs.loc[r.lead_id]
@@ -53,12 +53,16 @@ def mart_rows(world: World) -> list[tuple]:
 
 def stored_mart(con) -> list[tuple]:
     got = con.execute("select lead_id, stage, from_column, stage_date, created_date, customer_id, region, source, "
-                      "sales_rep, outcome, first_purchase_day, second_purchase_day from lead_stages").fetchall()
+                      "sales_rep, outcome, first_purchase_day, second_purchase_day from lead_stages "
+                      "left join lead_purchases using (customer_id)").fetchall()
     return sorted(got, key=repr)
 
 
 def test_the_mart_holds_each_leads_evidence_and_attributes(con, world):
     assert stored_mart(con) == mart_rows(world)
+    # every lead has one row of its created date, from a column (the leads funnel reads its attributes there)
+    assert con.execute("select lead_id from lead_stages group by lead_id having count(*) filter "
+                       "(where from_column and stage = 'potential') <> 1").fetchall() == []
     lead = {r[0]: r for r in stored_mart(con)}
     # the later log's row of XS2403008: its rep is the latest import's, its created date the earliest given
     assert lead["XS2403008"][4:9] == (date(2024, 3, 19), None, "华北", "转介绍", "王芳")

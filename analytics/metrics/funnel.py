@@ -283,18 +283,24 @@ def stuck_members(reach: pd.DataFrame, stages: Sequence[str], as_of: date, thres
     reached = _reached(reach, stages)
     furthest = np.where(reached.any(axis=1), len(stages) - 1 - np.argmax(reached[:, ::-1], axis=1), -1)
     limit = thresholds.set_index("stage")["threshold"]
-    parts = []
-    for i, k in enumerate(stages[:-1]):
-        days = (pd.Timestamp(as_of) - pd.to_datetime(reach[f"{k}_day"])).dt.days
-        keep = (furthest == i) & (reach["outcome"] != LOST).to_numpy() & (days > limit[k]).to_numpy()
-        if keep.any():
-            part = reach.loc[keep, ["member_id", f"{k}_day", "entered", *groups]].rename(columns={f"{k}_day": "day"})
-            parts.append(part.assign(stage=k, next_stage=stages[i + 1], days_in_stage=days[keep].astype(np.int64),
-                                     threshold=limit[k]))
-    if not parts:
+    day = np.full(len(reach), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for i, k in enumerate(stages[:-1]):  # (each member's furthest stage's day; none at the last stage)
+        at = furthest == i
+        day[at] = pd.to_datetime(reach[f"{k}_day"]).to_numpy("datetime64[ns]")[at]
+    known = ~np.isnat(day)
+    waited = np.zeros(len(reach), dtype=np.int64)
+    waited[known] = (np.datetime64(as_of, "ns") - day[known]) // np.timedelta64(1, "D")
+    threshold = np.r_[[limit[k] for k in stages[:-1]], np.nan][furthest]  # (-1, nothing reached: NaN)
+    keep = np.flatnonzero(known & (reach["outcome"] != LOST).to_numpy() & (waited > threshold))
+    if not len(keep):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    out = pd.concat(parts)[columns]
-    return out.sort_values(["days_in_stage", "member_id"], ascending=[False, True], ignore_index=True)
+    by_id = keep[reach["member_id"].iloc[keep].argsort(kind="stable").to_numpy()]
+    order = by_id[np.argsort(-waited[by_id], kind="stable")]  # longest in stage first, then by member
+    names = np.asarray(stages, dtype=object)
+    out = reach[["member_id", "entered", *groups]].iloc[order].reset_index(drop=True)
+    out = out.assign(stage=names[furthest[order]], next_stage=names[furthest[order] + 1], day=day[order],
+                     days_in_stage=waited[order], threshold=threshold[order])
+    return out[columns]
 
 
 @dataclass(frozen=True)
@@ -334,13 +340,13 @@ class Funnel:
 
 def funnel(reach: pd.DataFrame, stages: Sequence[str], as_of: date, *, order: str = "strict",
            groupings: Sequence[str] = GROUPINGS, stuck_days: Mapping[str, float] | None = None,
-           stuck_stages: Sequence[str] | None = None) -> Funnel:
+           stuck_stages: Sequence[str] | None = None, stuck_columns: Sequence[str] = ()) -> Funnel:
     """Every figure of the funnel of ``reach`` (a cohort's reach table, :func:`check_reach`) over ``stages`` as of
     ``as_of`` under ``order``, compared by each of ``groupings`` the table has; ``stuck_days``: stuck thresholds
     that override the default (:func:`stuck_thresholds`); ``stuck_stages``: the first stages of ``stages`` the
     stuck members are read over (default: all; the lifecycle funnel leaves out its last, "still active", a state
-    every member not lost is in). ``ValueError`` for a table, order or threshold that is not one (module
-    docstring)."""
+    every member not lost is in); ``stuck_columns``: further columns of ``reach`` the stuck members carry.
+    ``ValueError`` for a table, order or threshold that is not one (module docstring)."""
     stages = tuple(stages)
     check_reach(reach, stages)
     counts = stage_counts(reach, stages, order)
@@ -352,4 +358,5 @@ def funnel(reach: pd.DataFrame, stages: Sequence[str], as_of: date, *, order: st
                          f"not {list(progress)}")
     return Funnel(stages=stages, order=order, as_of=as_of, counts=counts, compare=compare,
                   leak=biggest_leak(counts, compare.get("region")), times=stage_times(reach, stages),
-                  thresholds=thresholds, stuck=stuck_members(reach, progress, as_of, thresholds, groupings))
+                  thresholds=thresholds,
+                  stuck=stuck_members(reach, progress, as_of, thresholds, (*groupings, *stuck_columns)))

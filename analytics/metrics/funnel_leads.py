@@ -59,8 +59,7 @@ COLUMN_KEYS: dict[str, str] = {"potential": "potential", "target": "target", "pr
                                "won": "first_purchase", "lost": LOST}
 #: The stages a lead's current stage implies the earlier ones of, in order.
 CHAIN: tuple[str, ...] = (*PIPELINE_STAGES, "first_purchase")
-_COLUMNS = ("lead_id, stage, from_column, stage_date, created_date, customer_id, region, source, sales_rep, "
-            "first_purchase_day, second_purchase_day")
+_COLUMNS = "lead_id, stage, from_column, stage_date, created_date, customer_id, region, source, sales_rep"
 
 
 def has_leads(con: duckdb.DuckDBPyConnection) -> bool:
@@ -124,11 +123,11 @@ def definitions(con: duckdb.DuckDBPyConnection, stages: Sequence[str] | None,
                                                                    else stage_map))
 
 
-def _name_keys(names: Sequence[tuple[bool, str]], stage_map: Mapping[str, str]) -> list[str | None]:
-    """What each distinct (``from_column``, ``stage``) of ``lead_stages`` means (module docstring): a stage key,
-    ``lost``, ``ignore`` or None (unmapped); one look-up per distinct name, never per row."""
-    return [COLUMN_KEYS[name] if column and name in COLUMN_KEYS else stage_key(name, stage_map)[0]
-            for column, name in names]
+def _keyed(names: Sequence[tuple[bool, str, int]], stage_map: Mapping[str, str]) -> list[tuple[bool, str, str]]:
+    """What each distinct (``from_column``, ``stage``, rows) of ``lead_stages`` means (module docstring): with a
+    stage key, ``lost``, ``ignore`` or None (unmapped); one look-up per distinct name, never per row."""
+    return [(column, name, COLUMN_KEYS[name] if column and name in COLUMN_KEYS else stage_key(name, stage_map)[0])
+            for column, name, _ in names]
 
 
 def _named_leads(con: duckdb.DuckDBPyConnection, cohort: tuple[str, list],
@@ -171,8 +170,7 @@ def _reach_sql(cohort: tuple[str, list], names: Sequence[tuple[bool, str, str | 
     pipeline = ", ".join(f"{k}_raw or furthest > {i} as {k}_reached, {k}_d as {k}_day, "
                          f"not {k}_raw and furthest > {i} as {k}_implied" for i, k in enumerate(PIPELINE_STAGES))
     codes = "".join(f"list_position(?, {g}) as {g}, " for g in GROUPINGS) if values is not None else ""
-    attributes = ", ".join(f"a.{c}" for c in ("lead_id", "created_date", "customer_id", *GROUPINGS,
-                                              "first_purchase_day", "second_purchase_day"))
+    attributes = ", ".join(f"a.{c}" for c in ("lead_id", "created_date", "customer_id", *GROUPINGS))
     months = months_until(*as_of)
     # (a row's key as one bit, so that which keys a lead has, and which it has from rows other than a log's, are
     # two aggregates; a lead's attributes, on each of its rows, read from its one row of the created date (the
@@ -195,9 +193,12 @@ def _reach_sql(cohort: tuple[str, list], names: Sequence[tuple[bool, str, str | 
            "where not (r.from_column and r.stage = 'potential')), "
            "keyed as (select lead_id, bit_or(bit) as has, bit_or(case when log then 0 else bit end) as says, "
            f"{firsts} from rows group by lead_id), "
-           f"lead as (select {attributes}, coalesce(k.has, 0) | 1 as has, coalesce(k.says, 0) | 1 as says, "
+           f"lead as (select {attributes}, p.first_purchase_day, p.second_purchase_day, "
+           "coalesce(k.has, 0) | 1 as has, coalesce(k.says, 0) | 1 as says, "
            f"least(a.created_date, k.potential_first) as potential_first, {later} "
-           f"from ({cohort[0]}) a left join keyed k using (lead_id) where a.from_column and a.stage = 'potential'), "
+           f"from ({cohort[0]}) a left join keyed k using (lead_id) "
+           "left join lead_purchases p on p.customer_id = a.customer_id "
+           "where a.from_column and a.stage = 'potential'), "
            "reached as (select *, case when first_purchase_day <= as_of then first_purchase_day end as bought, "
            f"case when second_purchase_day <= as_of then second_purchase_day end as again, {reach}, "
            f"greatest({says}) as furthest from lead, cut), "
@@ -222,12 +223,6 @@ def _cohort(scope: Scope, created: tuple[date, date], sources: Sequence[str]) ->
     only = " and list_contains(?, source)" if sources else ""
     return (f"select {_COLUMNS} from ({who.sql}) w where created_date >= ? and created_date <= ?{only}",
             [*who.params, *created, *([list(sources)] if sources else [])])
-
-
-def _keyed(names: Sequence[tuple[bool, str, int]], stage_map: Mapping[str, str]) -> list[tuple[bool, str, str]]:
-    """Each distinct (``from_column``, ``stage``, rows) of a cohort with its key (:func:`_name_keys`)."""
-    return [(c, n, k) for (c, n, _), k in zip(names, _name_keys([(c, n) for c, n, _ in names], stage_map),
-                                               strict=True)]
 
 
 def leads_reach(con: duckdb.DuckDBPyConnection, scope: Scope, *, stages: Sequence[str] | None = None,
@@ -388,7 +383,8 @@ def leads_funnel(con: duckdb.DuckDBPyConnection, scope: Scope, *, order: str = "
     end = data_end(con)
     as_of = end or scope.end_exclusive - timedelta(days=1)
     now = leads_reach(con, scope, stages=stages, stage_map=saved, loyal_min=loyal_min, as_of=as_of, sources=sources)
-    figures = funnel(now.reach, stages, as_of, order=order, groupings=GROUPINGS, stuck_days=stuck_days)
+    figures = funnel(now.reach, stages, as_of, order=order, groupings=GROUPINGS, stuck_days=stuck_days,
+                     stuck_columns=("customer_id",))
     back = comparison_as_of(scope, as_of) if end is not None else None
     comparison, counts = scope.comparison(), None
     if comparison is not None:

@@ -12,7 +12,7 @@ those of the kept leads; the lifecycle funnel keeps the customers of those acqui
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -92,8 +92,6 @@ def leads_parts(con: duckdb.DuckDBPyConnection, scope: Scope, *, order: str, loy
     thresholds = None if stuck_days is None else {k: float(stuck_days) for k in stages[:-1]}
     got = leads_funnel(con, scope, order=order, loyal_min=loyal_min, stuck_days=thresholds, stages=stages,
                        sources=sources)
-    linked = pd.Series(got.reach["customer_id"].to_numpy(dtype=object), index=got.reach["member_id"].to_numpy())
-    stuck = got.funnel.stuck.assign(customer_id=linked.reindex(got.funnel.stuck["member_id"].to_numpy()).to_numpy())
     facts = LeadsFacts(mapping=got.now.mapping, unmapped=got.now.unmapped, evidence=got.now.evidence,
                        suggested=got.now.suggested, cohort=got.now.cohort)
-    return (replace(got.funnel, stuck=stuck), got.comparison, got.comparison_as_of, got.data_end, got.min_days, facts)
+    return (got.funnel, got.comparison, got.comparison_as_of, got.data_end, got.min_days, facts)

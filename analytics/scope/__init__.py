@@ -393,4 +393,4 @@ def default_scope(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ..
 # The gate's parts in modules of their own (analytics/scope/*.py), read through the functions above and imported
 # from here like the rest of the gate.
 from analytics.scope.feedback import FEEDBACK_TABLES, customer_feedback  # noqa: E402, F401
-from analytics.scope.leads import lead_customer_months, leads  # noqa: E402, F401
+from analytics.scope.leads import leads  # noqa: E402, F401

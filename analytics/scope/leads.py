@@ -1,5 +1,4 @@
-"""The gate's leads part: the ``lead_stages`` mart's rows of the leads in scope, and the purchase months of the
-customers those leads are linked to.
+"""The gate's leads part: the ``lead_stages`` mart's rows of the leads in scope.
 
 Which leads a scope holds (docs/funnel-design.md, "The gate"):
 
@@ -19,9 +18,7 @@ the funnel shows only when its customer first bought, bought again and became lo
 
 from __future__ import annotations
 
-from datetime import date
-
-from analytics.scope import Rows, Scope, _in, _segment_test, _tier_test, months_until
+from analytics.scope import Rows, Scope, _in, _segment_test, _tier_test
 
 
 def leads(scope: Scope) -> Rows:
@@ -31,14 +28,3 @@ def leads(scope: Scope) -> Rows:
     where = [_in("l.region", scope.visible_regions(), params), _segment_test("l", scope, params),
              _tier_test("l.customer_id", scope, params)]
     return Rows(f"select l.* from lead_stages l where {' and '.join(where)}", tuple(params))
-
-
-def lead_customer_months(scope: Scope, as_of: tuple[date, bool], created: tuple[date, date]) -> Rows:
-    """The purchase months (``customer_month``'s columns, up to the day ``as_of[0]``:
-    :func:`analytics.scope.months_until` with ``as_of[1]``, whether the data goes on after it in its month) of the
-    customers linked to the leads in ``scope`` created from ``created[0]`` to ``created[1]`` (both included)."""
-    rows, who = months_until(*as_of), leads(scope)
-    return Rows(f"select m.* from ({rows.sql}) m semi join (select customer_id from ({who.sql}) w "
-                "where w.customer_id is not null and w.created_date >= ? and w.created_date <= ?) c "
-                "using (customer_id)",
-                (*rows.params, *who.params, *created))

@@ -39,7 +39,7 @@ MARTS_DIR = Path(__file__).resolve().parent / "sql" / "marts"
 
 #: Build order; the table name is the file name.
 MARTS: tuple[str, ...] = ("customer_month", "customer_attribute_values", "customer_summary", "sales_month",
-                          "feedback_month", "survey_followups", "complaints", "lead_stages")
+                          "feedback_month", "survey_followups", "complaints", "lead_stages", "lead_purchases")
 #: The summaries built after an import commits, in build order (:func:`summarize`).
 SUMMARIES: tuple[str, ...] = ("customer_numbers", "_churn_rows", "churn_month", "churn_gaps", "churn_returns",
                               "churn_rows", "cohort_month", "margin_month", "customer_month_numbered")

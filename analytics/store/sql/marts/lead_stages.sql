@@ -9,21 +9,17 @@
 -- when the lead was created); customer_id, region, source, sales_rep, outcome (and the date columns
 -- above): each the value of the lead's latest row that gives one: the latest import, then the latest
 -- stage date (a stage-change log may list its rows newest first), then the last line; so a log that
--- names the customer only on its won row links the lead.
--- first_purchase_day, second_purchase_day: the linked customer's first and second purchase days
--- (customer_month: the first month's first_day; its second_day, else the next month's first_day;
--- NULL: no purchase, or no customer). The loyal day depends on the loyalty threshold N and is read
--- at query time (analytics/metrics/funnel_leads.py). Rows in no particular order (its readers group by lead;
--- sorting 3.2 million rows at 1M leads took about 0.4 s of every import).
+-- names the customer only on its won row links the lead. The linked customer's purchase days are
+-- lead_purchases' (read from the leads and the transactions' months: so this mart reads the leads
+-- alone, and an import of transactions does not rebuild it). Every lead has exactly one row
+-- (from_column, 'potential'), on its created date: the leads funnel reads the lead's attributes
+-- from it. Rows in no particular order (its readers group by lead; sorting 3.2 million rows at 1M
+-- leads took about 0.4 s of each build).
 
 with
 
 leads as (
     select * from leads
-),
-
-customer_month as (
-    select * from customer_month
 ),
 
 latest as (
@@ -56,18 +52,6 @@ attributes as (
     group by lead_id
 ),
 
-purchases as (
-    -- the second purchase day: the first month's second_day, else the next month's first_day (the
-    -- second lowest first_day: every later month's first_day comes after the first month's days)
-    select
-        customer_id,
-        min(first_day) as first_purchase_day,
-        least(arg_min_null(second_day, month), min(first_day, 2)[2]) as second_purchase_day
-    from customer_month
-    where purchase_days > 0 and customer_id in (select customer_id from attributes)
-    group by customer_id
-),
-
 evidence as (
     select lead_id, stage, false as from_column, stage_date from leads
     union all
@@ -92,12 +76,9 @@ final as (
         a.region,
         a.source,
         a.sales_rep,
-        a.outcome,
-        p.first_purchase_day,
-        p.second_purchase_day
+        a.outcome
     from evidence e
     join attributes a using (lead_id)
-    left join purchases p using (customer_id)
 )
 
 select * from final
