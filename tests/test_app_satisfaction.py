@@ -67,6 +67,18 @@ def run_page(monkeypatch, path: Path, lang: str = "en", **params) -> AppTest:
     return open_app(monkeypatch, path, page=PAGE, lang=lang, **(PERIOD | params))
 
 
+@pytest.fixture(scope="module", name="default_run")
+def default_run_fixture(db):
+    """``run_page(db, lang)`` made once per language for the tests that only read what it drew."""
+    runs: dict[str, AppTest] = {}
+    def run(lang: str = "en") -> AppTest:
+        if lang not in runs:
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                runs[lang] = run_page(monkeypatch, db, lang)
+        return runs[lang]
+    return run
+
+
 def col(name: str, lang: str = "en") -> str:
     return t(f"satisfaction_col_{name}", lang)
 
@@ -123,9 +135,9 @@ def assert_quadrants(at: AppTest, ref: pd.DataFrame, lang: str = "en") -> None:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_the_page_shows_the_raw_rows_figures(monkeypatch, db, world, lang):
+def test_the_page_shows_the_raw_rows_figures(default_run, world, lang):
     feedback = world[2]
-    at = run_page(monkeypatch, db, lang)
+    at = default_run(lang)
     assert [x.value for x in at.title] == [t("nav_satisfaction", lang)]
     assert [s.value for s in at.subheader] == [t(k, lang) for k in SECTIONS]
     ref = reference_surveyed(world, 3)
@@ -203,7 +215,7 @@ def test_the_group_radio_and_the_tiers(monkeypatch, db, world):
         assert n == expected(feedback, sf.PERIOD_START, sf.END, who)["csat_n"]
 
 
-def test_the_retention_curve_in_words_equals_a_logit_on_the_raw_rows(monkeypatch, db, world):
+def test_the_retention_curve_in_words_equals_a_logit_on_the_raw_rows(default_run, world):
     """"From 3 to 5 stars ... from X to Y": statsmodels' Logit fitted here on the raw rows (each satisfaction response
     dated in the 730 days up to the data's last purchase day less 180, bought again within 180 days after it)."""
     sales, _, feedback, _ = world
@@ -215,7 +227,7 @@ def test_the_retention_curve_in_words_equals_a_logit_on_the_raw_rows(monkeypatch
                   & (buys["day"] <= r.feedback_date + timedelta(days=180))).any()) for r in f.itertuples()]
     fit = sm.Logit(np.asarray(kept, dtype=float), sm.add_constant(f["score"].to_numpy(dtype=float))).fit(disp=0)
     low, high = (float(expit(fit.params[0] + s * fit.params[1])) for s in (3, 5))
-    at = run_page(monkeypatch, db)
+    at = default_run("en")
     sentence = next(m.value for m in at.markdown if m.value.startswith("From 3 to 5 stars"))
     direction = "rises" if high > low else "falls"
     assert sentence.startswith(t(f"satisfaction_curve_{direction}", "en", horizon="180", low=fmt_pct(low, "en"),
@@ -264,8 +276,8 @@ def assert_loyalty(at: AppTest, world, n: int = 3, region: str | None = None, la
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_complaints_and_loyalty_equal_the_raw_rows(monkeypatch, db, world, lang):
-    at = run_page(monkeypatch, db, lang)
+def test_complaints_and_loyalty_equal_the_raw_rows(default_run, world, lang):
+    at = default_run(lang)
     assert_complaints(at, world, lang=lang)
     assert_loyalty(at, world, lang=lang)
 
