@@ -3,7 +3,7 @@ history with undo, the data-quality checks and the metric settings."""
 
 import streamlit as st
 
-from ui import frame, importing
+from ui import frame, importing, page_options
 from ui.i18n import t
 
 run = frame.enter("data")
@@ -14,6 +14,7 @@ st.caption(t("data_caption", lang))
 importing.show_flash()
 importing.empty_state(lang)
 
+page_options.take_tab("data_tab", {"settings": t("data_tab_settings", lang)})  # (the funnel page links there)
 upload_tab, history_tab, checks_tab, settings_tab = st.tabs(
     [t("data_tab_import", lang), t("data_tab_history", lang), t("data_tab_checks", lang),
      t("data_tab_settings", lang)],

@@ -10,19 +10,23 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from analytics import pages
 from analytics.metrics.funnel_stages import BY_KEY
 from analytics.metrics.funnel_view import FunnelView
-from ui import customer_links, page_options, widgets
+from ui import customer_links, page_options, session, widgets
 from ui.dates import fmt_date, fmt_period
 from ui.formats import fmt_int, is_missing
 from ui.i18n import md_literal, t
 
+#: The page where the stage names are mapped (on its Settings tab).
+DATA_PAGE = "data"
 #: The stuck leads' columns, in order (messages ``funnel_col_<column>``).
 STUCK_COLUMNS = ("lead_id", "stage", "next_stage", "day", "days_in_stage", "threshold", "created", "sales_rep",
                  "lead_region", "lead_source")
 
 
-def _name(key: str | None, lang: str) -> str:
+def stage_label(key: str | None, lang: str) -> str:
+    """What a stage key (or ``lost``, ``ignore``; None: unmapped) is called in ``lang``."""
     if key is None or is_missing(key):
         return t("funnel_mapping_unmapped", lang)
     return BY_KEY[key].name(lang) if key in BY_KEY else t(f"funnel_mapping_{key}", lang)
@@ -35,7 +39,7 @@ def sep(lang: str) -> str:
 
 def definition(view: FunnelView, lang: str) -> str:
     """Which funnel (the leads) and its definitions: the cohort, the as-of day, the stage list, the sources."""
-    scope, stages = view.scope, sep(lang).join(_name(k, lang) for k in view.stages)
+    scope, stages = view.scope, sep(lang).join(stage_label(k, lang) for k in view.stages)
     text = t("funnel_which_leads_leads", lang) + "  \n" + t(
         "funnel_definition_leads", lang, period=fmt_period(scope.start, scope.end, lang),
         as_of=fmt_date(view.funnel.as_of, lang), stages=stages, n=fmt_int(view.loyal_min, lang))
@@ -55,18 +59,31 @@ def mapping(view: FunnelView, lang: str) -> None:
                                for r in facts.unmapped.itertuples())
         st.warning(t("funnel_unmapped", lang, n=fmt_int(facts.unmapped_leads, lang), names=names),
                    icon=":material/help:")
+        where_to_map(lang)
     if facts.implied:
-        stages = sep(lang).join(t("funnel_implied_stage", lang, stage=_name(k, lang), n=fmt_int(n, lang))
+        stages = sep(lang).join(t("funnel_implied_stage", lang, stage=stage_label(k, lang), n=fmt_int(n, lang))
                                 for k, n in facts.implied.items())
         st.caption(t("funnel_implied", lang, stages=stages))
     with st.expander(t("funnel_mapping_title", lang, n=fmt_int(len(facts.mapping), lang))):
         st.caption(t("funnel_mapping_caption", lang))
-        frame = facts.mapping.assign(key=[_name(k, lang) for k in facts.mapping["key"]],
+        frame = facts.mapping.assign(key=[stage_label(k, lang) for k in facts.mapping["key"]],
                                      how=[t(f"funnel_mapping_how_{h}" if isinstance(h, str) else
                                             "funnel_mapping_how_none", lang) for h in facts.mapping["how"]])
         shown = frame[["name", "key", "how", "rows"]].rename(columns=lambda c: t(f"funnel_mapping_col_{c}", lang))
         st.dataframe(shown, hide_index=True, width="stretch")
         widgets.download_buttons(shown, t("funnel_mapping_download", lang), lang, key="funnel_mapping_download")
+
+
+def where_to_map(lang: str) -> None:
+    """Where the unmapped names are mapped: for an admin, a link to the Data page's Settings tab (the page opens on
+    it: :func:`ui.page_options.take_tab`); for anyone else, that an admin can map them there."""
+    access = session.current()
+    where = {"page": t(pages.get(DATA_PAGE).title, lang), "tab": t("data_tab_settings", lang)}
+    if access is not None and access.can_change_settings:
+        st.page_link(pages.get(DATA_PAGE).script, label=t("funnel_unmapped_map_link", lang, **where),
+                     icon=":material/tune:", query_params=page_options.carried() | {page_options.TAB: "settings"})
+    else:
+        st.caption(t("funnel_unmapped_ask_admin", lang, **where))
 
 
 def stuck_rows(view: FunnelView, lang: str, label: Callable[[str, object, str], str]) -> pd.DataFrame:
@@ -76,8 +93,8 @@ def stuck_rows(view: FunnelView, lang: str, label: Callable[[str, object, str], 
     days = [None if pd.isna(d) else pd.Timestamp(d).date() for d in frame["day"]]
     created = [None if pd.isna(d) else pd.Timestamp(d).date() for d in frame["entered"]]
     return pd.DataFrame({
-        "lead_id": frame["member_id"].astype(str), "stage": [_name(k, lang) for k in frame["stage"]],
-        "next_stage": [_name(k, lang) for k in frame["next_stage"]], "day": days,
+        "lead_id": frame["member_id"].astype(str), "stage": [stage_label(k, lang) for k in frame["stage"]],
+        "next_stage": [stage_label(k, lang) for k in frame["next_stage"]], "day": days,
         "days_in_stage": frame["days_in_stage"], "threshold": frame["threshold"], "created": created,
         "sales_rep": [label("sales_rep", v, lang) for v in frame["sales_rep"]],
         "lead_region": [label("region", v, lang) for v in frame["region"]],

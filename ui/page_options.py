@@ -9,7 +9,7 @@ address when a page is entered, so a link never carries settings its page does n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,6 +18,10 @@ import streamlit as st
 from analytics import pages
 from analytics.pages import Page
 from ui.i18n import md_literal, t
+
+#: The address parameter that opens a page on one of its tabs (``?tab=settings``: a link to the Data page's Settings
+#: tab); the page reads it once (:func:`take_tab`).
+TAB = "tab"
 
 
 def tidy(page: Page) -> None:
@@ -98,3 +102,15 @@ def page_urls(key: str, name: str, values: Iterable[Any]) -> list[str]:
     carried_query = urlencode([(k, v) for k, vals in carried().items() for v in vals])
     prefix = f"/{quote(key)}?" + (f"{carried_query}&" if carried_query else "")
     return [prefix + urlencode([(name, option.show(value))]) for value in values]
+
+
+def take_tab(key: str, tabs: Mapping[str, str]) -> None:
+    """Open the tab the address names (:data:`TAB`; ``tabs``: its names and the tabs' labels) in the tabs widget
+    ``key``, before it is drawn, and drop the parameter: a link opens the tab once, and the user's clicks rule
+    after that."""
+    name = st.query_params.get(TAB)
+    if name is None:
+        return
+    if name in tabs:
+        st.session_state[key] = tabs[name]
+    del st.query_params[TAB]

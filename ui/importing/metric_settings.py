@@ -1,19 +1,24 @@
-"""The Settings tab: the metric settings as a form, checked before anything is stored, and
-read-only for everyone but admins."""
+"""The Settings tab: the metric settings as a form (the funnel's stage list and stage map too:
+:mod:`ui.importing.stage_settings`), checked before anything is stored, and read-only for
+everyone but admins."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from analytics.metrics.funnel_names import stage_names
 from analytics.store import settings
 from ui import loaders
 from ui.formats import fmt_int, fmt_pct
 from ui.i18n import t
+from ui.importing.stage_settings import stage_error, stage_fields
 from ui.importing.state import request, requested
 
 
-def _setting_error(setting: settings.Setting, lang: str) -> str:
-    """Why a value of `setting` was refused, with the values it takes."""
+def _setting_error(setting: settings.Setting, value: object, lang: str) -> str:
+    """Why ``value`` of `setting` was refused, with the values it takes."""
+    if setting.kind in ("stages", "stage_map"):
+        return stage_error(setting.key, value, lang)
     name = t(f"data_setting_{setting.key}", lang)
     if setting.key == "churn_window_days":
         return t("data_setting_error_days", lang, setting=name, low=fmt_int(setting.low, lang),
@@ -51,7 +56,9 @@ def settings_section(lang: str, editable: bool = True) -> None:
     """The metric settings: a form, checked before anything is stored. Shown read-only
     (every field disabled, nothing stored) unless ``editable`` (the admin role)."""
     con = loaders.connection()
-    current = settings.load(con)
+    names = stage_names(con)
+    # the funnel's definitions as the funnel page uses them (a stage list never saved: the one it suggests)
+    current = settings.load(con) | {"funnel_stages": list(names.stages), "funnel_stage_map": names.saved}
     by_key = {s.key: s for s in settings.SETTINGS}
     st.caption(t("data_settings_caption", lang))
     if not editable:
@@ -80,6 +87,8 @@ def settings_section(lang: str, editable: bool = True) -> None:
         with second[1]:
             zone = _choice_input(by_key["import_time_zone"], current, lang, "data_set_import_zone", off,
                                  help_text=True)
+        st.divider()
+        stages, stage_map = stage_fields(names, lang, off)
         st.form_submit_button(t("data_settings_save", lang), type="primary", icon=":material/save:",
                               on_click=request, args=("data_settings_submitted",), disabled=off)
     if off:
@@ -88,7 +97,7 @@ def settings_section(lang: str, editable: bool = True) -> None:
         return
     entered = {"churn_window_days": churn, "tier_cuts": [round(c / 100, 6) for c in cuts],
                "discount_rate": round(discount / 100, 6), "gross_margin": round(margin / 100, 6), "currency": currency,
-               "import_time_zone": zone}
+               "import_time_zone": zone, "funnel_stages": stages, "funnel_stage_map": stage_map}
     values = {key: value for key, value in entered.items() if value != current[key]}
     if not values:
         st.info(t("data_settings_unchanged", lang), icon=":material/info:")
@@ -98,10 +107,10 @@ def settings_section(lang: str, editable: bool = True) -> None:
         try:
             settings.check(key, value)
         except ValueError:
-            refused.append(by_key[key])
+            refused.append(key)
     if refused:
-        for setting in refused:
-            st.error(_setting_error(setting, lang), icon=":material/error:")
+        for key in refused:
+            st.error(_setting_error(by_key[key], values[key], lang), icon=":material/error:")
         st.caption(t("data_settings_not_saved", lang))
         return
     settings.save(con, values)
