@@ -83,6 +83,8 @@ def test_every_model_reads_known_tables_or_models_built_before_it(db):
                  set(), id="functions-and-files"),
     pytest.param("-- from comment\nselect 'from s' as \"from t\" from \"Big\" where k in (select k from w)",
                  {"big", "w"}, id="comments-strings-quoted"),
+    pytest.param("select * from a join b using (k), c join d on a.k = d.k and [1, 2] = [d.x, y], e",
+                 {"a", "b", "c", "d", "e"}, id="from-list-after-join-conditions"),
     pytest.param("with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select * from r",
                  set(), id="recursive"),
     pytest.param("with a as materialized (select * from x) unpivot a on p, q into name k value v", {"x"},

@@ -31,7 +31,7 @@ _TOKEN = re.compile(
 _RELATION = frozenset({"from", "join", "pivot", "unpivot", "pivot_longer", "pivot_wider"})
 #: Words that end a ``from`` list (after them a comma separates no relations).
 _CLAUSE = frozenset({"select", "where", "group", "having", "qualify", "window", "order", "limit", "offset",
-                     "union", "except", "intersect", "on", "using", "values", "returning", "into"})
+                     "union", "except", "intersect", "values", "returning", "into"})
 #: First words of a parenthesis that holds a query (its ``from`` names relations).
 _QUERY = frozenset({"select", "with", "from", "values", "table", "pivot", "unpivot", "("})
 
@@ -70,7 +70,8 @@ class _Reader:
 
     def level(self, scope: frozenset[str], query: bool) -> None:
         """Read up to the ``)`` closing this level (or the end), with ``scope`` the CTE names visible."""
-        expect = in_from = False  # a relation comes next; in a from list
+        expect = in_from = pivot = False  # a relation comes next; in a from list; after (un)pivot
+        brackets = 0  # inside [...] or {...}, where commas separate values
         while True:
             kind, text = self.take()
             if kind == "end" or (kind, text) == ("other", ")"):
@@ -84,12 +85,17 @@ class _Reader:
                 scope = self.ctes(scope)
             elif kind == "word" and text in _RELATION:
                 expect = in_from = True
+                pivot = text not in ("from", "join")
             elif kind == "word" and text == "lateral":
                 continue
-            elif kind == "word" and text in _CLAUSE:
-                expect = in_from = False
+            elif kind == "word" and (text in _CLAUSE or (text == "on" and pivot)):
+                expect = in_from = False  # (the columns after (un)pivot's on are no relations; a join's
+                # on or using condition may be followed by more of the from list)
+            elif kind == "other" and text in "[{]}":
+                brackets += 1 if text in "[{" else -1
+                expect = False
             elif (kind, text) == ("other", ","):
-                expect = in_from
+                expect = in_from and brackets == 0
             elif expect and kind in ("word", "name"):
                 while self.peek() == ("other", ".") and self.peek(1)[0] in ("word", "name"):
                     self.at += 1
