@@ -33,7 +33,8 @@ Q1 = (date(2024, 1, 1), date(2024, 3, 1))
 REGIONS = ("华东", "华南", "East")
 SOURCES = ("展会", "转介绍", "官网表单", "Web", "搜索广告")
 A = date(2024, 6, 30)
-STAGES = ("potential", "target", "first_purchase", "repeat_purchase", "loyal")
+# (no stage list saved, and the leads have proposal dates: the suggested list, with proposal)
+STAGES = ("potential", "target", "proposal", "first_purchase", "repeat_purchase", "loyal")
 
 
 @pytest.fixture(scope="module", name="world")

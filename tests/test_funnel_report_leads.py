@@ -21,7 +21,8 @@ from analytics.scope import Scope
 
 #: The data's end (the sales file's last purchase day) and the settings' stage list (the world saves none).
 A = date(2024, 6, 30)
-STAGES = ("potential", "target", "first_purchase", "repeat_purchase", "loyal")
+# (no stage list saved, and the leads have proposal dates: the suggested list, with proposal)
+STAGES = ("potential", "target", "proposal", "first_purchase", "repeat_purchase", "loyal")
 PERIOD = ["--from", "2024-01", "--to", "2024-02"]
 
 

@@ -71,3 +71,39 @@ def test_the_mapping_of_a_leads_files_names_and_what_is_unmapped():
     ]
     assert fs.unmapped(mapping).to_dict("records") == [{"name": "跟进中", "rows": 4}, {"name": "on hold", "rows": 1}]
     assert fs.unmapped(fs.stage_mapping([])).empty
+
+
+def stage_rows(rows: list[tuple[bool, str]], saved: dict | None = None):
+    """A database with only what the stage list in use reads: the settings and ``lead_stages``'s names."""
+    import json
+
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("create table settings (key varchar primary key, value varchar)")
+    con.execute("create table lead_stages (lead_id varchar, from_column boolean, stage varchar)")
+    con.executemany("insert into lead_stages values ('L1', ?, ?)", [list(r) for r in rows])
+    for key, value in (saved or {}).items():
+        con.execute("insert into settings values (?, ?)", [key, json.dumps(value)])
+    return con
+
+
+@pytest.mark.parametrize(("rows", "saved", "want"), [
+    ([(True, "potential"), (True, "target"), (True, "won")], {}, fs.DEFAULT_STAGES),
+    ([(True, "potential"), (True, "proposal")], {}, settings.FUNNEL_STAGES),  # a proposal date
+    ([(True, "potential"), (False, "报价")], {}, settings.FUNNEL_STAGES),  # a name the synonyms read as proposal
+    ([(True, "potential"), (False, "Quote sent")], {}, fs.DEFAULT_STAGES),  # unmapped: not a proposal
+    ([(True, "potential"), (False, "Quote sent")], {"funnel_stage_map": {"quote sent": "proposal"}},
+     settings.FUNNEL_STAGES),  # mapped so
+    ([(True, "potential"), (False, "报价")], {"funnel_stage_map": {"报价": "ignore"}}, fs.DEFAULT_STAGES),
+    ([(True, "potential"), (True, "proposal")], {"funnel_stages": ["potential", "first_purchase", "loyal"]},
+     ("potential", "first_purchase", "loyal")),  # a saved list is the list, whatever the data
+])
+def test_the_stage_list_in_use_is_the_saved_one_else_the_suggested_one(rows, saved, want):
+    from analytics.metrics.funnel_leads_query import definitions
+
+    con = stage_rows(rows, saved)
+    stages, stage_map = definitions(con, None, None)
+    assert stages == want
+    assert stage_map == settings.check("funnel_stage_map", saved.get("funnel_stage_map", {}))
+    assert definitions(con, ("potential", "loyal"), {})[0] == ("potential", "loyal")  # given: used as given

@@ -45,21 +45,12 @@ import pandas as pd
 
 from analytics.metrics import churn, churn_summary
 from analytics.metrics.funnel import Funnel, check_order, funnel, stage_counts
+from analytics.metrics.funnel_leads_query import GROUPINGS, cohort_rows, definitions, keyed, named_leads, reach_sql
 from analytics.metrics.funnel_lifecycle import comparison_as_of
-from analytics.metrics.funnel_stages import LOST, PIPELINE_STAGES, stage_key, stage_mapping, suggested_stages, unmapped
+from analytics.metrics.funnel_stages import LOST, PIPELINE_STAGES, stage_mapping, suggested_stages, unmapped
 from analytics.metrics.loyalty import DEFAULT_MIN_DAYS, min_days_of
-from analytics.scope import Scope, leads, months_until
-from analytics.store import settings
+from analytics.scope import Scope
 from analytics.store.settings import FUNNEL_STAGES
-
-#: The group columns the leads funnel is compared by.
-GROUPINGS: tuple[str, ...] = ("region", "source", "sales_rep")
-#: What a row made from a date column means (``closed`` aside: it means what the name ``closed`` maps to).
-COLUMN_KEYS: dict[str, str] = {"potential": "potential", "target": "target", "proposal": "proposal",
-                               "won": "first_purchase", "lost": LOST}
-#: The stages a lead's current stage implies the earlier ones of, in order.
-CHAIN: tuple[str, ...] = (*PIPELINE_STAGES, "first_purchase")
-_COLUMNS = "lead_id, stage, from_column, stage_date, created_date, customer_id, region, source, sales_rep"
 
 
 def has_leads(con: duckdb.DuckDBPyConnection) -> bool:
@@ -113,118 +104,6 @@ class LeadsReach:
         return suggested_stages(self.has_proposal)
 
 
-def definitions(con: duckdb.DuckDBPyConnection, stages: Sequence[str] | None,
-                stage_map: Mapping[str, str] | None) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The stage list and stage map in use: those given, else the settings ``funnel_stages`` and
-    ``funnel_stage_map``; ``ValueError`` (the settings' messages) for a list or map that is not one."""
-    saved = settings.load(con) if stages is None or stage_map is None else {}
-    stages = settings.check("funnel_stages", list(saved["funnel_stages"] if stages is None else stages))
-    return tuple(stages), settings.check("funnel_stage_map", dict(saved["funnel_stage_map"] if stage_map is None
-                                                                   else stage_map))
-
-
-def _keyed(names: Sequence[tuple[bool, str, int]], stage_map: Mapping[str, str]) -> list[tuple[bool, str, str]]:
-    """What each distinct (``from_column``, ``stage``, rows) of ``lead_stages`` means (module docstring): with a
-    stage key, ``lost``, ``ignore`` or None (unmapped); one look-up per distinct name, never per row."""
-    return [(column, name, COLUMN_KEYS[name] if column and name in COLUMN_KEYS else stage_key(name, stage_map)[0])
-            for column, name, _ in names]
-
-
-def _named_leads(con: duckdb.DuckDBPyConnection, cohort: tuple[str, list],
-                 names: Sequence[tuple[bool, str, int]]) -> dict[str, int]:
-    """Per stage name of the file in ``cohort``'s rows (a row of ``lead_stages`` not made from a date column, or made
-    from one but not a key: ``closed``), its leads, from ``names`` (``from_column``, ``stage``, rows). A lead has one
-    row per (``from_column``, ``stage``), so a name's rows are its leads, but for a name both ways (a file's stage
-    ``closed`` and a closed date without an outcome): those are counted again, exactly."""
-    named: dict[str, int] = {}
-    twice = set()
-    for column, name, rows in names:
-        if not column or name not in COLUMN_KEYS:
-            twice |= {name} & named.keys()
-            named[name] = named.get(name, 0) + rows
-    if twice:
-        named |= dict(con.execute(f"select stage, count(distinct lead_id) from ({cohort[0]}) c where "
-                                  "list_contains(?, stage) group by stage", [*cohort[1], sorted(twice)]).fetchall())
-    return named
-
-
-def _reach_sql(cohort: tuple[str, list], names: Sequence[tuple[bool, str, str | None]],
-               values: Mapping[str, list] | None, as_of: tuple[date, bool], min_days: int) -> tuple[str, list]:
-    """The query (and its parameters) of one row per lead of ``cohort`` (a query of ``lead_stages`` rows), in no
-    particular order, every stage of :data:`~analytics.store.settings.FUNNEL_STAGES` reached or not by the day
-    ``as_of[0]`` (``as_of[1]``: the data goes on after it in its month), by the module docstring's rules;
-    ``names``: the distinct (``from_column``, ``stage``) with their key; ``values``: the values of each of
-    :data:`GROUPINGS` (None: no group column); ``min_days``: N.
-
-    Columns: ``lead_id``, ``created_date``, ``customer_id``, :data:`GROUPINGS` (each its value's place in its list,
-    from 1; NULL: none), ``lost``; per stage k ``k_reached`` and ``k_day`` (NULL when not known or not reached); per
-    pipeline stage ``k_implied`` (reached only by a later stage); ``by_close`` (first purchase by the lead's close,
-    not a purchase of its customer)."""
-    keys = (*CHAIN, LOST)
-    bit = "case m.key " + " ".join(f"when '{k}' then {1 << i}" for i, k in enumerate(keys)) + " else 0 end"
-    firsts = ", ".join(f"min(stage_date) filter (where bit = {1 << i}) as {k}_first" for i, k in enumerate(keys))
-    later = ", ".join(f"k.{k}_first" for k in keys[1:])
-    raw = {k: f"(has & {1 << i} <> 0 and ({k}_first is null or {k}_first <= as_of))" for i, k in enumerate(keys)}
-    reach = ", ".join(f"{raw[k]} as {k}_raw, case when {k}_first <= as_of then {k}_first end as {k}_d" for k in keys)
-    says = ", ".join(f"case when {raw[k]} and says & {1 << i} <> 0 then {i} else -1 end" for i, k in enumerate(CHAIN))
-    pipeline = ", ".join(f"{k}_raw or furthest > {i} as {k}_reached, {k}_d as {k}_day, "
-                         f"not {k}_raw and furthest > {i} as {k}_implied" for i, k in enumerate(PIPELINE_STAGES))
-    codes = "".join(f"list_position(?, {g}) as {g}, " for g in GROUPINGS) if values is not None else ""
-    attributes = ", ".join(f"a.{c}" for c in ("lead_id", "created_date", "customer_id", *GROUPINGS))
-    months = months_until(*as_of)
-    # (a row's key as one bit, so that which keys a lead has, and which it has from rows other than a log's, are
-    # two aggregates; a lead's attributes, on each of its rows, read from its one row of the created date (the
-    # mart's ``potential`` row from a column: every lead has exactly one, with the created date, a known day),
-    # not aggregated: strings cost; that row means potential on that day whatever the map, so only the other
-    # rows, a third fewer, are keyed and aggregated; the loyal
-    # day: the first month whose 12 months hold N purchase days, as
-    # :func:`analytics.metrics.funnel_lifecycle.loyal_days` reads it, read only for the customers who can be: N
-    # purchase days by the as-of day need a second purchase by then, or with N = 1 a first)
-    loyal = ("select customer_id, min(month) as month from (select customer_id, month, sum(purchase_days) over "
-             "(partition by customer_id order by year(month) * 12 + month(month) range between 11 preceding and "
-             f"current row) as year_days from ({months.sql}) m semi join (select customer_id from reached "
-             "where again is not null or n = 1 and bought is not null) r using (customer_id) "
-             "where purchase_days > 0) y, cut where year_days >= n group by customer_id")
-    sql = ("with cut as (select ?::date as as_of, ?::integer as n), "
-           f"rows as (select r.lead_id, r.stage_date, {bit} as bit, "
-           "not r.from_column and r.stage_date is not null as log "
-           f"from ({cohort[0]}) r left join (select unnest(?::boolean[]) as from_column, "
-           "unnest(?::varchar[]) as stage, unnest(?::varchar[]) as key) m using (from_column, stage) "
-           "where not (r.from_column and r.stage = 'potential')), "
-           "keyed as (select lead_id, bit_or(bit) as has, bit_or(case when log then 0 else bit end) as says, "
-           f"{firsts} from rows group by lead_id), "
-           f"lead as (select {attributes}, p.first_purchase_day, p.second_purchase_day, "
-           "coalesce(k.has, 0) | 1 as has, coalesce(k.says, 0) | 1 as says, "
-           f"least(a.created_date, k.potential_first) as potential_first, {later} "
-           f"from ({cohort[0]}) a left join keyed k using (lead_id) "
-           "left join lead_purchases p on p.customer_id = a.customer_id "
-           "where a.from_column and a.stage = 'potential'), "
-           "reached as (select *, case when first_purchase_day <= as_of then first_purchase_day end as bought, "
-           f"case when second_purchase_day <= as_of then second_purchase_day end as again, {reach}, "
-           f"greatest({says}) as furthest from lead, cut), "
-           f"loyal as ({loyal}) "
-           f"select lead_id, created_date, customer_id, {codes}lost_raw as lost, {pipeline}, "
-           "bought is not null or first_purchase_raw as first_purchase_reached, "
-           "coalesce(bought, first_purchase_d) as first_purchase_day, "
-           "bought is null and first_purchase_raw as by_close, "
-           "again is not null as repeat_purchase_reached, again as repeat_purchase_day, "
-           "l.month is not null as loyal_reached, "
-           "case when l.month is not null then least(last_day(l.month), as_of) end as loyal_day "
-           "from reached left join loyal l using (customer_id)")
-    params = [as_of[0], min_days, *cohort[1], [c for c, _, _ in names], [n for _, n, _ in names],
-              [k for _, _, k in names], *cohort[1], *months.params, *(values.values() if values is not None else ())]
-    return sql, params
-
-
-def _cohort(scope: Scope, created: tuple[date, date], sources: Sequence[str]) -> tuple[str, list]:
-    """The ``lead_stages`` rows of the leads in ``scope`` created from ``created[0]`` to ``created[1]`` (both
-    included), of ``sources`` only when given."""
-    who = leads(scope)
-    only = " and list_contains(?, source)" if sources else ""
-    return (f"select {_COLUMNS} from ({who.sql}) w where created_date >= ? and created_date <= ?{only}",
-            [*who.params, *created, *([list(sources)] if sources else [])])
-
-
 def leads_reach(con: duckdb.DuckDBPyConnection, scope: Scope, *, stages: Sequence[str] | None = None,
                 stage_map: Mapping[str, str] | None = None, loyal_min: int = DEFAULT_MIN_DAYS,
                 as_of: date | None = None, sources: Sequence[str] = ()) -> LeadsReach:
@@ -261,18 +140,18 @@ def leads_reach(con: duckdb.DuckDBPyConnection, scope: Scope, *, stages: Sequenc
     min_days = min_days_of(loyal_min)
     as_of = as_of or data_end(con) or scope.end_exclusive - timedelta(days=1)
     created = (scope.start, min(scope.end_exclusive - timedelta(days=1), as_of))
-    cohort = _cohort(scope, created, sources)
+    cohort = cohort_rows(scope, created, sources)
     # one pass over the cohort's rows: its distinct names (each mapped once, then keyed in SQL) with their rows
-    # (a lead's rows have distinct (from_column, stage): :func:`_named_leads`), and its groups' values
+    # (a lead's rows have distinct (from_column, stage): ``named_leads``), and its groups' values
     groups = con.execute(f"select from_column, stage, {', '.join(GROUPINGS)}, count(*) as n from ({cohort[0]}) c "
                          f"group by grouping sets ((from_column, stage), {', '.join(f'({g})' for g in GROUPINGS)})",
                          cohort[1]).fetchall()
     distinct = [(r[0], r[1], r[-1]) for r in groups if r[1] is not None]
     values = {g: [r[2 + i] for r in groups if r[1] is None and r[2 + i] is not None]
               for i, g in enumerate(GROUPINGS)}
-    lead = con.execute(*_reach_sql(cohort, _keyed(distinct, saved), values, (as_of, churn.goes_on(con, as_of)),
+    lead = con.execute(*reach_sql(cohort, keyed(distinct, saved), values, (as_of, churn.goes_on(con, as_of)),
                                    min_days)).df()
-    named = _named_leads(con, cohort, distinct)
+    named = named_leads(con, cohort, distinct)
     reach = pd.DataFrame({"member_id": lead["lead_id"], "entered": pd.to_datetime(lead["created_date"]),
                           "customer_id": lead["customer_id"].astype(object).where(lead["customer_id"].notna(), None)})
     for column, known in values.items():  # (codes, not text: each value made once)
@@ -303,10 +182,10 @@ def comparison_counts(con: duckdb.DuckDBPyConnection, scope: Scope, stages: Sequ
     :func:`leads_reach` counts them, but aggregated in the database: per combination of stages reached, its
     leads (at most 2 to the number of stages), never one row per lead."""
     created = (scope.start, min(scope.end_exclusive - timedelta(days=1), as_of))
-    cohort = _cohort(scope, created, sources)
+    cohort = cohort_rows(scope, created, sources)
     names = con.execute(f"select from_column, stage, count(*) from ({cohort[0]}) c group by all",
                         cohort[1]).fetchall()
-    sql, params = _reach_sql(cohort, _keyed(names, stage_map), None, (as_of, churn.goes_on(con, as_of)), min_days)
+    sql, params = reach_sql(cohort, keyed(names, stage_map), None, (as_of, churn.goes_on(con, as_of)), min_days)
     flags = [f"{k}_reached" for k in stages]
     combos = con.execute(f"select {', '.join(flags)}, count(*) as n from ({sql}) r group by all", params).df()
     repeat = combos["n"].to_numpy(dtype=np.int64)

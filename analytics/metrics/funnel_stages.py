@@ -3,8 +3,9 @@
 - **Stages** (:data:`STAGES`, in their one order): the pipeline stages ``potential`` 潜在客户, ``target`` 目标客户,
   ``proposal`` 报价 (from the leads) and the purchase stages ``first_purchase`` 首次购买, ``repeat_purchase`` 重复购买,
   ``loyal`` 忠诚客户 (from the linked customer's transactions). A **stage list** (the setting ``funnel_stages``,
-  checked by :mod:`analytics.store.settings`) is some of them in that order; the default leaves ``proposal`` out
-  (:data:`DEFAULT_STAGES`), and a leads file that carries a proposal stage suggests it (:func:`suggested_stages`).
+  checked by :mod:`analytics.store.settings`) is some of them in that order; until one is saved, the list in use
+  is the suggested one (:func:`suggested_stages`): every stage, but ``proposal`` only when a lead has one
+  (:func:`analytics.metrics.funnel_leads_query.has_proposal`; without: :data:`DEFAULT_STAGES`).
 - The **lifecycle funnel** (no leads file, :mod:`analytics.metrics.funnel_lifecycle`) has stages of its own:
   first purchase → repeat purchase → loyal → ``active`` 仍活跃 (:data:`LIFECYCLE_STAGES`).
 - **Stage names in the data** map onto a stage key, onto ``lost`` (an outcome, not a stage) or onto ``ignore``

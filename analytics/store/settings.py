@@ -151,8 +151,13 @@ def default(key: str) -> Any:
 
 def load(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Every setting: the stored value, else the default."""
-    stored = {k: json.loads(v) for k, v in con.cursor().execute("select key, value from settings").fetchall()}
+    stored = stored_values(con)
     return {s.key: stored.get(s.key, s.default) for s in SETTINGS}
+
+
+def stored_values(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The settings someone saved (a setting never saved is absent: its default applies)."""
+    return {k: json.loads(v) for k, v in con.cursor().execute("select key, value from settings").fetchall()}
 
 
 def save(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> dict[str, Any]:
