@@ -34,7 +34,8 @@ GRAPH: dict[str, set[str]] = {
     "feedback_month": {"feedback"},
     "survey_followups": {"feedback", "customer_month"},
     "complaints": {"feedback"},
-    "lead_stages": {"leads", "customer_month"},
+    "lead_stages": {"leads"},
+    "lead_purchases": {"leads", "customer_month"},
     "customer_numbers": {"customer_summary"},
     "_churn_rows": {"customer_month", "customer_numbers"},
     "churn_month": {"_churn_rows"},
@@ -48,16 +49,11 @@ GRAPH: dict[str, set[str]] = {
 #: The marts an import or undo of each kind rebuilds, and whether the summaries read what it changed.
 REBUILT: dict[str, set[str]] = {
     "transactions": {"customer_month", "customer_attribute_values", "customer_summary", "sales_month",
-                     "survey_followups", "lead_stages"},
+                     "survey_followups", "lead_purchases"},
     "customers": {"customer_summary", "sales_month"},
     "feedback": {"feedback_month", "survey_followups", "complaints"},
-    "leads": {"lead_stages"},
+    "leads": {"lead_stages", "lead_purchases"},
 }
-if "lead_purchases" in marts.MARTS:  # lead_stages split in two (under way as this was written): the leads'
-    # evidence apart from their customers' purchase days, which an import of transactions changes
-    GRAPH.update(lead_stages={"leads"}, lead_purchases={"leads", "customer_month"})
-    REBUILT["transactions"] ^= {"lead_stages", "lead_purchases"}
-    REBUILT["leads"].add("lead_purchases")
 STALES_SUMMARIES = {"transactions": True, "customers": True, "feedback": False, "leads": False}
 KINDS = tuple(REBUILT)
 
@@ -95,7 +91,7 @@ def test_relations_are_the_tables_named_outside_any_cte_scope(sql, read):
 
 
 def test_downstream_follows_the_graph_in_build_order():
-    assert marts.downstream({"leads"}) == tuple(m for m in marts.MARTS if m in REBUILT["leads"])
+    assert marts.downstream({"leads"}) == ("lead_stages", "lead_purchases")
     assert marts.downstream({"customers", "imports"}) == (
         "customer_summary", "sales_month", "customer_numbers", "_churn_rows", "churn_month", "churn_gaps",
         "churn_returns", "churn_rows", "cohort_month", "customer_month_numbered")
