@@ -99,3 +99,23 @@ def test_a_sales_manager_sees_their_regions_leads_in_the_demo(con, world, end):
     got = check(con, world, Scope(date(2025, 11, 1), date(2026, 10, 1), allowed_regions=(region,)), stages=FULL,
                 saved={}, end=end)
     assert set(got.reach["region"]) == {region} and not got.empty
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_names_the_leak_and_its_worst_region_in_a_sentence(monkeypatch, con, world, end, lang):
+    """The funnel page on the demo's leads (no stage list saved: the suggested one, with proposal): the biggest
+    leak in words with its worst region, as the leads funnel's figures (checked against the raw files above)."""
+    from app_util import open_app
+
+    from analytics.metrics.funnel_stages import BY_KEY
+    from ui.formats import fmt_pct
+    from ui.i18n import md_literal, t
+
+    got = check(con, world, Scope(date(2023, 11, 1), date(2026, 10, 1)), stages=FULL, saved={}, end=end).funnel
+    leak = got.leak
+    assert leak is not None and leak.region is not None
+    at = open_app(monkeypatch, world.path, page="pages/funnel.py", lang=lang, **{"from": "2023-11", "to": "2026-10"})
+    sentence = t("funnel_leak", lang, before=BY_KEY[leak.from_stage].name(lang), after=BY_KEY[leak.to_stage].name(lang),
+                 lost=fmt_pct(leak.lost_share, lang), region=md_literal(leak.region),
+                 region_lost=fmt_pct(leak.region_lost_share, lang))
+    assert sentence in [w.value for w in at.warning]
