@@ -49,7 +49,8 @@ def has_proposal(con: duckdb.DuckDBPyConnection, stage_map: Mapping[str, str]) -
 
 
 def keyed(names: Sequence[tuple[bool, str, int]], stage_map: Mapping[str, str]) -> list[tuple[bool, str, str]]:
-    """What each distinct (``from_column``, ``stage``, rows) of ``lead_stages`` means (module docstring): with a
+    """What each distinct (``from_column``, ``stage``, rows) of ``lead_stages`` means (:mod:`analytics.metrics.
+    funnel_leads`): with a
     stage key, ``lost``, ``ignore`` or None (unmapped); one look-up per distinct name, never per row."""
     return [(column, name, COLUMN_KEYS[name] if column and name in COLUMN_KEYS else stage_key(name, stage_map)[0])
             for column, name, _ in names]
@@ -77,7 +78,8 @@ def reach_sql(cohort: tuple[str, list], names: Sequence[tuple[bool, str, str | N
                values: Mapping[str, list] | None, as_of: tuple[date, bool], min_days: int) -> tuple[str, list]:
     """The query (and its parameters) of one row per lead of ``cohort`` (a query of ``lead_stages`` rows), in no
     particular order, every stage of :data:`~analytics.store.settings.FUNNEL_STAGES` reached or not by the day
-    ``as_of[0]`` (``as_of[1]``: the data goes on after it in its month), by the module docstring's rules;
+    ``as_of[0]`` (``as_of[1]``: the data goes on after it in its month), by :mod:`analytics.metrics.funnel_leads`'s
+    rules;
     ``names``: the distinct (``from_column``, ``stage``) with their key; ``values``: the values of each of
     :data:`GROUPINGS` (None: no group column); ``min_days``: N.
 
@@ -101,10 +103,9 @@ def reach_sql(cohort: tuple[str, list], names: Sequence[tuple[bool, str, str | N
     # two aggregates; a lead's attributes, on each of its rows, read from its one row of the created date (the
     # mart's ``potential`` row from a column: every lead has exactly one, with the created date, a known day),
     # not aggregated: strings cost; that row means potential on that day whatever the map, so only the other
-    # rows, a third fewer, are keyed and aggregated; the loyal
-    # day: the first month whose 12 months hold N purchase days, as
-    # :func:`analytics.metrics.funnel_lifecycle.loyal_days` reads it, read only for the customers who can be: N
-    # purchase days by the as-of day need a second purchase by then, or with N = 1 a first)
+    # rows, a third fewer, are keyed and aggregated; the loyal day: the first month whose 12 months hold N purchase
+    # days, as :func:`analytics.metrics.funnel_lifecycle.loyal_days` reads it, read only for the customers who can
+    # be: N purchase days by the as-of day need a second purchase by then, or with N = 1 a first)
     loyal = ("select customer_id, min(month) as month from (select customer_id, month, sum(purchase_days) over "
              "(partition by customer_id order by year(month) * 12 + month(month) range between 11 preceding and "
              f"current row) as year_days from ({months.sql}) m semi join (select customer_id from reached "
