@@ -100,8 +100,16 @@ def rebuild(cur: duckdb.DuckDBPyConnection, changed: Iterable[str] | None = None
         rebuilt, the others hold the same rows already. None (or marts missing or built by other
         models: :func:`models_version`): every mart.
 
+    Returns
+    -------
+    tuple of str
+        The marts rebuilt, in build order.
+
+    Notes
+    -----
     The summaries go stale (:func:`summaries_ready`, until :func:`summarize` runs) only when one of
-    them reads what changed: ``meta.marts_generation`` goes up then and only then.
+    them reads what changed, directly or through a mart (every time for a full rebuild):
+    ``meta.marts_generation`` goes up then and only then.
     """
     if changed is not None and _built(cur):
         stale = downstream(changed)
