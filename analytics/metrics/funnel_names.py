@@ -35,10 +35,11 @@ class StageNames:
     """The funnel's definitions as the Settings tab shows them.
 
     ``stages``: the stage list in use (the saved one, else the one the funnel page uses without it); ``saved``: the
-    saved stage map (checked); ``names``: one row per stage name, most leads first, then by name — ``name``,
-    ``leads`` (its leads, every import; 0: a saved name no lead has now), ``key`` (what it means now: a key of
-    :data:`~analytics.store.settings.STAGE_MAP_TARGETS`, None: unmapped), ``how`` (``"saved"``, ``"synonym"``,
-    None) and ``builtin`` (what the built-in names alone make of it, None: nothing).
+    saved stage map (checked); ``names``: one row per stage name, the unmapped ones first (what there is to map),
+    then most leads first, then by name — ``name``, ``leads`` (its leads, every import; 0: a saved name no lead has
+    now), ``key`` (what it means now: a key of :data:`~analytics.store.settings.STAGE_MAP_TARGETS`, None:
+    unmapped), ``how`` (``"saved"``, ``"synonym"``, None) and ``builtin`` (what the built-in names alone make of
+    it, None: nothing).
     """
 
     stages: tuple[str, ...]
@@ -60,9 +61,9 @@ def stage_names(con: duckdb.DuckDBPyConnection) -> StageNames:
     gone = {n: 0 for n in saved if stage_name_key(n) not in present}
     rows = [(name, leads, *stage_key(name, saved), stage_key(name)[0]) for name, leads in (found | gone).items()]
     frame = pd.DataFrame(rows, columns=["name", "leads", "key", "how", "builtin"], dtype=object)
-    frame = frame.astype({"leads": "int64"}).sort_values(["leads", "name"], ascending=[False, True],
-                                                         ignore_index=True)
-    return StageNames(stages=stages, saved=saved, names=frame)
+    frame = frame.astype({"leads": "int64"}).assign(mapped=frame["key"].notna())
+    frame = frame.sort_values(["mapped", "leads", "name"], ascending=[True, False, True], ignore_index=True)
+    return StageNames(stages=stages, saved=saved, names=frame.drop(columns="mapped"))
 
 
 def entered_map(names: pd.DataFrame, chosen: Sequence[str | None]) -> dict[str, str]:

@@ -37,12 +37,12 @@ def stage_fields(names: StageNames, lang: str, off: bool) -> tuple[list[str], di
                           "how": [t(f"funnel_mapping_how_{h}" if isinstance(h, str) else "funnel_mapping_how_none",
                                     lang) for h in frame["how"]]})
     config = {
-        "name": st.column_config.TextColumn(t("funnel_mapping_col_name", lang), disabled=True),
+        "name": st.column_config.TextColumn(t("funnel_mapping_col_name", lang), disabled=True, width="medium"),
         "leads": st.column_config.NumberColumn(t("funnel_mapping_col_rows", lang), disabled=True, format="%d",
                                                width="small"),
         "key": st.column_config.SelectboxColumn(t("funnel_mapping_col_key", lang), options=STAGE_MAP_TARGETS,
                                                 format_func=lambda k: stage_label(k, lang),
-                                                help=t("data_stage_map_key_help", lang)),
+                                                help=t("data_stage_map_key_help", lang), width="medium"),
         "how": st.column_config.TextColumn(t("funnel_mapping_col_how", lang), disabled=True),
     }
     edited = st.data_editor(table, key=MAP_KEY, hide_index=True, width="stretch", column_config=config,
