@@ -19,6 +19,7 @@ from pathlib import Path
 from hypothesis import example, given
 from hypothesis import strategies as st
 from import_strategies import SETTINGS
+from import_util import new_database
 
 from analytics.ingest.pipeline import import_file, undo_import
 from analytics.store.connection import connect
@@ -97,10 +98,10 @@ def ledger_holds(con) -> list[tuple]:
     ("import", ("orders", [("SO1", 2, "whole"), ("SO2", 2, "whole")], "keep")),
     ("undo", 0)])
 @SETTINGS
-def test_stored_rows_are_those_of_the_committed_imports(steps):
+def test_stored_rows_are_those_of_the_committed_imports(empty_database, steps):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        con = connect(folder / "crm.duckdb")
+        con = connect(new_database(empty_database, folder / "crm.duckdb"))
         committed: dict[int, tuple] = {}
         # the committed imports alone, in their order, into a database of their own; after an import
         # that is the previous step's replay and the new import (it has the highest id), so only an

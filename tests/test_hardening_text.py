@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from import_strategies import SETTINGS
-from import_util import READERS, con_fixture, rows, write  # noqa: F401 (the con fixture)
+from import_util import READERS, con_fixture, new_database, rows, write  # noqa: F401 (the con fixture)
 
 from analytics.cli import main
 from analytics.errors import FileReadError
@@ -157,7 +157,8 @@ def _layout(drawn: list[tuple[str, str, str, int, int]], header_end: str, header
 
 @settings(SETTINGS, max_examples=40)
 @given(drawn=records, header_end=endings, header_break=st.sampled_from(["", "\n", "\r\n"]))
-def test_every_physical_line_is_the_header_a_blank_line_a_row_or_a_reject(drawn, header_end, header_break):
+def test_every_physical_line_is_the_header_a_blank_line_a_row_or_a_reject(empty_database, drawn, header_end,
+                                                                          header_break):
     layout = _layout(drawn, header_end, header_break)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -165,7 +166,7 @@ def test_every_physical_line_is_the_header_a_blank_line_a_row_or_a_reject(drawn,
         path.write_bytes(layout.text.encode("utf-8"))
         seen = []
         for force_python in (False, True):
-            con = connect(folder / f"crm{force_python}.duckdb")
+            con = connect(new_database(empty_database, folder / f"crm{force_python}.duckdb"))
             try:
                 report = import_file(con, path, commit=True, force_python=force_python)
                 stored = _stored(con)

@@ -23,6 +23,7 @@ import duckdb
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from import_strategies import CANONICAL, DATE_FORMATS, HEADERS, SETTINGS, Row, format_amount, row_lists
+from import_util import new_database
 from roundtrip_checks import check_committed, check_reimport
 
 from analytics.ingest.pipeline import import_file, prepare
@@ -113,13 +114,13 @@ def _counts(report: ImportReport) -> dict[str, Any]:
 
 @settings(SETTINGS, max_examples=20)
 @given(case=csv_cases())
-def test_csv_round_trip(case: dict[str, Any]) -> None:
+def test_csv_round_trip(empty_database: Path, case: dict[str, Any]) -> None:
     options = dict(case)
     rows = options.pop("rows")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         written = write_csv(folder, rows, **options)
-        con = connect(folder / "crm.duckdb")
+        con = connect(new_database(empty_database, folder / "crm.duckdb"))
         try:
             # Both readers are really compared: without line breaks inside cells the default
             # path is DuckDB's reader (with them it must fall back to Python's).
@@ -142,7 +143,7 @@ def test_csv_round_trip(case: dict[str, Any]) -> None:
             con.close()
 
         # Python's csv module path, into another fresh database: the same rows, the same keys.
-        con = connect(folder / "crm_python.duckdb")
+        con = connect(new_database(empty_database, folder / "crm_python.duckdb"))
         try:
             report_python = import_file(con, written.path, commit=True, force_python=True)
             assert _counts(report_python) == _counts(report)

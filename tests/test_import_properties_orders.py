@@ -15,6 +15,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 from import_strategies import SETTINGS, ZH
+from import_util import new_database
 
 from analytics.ingest.pipeline import import_file, undo_import
 from analytics.store.connection import connect
@@ -63,10 +64,10 @@ def stored(con) -> Counter:
 @given(lines=orders(), seed=st.integers(0, 1000), amend=st.sampled_from(["change", "add", "remove"]),
        replace_first=st.booleans())
 @SETTINGS
-def test_order_lines_round_trip(lines, seed, amend, replace_first):
+def test_order_lines_round_trip(empty_database, lines, seed, amend, replace_first):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        con = connect(folder / "crm.duckdb")
+        con = connect(new_database(empty_database, folder / "crm.duckdb"))
         try:
             first = import_file(con, write(folder / "a.csv", lines, seed=seed), commit=True)
             assert (first.rows_imported, first.rows_rejected) == (len(lines), 0)

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from hypothesis import given
 from hypothesis import strategies as st
 from import_strategies import CANONICAL, DATE_FORMATS, HEADERS, SETTINGS, Row, amount_styles, format_amount, row_lists
+from import_util import new_database
 from roundtrip_checks import check_committed, check_reimport
 
 from analytics.ingest.pipeline import import_file
@@ -84,12 +85,12 @@ def write_xlsx(path: Path, case: dict[str, Any]) -> list[int]:
 
 @SETTINGS
 @given(case=excel_cases())
-def test_xlsx_round_trip(case: dict[str, Any]) -> None:
+def test_xlsx_round_trip(empty_database: Path, case: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = folder / "orders.xlsx"
         lines = write_xlsx(path, case)
-        con = connect(folder / "crm.duckdb")
+        con = connect(new_database(empty_database, folder / "crm.duckdb"))
         try:
             report = import_file(con, path, commit=True)
             assert (report.file_format, report.encoding, report.sheet) == ("xlsx", None, "订单")
@@ -148,12 +149,12 @@ def write_parquet(path: Path, case: dict[str, Any]) -> list[int]:
 
 @SETTINGS
 @given(case=parquet_cases())
-def test_parquet_round_trip(case: dict[str, Any]) -> None:
+def test_parquet_round_trip(empty_database: Path, case: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = folder / "orders.parquet"
         lines = write_parquet(path, case)
-        con = connect(folder / "crm.duckdb")
+        con = connect(new_database(empty_database, folder / "crm.duckdb"))
         try:
             report = import_file(con, path, commit=True)
             assert (report.file_format, report.encoding) == ("parquet", None)
