@@ -150,6 +150,11 @@ def test_an_admin_maps_a_name_and_drops_proposal_and_the_funnel_follows(monkeypa
     stages = tuple(k for k in STAGES if k != "proposal")
     assert stored() == {"funnel_stages": list(stages), "funnel_stage_map": {STATUS: "target"}}
     assert at.pills(key=STAGES_KEY).value == list(stages)
+    # drawn again with what is stored (the row moved among the mapped names); saved again, nothing changes
+    table = at.data_editor(key=MAP_KEY).value.set_index("name")
+    assert table.loc[STATUS].tolist() == [2, "target", t("funnel_mapping_how_saved", lang)]
+    assert [i.value for i in save(at, lang).info if i.icon == ":material/info:"] == [t("data_settings_unchanged", lang)]
+    assert stored()["funnel_stage_map"] == {STATUS: "target"}
 
     after = open_app(monkeypatch, db, page=FUNNEL, lang=lang, **PERIOD)
     assert md_literal(STATUS) not in unmapped_warning(after, lang)

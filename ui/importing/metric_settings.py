@@ -11,8 +11,11 @@ from analytics.store import settings
 from ui import loaders
 from ui.formats import fmt_int, fmt_pct
 from ui.i18n import t
-from ui.importing.stage_settings import stage_error, stage_fields
+from ui.importing.stage_settings import forget_edits, stage_error, stage_fields
 from ui.importing.state import request, requested
+
+#: Set by a save, for the next run (drawn with the stored values) to say so.
+_SAVED = "data_settings_saved"
 
 
 def _setting_error(setting: settings.Setting, value: object, lang: str) -> str:
@@ -93,6 +96,8 @@ def settings_section(lang: str, editable: bool = True) -> None:
                               on_click=request, args=("data_settings_submitted",), disabled=off)
     if off:
         return
+    if requested(_SAVED):
+        st.success(t("data_settings_saved", lang), icon=":material/check:")
     if not requested("data_settings_submitted"):
         return
     entered = {"churn_window_days": churn, "tier_cuts": [round(c / 100, 6) for c in cuts],
@@ -114,4 +119,8 @@ def settings_section(lang: str, editable: bool = True) -> None:
         st.caption(t("data_settings_not_saved", lang))
         return
     settings.save(con, values)
-    st.success(t("data_settings_saved", lang), icon=":material/check:")
+    # drawn again with what is stored: the stage map's rows move (and say "saved"), so its edits, kept by row
+    # number, must not stay on the rows that take their places
+    forget_edits()
+    request(_SAVED)
+    st.rerun()

@@ -51,6 +51,12 @@ def stage_fields(names: StageNames, lang: str, off: bool) -> tuple[list[str], di
     return stages, entered_map(frame, list(edited["key"]))
 
 
+def forget_edits() -> None:
+    """Drop the stage map's edits (after a save: the next run draws the stored map, whose rows are in another
+    order; an edit is kept by row number)."""
+    st.session_state.pop(MAP_KEY, None)
+
+
 def stage_error(key: str, value: object, lang: str) -> str:
     """Why the stage list or the stage map ``value`` was refused, naming the setting."""
     name = t(f"data_setting_{key}", lang)
