@@ -29,7 +29,7 @@ from analytics.store import settings
 from analytics.store.connection import connect
 from ui import loaders
 from ui.i18n import LANGUAGES, md_literal, t
-from ui.importing.stage_settings import MAP_KEY, STAGES_KEY
+from ui.importing.stage_settings import STAGES_KEY
 
 pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 FUNNEL, DATA = "pages/funnel.py", "pages/data.py"
@@ -57,8 +57,9 @@ def settings_tab(monkeypatch, db: Path, lang: str, **login) -> AppTest:
 
 def choose(at: AppTest, choices: dict[str, str | None]) -> None:
     """Choose what some names count as in the stage map's table (as cell edits: AppTest cannot type in it)."""
-    names = at.data_editor(key=MAP_KEY).value.iloc[:, 0].tolist()
-    at.session_state[MAP_KEY] = {"edited_rows": {names.index(n): {"key": k} for n, k in choices.items()},
+    editor = at.data_editor[0]
+    names = editor.value["name"].tolist()
+    at.session_state[editor.key] = {"edited_rows": {names.index(n): {"key": k} for n, k in choices.items()},
                                  "added_rows": [], "deleted_rows": []}
 
 
@@ -141,17 +142,19 @@ def test_an_admin_maps_a_name_and_drops_proposal_and_the_funnel_follows(monkeypa
     at = settings_tab(monkeypatch, db, lang)
     assert at.pills(key=STAGES_KEY).value == list(STAGES)  # (none saved: the suggested list, with proposal)
     assert at.pills(key=STAGES_KEY).options == [name(k, lang) for k in STAGES]
-    shown = at.data_editor(key=MAP_KEY).value
-    assert shown.iloc[:, 0].tolist().count(STATUS) == 1 and not at.data_editor(key=MAP_KEY).proto.disabled
+    shown = at.data_editor[0].value
+    assert shown.iloc[:, 0].tolist().count(STATUS) == 1 and not at.data_editor[0].proto.disabled
     choose(at, {STATUS: "target"})
     at.pills(key=STAGES_KEY).unselect("proposal")
+    editor = at.data_editor[0].key
     save(at, lang)
+    assert at.data_editor[0].key != editor  # (its rows moved: a new table, no edit left on a row number)
     assert [s.value for s in at.success] == [t("data_settings_saved", lang)] and not at.error
     stages = tuple(k for k in STAGES if k != "proposal")
     assert stored() == {"funnel_stages": list(stages), "funnel_stage_map": {STATUS: "target"}}
     assert at.pills(key=STAGES_KEY).value == list(stages)
     # drawn again with what is stored (the row moved among the mapped names); saved again, nothing changes
-    table = at.data_editor(key=MAP_KEY).value.set_index("name")
+    table = at.data_editor[0].value.set_index("name")
     assert table.loc[STATUS].tolist() == [2, "target", t("funnel_mapping_how_saved", lang)]
     assert [i.value for i in save(at, lang).info if i.icon == ":material/info:"] == [t("data_settings_unchanged", lang)]
     assert stored()["funnel_stage_map"] == {STATUS: "target"}
@@ -215,7 +218,7 @@ def test_a_non_admin_sees_the_fields_disabled_and_is_told_an_admin_can_map(monke
     access.write_text('[users."analyst@example.com"]\nrole = "analyst"\n', encoding="utf-8")
     login = {"email": "analyst@example.com", "access": access}
     at = settings_tab(monkeypatch, world.path, "zh", **login)
-    assert at.pills(key=STAGES_KEY).disabled and at.data_editor(key=MAP_KEY).proto.disabled
+    assert at.pills(key=STAGES_KEY).disabled and at.data_editor[0].proto.disabled
     assert t("data_settings_admin_only", "zh") in [i.value for i in at.info]
     funnel = open_app(monkeypatch, world.path, page=FUNNEL, lang="zh", **PERIOD, **login)
     where = {"page": t("nav_data", "zh"), "tab": t("data_tab_settings", "zh")}

@@ -11,7 +11,7 @@ from analytics.store import settings
 from ui import loaders
 from ui.formats import fmt_int, fmt_pct
 from ui.i18n import t
-from ui.importing.stage_settings import forget_edits, stage_error, stage_fields
+from ui.importing.stage_settings import stage_error, stage_fields
 from ui.importing.state import request, requested
 
 #: Set by a save, for the next run (drawn with the stored values) to say so.
@@ -119,8 +119,6 @@ def settings_section(lang: str, editable: bool = True) -> None:
         st.caption(t("data_settings_not_saved", lang))
         return
     settings.save(con, values)
-    # drawn again with what is stored: the stage map's rows move (and say "saved"), so its edits, kept by row
-    # number, must not stay on the rows that take their places
-    forget_edits()
+    # drawn again with what is stored (the stage map's rows move and say "saved": a new table, ``map_key``)
     request(_SAVED)
     st.rerun()

@@ -4,6 +4,9 @@ what it counts as: a table whose "counts as" column is chosen), and why a value 
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -14,7 +17,7 @@ from ui.formats import fmt_int
 from ui.funnel_leads_sections import sep, stage_label
 from ui.i18n import md_literal, t
 
-#: The widget keys: the stage list and the stage map's table.
+#: The widget keys: the stage list and the start of the stage map table's (:func:`map_key`).
 STAGES_KEY, MAP_KEY = "data_set_funnel_stages", "data_set_stage_map"
 
 
@@ -45,16 +48,19 @@ def stage_fields(names: StageNames, lang: str, off: bool) -> tuple[list[str], di
                                                 help=t("data_stage_map_key_help", lang), width="medium"),
         "how": st.column_config.TextColumn(t("funnel_mapping_col_how", lang), disabled=True),
     }
-    edited = st.data_editor(table, key=MAP_KEY, hide_index=True, width="stretch", column_config=config,
+    edited = st.data_editor(table, key=map_key(names), hide_index=True, width="stretch", column_config=config,
                             num_rows="fixed", disabled=True if off else ["name", "leads", "how"],
                             placeholder=t("funnel_mapping_how_none", lang))
     return stages, entered_map(frame, list(edited["key"]))
 
 
-def forget_edits() -> None:
-    """Drop the stage map's edits (after a save: the next run draws the stored map, whose rows are in another
-    order; an edit is kept by row number)."""
-    st.session_state.pop(MAP_KEY, None)
+def map_key(names: StageNames) -> str:
+    """The stage map table's widget key: :data:`MAP_KEY` and a digest of its rows and the saved map. The table keeps
+    an edit by row number, in the browser too, so once its rows change (a save moves a name among the mapped ones,
+    an import brings new names) a table under the same key would show and send an edit on the row that took its
+    place: a new key starts a new table."""
+    rows = json.dumps([names.names["name"].tolist(), sorted(names.saved.items())], ensure_ascii=False)
+    return f"{MAP_KEY}_{hashlib.sha256(rows.encode()).hexdigest()[:12]}"
 
 
 def stage_error(key: str, value: object, lang: str) -> str:
