@@ -155,7 +155,7 @@ def test_an_admin_maps_a_name_and_drops_proposal_and_the_funnel_follows(monkeypa
     assert at.pills(key=STAGES_KEY).value == list(stages)
     # drawn again with what is stored (the row moved among the mapped names); saved again, nothing changes
     table = at.data_editor[0].value.set_index("name")
-    assert table.loc[STATUS].tolist() == [2, "target", t("funnel_mapping_how_saved", lang)]
+    assert table.loc[STATUS].tolist() == ["target", 2, t("funnel_mapping_how_saved", lang)]
     assert [i.value for i in save(at, lang).info if i.icon == ":material/info:"] == [t("data_settings_unchanged", lang)]
     assert stored()["funnel_stage_map"] == {STATUS: "target"}
 

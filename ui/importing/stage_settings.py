@@ -36,11 +36,13 @@ def stage_fields(names: StageNames, lang: str, off: bool) -> tuple[list[str], di
         st.caption(t("data_stage_map_empty", lang))
         return stages, dict(names.saved)
     st.caption(t("data_setting_funnel_stage_map_use", lang))
-    table = pd.DataFrame({"name": frame["name"], "leads": frame["leads"], "key": frame["key"],
+    # what to choose beside the name (on a phone the table scrolls sideways under the pinned name)
+    table = pd.DataFrame({"name": frame["name"], "key": frame["key"], "leads": frame["leads"],
                           "how": [t(f"funnel_mapping_how_{h}" if isinstance(h, str) else "funnel_mapping_how_none",
                                     lang) for h in frame["how"]]})
     config = {
-        "name": st.column_config.TextColumn(t("funnel_mapping_col_name", lang), disabled=True, width="medium"),
+        "name": st.column_config.TextColumn(t("funnel_mapping_col_name", lang), disabled=True, width="medium",
+                                            pinned=True),
         "leads": st.column_config.NumberColumn(t("funnel_mapping_col_rows", lang), disabled=True, format="%d",
                                                width="small"),
         "key": st.column_config.SelectboxColumn(t("funnel_mapping_col_key", lang), options=STAGE_MAP_TARGETS,
