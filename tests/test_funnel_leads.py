@@ -222,3 +222,26 @@ def test_a_sales_manager_sees_only_the_leads_of_their_regions(con, world):
         assert not {"XS000004", "L9003"} & set(leads_funnel(con, scope, stage_map=SALESFORCE_MAP).reach["member_id"])
     asked = Scope(date(2024, 1, 1), date(2024, 3, 1), regions=("华北",), allowed_regions=("华东",))
     assert leads_funnel(con, asked, stage_map=SALESFORCE_MAP).empty
+
+
+
+def purchase_stages_as_of(con, world: World, scope: Scope, days_n: list[tuple[int, date]], saved: dict) -> None:
+    """The purchase stages of ``scope``'s leads as of each day with each N of ``days_n``, against the reference."""
+    from analytics.metrics.funnel_leads import leads_reach
+
+    for n, as_of in days_n:
+        got = leads_reach(con, scope, stage_map=saved, loyal_min=n, as_of=as_of).reach
+        got = got.sort_values("member_id", ignore_index=True)
+        ref = expected(world, scope, as_of, saved, n)
+        assert got["member_id"].tolist() == ref["member_id"].tolist()
+        for k in ("first_purchase", "repeat_purchase", "loyal"):
+            assert got[f"{k}_reached"].tolist() == ref[f"{k}_reached"].tolist(), (n, as_of, k)
+            assert days(got[f"{k}_day"]) == ref[f"{k}_day"].tolist(), (n, as_of, k)
+
+
+def test_the_purchase_stages_as_of_any_day(con, world):
+    """Every purchase stage as of days through the half year (the comparison's as-of day falls anywhere), as the
+    reference reads the raw sales (a month inside a customer's loyal month: tests/test_funnel_leads_demo.py)."""
+    sweep = [(n, date(2024, 1, 1) + timedelta(days=d)) for n in (2, 3) for d in range(0, 182, 7)]
+    purchase_stages_as_of(con, world, Scope(date(2023, 1, 1), date(2024, 6, 1), compare="none"), sweep,
+                          SALESFORCE_MAP)

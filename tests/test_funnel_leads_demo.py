@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from funnel_leads_reference import Purchases, attributes, stored
 from funnel_leads_world import World
-from test_funnel_leads import check
+from test_funnel_leads import check, purchase_stages_as_of
 
 from analytics.ingest import demo
 from analytics.ingest.pipeline import import_file
@@ -119,3 +119,28 @@ def test_the_page_names_the_leak_and_its_worst_region_in_a_sentence(monkeypatch,
                  lost=fmt_pct(leak.lost_share, lang), region=md_literal(leak.region),
                  region_lost=fmt_pct(leak.region_lost_share, lang))
     assert sentence in [w.value for w in at.warning]
+
+
+def partial_months(world: World, most: int) -> list[tuple[int, date]]:
+    """Up to ``most`` (N, as-of day) pairs where a linked customer first holds N >= 3 purchase days in 12 months in a
+    month with a purchase day after the as-of day, and two by it: loyal at the month's end, one day short by the
+    as-of day (the month counted up to it), though a second purchase is in."""
+    pairs = set()
+    for customer in sorted({c for c in world.attrs["customer_id"] if c}):
+        bought = sorted(set(world.buys.days.get(customer, [])))
+        best = 0
+        for y, m in sorted({(d.year, d.month) for d in bought}):
+            year = [d for d in bought if 0 <= (y * 12 + m) - (d.year * 12 + d.month) <= 11]
+            inside = [d for d in year if (d.year, d.month) == (y, m)]
+            if len(year) > best >= 0 and len(year) >= 3 and len(inside) >= 2 and inside[-2] < inside[-1]:
+                pairs.add((len(year), inside[-2]))
+            best = max(best, len(year))
+    return sorted(pairs)[:most]
+
+
+def test_a_loyal_day_inside_the_as_of_days_month_counts_it_up_to_that_day(con, world):
+    """As of a day inside the month a customer first holds N purchase days in 12 months, one of them after it: not
+    loyal yet (the month's purchase days counted up to the as-of day), as the reference reads the raw sales."""
+    edges = partial_months(world, 6)
+    assert len(edges) == 6, edges
+    purchase_stages_as_of(con, world, Scope(date(2023, 11, 1), date(2026, 10, 1), compare="none"), edges, {})

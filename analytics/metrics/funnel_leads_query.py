@@ -12,7 +12,7 @@ from datetime import date
 import duckdb
 
 from analytics.metrics.funnel_stages import LOST, PIPELINE_STAGES, stage_key, suggested_stages
-from analytics.scope import Scope, leads, months_until
+from analytics.scope import Scope, leads, month_start, months_until
 from analytics.store import settings
 
 #: The group columns the leads funnel is compared by.
@@ -98,20 +98,31 @@ def reach_sql(cohort: tuple[str, list], names: Sequence[tuple[bool, str, str | N
                          f"not {k}_raw and furthest > {i} as {k}_implied" for i, k in enumerate(PIPELINE_STAGES))
     codes = "".join(f"list_position(?, {g}) as {g}, " for g in GROUPINGS) if values is not None else ""
     attributes = ", ".join(f"a.{c}" for c in ("lead_id", "created_date", "customer_id", *GROUPINGS))
-    months = months_until(*as_of)
+    month, recount = month_start(as_of[0]), as_of[1]
     # (a row's key as one bit, so that which keys a lead has, and which it has from rows other than a log's, are
     # two aggregates; a lead's attributes, on each of its rows, read from its one row of the created date (the
     # mart's ``potential`` row from a column: every lead has exactly one, with the created date, a known day),
     # not aggregated: strings cost; that row means potential on that day whatever the map, so only the other
-    # rows, a third fewer, are keyed and aggregated; the loyal day: the first month whose 12 months hold N purchase
-    # days, as :func:`analytics.metrics.funnel_lifecycle.loyal_days` reads it, read only for the customers who can
-    # be: N purchase days by the as-of day need a second purchase by then, or with N = 1 a first)
-    loyal = ("select customer_id, min(month) as month from (select customer_id, month, sum(purchase_days) over "
-             "(partition by customer_id order by year(month) * 12 + month(month) range between 11 preceding and "
-             f"current row) as year_days from ({months.sql}) m semi join (select customer_id from reached "
-             "where again is not null or n = 1 and bought is not null) r using (customer_id) "
-             "where purchase_days > 0) y, cut where year_days >= n group by customer_id")
-    sql = ("with cut as (select ?::date as as_of, ?::integer as n), "
+    # rows, a third fewer, are keyed and aggregated. The loyal day: the first month whose 12 months hold N purchase
+    # days, as :func:`analytics.metrics.funnel_lifecycle.loyal_days` reads it: the month of the customer's first
+    # high of N or more (``lead_purchases.highs``, from every month), when before the as-of day's month; in that
+    # month when its days up to the as-of day still hold N (counted again when the data goes on after it: the
+    # customers whose first such high is in that month); read only for the customers who can be loyal: N purchase
+    # days by the as-of day need a second purchase by then, or with N = 1 a first)
+    edge, edge_params = "", []
+    if recount:
+        months = months_until(*as_of)
+        edge = (f", edge as (select m.customer_id, sum(m.purchase_days) as days from ({months.sql}) m semi join "
+                "(select customer_id from candidates, cut where month = at_month) c using (customer_id), cut "
+                "where m.month >= at_month - interval 11 month and m.purchase_days > 0 group by m.customer_id)")
+        edge_params = list(months.params)
+    loyal = ("candidates as (select distinct r.customer_id, (list_filter(p.highs, lambda h: h.days >= r.n)[1]).month "
+             "as month from reached r join lead_purchases p on p.customer_id = r.customer_id "
+             f"where r.again is not null or r.n = 1 and r.bought is not null){edge}, "
+             "loyal as (select c.customer_id, c.month from candidates c "
+             f"{'left join edge e using (customer_id) ' if recount else ''}, cut "
+             f"where c.month < at_month or c.month = at_month{' and e.days >= n' if recount else ''})")
+    sql = ("with cut as (select ?::date as as_of, ?::integer as n, ?::date as at_month), "
            f"rows as (select r.lead_id, r.stage_date, {bit} as bit, "
            "not r.from_column and r.stage_date is not null as log "
            f"from ({cohort[0]}) r left join (select unnest(?::boolean[]) as from_column, "
@@ -128,7 +139,7 @@ def reach_sql(cohort: tuple[str, list], names: Sequence[tuple[bool, str, str | N
            "reached as (select *, case when first_purchase_day <= as_of then first_purchase_day end as bought, "
            f"case when second_purchase_day <= as_of then second_purchase_day end as again, {reach}, "
            f"greatest({says}) as furthest from lead, cut), "
-           f"loyal as ({loyal}) "
+           f"{loyal} "
            f"select lead_id, created_date, customer_id, {codes}lost_raw as lost, {pipeline}, "
            "bought is not null or first_purchase_raw as first_purchase_reached, "
            "coalesce(bought, first_purchase_d) as first_purchase_day, "
@@ -137,8 +148,8 @@ def reach_sql(cohort: tuple[str, list], names: Sequence[tuple[bool, str, str | N
            "l.month is not null as loyal_reached, "
            "case when l.month is not null then least(last_day(l.month), as_of) end as loyal_day "
            "from reached left join loyal l using (customer_id)")
-    params = [as_of[0], min_days, *cohort[1], [c for c, _, _ in names], [n for _, n, _ in names],
-              [k for _, _, k in names], *cohort[1], *months.params, *(values.values() if values is not None else ())]
+    params = [as_of[0], min_days, month, *cohort[1], [c for c, _, _ in names], [n for _, n, _ in names],
+              [k for _, _, k in names], *cohort[1], *edge_params, *(values.values() if values is not None else ())]
     return sql, params
 
 
