@@ -93,7 +93,7 @@ def test_a_failure_inside_the_commit_writes_nothing_and_says_so(lang, monkeypatc
     upload(at, ("orders.csv", GOOD))
     confirm(at, lang, 3)
 
-    def failing(cur):
+    def failing(cur, changed=None):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(marts, "rebuild", failing)
