@@ -124,5 +124,5 @@ def stuck(view: FunnelView, lang: str, label: Callable[[str, object, str], str],
                                for u, c in zip(urls, rows["customer_id"].head(len(table)), strict=True)])
         config[link] = st.column_config.LinkColumn(link, display_text=t("open_customer", lang), width="small")
     st.dataframe(table, key="funnel_stuck", hide_index=True, width="stretch", column_config=config,
-                 height=380 if len(rows) > 10 else "auto")
+                 height=380 if len(rows) > 10 else "auto", placeholder="–")  # (a lead without a customer: not "None")
     widgets.download_buttons(shown, t("funnel_stuck_download_leads", lang), lang, key="funnel_stuck_download")
