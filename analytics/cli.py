@@ -35,6 +35,7 @@ from analytics.report import add_arguments as add_report_arguments
 from analytics.scope import data_months
 from analytics.store import audits, marts, settings
 from analytics.store.connection import DatabaseBusy, connect, copy_for_reading, data_version, default_db_path
+from analytics.store.export import export_parquet
 from analytics.store.ledger import import_history
 
 
@@ -94,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true")
 
     add_report_arguments(sub.add_parser("report", help="print a page's figures (computed as the page computes them)"))
+
+    export = sub.add_parser("export", help="write the canonical tables as Parquet (for the marts built elsewhere)")
+    export.add_argument("--parquet", type=Path, required=True, metavar="DIR", help="a new or empty folder")
+    export.add_argument("--json", action="store_true")
     return parser
 
 
@@ -199,7 +204,7 @@ def _show_report(report: dict[str, Any]) -> None:
 
 
 #: The commands that only read: they run on a copy while another process holds the database.
-READING_COMMANDS = frozenset({"imports", "check", "report"})
+READING_COMMANDS = frozenset({"imports", "check", "report", "export"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -321,6 +326,15 @@ def _run(args: argparse.Namespace, con: Any) -> int:
         return 0 if all(r.passed for r in results) else 1
     if args.command == "report":
         return _report(args, con)
+    if args.command == "export":
+        manifest = export_parquet(con, args.parquet)
+        if args.json:
+            _print_json(manifest)
+        else:
+            for table, about in manifest["tables"].items():
+                print(f"{table}: {about['rows']:,} rows" + (" (by month)" if about["partitioned_by"] else ""))
+            print(f"written to {args.parquet} (data version {manifest['data_version']})")
+        return 0
     raise AssertionError(args.command)
 
 
