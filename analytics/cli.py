@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from analytics import pages
+from analytics import cli_marts, pages
 from analytics.access import authorize, default_access_path, load_access
 from analytics.errors import CRMError, OptionError, in_one_line
 from analytics.ingest.claims import undo_preview
@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write the canonical tables as Parquet (for the marts built elsewhere)")
     export.add_argument("--parquet", type=Path, required=True, metavar="DIR", help="a new or empty folder")
     export.add_argument("--json", action="store_true")
+    cli_marts.add_arguments(sub.add_parser("marts", help="build the marts from an export folder (no database)"))
     return parser
 
 
@@ -215,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--access-file is used only with --user")
     path = args.db or default_db_path()
     try:
+        if args.command == "marts":  # (reads an export folder, no database)
+            return cli_marts.run(args)
         with contextlib.ExitStack() as stack:
             try:
                 con = connect(path)

@@ -1,7 +1,8 @@
 """``python -m analytics export --parquet DIR`` (analytics/store/export.py): the canonical tables of a database made
 by the real pipeline (the demo's files) written as Parquet, read back with DuckDB as a Hive-partitioned table, equal
 row for row with every column but ``row_key`` and the same types; months as folders; a table without rows still a
-file with its columns; a folder in use refused with nothing written."""
+file with its columns; a folder in use refused with nothing written. Then ``marts build --engine duckdb``
+(analytics/store/build.py): every mart and summary built from that export equals the database's own, row for row."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from analytics.cli import main
 from analytics.ingest.demo import load_demo
+from analytics.store import marts
 from analytics.store.connection import connect
 from analytics.store.export import LEFT_OUT, MANIFEST, TABLES, ExportError, export_parquet
 
@@ -23,6 +25,7 @@ def db_fixture(tmp_path_factory) -> Path:
     con = connect(path)
     try:
         load_demo(con, size=300, seed=3)
+        marts.summarize(con)
     finally:
         con.close()
     return path
@@ -109,3 +112,39 @@ def test_the_command_line_writes_and_reports_the_tables(db, tmp_path, capsys):
     assert main(["--db", str(db), "export", "--parquet", str(tmp_path / "again")]) == 0
     text = capsys.readouterr().out
     assert f"transactions: {manifest['tables']['transactions']['rows']:,} rows (by month)" in text
+
+
+def test_the_marts_built_from_the_export_are_the_databases_own(db, tmp_path, capsys):
+    """Every mart and summary (not the ``_`` steps) from the export, on DuckDB, as the embedded database built it at
+    import: the same columns, types and rows; the output's manifest names the models and the export's version."""
+    assert main(["--db", str(db), "export", "--parquet", str(tmp_path / "export")]) == 0
+    capsys.readouterr()
+    assert main(["marts", "build", "--engine", "duckdb", "--input", str(tmp_path / "export"), "--output",
+                 str(tmp_path / "marts"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    manifest = json.loads((tmp_path / "marts" / MANIFEST).read_text())
+    assert printed == manifest
+    models = [m for m in marts.MARTS + marts.SUMMARIES if not m.startswith("_")]
+    assert list(manifest["models"]) == models and manifest["models_version"] == marts.models_version(
+        marts.MARTS + marts.SUMMARIES)
+    con = connect(db, read_only=True)
+    reader = duckdb.connect()
+    try:
+        assert marts.summaries_ready(con)
+        assert manifest["source_data_version"] == int(con.execute("select value from meta where key = "
+                                                                  "'data_version'").fetchall()[0][0])
+        for name in models:
+            got = reader.sql(f"select * from read_parquet('{tmp_path / 'marts' / name}.parquet')")
+            stored = [(r[0], r[1]) for r in con.execute(f"describe {name}").fetchall()]
+            assert list(zip(got.columns, map(str, got.types), strict=True)) == stored, name
+            want = con.execute(f"select * from {name}").fetchall()
+            assert manifest["models"][name]["rows"] == len(want) > 0 or name == "customer_attribute_values", name
+            assert sorted(got.fetchall(), key=repr) == sorted(want, key=repr), name
+    finally:
+        reader.close()
+        con.close()
+
+
+def test_a_build_without_an_export_says_where_one_comes_from(tmp_path, capsys):
+    assert main(["marts", "build", "--input", str(tmp_path), "--output", str(tmp_path / "marts")]) == 1
+    assert "holds no export" in capsys.readouterr().err and not (tmp_path / "marts").exists()

@@ -35,7 +35,9 @@ ALLOWED: dict[str, set[str]] = {
     "metrics": {"errors", "scope", "store", "models", "tiering"},
     "pages": {"errors", "access", "scope", "metrics"},
     "report": {"errors", "access", "scope", "store", "pages"},
-    "cli": {"errors", "paths", "access", "scope", "tiering", "store", "ingest", "metrics", "pages", "report"},
+    "cli": {"errors", "paths", "access", "scope", "tiering", "store", "ingest", "metrics", "pages", "report",
+            "cli_marts"},
+    "cli_marts": {"errors", "store"},
     "__main__": {"cli"},
     "__init__": set(),
 }

@@ -52,8 +52,9 @@ churns as (
     select
         l.home_region, l.segment, l.acquisition_channel, w.window_days,
         cast(date_trunc('month', date '1970-01-01' + (l.last_day + w.window_days + 1)) as date) as month,
-        sum(l.customers) as churn_events,
-        sum(l.customers) filter (where l.last_day + w.window_days + 1 <= d.last_day) as churned
+        -- (counts as bigint: DuckDB sums integers into a 128-bit integer, which Parquet and Spark lack)
+        cast(sum(l.customers) as bigint) as churn_events,
+        cast(sum(l.customers) filter (where l.last_day + w.window_days + 1 <= d.last_day) as bigint) as churned
     from lapses l
     join windows w on l.bucket >= w.k
     cross join data_end d
@@ -64,7 +65,7 @@ backs as (
     select
         r.home_region, r.segment, r.acquisition_channel, w.window_days,
         cast(date_trunc('month', date '1970-01-01' + r.first_day) as date) as month,
-        sum(r.customers) as won_back,
+        cast(sum(r.customers) as bigint) as won_back,
         sum(r.revenue) as won_back_revenue
     from returns r
     join windows w on r.bucket >= w.k

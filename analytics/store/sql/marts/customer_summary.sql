@@ -85,8 +85,9 @@ months as (
         customer_id,
         min(first_day) as first_order_date,
         max(last_day) as last_order_date,
-        sum(orders) as orders,
-        sum(purchase_days) as purchase_days,
+        -- (counts as bigint: DuckDB sums integers into a 128-bit integer, which Parquet and Spark lack)
+        cast(sum(orders) as bigint) as orders,
+        cast(sum(purchase_days) as bigint) as purchase_days,
         sum(revenue) as revenue,
         sum(revenue + returns_amount) as gross_revenue,
         sum(returns_amount) as returns_amount,
