@@ -18,14 +18,10 @@ from pathlib import Path
 import duckdb
 
 from analytics.store import marts
-from analytics.store.export import MANIFEST, ExportError
+from analytics.store.export import MANIFEST, ExportError, quoted
 
 #: The engines a build runs on.
 ENGINES = ("duckdb",)
-
-
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def read_export(folder: str | Path) -> dict:
@@ -50,14 +46,14 @@ def build_duckdb(source: str | Path, target: str | Path, *, threads: int | None 
     try:
         for table, about in export["tables"].items():
             con.execute(f"create view {table} as select {', '.join(about['columns'])} from read_parquet("
-                        f"{_quoted(source / table)} || '/**/*.parquet', hive_partitioning = true, "
+                        f"{quoted(source / table)} || '/**/*.parquet', hive_partitioning = true, "
                         "union_by_name = true)")
         built = {}
         for name in marts.MARTS + marts.SUMMARIES:
             started = time.perf_counter()
             con.execute(f"create {'temp ' if name.startswith('_') else ''}table {name} as {marts.model_sql(name)}")
             if not name.startswith("_"):
-                con.execute(f"copy {name} to {_quoted(target / f'{name}.parquet')} (format parquet)")
+                con.execute(f"copy {name} to {quoted(target / f'{name}.parquet')} (format parquet)")
                 built[name] = {"rows": con.execute(f"select count(*) from {name}").fetchall()[0][0],
                                "seconds": round(time.perf_counter() - started, 3)}
     finally:

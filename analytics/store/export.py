@@ -38,7 +38,8 @@ class ExportError(CRMError):
     """An export that cannot be written (the folder is not empty, or is a file)."""
 
 
-def _quoted(path: Path) -> str:
+def quoted(path: Path) -> str:
+    """``path`` as a SQL string literal (a file name in ``COPY``/``read_parquet``, which take no parameters)."""
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -67,10 +68,10 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: str | Path) -> dict:
             listed = ", ".join(columns)
             if day is not None and rows:
                 cur.execute(f"copy (select {listed}, coalesce(strftime({day}, '%Y-%m'), 'none') as month "
-                            f"from {table}) to {_quoted(target)} (format parquet, partition_by (month), "
+                            f"from {table}) to {quoted(target)} (format parquet, partition_by (month), "
                             "overwrite_or_ignore true)")
             else:
-                cur.execute(f"copy (select {listed} from {table}) to {_quoted(target / 'part-0.parquet')} "
+                cur.execute(f"copy (select {listed} from {table}) to {quoted(target / 'part-0.parquet')} "
                             "(format parquet)")
             tables[table] = {"rows": rows, "columns": columns,
                              "partitioned_by": "month" if day is not None and rows else None, "month_of": day}
