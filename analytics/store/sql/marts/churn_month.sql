@@ -23,7 +23,8 @@ data_end as (
 ),
 
 windows as (
-    select cast(k * 30 as integer) as window_days, cast(k as integer) as k from range(1, 25) r(k)
+    select cast(k * 30 as integer) as window_days, cast(k as integer) as k
+    from (select unnest(generate_series(1, 24)) as k)
 ),
 
 lapses as (

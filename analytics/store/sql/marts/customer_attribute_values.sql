@@ -12,9 +12,9 @@ customer_attributes as (
 ),
 
 said as (
-    unpivot customer_attributes
-    on customer_name, segment, province, city
-    into name attribute value value
+    -- the SQL-standard unpivot clause (DuckDB and Spark SQL both read it; NULL values give no row)
+    select * from customer_attributes
+    unpivot (value for attribute in (customer_name, segment, province, city))
 ),
 
 per_value as (

@@ -31,26 +31,26 @@ customer_month as (
 customers as (
     select
         customer_id,
-        arg_max(customer_name, import_id) as customer_name,
-        arg_max(region, import_id) as region,
-        arg_max(segment, import_id) as segment,
-        arg_max(province, import_id) as province,
-        arg_max(city, import_id) as city,
-        arg_max(acquired_date, import_id) as acquired_date,
-        arg_max(acquisition_channel, import_id) as acquisition_channel,
-        arg_max(acquisition_cost, import_id) as acquisition_cost
+        arg_max(customer_name, import_id) filter (where customer_name is not null) as customer_name,
+        arg_max(region, import_id) filter (where region is not null) as region,
+        arg_max(segment, import_id) filter (where segment is not null) as segment,
+        arg_max(province, import_id) filter (where province is not null) as province,
+        arg_max(city, import_id) filter (where city is not null) as city,
+        arg_max(acquired_date, import_id) filter (where acquired_date is not null) as acquired_date,
+        arg_max(acquisition_channel, import_id) filter (where acquisition_channel is not null) as acquisition_channel,
+        arg_max(acquisition_cost, import_id) filter (where acquisition_cost is not null) as acquisition_cost
     from customers
     group by customer_id
 ),
 
 sales_attributes as (
-    -- what the sales files say, for where the customers file is silent
+    -- what the sales files say, for where the customers file is silent (max: the one rank-1 value)
     select
         customer_id,
-        any_value(value) filter (where attribute = 'customer_name') as customer_name,
-        any_value(value) filter (where attribute = 'segment') as segment,
-        any_value(value) filter (where attribute = 'province') as province,
-        any_value(value) filter (where attribute = 'city') as city
+        max(value) filter (where attribute = 'customer_name') as customer_name,
+        max(value) filter (where attribute = 'segment') as segment,
+        max(value) filter (where attribute = 'province') as province,
+        max(value) filter (where attribute = 'city') as city
     from customer_attribute_values
     where rank = 1
     group by customer_id

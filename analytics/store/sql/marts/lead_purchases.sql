@@ -49,18 +49,24 @@ records as (
 highs as (
     select
         customer_id,
-        list({'month': month, 'days': cast(year_days as integer)} order by month) as highs
+        list_sort(list({'month': month, 'days': cast(year_days as integer)})) as highs
     from records
     where before is null or year_days > before
     group by customer_id
+),
+
+numbered as (
+    -- n: the month's place among the customer's months with a purchase (first_day rises with the month)
+    select customer_id, first_day, second_day, row_number() over (partition by customer_id order by first_day) as n
+    from months
 ),
 
 purchases as (
     select
         customer_id,
         min(first_day) as first_purchase_day,
-        least(arg_min_null(second_day, month), min(first_day, 2)[2]) as second_purchase_day
-    from months
+        least(max(second_day) filter (where n = 1), max(first_day) filter (where n = 2)) as second_purchase_day
+    from numbered
     group by customer_id
 ),
 

@@ -30,24 +30,25 @@ latest as (
     select
         *,
         (cast(import_id as bigint) << 46)
-        + (cast(coalesce(stage_date - date '1899-12-31', 0) as bigint) << 29)
+        + (cast(coalesce(date_diff('day', date '1899-12-31', stage_date), 0) as bigint) << 29)
         + line as latest
     from leads
 ),
 
 attributes as (
-    -- arg_max skips NULL values: each attribute from the latest row that has one
+    -- each attribute from the latest row that has one (DuckDB's arg_max skips NULL values, Spark's max_by
+    -- does not: the filter says it for both)
     select
         lead_id,
         min(created_date) as created_date,
-        arg_max(customer_id, latest) as customer_id,
-        arg_max(region, latest) as region,
-        arg_max(source, latest) as source,
-        arg_max(sales_rep, latest) as sales_rep,
-        arg_max(outcome, latest) as outcome,
-        arg_max(qualified_date, latest) as qualified_date,
-        arg_max(proposal_date, latest) as proposal_date,
-        arg_max(closed_date, latest) as closed_date
+        arg_max(customer_id, latest) filter (where customer_id is not null) as customer_id,
+        arg_max(region, latest) filter (where region is not null) as region,
+        arg_max(source, latest) filter (where source is not null) as source,
+        arg_max(sales_rep, latest) filter (where sales_rep is not null) as sales_rep,
+        arg_max(outcome, latest) filter (where outcome is not null) as outcome,
+        arg_max(qualified_date, latest) filter (where qualified_date is not null) as qualified_date,
+        arg_max(proposal_date, latest) filter (where proposal_date is not null) as proposal_date,
+        arg_max(closed_date, latest) filter (where closed_date is not null) as closed_date
     from latest
     group by lead_id
 ),
