@@ -101,11 +101,7 @@ def database(rows: int, work: Path) -> tuple[Path, dict]:
     from analytics.store.connection import connect
 
     db, partial = copy_for("funnel", rows, work)
-    if partial is None:  # (kept: its derived tables rebuilt if this release's models differ, as the app would)
-        con = connect(db)
-        if not marts.summaries_ready(con):
-            marts.summarize(con)
-        con.close()
+    if partial is None:
         return db, {}
     made: dict = {}
     t0 = time.perf_counter()

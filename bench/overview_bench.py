@@ -49,10 +49,12 @@ TARGET_SPEEDUP = 10.0
 
 
 def reuse(db: Path) -> bool:
-    """Whether a benchmark database ``db`` is there to reuse, brought to this release's schema first (one made by
-    an older release gets the newer migrations)."""
+    """Whether a benchmark database ``db`` is there to reuse, brought to this release first, as the app brings a
+    database when it opens it: one made by an older release gets the newer migrations and, when other models built
+    its marts, the marts again (and its summaries again, if it had them built)."""
     import duckdb
 
+    from analytics.store import marts
     from analytics.store.connection import connect
     from analytics.store.migrations import SCHEMA_VERSION, schema_version
 
@@ -60,9 +62,14 @@ def reuse(db: Path) -> bool:
         return False
     probe = duckdb.connect(str(db), read_only=True)
     current = schema_version(probe)
+    stamps = dict(probe.execute("select key, value from meta where key in ('marts_version', 'summaries_version')"
+                                ).fetchall())
     probe.close()
-    if current != SCHEMA_VERSION:
-        connect(db).close()
+    if current != SCHEMA_VERSION or stamps.get("marts_version") != marts.models_version():
+        con = connect(db)
+        if "summaries_version" in stamps and not marts.summaries_ready(con):
+            marts.summarize(con)
+        con.close()
     return True
 
 
