@@ -15,6 +15,7 @@ import pytest
 from analytics.cli import main
 from analytics.ingest.demo import load_demo
 from analytics.store import marts
+from analytics.store.build import model_files
 from analytics.store.connection import connect
 from analytics.store.export import LEFT_OUT, MANIFEST, TABLES, ExportError, export_parquet
 
@@ -127,6 +128,7 @@ def test_the_marts_built_from_the_export_are_the_databases_own(db, tmp_path, cap
     models = [m for m in marts.MARTS + marts.SUMMARIES if not m.startswith("_")]
     assert list(manifest["models"]) == models and manifest["models_version"] == marts.models_version(
         marts.MARTS + marts.SUMMARIES)
+    assert manifest["engine"] == "duckdb" and manifest["input"] == str((tmp_path / "export").resolve())
     con = connect(db, read_only=True)
     reader = duckdb.connect()
     try:
@@ -134,7 +136,7 @@ def test_the_marts_built_from_the_export_are_the_databases_own(db, tmp_path, cap
         assert manifest["source_data_version"] == int(con.execute("select value from meta where key = "
                                                                   "'data_version'").fetchall()[0][0])
         for name in models:
-            got = reader.sql(f"select * from read_parquet('{tmp_path / 'marts' / name}.parquet')")
+            got = reader.sql(f"select * from read_parquet('{model_files(tmp_path / 'marts', name)}')")
             stored = [(r[0], r[1]) for r in con.execute(f"describe {name}").fetchall()]
             assert list(zip(got.columns, map(str, got.types), strict=True)) == stored, name
             want = con.execute(f"select * from {name}").fetchall()
