@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from pathlib import Path
 
 import duckdb
@@ -84,10 +85,42 @@ create or replace temp macro crm_money_lossy(s) as
 """
 
 
+#: The in-memory database that holds the value parsers, attached once to each database instance.
+PARSERS = "crm_parsers"
+#: One thread defines the parsers of an instance (the others wait for them), or stores a plan's answer.
+_DEFINING = threading.Lock()
+
+
 def define_macros(cur: duckdb.DuckDBPyConnection) -> None:
-    """Define the value parsers of :data:`MACROS_SQL`, and staging's own, on ``cur``."""
-    cur.execute(MACROS_SQL.read_text(encoding="utf-8"))
-    cur.execute(_MACROS)
+    """Make the value parsers of :data:`MACROS_SQL`, and staging's own, callable on ``cur``.
+
+    Defining them takes DuckDB 50-70 ms (it binds each macro's body, the nested ones expanded),
+    and temporary macros die with their cursor, one per import. So they are defined once per
+    database instance, in the in-memory database :data:`PARSERS` attached to it (every cursor
+    of the instance sees an attached database; a database file reopened is a new instance, which
+    gets its own), and ``cur`` finds them through its search path. A read-only database can attach
+    none: there they are temporary macros of ``cur``.
+    """
+    text = MACROS_SQL.read_text(encoding="utf-8") + _MACROS
+    with _DEFINING:
+        if not cur.execute("select count(*) from duckdb_databases() where database_name = ?",
+                           [PARSERS]).fetchall()[0][0]:
+            try:
+                cur.execute(f"attach ':memory:' as {PARSERS}")
+            except duckdb.Error:  # a read-only database
+                cur.execute(text)
+                return
+            definer = cur.cursor()  # its own cursor: ``use`` moves only it to the parsers' database
+            try:
+                definer.execute(f"use {PARSERS}")
+                definer.execute(re.sub(r"\btemp macro\b", "macro", text))
+            except BaseException:
+                cur.execute(f"detach {PARSERS}")
+                raise
+            finally:
+                definer.close()
+    path = cur.execute("select current_setting('search_path')").fetchall()[0][0] or "main"
+    cur.execute(f"set search_path = '{path},{PARSERS}'")
 
 
 def _sql_list(words: tuple[str, ...]) -> str:
@@ -331,7 +364,29 @@ def parse(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, stage
     return staged, numbered
 
 
-def _plan_has_join(cur: duckdb.DuckDBPyConnection, query: str) -> bool:
-    plan = "\n".join(str(row[-1]) for row in cur.execute(f"explain {query}").fetchall())
-    return "JOIN" in plan.upper()
+#: :func:`_plan_has_join`'s answers by query text, the raw table's name taken out (bounded).
+_JOIN_PLANS: dict[str, bool] = {}
+_JOIN_PLANS_KEPT = 256
+#: A raw table's name (:func:`analytics.ingest.raw.table_name`), new for each file read.
+_RAW_TABLE = re.compile(r"\braw_[0-9a-f]{12}\b")
 
+
+def _plan_has_join(cur: duckdb.DuckDBPyConnection, query: str) -> bool:
+    """Whether DuckDB's plan of ``query`` holds a join (and so could reorder its rows).
+
+    Planning the staging query costs about as much as running it on a small file (30-40 ms, most
+    of it binding the macros' expanded bodies), so the answer is kept per query text, with the
+    raw table's name (new for each file) taken out: the plan's shape follows from that text, the
+    macros and the raw table's columns (as many text columns as the text names), none of which
+    changes within a process. Files of one layout share the answer.
+    """
+    key = _RAW_TABLE.sub("raw", query)
+    found = _JOIN_PLANS.get(key)
+    if found is None:
+        plan = "\n".join(str(row[-1]) for row in cur.execute(f"explain {query}").fetchall())
+        found = "JOIN" in plan.upper()
+        with _DEFINING:
+            if len(_JOIN_PLANS) >= _JOIN_PLANS_KEPT:
+                del _JOIN_PLANS[next(iter(_JOIN_PLANS))]  # the oldest
+            _JOIN_PLANS[key] = found
+    return found

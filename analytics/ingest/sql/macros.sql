@@ -1,5 +1,5 @@
 -- Value parsers used by staging: text in, typed value (or NULL when unreadable) out.
--- Temporary macros, defined on the connection that stages an import.
+-- Defined once per database instance (analytics.ingest.staging.define_macros).
 -- tests/test_parsing.py covers each accepted and refused form.
 
 -- Text: trimmed of ASCII and full-width (U+3000) spaces; empty becomes NULL.
