@@ -1,7 +1,8 @@
 """``python -m analytics export --parquet DIR`` (analytics/store/export.py): the canonical tables of a database made
 by the real pipeline (the demo's files) written as Parquet, read back with DuckDB as a Hive-partitioned table, equal
 row for row with every column but ``row_key`` and the same types; months as folders; a table without rows still a
-file with its columns; a folder in use refused with nothing written. Then ``marts build --engine duckdb``
+file with its columns; a folder in use refused with nothing written; the settings and the import ledger in ``_meta/``
+with their types (JSON stays JSON) and listed in the manifest. Then ``marts build --engine duckdb``
 (analytics/store/build.py): every mart and summary built from that export equals the database's own, row for row."""
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import pytest
 
 from analytics.cli import main
 from analytics.ingest.demo import load_demo
-from analytics.store import marts
+from analytics.store import marts, settings
 from analytics.store.build import model_files
 from analytics.store.connection import connect
-from analytics.store.export import LEFT_OUT, MANIFEST, TABLES, ExportError, export_parquet
+from analytics.store.export import LEFT_OUT, MANIFEST, META_TABLES, TABLES, ExportError, export_parquet
 
 
 @pytest.fixture(scope="module", name="db")
@@ -64,6 +65,30 @@ def test_every_table_comes_back_row_for_row_with_its_types(db, tmp_path):
         assert manifest["data_version"] == con.execute("select value from meta where key = 'data_version'"
                                                        ).fetchall()[0][0]
     finally:
+        con.close()
+
+
+def test_the_settings_and_the_ledger_go_to_meta_with_their_types(db, tmp_path):
+    """``_meta/settings.parquet`` and ``_meta/imports.parquet``: every row and column with its type (the ledger's
+    ``mapping`` and the settings' values are JSON, its times TIMESTAMP), listed in the manifest."""
+    con = connect(db)
+    try:
+        settings.save(con, {"churn_window_days": 120, "funnel_stage_map": {"报价": "proposal"}})  # (JSON values)
+        manifest = export_parquet(con, tmp_path / "out")
+        reader = duckdb.connect()
+        for table in META_TABLES:
+            about = manifest["meta"][table]
+            stored = [(r[0], r[1]) for r in con.execute(f"describe {table}").fetchall()]
+            got = reader.sql(f"select * from read_parquet('{tmp_path / 'out' / about['file']}')")
+            assert list(zip(got.columns, map(str, got.types), strict=True)) == stored, table
+            assert list(zip(about["columns"], about["types"], strict=True)) == stored, table
+            want = con.execute(f"select * from {table}").fetchall()
+            assert about["rows"] == len(want) > 0 and sorted(got.fetchall(), key=repr) == sorted(want, key=repr)
+        assert {"JSON", "TIMESTAMP"} <= set(manifest["meta"]["imports"]["types"])
+        written = reader.execute(f"select key, value::varchar from '{tmp_path / 'out' / '_meta' / 'settings.parquet'}'")
+        assert json.loads(dict(written.fetchall())["funnel_stage_map"]) == {"报价": "proposal"}
+    finally:
+        settings.save(con, {"churn_window_days": settings.default("churn_window_days"), "funnel_stage_map": {}})
         con.close()
 
 

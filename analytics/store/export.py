@@ -10,7 +10,13 @@ database (one read transaction: an import committed meanwhile is in all of them 
 - a table without rows as one file with its columns, so a reader still finds the table and its types;
 - every column but ``row_key``: the row's identity in this database, an unsigned 128-bit integer that Spark has no
   type for and no mart reads;
-- ``manifest.json``: the schema version, the data version, and per table its rows, columns and partitioning.
+- ``_meta/``: what the app shows beside the marts and no mart reads (:data:`META_TABLES`: the metric ``settings`` and
+  the ``imports`` ledger), one file each (``_meta/settings.parquet``); ``marts build`` carries the folder to its
+  output, and a served marts folder (:mod:`analytics.store.served`) reads it. Their columns keep their types: the
+  settings' and the ledger's ``JSON`` values stay ``JSON`` (a string with Parquet's JSON annotation), times stay
+  ``TIMESTAMP``;
+- ``manifest.json``: the schema version, the data version, per table its rows, columns and partitioning, and under
+  ``meta`` per table of ``_meta`` its file, rows, columns and their types.
 
 The folder must be new or empty: an export never mixes with another's files.
 """
@@ -30,6 +36,9 @@ TABLES: dict[str, str | None] = {"transactions": "order_date", "customers": None
                                  "feedback": "feedback_date", "leads": "created_date"}
 #: Columns never exported (module docstring).
 LEFT_OUT = ("row_key",)
+#: The small tables written to ``_meta/`` (module docstring): what the app shows beside the marts.
+META_TABLES = ("settings", "imports")
+META = "_meta"
 MANIFEST = "manifest.json"
 FORMAT = 1
 
@@ -75,9 +84,18 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: str | Path) -> dict:
                             "(format parquet)")
             tables[table] = {"rows": rows, "columns": columns,
                              "partitioned_by": "month" if day is not None and rows else None, "month_of": day}
+        (folder / META).mkdir()
+        meta = {}
+        for table in META_TABLES:
+            described = cur.execute(f"describe {table}").fetchall()
+            target = folder / META / f"{table}.parquet"
+            cur.execute(f"copy {table} to {quoted(target)} (format parquet)")
+            meta[table] = {"file": f"{META}/{target.name}",
+                           "rows": cur.execute(f"select count(*) from {table}").fetchall()[0][0],
+                           "columns": [r[0] for r in described], "types": [r[1] for r in described]}
         version = cur.execute("select value from meta where key = 'data_version'").fetchall()
         manifest = {"format": FORMAT, "schema_version": SCHEMA_VERSION,
-                    "data_version": int(version[0][0]) if version else None, "tables": tables}
+                    "data_version": int(version[0][0]) if version else None, "tables": tables, "meta": meta}
     finally:
         cur.execute("rollback")
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
