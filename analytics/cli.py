@@ -6,6 +6,10 @@ busy in another process). While another process (the running app) holds the data
 commands that only read (``imports``, ``check``, ``report``) read a copy of it instead.
 ``report --user EMAIL`` reports as that user of the access file (:mod:`analytics.access`):
 their regions only, and only pages their role may open.
+
+``--marts DIR`` (or ``$CRM_MARTS`` when neither ``--db`` nor ``--marts`` is given) reads a folder of built marts
+instead of a database (:mod:`analytics.store.served`): the commands that only read (``imports``, ``check``,
+``report``) run on it; the others are refused (:data:`SERVED_COMMANDS`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import duckdb
 
 from analytics import cli_marts, pages
 from analytics.access import authorize, default_access_path, load_access
+from analytics.cli_text import show_import_report
 from analytics.errors import CRMError, OptionError, in_one_line
 from analytics.ingest.claims import undo_preview
 from analytics.ingest.orders import AMENDED_POLICIES
@@ -33,7 +38,7 @@ from analytics.ingest.schema import KINDS
 from analytics.report import FILTER_OPTIONS, report_scope, report_text, run_report
 from analytics.report import add_arguments as add_report_arguments
 from analytics.scope import data_months
-from analytics.store import audits, marts, settings
+from analytics.store import audits, marts, served, settings
 from analytics.store.connection import DatabaseBusy, connect, copy_for_reading, data_version, default_db_path
 from analytics.store.export import export_parquet
 from analytics.store.ledger import import_history
@@ -43,8 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analytics",
         description="CRM analytics: import files into the database, undo imports, check data.")
-    parser.add_argument("--db", type=Path, default=None,
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--db", type=Path, default=None,
                         help="database file (default: $CRM_DB, else data/crm.duckdb)")
+    source.add_argument("--marts", type=Path, default=None, metavar="DIR",
+                        help="read a folder of built marts (python -m analytics marts build) instead of a database, "
+                             f"read-only (default: ${served.ENV} when --db is not given)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="generate the demo data set and import it")
@@ -131,81 +140,19 @@ def _parse_map(items: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
-def _lines(n: int) -> str:
-    return f"{n:,} line" + ("" if n == 1 else "s")
-
-
-def _show_report(report: dict[str, Any]) -> None:
-    shape = f" ({report['lead_shape'].replace('_', ' ')})" if report.get("lead_shape") else ""
-    print(f"{report['file']}: {report['kind']}{shape}, {report['file_format']}, "
-          f"encoding {report['encoding'] or '—'}"
-          + (f", sheet {report['sheet']}" if report["sheet"] else "")
-          + (f", header on line {report['header_row']}" if report["header_row"] else ""))
-    print("mapping: " + ", ".join(f"{k} ← {v}" for k, v in report["mapping"].items()))
-    if report["unmapped_columns"]:
-        print("not used: " + ", ".join(report["unmapped_columns"]))
-    for label, key in (("read", "rows_read"), ("valid", "rows_valid"), ("rejected", "rows_rejected"),
-                       ("excluded (blank, totals)", "rows_excluded"),
-                       ("duplicates in file", "rows_duplicate"), ("conflicts", "rows_conflicting"),
-                       ("already in database", "rows_already_present"),
-                       ("in amended orders, kept", "rows_amended"),
-                       ("to import", "rows_to_import"), ("imported", "rows_imported")):
-        print(f"  {label:>26}: {report[key]:,}")
-    if report["orders"]:
-        print(f"  {'orders':>26}: {report['orders']:,}")
-    if report.get("orders_continued"):
-        print(f"  {'continuing stored orders':>26}: {report['orders_continued']:,}")
-    for a in report.get("amended_keys", [])[:50]:  # a leads file's rows that replace stored ones
-        print(f"  amended: line {a['line']} (key {a['key']}) replaces {a['replaces']} (changed: "
-              f"{', '.join(a['changed'])}; undo puts it back)")
-    for a in report.get("amended_rows", [])[:50]:
-        print(f"  amended row, line {a['line']}: customer {a['customer_id']}, {a['order_date']}, "
-              f"product {a['product']}: amount {a['amount']} in the file, {a['stored']} stored "
-              f"(import #{a['import_id']})")
-    if report["orders_amended"]:
-        what = ("replaced by this file's version" if report["amended_policy"] == "replace"
-                else "kept as stored (--amended replace imports this file's version)")
-        print(f"{report['orders_amended']:,} amended orders (in the database with other lines), {what}:")
-        for a in report["amended"][:50]:
-            print(f"  order {a['order']} (line {a['line']}): {a['lines_in_file']} lines in the file, "
-                  f"{a['lines_stored']} stored (import #{a['import_id']}); {a['only_in_file']} only in the file, "
-                  f"{a['only_stored']} only stored")
-        if report["rows_replaced"]:
-            print(f"  {report['rows_replaced']:,} stored lines replaced (undo puts them back)")
-    for col, reading in report["date_readings"].items():
-        print(f"dates in {col}: read as {reading['reading']} ({reading['why']})")
-    for item in report["needs_confirmation"]:
-        print(f"NEEDS A DECISION: {item}")
-    if any(p["applied"] is None for p in report["id_padding"]):
-        print("  (--pad-ids pads them, --keep-ids keeps them as written)")
-    for note in report["notes"]:
-        print(f"note: {note}")
-    if report["rejects"]:
-        n = report["rejects_total"]
-        print(f"rejected ({n:,} problem{'' if n == 1 else 's'}):")
-        for r in report["rejects"][:50]:
-            print(f"  line {r['line']}, {r['column'] or '(whole line)'}: {r['value']!r}: {r['reason']}")
-        if report["rejects_total"] > 50:
-            print(f"  ... {report['rejects_total'] - 50:,} more (use --json for up to 1000)")
-    for c in report["conflicts"][:50]:
-        print(f"  conflict: line {c['line']} (key {c['key']}) differs from {c['other']}")
-    for c in report["attribute_conflicts"][:50]:
-        values = "; ".join(f"{v['value']!r} ({_lines(v['lines_in_file'])} in the file, {v['lines_stored']:,} stored)"
-                           for v in c["values"])
-        print(f"  customer {c['customer_id']} (line {c['line']}) has {len(c['values'])} {c['attribute']} values: "
-              f"{values}")
-    if report["status"] == "preview":
-        print("nothing written (preview); add --commit to import")
-    else:
-        print(f"import #{report['import_id']}: {report['status']}, data version {report['data_version']}")
-        failing = {k: v for k, v in report["checks"].items() if v}
-        if failing:
-            print("data-quality checks with findings: "
-                  + ", ".join(f"{k} ({v})" for k, v in failing.items()))
-
-
 #: The commands that only read: they run on a copy while another process holds the database.
 READING_COMMANDS = frozenset({"imports", "check", "report", "export"})
+#: The commands that run on served marts (``--marts``, ``$CRM_MARTS``); the others write or read the database the
+#: data lives in, and are refused there.
+SERVED_COMMANDS = frozenset({"imports", "check", "report"})
+#: What a refused command is, in the refusal.
+_DOING = {"import": "importing a file", "demo": "loading the demo data", "undo": "undoing an import",
+          "export": "exporting the canonical tables"}
+
+
+def _served_folder(args: argparse.Namespace) -> Path | None:
+    """The marts folder the command reads: ``--marts``, else ``$CRM_MARTS`` unless ``--db`` is given."""
+    return args.marts or (served.folder_from_env() if args.db is None else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,8 +165,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "marts":  # (reads an export folder, no database)
             return cli_marts.run(args)
+        folder = _served_folder(args)
+        if folder is not None and args.command not in SERVED_COMMANDS:
+            raise served.ReadOnly(served.read_only_message(folder, _DOING[args.command]))
         with contextlib.ExitStack() as stack:
             try:
+                if folder is not None:
+                    con = served.open_marts(folder)
+                    stack.callback(con.close)
+                    return _run(args, con)
                 con = connect(path)
             except DatabaseBusy as exc:
                 if args.command not in READING_COMMANDS:
@@ -238,20 +192,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
-    except CRMError as exc:
+    except (CRMError, duckdb.Error) as exc:
+        exc = served.explain(exc) or exc  # (a figure that needs the export of served marts whose export is gone)
+        if not isinstance(exc, CRMError):
+            return _unexpected(args, exc)
         if getattr(args, "json", False):
             _print_json({"error": str(exc), "kind": type(exc).__name__})
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # what no rule foresaw: one sentence, not a traceback (CRM_DEBUG=1 shows it)
-        if os.environ.get("CRM_DEBUG"):
-            raise
-        said = f"an unexpected error ({in_one_line(exc)}); nothing was written"
-        if getattr(args, "json", False):
-            _print_json({"error": said, "kind": "UnexpectedError"})
-        print(f"error: {said}. Set CRM_DEBUG=1 to see where it happened, and please report it with the file",
-              file=sys.stderr)
-        return 1
+        return _unexpected(args, exc)
+
+
+def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
+    """What no rule foresaw: one sentence, not a traceback (``CRM_DEBUG=1`` raises it again)."""
+    if os.environ.get("CRM_DEBUG"):
+        raise exc
+    said = f"an unexpected error ({in_one_line(exc)}); nothing was written"
+    if getattr(args, "json", False):
+        _print_json({"error": said, "kind": "UnexpectedError"})
+    print(f"error: {said}. Set CRM_DEBUG=1 to see where it happened, and please report it with the file",
+          file=sys.stderr)
+    return 1
 
 
 #: The commands that may change the data: the summaries are built after them (:func:`_summarize`).
@@ -280,7 +242,7 @@ def _run(args: argparse.Namespace, con: Any) -> int:
             commit=args.commit, imported_by=_who(args.user),
             save_as=args.save_mapping, progress=_progress(not args.json and sys.stderr.isatty()),
         ).to_dict()
-        _print_json(report) if args.json else _show_report(report)
+        _print_json(report) if args.json else show_import_report(report)
         return 0
     if args.command == "demo":
         from analytics.ingest.demo import load_demo

@@ -36,8 +36,9 @@ ALLOWED: dict[str, set[str]] = {
     "pages": {"errors", "access", "scope", "metrics"},
     "report": {"errors", "access", "scope", "store", "pages"},
     "cli": {"errors", "paths", "access", "scope", "tiering", "store", "ingest", "metrics", "pages", "report",
-            "cli_marts"},
+            "cli_marts", "cli_text"},
     "cli_marts": {"errors", "store"},
+    "cli_text": set(),
     "__main__": {"cli"},
     "__init__": set(),
 }

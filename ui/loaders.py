@@ -3,12 +3,19 @@
 This is the only place that caches. Every loader takes the scope's cache key and the data
 version as arguments (never reads them inside), so an import refreshes every open session
 on its next interaction, and two users with different scopes never share a result.
+
+With ``CRM_MARTS=DIR`` the connection serves that folder of built marts, read-only
+(:mod:`analytics.store.served`; :func:`served` says what is served): the Data page then offers no
+import, undo, demo data or settings change, and a figure that needs the fact tables of an export
+that is gone says so (:func:`load_view`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -33,8 +40,9 @@ from analytics.metrics import (
 from analytics.paths import DATA_DIR, work_dir
 from analytics.scope import Scope
 from analytics.store import connection as db
-from analytics.store import marts, settings
+from analytics.store import marts, served, settings
 from analytics.store.snapshot import snapshot
+from ui.i18n import md_literal, t
 
 CACHE_TTL = 3600
 CACHE_ENTRIES = 256
@@ -47,9 +55,18 @@ def connection() -> db.duckdb.DuckDBPyConnection:
     Use ``connection().cursor()`` per query: a bare connection shared by the session
     threads fails. It may read files only in the data folder (``data/``: the inbox and the
     demo files), the folder uploads are saved in (``data/.work/``) and the database's own
-    folder (:func:`analytics.store.connection.confine`).
+    folder (:func:`analytics.store.connection.confine`). With ``$CRM_MARTS`` set, that folder of built marts
+    instead, read-only (:func:`analytics.store.served.open_marts`: it may read only the marts and their export).
     """
+    folder = served.folder_from_env()
+    if folder is not None:
+        return served.open_marts(folder)
     return db.connect(db.default_db_path(), confine_to=(DATA_DIR, work_dir(), intake.INBOX_DIR))
+
+
+def serving() -> served.Served | None:
+    """What the app serves when it serves built marts (``$CRM_MARTS``); None on the embedded database."""
+    return served.about(connection())
 
 
 def data_version() -> int:
@@ -91,11 +108,45 @@ def summarize_in_background(con: db.duckdb.DuckDBPyConnection) -> threading.Thre
 
 
 def has_data() -> bool:
-    """Whether any transactions have been imported."""
-    cur = connection().cursor()
-    return cur.execute("select exists (select 1 from transactions)").fetchall()[0][0]
+    """Whether any transactions have been imported (served marts: whether their sales hold any, which needs no
+    export)."""
+    con = connection()
+    table = "sales_month" if served.about(con) is not None else "transactions"
+    return con.cursor().execute(f"select exists (select 1 from {table})").fetchall()[0][0]
 
 
+def says_export_gone(load: Callable[..., Any]) -> Callable[..., Any]:
+    """``load`` (a cached loader), except that on served marts whose export folder is gone, a figure that needs the
+    fact tables (the customer detail; a channel or tier filter on some figures) says so and stops the run
+    (:func:`export_gone`) instead of failing with the database's error (:func:`analytics.store.served.explain`)."""
+
+    @functools.wraps(load)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return load(*args, **kwargs)
+        except db.duckdb.Error as exc:
+            gone = served.explain(exc)
+            if gone is None:
+                raise
+            export_gone(gone)
+            raise  # (not reached: export_gone stops the run)
+
+    return guarded
+
+
+def export_gone(gone: served.ExportGone) -> None:
+    """Say that what the page shows needs the export of the served marts, which is gone; stop the run."""
+    from ui.filters import current_language  # (ui.filters reads the data through this module)
+
+    lang = current_language()
+    about = served.about(connection())
+    st.error(t("served_export_gone", lang, folder=md_literal(about.export if about else "?"),
+               marts=md_literal(about.folder if about else "?")), icon=":material/folder_off:")
+    _log.warning("served marts: %s", gone)
+    st.stop()
+
+
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_view(page: str, scope_key: tuple | None, version: int, options: tuple = ()) -> Any:
     """Page ``page``'s view model (its registered loader, :attr:`analytics.pages.Page.load`)
@@ -109,6 +160,7 @@ def load_view(page: str, scope_key: tuple | None, version: int, options: tuple =
                                     **dict(options))
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_overview_fast(scope_key: tuple, version: int) -> Any:
     """The overview without its average-CLV and churn tiles and its funnel (:func:`analytics.metrics.overview.overview`
@@ -119,6 +171,7 @@ def load_overview_fast(scope_key: tuple, version: int) -> Any:
                                  with_funnel=False)
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_overview_churn(scope_key: tuple, version: int) -> Any:
     """The overview's churn tile and highlights (:func:`analytics.metrics.overview_churn.churn_tile`), drawn
@@ -128,6 +181,7 @@ def load_overview_churn(scope_key: tuple, version: int) -> Any:
         return overview_churn.churn_tile(view, Scope.from_key(scope_key))
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_overview_tier_churn(scope_key: tuple, version: int) -> Any:
     """The overview's tier highlights (:func:`analytics.metrics.overview_churn.tier_highlights`), after the pyramid."""
@@ -136,6 +190,7 @@ def load_overview_tier_churn(scope_key: tuple, version: int) -> Any:
         return overview_churn.tier_highlights(view, Scope.from_key(scope_key))
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_overview_funnel(scope_key: tuple, version: int) -> Any:
     """The overview's funnel in miniature (:func:`analytics.metrics.overview_funnel.of_view`, None when nobody
@@ -144,6 +199,7 @@ def load_overview_funnel(scope_key: tuple, version: int) -> Any:
     return overview_funnel.of_view(load_view("funnel", scope_key, version, ()))
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_average_clv(scope_key: tuple, version: int) -> Any:
     """The overview's average-CLV tile (:func:`analytics.metrics.overview_value.average_clv`),
@@ -153,6 +209,7 @@ def load_average_clv(scope_key: tuple, version: int) -> Any:
         return overview_value.average_clv(view, Scope.from_key(scope_key))
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_filter_values(allowed: tuple[str, ...] | None, version: int) -> dict[str, list[str]]:
     """The values the filters offer to a user who may see ``allowed`` regions."""
@@ -160,6 +217,7 @@ def load_filter_values(allowed: tuple[str, ...] | None, version: int) -> dict[st
     return gate.filter_values(connection().cursor(), allowed)
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_data_months(allowed: tuple[str, ...] | None, version: int) -> tuple | None:
     """The first and last month with sales the user may see."""
@@ -167,6 +225,7 @@ def load_data_months(allowed: tuple[str, ...] | None, version: int) -> tuple | N
     return gate.data_months(connection().cursor(), allowed)
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_settings(version: int) -> dict:
     """The metric settings (saving them raises the data version)."""
@@ -174,6 +233,7 @@ def load_settings(version: int) -> dict:
     return settings.load(connection())
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_churn_fast(scope_key: tuple, version: int, options: tuple = ()) -> Any:
     """The churn page without its Cox model and at-risk lists (:func:`analytics.metrics.churn_view.churn_view` with
@@ -184,6 +244,7 @@ def load_churn_fast(scope_key: tuple, version: int, options: tuple = ()) -> Any:
                                      **dict(options))
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_churn_drivers(scope_key: tuple, version: int, window: int, as_of: Any) -> tuple:
     """The churn page's Cox model (:func:`analytics.metrics.churn_drivers.drivers`: fit, problem, customers
@@ -193,6 +254,7 @@ def load_churn_drivers(scope_key: tuple, version: int, window: int, as_of: Any) 
         return churn_drivers.drivers(view, Scope.from_key(scope_key), window, as_of)
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_churn_tiers(scope_key: tuple, version: int, window: int, as_of: Any) -> Any:
     """The churn page's split by tier (:func:`analytics.metrics.churn_tiers.tier_split`, the tier filter's tiers),
@@ -209,6 +271,7 @@ def customer_names(scope_key: tuple, frame: Any) -> Any:
         return churn_view.with_names(view, Scope.from_key(scope_key), frame)
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_churn_at_risk(scope_key: tuple, version: int, window: int, as_of: Any = None) -> Any:
     """The churn page's at-risk lists (:func:`analytics.metrics.churn_risk.at_risk`), drawn after the rest: a new
@@ -218,6 +281,7 @@ def load_churn_at_risk(scope_key: tuple, version: int, window: int, as_of: Any =
         return churn_risk.at_risk(view, Scope.from_key(scope_key), window, as_of=as_of)
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_tiers_fast(scope_key: tuple, version: int, options: tuple = ()) -> Any:
     """The tiers page without its CLV per tier (:func:`analytics.metrics.tiers_report.load` with
@@ -227,6 +291,7 @@ def load_tiers_fast(scope_key: tuple, version: int, options: tuple = ()) -> Any:
         return tiers_report.load(view, Scope.from_key(scope_key), with_clv=False, **dict(options))
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_tiers_clv(scope_key: tuple, version: int, options: tuple = ()) -> Any:
     """The tiers page's CLV per tier (:func:`analytics.metrics.tiers.clv_by_tier`), drawn after the rest: a new
@@ -237,6 +302,7 @@ def load_tiers_clv(scope_key: tuple, version: int, options: tuple = ()) -> Any:
         return tiers.clv_by_tier(view, Scope.from_key(scope_key), spec)
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_tiers_churn(scope_key: tuple, version: int, options: tuple = ()) -> Any:
     """The tiers page's churn per tier (:func:`analytics.metrics.churn_tiers.tier_churn`: the churn page's rate over
@@ -247,6 +313,7 @@ def load_tiers_churn(scope_key: tuple, version: int, options: tuple = ()) -> Any
         return churn_tiers.tier_churn(view, Scope.from_key(scope_key), spec)
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_overview_tiers(scope_key: tuple, version: int) -> Any:
     """The overview's pyramid in miniature (:func:`analytics.metrics.tiers.pyramid`, the metric setting's tiers by
@@ -256,6 +323,7 @@ def load_overview_tiers(scope_key: tuple, version: int) -> Any:
         return tiers.pyramid(view, Scope.from_key(scope_key), tiers_report.spec_of(view))
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_tiers_query(name: str, scope_key: tuple, version: int, options: tuple = (), args: tuple = ()) -> Any:
     """One of the tiers page's queries beyond its view model (:data:`analytics.metrics.tiers_cells.QUERIES`) for the
@@ -266,6 +334,7 @@ def load_tiers_query(name: str, scope_key: tuple, version: int, options: tuple =
         return tiers_cells.QUERIES[name](view, Scope.from_key(scope_key), dict(options), *args)
 
 
+@says_export_gone
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def load_satisfaction_quadrant(scope_key: tuple, version: int, options: tuple, quadrant: str) -> Any:
     """The surveyed customers of one quadrant of the satisfaction page

@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from analytics.store import served
 from analytics.store.connection import bump_data_version, write_transaction
 
 
@@ -162,7 +163,9 @@ def stored_values(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def save(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> dict[str, Any]:
     """Check and store settings (all or none) and raise the data version (figures that use
-    them change). Returns the stored values."""
+    them change). Returns the stored values. Served marts (:mod:`analytics.store.served`) refuse
+    (``ReadOnly``): their settings are changed where the data lives."""
+    served.refuse_writes(con, "saving the settings")
     checked = {key: check(key, value) for key, value in values.items()}
     with write_transaction(con) as cur:
         for key, value in checked.items():

@@ -42,8 +42,9 @@ def history_table(rows: list[dict[str, Any]], lang: str) -> pd.DataFrame:
     return pd.DataFrame({t(f"data_hist_{name}", lang): [shown[name](r) for r in rows] for name in HISTORY_COLUMNS})
 
 
-def history_section(lang: str) -> None:
-    """The import ledger, its downloads, and undo with a confirm step."""
+def history_section(lang: str, can_undo: bool = True) -> None:
+    """The import ledger, its downloads, and (``can_undo``: not while the app serves built marts) undo with a
+    confirm step."""
     con = loaders.connection()
     rows = import_history(con)
     if not rows:
@@ -60,7 +61,7 @@ def history_section(lang: str) -> None:
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     download_buttons(table, t("data_history_stem", lang), lang, "data_history")
     committed = {r["import_id"]: r for r in rows if r["status"] == "committed"}
-    if not committed:
+    if not committed or not can_undo:
         return
     st.markdown(f"**{t('data_undo_title', lang)}**")
     row = st.columns([3, 1], vertical_alignment="bottom")

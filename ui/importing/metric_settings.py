@@ -55,16 +55,19 @@ def _choice_input(setting: settings.Setting, current: dict, lang: str, widget_ke
     return value
 
 
-def settings_section(lang: str, editable: bool = True) -> None:
+def settings_section(lang: str, editable: bool = True, served: bool = False) -> None:
     """The metric settings: a form, checked before anything is stored. Shown read-only
-    (every field disabled, nothing stored) unless ``editable`` (the admin role)."""
+    (every field disabled, nothing stored) unless ``editable`` (the admin role, on the embedded database);
+    ``served``: the app serves built marts, whose settings are changed where the data lives."""
     con = loaders.connection()
     names = stage_names(con)
     # the funnel's definitions as the funnel page uses them (a stage list never saved: the one it suggests)
     current = settings.load(con) | {"funnel_stages": list(names.stages), "funnel_stage_map": names.saved}
     by_key = {s.key: s for s in settings.SETTINGS}
     st.caption(t("data_settings_caption", lang))
-    if not editable:
+    if served:
+        st.info(t("served_settings_read_only", lang), icon=":material/lock:")
+    elif not editable:
         st.info(t("data_settings_admin_only", lang), icon=":material/lock:")
     off = not editable
     with st.form("data_settings_form"):
