@@ -48,8 +48,8 @@ def spy_downloads(monkeypatch: pytest.MonkeyPatch) -> list[pd.DataFrame]:
 def open_app(monkeypatch: pytest.MonkeyPatch, db: Path, *, page: str | None = None, email: str | None = None,
              access: Path | None = None, lang: str | None = None, timeout: int = 120,
              **params: str | list[str]) -> AppTest:
-    """The app on database ``db`` with ``params`` in the address, run once, then moved to ``page`` (a script
-    path) as a click in the navigation does; ``email`` logs in as that user of the access file ``access``;
+    """The app on database ``db`` opened at the address of ``page`` (a script path; default ``/``, the overview)
+    with ``params`` in it, as a link does; ``email`` logs in as that user of the access file ``access``;
     ``lang`` sets the language as the sidebar does. Fails on any exception."""
     monkeypatch.setenv("CRM_DB", str(db))
     at = AppTest.from_file(APP, default_timeout=timeout)
@@ -61,10 +61,12 @@ def open_app(monkeypatch: pytest.MonkeyPatch, db: Path, *, page: str | None = No
         at.session_state["lang"] = lang
     for key, value in params.items():
         at.query_params[key] = value
-    at.run()
     if page is not None:
+        # Before the first run AppTest names a page by its file's stem, which is the page's own
+        # address (``pages/churn.py`` is ``/churn``: the registry's key): the run opens it, as a
+        # link does, without drawing the overview first.
         at.switch_page(page)
-        at.run()
+    at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
