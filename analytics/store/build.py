@@ -75,6 +75,10 @@ def prepare(source: str | Path, target: str | Path) -> tuple[Path, Path, dict]:
     (empty) and the export's ``_meta`` copied into it."""
     source, target = Path(source), Path(target)
     export = read_export(source)
+    for table in export["tables"]:
+        if not any((source / table).rglob("*.parquet")):
+            raise ExportError(f"the export in {source} lacks the table {table} (no Parquet file under "
+                              f"{source / table}): export again with python -m analytics export --parquet DIR")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ExportError(f"{target} is {'a file' if not target.is_dir() else 'not empty'}: build into a new or "
                           "empty folder")

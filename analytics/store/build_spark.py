@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 from analytics.store import marts
-from analytics.store.build import finish, models, prepare
+from analytics.store.build import finish, models, prepare, read_export
 from analytics.store.export import ExportError
 
 #: The environment variable naming the Spark master when ``--master`` is not given.
@@ -82,10 +82,14 @@ def local_cores(master: str) -> int | None:
 
 def session(master: str | None = None, driver_memory: str | None = None):
     """A SparkSession on ``master`` (default ``$SPARK_MASTER``, else ``local[*]``), in UTC, without its web UI; on a
-    local master with a few shuffle partitions per core (the default 200 are tasks of nothing at this size)."""
+    local master with a few shuffle partitions per core (the default 200 are tasks of nothing at this size). The
+    process's running session when it has one (its settings stay as they are)."""
     _tools()
     from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
     master = master or os.environ.get(MASTER_VARIABLE) or DEFAULT_MASTER
     builder = (SparkSession.builder.master(master).appName("crm-marts")
                .config("spark.ui.enabled", "false")
@@ -101,7 +105,9 @@ def session(master: str | None = None, driver_memory: str | None = None):
     elif driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
     try:
-        spark = builder.getOrCreate()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            spark = builder.getOrCreate()
     except Exception as exc:  # (pyspark raises its own error when the JVM does not start)
         if "JAVA" in str(exc).upper():
             raise ExportError("Spark could not start Java: install Java 17 or later (Debian: apt-get install "
@@ -123,7 +129,9 @@ def register_export(spark, source: Path, export: dict) -> None:
 def build_spark(source: str | Path, target: str | Path, *, master: str | None = None,
                 driver_memory: str | None = None, spark=None) -> dict:
     """Build every model on Spark from the export in ``source`` into ``target`` (:mod:`analytics.store.build`);
-    returns the output's manifest. ``spark``: a running session to use (else one is started, and stopped after)."""
+    returns the output's manifest. ``spark``: a running session to use (else :func:`session`'s; one it started is
+    stopped after the build)."""
+    read_export(source)  # (before anything else: a folder that is no export says so)
     for name in models():
         found = unportable(marts.model_sql(name))
         if found:
@@ -131,9 +139,14 @@ def build_spark(source: str | Path, target: str | Path, *, master: str | None = 
                               f"{'; '.join(UNPORTABLE[f][1] for f in found)}")
     sqls = {name: spark_sql(name) for name in models()}
     source, target, export = prepare(source, target)
-    own = spark is None
     started = time.perf_counter()
-    spark = spark or session(master, driver_memory)
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        own = SparkSession.getActiveSession() is None
+        spark = session(master, driver_memory)
+    else:
+        own = False
     start_s = round(time.perf_counter() - started, 3)
     try:
         register_export(spark, source, export)
