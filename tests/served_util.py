@@ -13,11 +13,46 @@ import contextlib
 import io
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from analytics import pages
 from analytics.cli import main
+from analytics.ingest.demo import load_demo
+from analytics.store import build, marts
+from analytics.store.connection import connect
+from analytics.store.export import export_parquet
+
+#: The region the world's sales manager may see.
+REGION = "华北"
+
+
+@dataclass(frozen=True)
+class World:
+    """The demo data through the real pipeline: the database, its export, the marts built from it on DuckDB, an
+    access file (:func:`write_access`) and a customer of :data:`REGION` (the customer detail's)."""
+
+    db: Path
+    export: Path
+    marts: Path
+    access: Path
+    customer: str
+
+
+def build_world(folder: Path) -> World:
+    """The demo data (300 customers, seed 3) imported, summarised, exported and built on DuckDB under ``folder``."""
+    con = connect(folder / "crm.duckdb")
+    try:
+        load_demo(con, size=300, seed=3)
+        marts.summarize(con)
+        export_parquet(con, folder / "export")
+        customer = con.execute("select customer_id from customer_summary where home_region = ? order by revenue desc, "
+                               "customer_id limit 1", [REGION]).fetchall()[0][0]
+    finally:
+        con.close()
+    build.build_duckdb(folder / "export", folder / "marts")
+    return World(folder / "crm.duckdb", folder / "export", folder / "marts", write_access(folder, REGION), customer)
 
 
 def report_figures(source: list[str], page: str, *args: str) -> dict[str, Any]:
@@ -67,8 +102,8 @@ def assert_same_figures(a: Any, b: Any, rel: float = 1e-9) -> None:
 
 
 def write_access(folder: Path, region: str) -> Path:
-    """An access file with an analyst (every region) and a sales manager of ``region`` only."""
+    """An access file with an admin, an analyst (both every region) and a sales manager of ``region`` only."""
     path = folder / "access.toml"
-    path.write_text(f'[users."analyst@example.com"]\nrole = "analyst"\n\n'
+    path.write_text('[users."admin@example.com"]\nrole = "admin"\n\n[users."analyst@example.com"]\nrole = "analyst"\n\n'
                     f'[users."north@example.com"]\nrole = "sales_manager"\nregions = ["{region}"]\n', encoding="utf-8")
     return path
