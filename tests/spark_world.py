@@ -8,7 +8,10 @@ canonical tables:
 - a later customers import whose rows leave name, region and segment NULL (the latest *value* must win, not the
   latest row);
 - customers known only from their transactions (their customers-file rows removed);
-- a later stage-log row without customer, region or outcome for some leads.
+- a later stage-log row without customer, region or outcome for some leads;
+- anonymous survey answers (no customer), which the demo lacks;
+- months with returns only (a return a month after a customer's last purchase), and gaps of more than 720 days
+  (a purchase 800 days before a customer's first), which the churn marts treat apart.
 
 Then the embedded database's marts and summaries are rebuilt, so it serves the same data as the export.
 """
@@ -55,13 +58,44 @@ def add_edges(con: duckdb.DuckDBPyConnection, customers: int) -> dict[str, int]:
                    null, null, null, null, coalesce(stage_date, created_date) + 1
             from (select * from leads where customer_id is not null and outcome is not null order by lead_id
                   limit {few * 2})""")
+        columns = [r[0] for r in cur.execute("describe feedback").fetchall() if r[0] != "row_key"]
+        cur.execute(f"""
+            insert into feedback ({', '.join(columns)})
+            select {top + 30}, line + 1000000, 'ANON-' || feedback_id, null, feedback_date, score, scale,
+                   feedback_kind, category, resolved_date, comment, original_score, original_scale
+            from feedback where score is not null order by feedback_id limit {few * 3}""")
+        columns = [r[0] for r in cur.execute("describe transactions").fetchall() if r[0] != "row_key"]
+
+        def copied(import_id: int, tag: str, day: str, amount: str, is_return: str) -> str:
+            changes = {"import_id": str(import_id), "line": "line + 1000000", "transaction_id": f"'{tag}' || line",
+                       "order_date": day, "amount": amount, "is_return": is_return, "is_order_start": "true"}
+            return ", ".join(changes.get(c, c) for c in columns)
+
+        cur.execute(f"""
+            insert into transactions ({', '.join(columns)})
+            select {copied(top + 40, 'EDGE-R', 'last + 35', '-abs(amount)', 'true')}
+            from (select t.*, max(order_date) over (partition by customer_id) as last,
+                         row_number() over (partition by customer_id order by order_date desc, line) as n
+                  from transactions t where not is_return)
+            where n = 1 and last + 35 < (select max(order_date) from transactions)
+            order by customer_id limit {few * 2}""")
+        cur.execute(f"""
+            insert into transactions ({', '.join(columns)})
+            select {copied(top + 41, 'EDGE-G', 'first - 800', 'abs(amount)', 'false')}
+            from (select t.*, min(order_date) over (partition by customer_id) as first,
+                         row_number() over (partition by customer_id order by order_date, line) as n
+                  from transactions t where not is_return)
+            where n = 1 order by customer_id desc limit {few * 2}""")
         cur.execute("update meta set value = value + 1 where key = 'data_version'")
         marts.rebuild(cur)
     marts.summarize(con)
-    counts = con.execute("select (select count(*) from customer_attributes), (select count(*) from leads where "
-                         f"import_id = {top + 20}), (select count(*) from customers where import_id = {top + 10})"
-                         ).fetchall()[0]
-    return dict(zip(("customer_attributes", "lead_log_rows", "customers_later"), counts, strict=True))
+    counts = con.execute(
+        "select (select count(*) from customer_attributes), (select count(*) from leads where import_id = ?), "
+        "(select count(*) from customers where import_id = ?), (select count(*) from feedback where import_id = ?), "
+        "(select count(*) from transactions where import_id = ?), (select count(*) from transactions where "
+        "import_id = ?)", [top + 20, top + 10, top + 30, top + 40, top + 41]).fetchall()[0]
+    return dict(zip(("customer_attributes", "lead_log_rows", "customers_later", "anonymous_answers",
+                     "returns_only_months", "long_gaps"), counts, strict=True))
 
 
 def database(folder: Path, customers: int, seed: int = 3) -> tuple[Path, dict[str, int]]:

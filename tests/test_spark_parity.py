@@ -76,7 +76,11 @@ def world(tmp_path_factory, spark) -> dict:
     made = {"db": db, "added": added, "export": folder / "export", "duckdb": folder / "duckdb",
             "spark": folder / "spark"}
     made["duckdb_manifest"] = build.build_duckdb(made["export"], made["duckdb"])
-    made["spark_manifest"] = build_spark.build_spark(made["export"], made["spark"], spark=spark)
+    # the command line, as a user runs it (it builds in the module's running session)
+    assert main(["marts", "build", "--engine", "spark", "--input", str(made["export"]), "--output",
+                 str(made["spark"]), "--json"]) == 0
+    made["spark_manifest"] = json.loads((made["spark"] / MANIFEST).read_text())
+    assert spark.range(1).count() == 1  # (a session the build did not start is left running)
     return made
 
 
@@ -92,7 +96,7 @@ def test_the_models_use_no_construct_spark_runs_otherwise():
 
 def test_the_edge_rows_are_in_the_data(world):
     added = world["added"]
-    assert added["customer_attributes"] > 50 and added["lead_log_rows"] > 10 and added["customers_later"] > 10
+    assert added["customer_attributes"] > 50 and min(added.values()) > 10, added
     con = duckdb.connect(str(world["db"]), read_only=True)
     try:  # (values the latest row lacks: the case where Spark's max_by and DuckDB's arg_max part)
         assert con.execute("select count(*) from customer_attribute_values").fetchall()[0][0] > 0
@@ -108,8 +112,7 @@ def test_every_mart_and_summary_is_the_same_on_both_engines(world):
 
 
 def test_the_spark_build_says_what_built_it(world):
-    manifest = json.loads((world["spark"] / MANIFEST).read_text())
-    assert manifest == world["spark_manifest"]
+    manifest = world["spark_manifest"]
     assert manifest["engine"] == "spark" and manifest["master"] == "local[2]"
     for key in ("models_version", "input", "source_data_version"):
         assert manifest[key] == world["duckdb_manifest"][key], key
@@ -139,14 +142,6 @@ def test_the_edge_rows_catch_spark_keeping_a_newer_null(world, spark):
     assert len(spark_rows) == len(want) and spark_rows != set(want)
 
 
-def test_the_command_line_builds_on_spark_in_the_running_session(world, tmp_path, capsys):
-    assert main(["marts", "build", "--engine", "spark", "--input", str(world["export"]), "--output",
-                 str(tmp_path / "out"), "--json"]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert printed["engine"] == "spark" and printed["models"].keys() == world["spark_manifest"]["models"].keys()
-    assert differences(world["spark"], tmp_path / "out", ["customer_summary", "churn_month"]) == {}
-
-
 def test_a_failed_spark_build_leaves_the_output_as_it_found_it(world, spark, tmp_path, capsys):
     """A table missing from the export is named before anything is written; a file Spark cannot read fails the
     build part way, and the output folder is left new or empty as it was."""
@@ -157,7 +152,7 @@ def test_a_failed_spark_build_leaves_the_output_as_it_found_it(world, spark, tmp
         build.build("spark", broken, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     shutil.copytree(world["export"] / "leads", broken / "leads")
-    next((broken / "leads").rglob("*.parquet")).write_bytes(b"not a parquet file")
+    next((broken / "transactions").rglob("*.parquet")).write_bytes(b"not a parquet file")  # (the first model's)
     with pytest.raises(Exception):  # noqa: B017 (Spark's own error, about the file)
         build.build("spark", broken, tmp_path / "out")
     assert not (tmp_path / "out").exists()
