@@ -1,7 +1,8 @@
 """The app serving built marts (``CRM_MARTS``; analytics/store/served.py, ui/loaders.py), driven through AppTest on the
 demo data imported, exported and built on DuckDB: every page in both languages draws what it draws on the embedded
 database (the same text, figures and tables), the Data page says in one sentence what is served and offers no import,
-undo, demo data or settings change, and with the export folder gone the customer detail says so."""
+undo, demo data or settings change (not even for marts without sales), and with the export folder gone the customer
+detail says so."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from app_util import open_app, page_text
 from served_util import build_world
 
 from analytics import pages
-from analytics.store import audits, served
+from analytics.store import audits, build, served
+from analytics.store.connection import connect
+from analytics.store.export import export_parquet
 from ui.i18n import md_literal, t
 from ui.importing.read_only import built_text
 
@@ -106,3 +109,23 @@ def test_without_the_export_the_customer_detail_says_so(world, tmp_path, monkeyp
                                                  marts=md_literal(str(folder.resolve())))]
     tiers = open_app(monkeypatch, world.db, page="pages/tiers.py", lang="en")  # (the marts alone)
     assert not tiers.error and tiers.metric
+
+
+def test_marts_without_sales_offer_no_demo_data(tmp_path, monkeypatch):
+    """An empty database exported and built: the pages say there is no data in scope, and nothing offers the demo
+    data or an import (the embedded database's empty state does)."""
+    con = connect(tmp_path / "crm.duckdb")
+    try:
+        export_parquet(con, tmp_path / "export")
+    finally:
+        con.close()
+    build.build_duckdb(tmp_path / "export", tmp_path / "marts")
+    embedded = open_app(monkeypatch, tmp_path / "crm.duckdb", page="pages/overview.py", lang="en")
+    assert t("load_demo", "en") in [b.label for b in embedded.button]
+    st.cache_resource.clear()
+    serve(monkeypatch, tmp_path / "marts")
+    for script in ("pages/overview.py", DATA):
+        at = open_app(monkeypatch, tmp_path / "crm.duckdb", page=script, lang="en")
+        assert t("load_demo", "en") not in [b.label for b in at.button] and not at.get("file_uploader")
+    assert [x.value for x in open_app(monkeypatch, tmp_path / "crm.duckdb", page="pages/overview.py",
+                                      lang="en").info] == [t("no_data_in_scope", "en")]
