@@ -99,6 +99,27 @@ def test_the_views_have_this_releases_types_whatever_widths_the_files_have(world
     assert_same_figures(report_figures(["--marts", folder], "tiers"), report_figures(["--db", world.db], "tiers"))
 
 
+def test_a_model_without_files_is_empty_and_a_missing_model_is_refused(world, tmp_path):
+    """An engine may write no file for a model without rows (the demo has no customer attributes): served, that
+    model has its columns and no rows. A model whose folder is missing is refused."""
+    folder = tmp_path / "marts"
+    shutil.copytree(world.marts, folder)
+    for file in (folder / "customer_attribute_values").glob("*.parquet"):
+        file.unlink()
+    embedded = duckdb.connect(str(world.db), read_only=True)
+    con = served.open_marts(folder)
+    try:
+        assert con.execute("describe customer_attribute_values").fetchall() == embedded.execute(
+            "describe customer_attribute_values").fetchall()
+        assert con.execute("select count(*) from customer_attribute_values").fetchall() == [(0,)]
+    finally:
+        con.close()
+        embedded.close()
+    shutil.rmtree(folder / "churn_month")
+    with pytest.raises(served.ServedError, match="lacks the model churn_month: rebuild the marts with this release"):
+        served.open_marts(folder)
+
+
 @pytest.mark.parametrize("command", [["import", "x.csv", "--commit"], ["import", "x.csv"], ["demo"], ["undo", "1"],
                                      ["export", "--parquet", "out"]])
 @pytest.mark.parametrize("how", ["--marts", "CRM_MARTS"])

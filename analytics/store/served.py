@@ -5,7 +5,7 @@ opened as an in-memory DuckDB database (:func:`open_marts`) that looks to the pa
 
 - every mart and summary a view over its Parquet files, its columns cast to the types the embedded database gives
   them where the files' differ (Spark writes ``INT`` for ``BIGINT`` or ``DECIMAL(28,2)`` for ``DECIMAL(38,2)``; the
-  pages never see it);
+  pages never see it); a model's folder without files (no rows) a view without rows;
 - the canonical tables (``transactions``, ``customers``, ...: the few gate functions that read the facts) views over
   the export the manifest names as its ``input``; when that folder is gone, each is a view that fails, when read,
   with :data:`GONE` in its message (:func:`explain` turns that into :class:`ExportGone`), never with rows that
@@ -141,11 +141,15 @@ def open_marts(folder: str | Path) -> duckdb.DuckDBPyConnection:
     try:
         marts.summarize(con)  # (the meta rows that say the summaries are built for these marts)
         for name in (m for m in marts.MARTS + marts.SUMMARIES if not m.startswith("_")):
-            if not any((folder / name).glob("*.parquet")):
+            if not (folder / name).is_dir():
                 raise ServedError(f"{folder} lacks the model {name}: rebuild the marts with this release")
+            con.execute(f"drop table {name}")
+            if not any((folder / name).glob("*.parquet")):  # (an engine may write no file for no rows)
+                columns = ", ".join(f"cast(null as {kind}) as {c}" for c, kind in _types()[name])
+                con.execute(f"create view {name} as select {columns} where false")
+                continue
             source = f"read_parquet({quoted(folder / name / '*.parquet')})"
             select = _columns(con, source, name, folder, "rebuild the marts (python -m analytics marts build)")
-            con.execute(f"drop table {name}")
             con.execute(f"create view {name} as select {select} from {source}")
         listed = json.loads(export_manifest.read_text(encoding="utf-8"))["tables"] if has_export else {}
         for table in TABLES:
