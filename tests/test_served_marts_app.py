@@ -11,8 +11,9 @@ import shutil
 
 import pytest
 import streamlit as st
-from app_util import open_app, page_text
+from app_util import APP, open_app, page_text
 from served_util import build_world
+from streamlit.testing.v1 import AppTest
 
 from analytics import pages
 from analytics.store import audits, build, served
@@ -129,3 +130,16 @@ def test_marts_without_sales_offer_no_demo_data(tmp_path, monkeypatch):
         assert t("load_demo", "en") not in [b.label for b in at.button] and not at.get("file_uploader")
     assert [x.value for x in open_app(monkeypatch, tmp_path / "crm.duckdb", page="pages/overview.py",
                                       lang="en").info] == [t("no_data_in_scope", "en")]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_folder_that_cannot_be_served_stops_the_app_with_the_reason(world, monkeypatch, lang):
+    serve(monkeypatch, world.export)  # (an export, not a build)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
+    with pytest.raises(served.ServedError) as refused:
+        served.open_marts(world.export)
+    assert not at.exception and [x.value for x in at.error] == [
+        t("served_refused", lang, variable=served.ENV, why=md_literal(str(refused.value)))]
+    assert "is not a marts build" in at.error[0].value and not at.metric

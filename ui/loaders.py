@@ -48,7 +48,6 @@ CACHE_TTL = 3600
 CACHE_ENTRIES = 256
 
 
-@st.cache_resource(show_spinner=False)
 def connection() -> db.duckdb.DuckDBPyConnection:
     """The app's connection to the CRM database (the app is its only writer while it runs).
 
@@ -56,8 +55,23 @@ def connection() -> db.duckdb.DuckDBPyConnection:
     threads fails. It may read files only in the data folder (``data/``: the inbox and the
     demo files), the folder uploads are saved in (``data/.work/``) and the database's own
     folder (:func:`analytics.store.connection.confine`). With ``$CRM_MARTS`` set, that folder of built marts
-    instead, read-only (:func:`analytics.store.served.open_marts`: it may read only the marts and their export).
+    instead, read-only (:func:`analytics.store.served.open_marts`: it may read only the marts and their export); a
+    folder that cannot be served (not a build, other models) stops every page with the reason.
     """
+    try:
+        return _connection()
+    except served.ServedError as exc:
+        from ui.filters import current_language  # (ui.filters reads the data through this module)
+
+        st.error(t("served_refused", current_language(), variable=served.ENV, why=md_literal(str(exc))),
+                 icon=":material/folder_off:")
+        st.stop()
+        raise  # (not reached: st.stop ends the run)
+
+
+@st.cache_resource(show_spinner=False)
+def _connection() -> db.duckdb.DuckDBPyConnection:
+    """:func:`connection`'s one connection per process."""
     folder = served.folder_from_env()
     if folder is not None:
         return served.open_marts(folder)
