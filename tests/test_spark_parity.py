@@ -3,9 +3,10 @@
 The demo's files through the real pipeline plus the edge rows the engines were seen to differ on
 (tests/spark_world.py), exported to Parquet (``export --parquet``), built by ``marts build --engine duckdb`` and by
 ``--engine spark`` in one Spark session for the whole module, and compared model by model (tests/mart_compare.py:
-the same columns and type families, the same rows; exact but for doubles, 1e-9 relative). A check rejects the
-DuckDB constructs SQLGlot translates wrongly (``build_spark.UNPORTABLE``), and a mutation shows the edge rows catch
-the one the demo alone hid.
+the same columns and type families, the same rows; exact but for doubles, 1e-9 relative); then every page's
+``report --json`` served from either build (``--marts``) and from the embedded database, for two users. A check
+rejects the DuckDB constructs SQLGlot translates wrongly (``build_spark.UNPORTABLE``), and a mutation shows the edge
+rows catch the one the demo alone hid.
 
 Needs pyspark, sqlglot (requirements-spark.txt) and Java 17: ``.ci/run`` installs them; without them these tests
 are skipped, except under ``CI`` where they fail.
@@ -21,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from mart_compare import differences
+from served_util import REGION, assert_same_figures, every_page_figures, write_access
 from spark_world import database
 
 from analytics.cli import main
@@ -109,6 +111,29 @@ def test_every_mart_and_summary_is_the_same_on_both_engines(world):
     duck, spark = world["duckdb_manifest"], world["spark_manifest"]
     assert {m: a["rows"] for m, a in duck["models"].items()} == {m: a["rows"] for m, a in spark["models"].items()}
     assert all(about["rows"] > 0 for about in spark["models"].values())
+
+
+@pytest.mark.parametrize("who", ["local", "north@example.com"])
+def test_every_pages_report_is_the_same_served_from_either_build(world, who, tmp_path):
+    """``report <page> --json`` of every registered page served from the Spark build equals the DuckDB build's and
+    the embedded database's: the local user (every page) and a sales manager of one region (the gate)."""
+    user = () if who == "local" else ("--user", who, "--access-file", write_access(tmp_path, REGION))
+    role = None if who == "local" else "sales_manager"
+    con = duckdb.connect(str(world["db"]), read_only=True)
+    try:
+        customer = con.execute("select customer_id from customer_summary where home_region = ? order by revenue "
+                               "desc, customer_id limit 1", [REGION]).fetchall()[0][0]
+    finally:
+        con.close()
+    on_spark = every_page_figures(["--marts", world["spark"]], customer, *user, pages_of=role)
+    on_duckdb = every_page_figures(["--marts", world["duckdb"]], customer, *user, pages_of=role)
+    embedded = every_page_figures(["--db", world["db"]], customer, *user, pages_of=role)
+    assert list(on_spark) == list(on_duckdb) == list(embedded) and len(on_spark) >= 6
+    for page in on_spark:
+        assert_same_figures(on_spark[page], on_duckdb[page])
+        assert_same_figures(on_spark[page], embedded[page])
+    if role:  # (the gate held on the Spark build: that region's figures only)
+        assert on_spark["overview"]["allowed_regions"] == [REGION]
 
 
 def test_the_spark_build_says_what_built_it(world):
