@@ -143,3 +143,20 @@ def test_a_folder_that_cannot_be_served_stops_the_app_with_the_reason(world, mon
     assert not at.exception and [x.value for x in at.error] == [
         t("served_refused", lang, variable=served.ENV, why=md_literal(str(refused.value)))]
     assert "is not a marts build" in at.error[0].value and not at.metric
+
+
+def test_a_sales_manager_sees_only_their_region_served_as_embedded(world, monkeypatch):
+    """Logged in, the access file's sales manager of 华北 gets what the embedded database gives them, also with another
+    region asked for in the address (nothing of it)."""
+    login = {"email": "north@example.com", "access": world.access}
+    for params in ({}, {"region": "华东"}):
+        embedded = open_app(monkeypatch, world.db, page="pages/overview.py", lang="en", **login, **params)
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        serve(monkeypatch, world.marts)
+        got = open_app(monkeypatch, world.db, page="pages/overview.py", lang="en", **login, **params)
+        assert drawn(got) == drawn(embedded) and "华东" not in drawn(got)
+        assert got.metric  # (华北's figures: a region outside theirs in the address is dropped)
+        monkeypatch.delenv(served.ENV)
+        st.cache_data.clear()
+        st.cache_resource.clear()
