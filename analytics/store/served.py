@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.errors import CRMError
+from analytics.paths import DATA_DIR
 from analytics.store import marts
 from analytics.store.connection import confine, connect
 from analytics.store.export import LEFT_OUT, MANIFEST, META, META_TABLES, TABLES, quoted
@@ -172,6 +173,8 @@ def open_marts(folder: str | Path) -> duckdb.DuckDBPyConnection:
                     "cast(? as bigint) as source_data_version, ? as export, ? as has_export",
                     [str(folder), manifest["engine"], manifest.get("built_at", ""),
                      manifest.get("source_data_version"), str(export), has_export])
+        # large sorts spill beside the app's own database (not into the working folder, DuckDB's default here)
+        con.execute("set temp_directory = ?", [str(DATA_DIR / ".duckdb_tmp")])
         confine(con, [folder, *([export] if has_export else [])])
     except BaseException:
         con.close()
