@@ -217,3 +217,15 @@ def test_without_the_export_the_marts_serve_and_the_fact_tables_say_it_is_gone(w
         assert served.explain(duckdb.CatalogException("no such table")) is None
     finally:
         con.close()
+
+
+def test_an_export_of_another_data_version_is_not_read(world, tmp_path, capsys):
+    """The export folder exported again since the build (another data version): its rows are not the marts' data, so
+    the figures that need them say so, as when it is gone."""
+    folder = tmp_path / "older"
+    shutil.copytree(world.marts, folder)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    (folder / MANIFEST).write_text(json.dumps(manifest | {"source_data_version": manifest["source_data_version"] - 1}))
+    assert main(["--marts", str(folder), "report", "customer", "--customer", world.customer]) == 1
+    assert (f"{world.export.resolve()}, and that folder now holds data version {manifest['source_data_version']}, "
+            f"not {manifest['source_data_version'] - 1} as the marts") in capsys.readouterr().err

@@ -7,7 +7,8 @@ opened as an in-memory DuckDB database (:func:`open_marts`) that looks to the pa
   them where the files' differ (Spark writes ``INT`` for ``BIGINT`` or ``DECIMAL(28,2)`` for ``DECIMAL(38,2)``; the
   pages never see it); a model's folder without files (no rows) a view without rows;
 - the canonical tables (``transactions``, ``customers``, ...: the few gate functions that read the facts) views over
-  the export the manifest names as its ``input``; when that folder is gone, each is a view that fails, when read,
+  the export the manifest names as its ``input``; when that folder is gone (or holds another data version: exported
+  again since), each is a view that fails, when read,
   with :data:`GONE` in its message (:func:`explain` turns that into :class:`ExportGone`), never with rows that
   are not there;
 - ``settings`` and ``imports`` from the build's ``_meta/`` (the export's), ``meta`` with the data version the
@@ -116,13 +117,26 @@ def _columns(con: duckdb.DuckDBPyConnection, source: str, name: str, where: Path
     return ", ".join(c if found[c] == kind else f"cast({c} as {kind}) as {c}" for c, kind in _types()[name])
 
 
-def _gone_view(name: str, export: Path) -> str:
-    """A view with ``name``'s columns that fails, when read, saying the export is gone."""
-    said = (f"{GONE} {name} is read from the export the marts were built from, {export}, and that folder is gone: "
-            "this figure needs it (the marts alone do not hold it); put the export back there or build the marts "
-            "from a new one").replace("'", "''")
+def _gone_view(name: str, export: Path, why: str) -> str:
+    """A view with ``name``'s columns that fails, when read, saying the export is gone (``why``: how)."""
+    said = (f"{GONE} {name} is read from the export the marts were built from, {export}, and {why}: this figure needs "
+            "it (the marts alone do not hold it); put the export back there or build the marts from a new one"
+            ).replace("'", "''")
     columns = ", ".join(f"cast(error('{said}') as {kind}) as {c}" for c, kind in _types()[name])
     return f"select {columns} from range(1) where error('{said}') is null"
+
+
+def _export_state(export: Path, manifest: dict) -> tuple[dict, str | None]:
+    """The export's tables (its manifest's ``tables``) and why it cannot be read (None when it can): the folder is
+    gone, or holds an export of another data version than the marts were built from (exported again since)."""
+    path = export / MANIFEST
+    if not path.is_file():
+        return {}, "that folder is gone"
+    listed = json.loads(path.read_text(encoding="utf-8"))
+    if listed.get("data_version") != manifest.get("source_data_version"):
+        return {}, (f"that folder now holds data version {listed.get('data_version')}, not "
+                    f"{manifest.get('source_data_version')} as the marts")
+    return listed.get("tables", {}), None
 
 
 def open_marts(folder: str | Path) -> duckdb.DuckDBPyConnection:
@@ -136,8 +150,8 @@ def open_marts(folder: str | Path) -> duckdb.DuckDBPyConnection:
     folder = Path(folder).resolve()
     manifest = read_build(folder)
     export = Path(manifest["input"])
-    export_manifest = export / MANIFEST
-    has_export = export_manifest.is_file()
+    listed, unreadable = _export_state(export, manifest)
+    has_export = unreadable is None
     con = connect(":memory:")
     try:
         marts.summarize(con)  # (the meta rows that say the summaries are built for these marts)
@@ -152,17 +166,17 @@ def open_marts(folder: str | Path) -> duckdb.DuckDBPyConnection:
             source = f"read_parquet({quoted(folder / name / '*.parquet')})"
             select = _columns(con, source, name, folder, "rebuild the marts (python -m analytics marts build)")
             con.execute(f"create view {name} as select {select} from {source}")
-        listed = json.loads(export_manifest.read_text(encoding="utf-8"))["tables"] if has_export else {}
         for table in TABLES:
             con.execute(f"drop table {table}")
-            if table in listed:
+            if table in listed and (export / table).is_dir():
                 source = (f"read_parquet({quoted(export / table / '**' / '*.parquet')}, hive_partitioning = true, "
                           "union_by_name = true)")
                 select = _columns(con, source, table, export, "export again (python -m analytics export --parquet) "
                                   "and rebuild the marts")
                 con.execute(f"create view {table} as select {select} from {source}")
             else:
-                con.execute(f"create view {table} as {_gone_view(table, export)}")
+                con.execute(f"create view {table} as "
+                            f"{_gone_view(table, export, unreadable or f'its folder {table} is gone')}")
         for table in META_TABLES:
             file = folder / META / f"{table}.parquet"
             if file.is_file():
