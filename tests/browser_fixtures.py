@@ -6,8 +6,9 @@ Each server is a subprocess on a free port with ``CRM_DB`` pointing at a databas
 prepared in a temporary folder and then closed: the server is the only process holding it.
 
 A test module imports the fixtures it uses (``from browser_fixtures import demo_server_fixture``):
-pytest then makes a module-scoped one once per such module, so the demo database and its server
-(a demo import and a server start) are used by one module, ``tests/test_browser.py``.
+pytest then makes a module-scoped one once per such module: the demo database and its server (a demo
+import and a server start, a few CPU seconds) are made by ``tests/test_browser.py`` and, for the pages'
+smoke test, by ``tests/test_browser_pages.py``, so that the two can run on two workers.
 Nothing here is a test.
 """
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from analytics import pages
-from ui.i18n import t
+from ui.i18n import LANGUAGES, t
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Screenshots for a person to look at (git-ignored), as ``<name>_<width>.png``.
@@ -215,6 +215,19 @@ def open_data_page(page: Page, server: Server, lang: str) -> None:
 def app_text(page: Page) -> str:
     """The page's visible text, less the language switch (labelled in both languages on purpose)."""
     return page.get_by_test_id("stApp").inner_text().replace("Language / 语言", "")
+
+
+def assert_page_healthy(page: Page, lang: str) -> None:
+    """No "page not found" dialog, no exception box, no raw message key or other-language text."""
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert leaked_messages(app_text(page), lang) == []
+
+
+def smoke_cases() -> list[tuple[str, str, tuple[int, int]]]:
+    """(page, language, window) for every page in the registry, both languages, laptop and phone
+    (``tests/test_browser_pages.py``)."""
+    return [(p.key, lang, size) for p in pages.PAGES for lang in LANGUAGES for size in (DESKTOP, PHONE)]
 
 
 # --------------------------------------------------------------------------- screenshots

@@ -1,21 +1,20 @@
 """End to end in Chromium: the real server (``streamlit run app.py``) over the demo database
 and an empty one. The overview (KPIs and charts in the chosen language, the region filter and
 its shared link, an empty database), screenshots of states no page's smoke test reaches, and
-the registry-driven part: every registered page in both languages on a laptop and a phone,
-shared links as a fresh server's first request, and the address keeping language and filters
-between pages.
+the registry-driven part: shared links as a fresh server's first request and the address keeping
+language and filters between pages.
 
 Each server is a subprocess on a free port with ``CRM_DB`` pointing at a database file the test
 prepared in a temporary folder and then closed: the server is the only process holding it
-(``tests/browser_fixtures.py``). The pages' screenshots at 1366×768 and 390×844 go to
-``docs/screenshots/`` (``<page>-<lang>_<width>.png``), the others to
-``tests/artifacts/screenshots/`` (``<name>_<width>.png``), for a person to look at.
+(``tests/browser_fixtures.py``). Screenshots go to ``tests/artifacts/screenshots/``
+(``<name>_<width>.png``), for a person to look at.
 
 Expected numbers are computed from the raw ``transactions`` rows with SQL of their own
 (``DemoFacts``), not through the app's metric code; the app's formatters only print them.
 
-The tests that use the demo server stay in this one module: a module-scoped fixture is made
-once per module that uses it, and each demo server costs a demo import and a server start.
+The smoke test of every page (both languages, laptop and phone) is ``tests/test_browser_pages.py``:
+a module-scoped fixture is made once per module that uses it, so each of the two modules costs a
+demo import and a server start (a few CPU seconds), and in return the two can run on two workers.
 ``tests/test_registry.py`` reads ``smoke_cases``, ``DESKTOP``, ``PHONE``, ``SCREENSHOTS`` and
 ``docs_folder`` from here.
 """
@@ -44,7 +43,7 @@ from browser_util import (
     PHONE,
     Server,
     app_text,
-    docs_folder,
+    assert_page_healthy,
     kpi_value,
     leaked_messages,
     new_page,
@@ -53,13 +52,15 @@ from browser_util import (
     wait_rendered,
 )
 from browser_util import SCREENSHOTS as SCREENSHOTS  # for tests/test_registry.py
+from browser_util import docs_folder as docs_folder  # for tests/test_registry.py
+from browser_util import smoke_cases as smoke_cases  # for tests/test_registry.py
 from playwright.sync_api import Browser, Page, expect
 
 from analytics import pages
 from analytics.metrics.overview import KPIS
 from ui.dates import fmt_period
 from ui.formats import fmt_money
-from ui.i18n import LANGUAGES, t
+from ui.i18n import t
 
 pytestmark = BROWSER_MARKS
 
@@ -165,41 +166,6 @@ def test_screenshot(request: pytest.FixtureRequest, chromium: Browser, size: tup
                     expand.click()
                 expect(page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first).to_be_in_viewport()
         path = screenshot(page, name, ("stSidebarContent",) if target == "filters" else ("stMain", "stSidebarContent"))
-    finally:
-        page.context.close()
-    assert path.stat().st_size > 10_000
-
-
-# ------------------------------------------------- every registered page: the smoke test
-
-
-def smoke_cases() -> list[tuple[str, str, tuple[int, int]]]:
-    """(page, language, window) for every page in the registry, both languages, laptop and phone."""
-    return [(p.key, lang, size) for p in pages.PAGES for lang in LANGUAGES for size in (DESKTOP, PHONE)]
-
-
-def assert_page_healthy(page: Page, lang: str) -> None:
-    """No "page not found" dialog, no exception box, no raw message key or other-language text."""
-    expect(page.get_by_role("dialog")).to_have_count(0)
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    assert leaked_messages(app_text(page), lang) == []
-
-
-@pytest.mark.parametrize(("key", "lang", "size"), smoke_cases(),
-                         ids=[f"{k}-{lang}-{size[0]}" for k, lang, size in smoke_cases()])
-def test_every_page_in_both_languages_on_a_laptop_and_a_phone(chromium: Browser, demo_server: Server,
-                                                              key: str, lang: str, size: tuple[int, int]) -> None:
-    """Each registered page's own address in a fresh browser of the other language: drawn
-    whole in the language of the link, nothing broken; a screenshot for people to look at."""
-    page = new_page(chromium, size, locale="en-US" if lang == "zh" else "zh-CN")
-    try:
-        page.goto(f"{demo_server.url}/{key}?lang={lang}")
-        wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
-        expect(page).to_have_url(re.compile(rf"/{key}\?(.*&)?lang={lang}(&|$)"))
-        expect(page.get_by_test_id("stSidebarNav").get_by_role("link", name=t(pages.get(key).title, lang))
-               ).to_have_count(1)
-        assert_page_healthy(page, lang)
-        path = screenshot(page, f"{key}-{lang}", folder=docs_folder())
     finally:
         page.context.close()
     assert path.stat().st_size > 10_000
