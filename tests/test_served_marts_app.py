@@ -125,6 +125,11 @@ def test_without_the_export_the_customer_detail_says_so(world, tmp_path, monkeyp
                                                  marts=md_literal(str(folder.resolve())))]
     tiers = open_app(monkeypatch, world.db, page="pages/tiers.py", lang="en")  # (the marts alone)
     assert not tiers.error and tiers.metric
+    data = open_app(monkeypatch, world.db, page=DATA, lang="en")  # (the ledger from _meta; the checks need the rows)
+    assert len(data.dataframe[0].value) == 4 and not data.error
+    data.session_state["data_tab"] = t("data_tab_checks", "en")
+    assert [x.value for x in data.run().error] == [t("served_export_gone", "en", folder=md_literal(str(gone)),
+                                                     marts=md_literal(str(folder.resolve())))]
 
 
 def test_marts_without_sales_offer_no_demo_data(tmp_path, monkeypatch):
