@@ -7,7 +7,8 @@ Each file gets a clear preview (count tiles) or a clear message (an error or a w
 panel), never an unexpected error, a traceback or a leaked message key; and with all of them
 in the uploader every other tab of the page (history with undo, data quality, settings) is
 drawn. Three of them are photographed at laptop and phone width for people to look at
-(``docs/screenshots/hostile-*``).
+(``docs/screenshots/hostile-*``) by ``tests/test_browser_hostile_shots.py``, apart so that it can run
+on another worker.
 """
 
 from __future__ import annotations
@@ -24,14 +25,11 @@ from browser_fixtures import (
     upload_server_fixture,  # noqa: F401 (the upload_server fixture)
 )
 from browser_util import (
-    PHONE,
     Server,
     app_text,
-    docs_folder,
     leaked_messages,
     new_page,
     open_data_page,
-    screenshot,
     wait_rendered,
 )
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -109,23 +107,3 @@ def test_every_hostile_file_gets_a_clear_preview_or_message_and_no_tab_is_blocke
             expect(page.get_by_test_id("stException")).to_have_count(0)
     finally:
         page.context.close()
-
-
-@pytest.mark.parametrize("finding", PHOTOGRAPHED)
-def test_three_hostile_files_photographed_at_laptop_and_phone_width(
-        chromium: Browser, upload_server: Server, finding: int) -> None:
-    chosen = [f for f in FILES if f[0] == finding][:1]
-    assert chosen, f"no hostile file for finding {finding}"
-    for size in ((1366, 768), PHONE):
-        page = new_page(chromium, size, locale="zh-CN")
-        try:
-            open_data_page(page, upload_server, "zh")
-            main = _upload(page, chosen)
-            panel = _panel(main, chosen[0][1])
-            wait_rendered(page, panel.get_by_test_id("stMetric").or_(
-                panel.get_by_test_id("stAlertContentError")).or_(panel.get_by_test_id("stAlertContentWarning")).first)
-            expect(page.get_by_test_id("stException")).to_have_count(0)
-            assert leaked_messages(app_text(page), "zh") == []
-            screenshot(page, f"hostile-{finding:02d}", folder=docs_folder())
-        finally:
-            page.context.close()
