@@ -132,12 +132,14 @@ def build_spark(source: str | Path, target: str | Path, *, master: str | None = 
     returns the output's manifest. ``spark``: a running session to use (else :func:`session`'s; one it started is
     stopped after the build)."""
     read_export(source)  # (before anything else: a folder that is no export says so)
+    started = time.perf_counter()
     for name in models():
         found = unportable(marts.model_sql(name))
         if found:
             raise ExportError(f"model {name} uses {', '.join(found)}, which Spark cannot run as DuckDB does: write "
                               f"{'; '.join(UNPORTABLE[f][1] for f in found)}")
     sqls = {name: spark_sql(name) for name in models()}
+    translate_s = round(time.perf_counter() - started, 3)
     source, target, export = prepare(source, target)
     started = time.perf_counter()
     if spark is None:
@@ -149,7 +151,9 @@ def build_spark(source: str | Path, target: str | Path, *, master: str | None = 
         own = False
     start_s = round(time.perf_counter() - started, 3)
     try:
+        started = time.perf_counter()
         register_export(spark, source, export)
+        register_s = round(time.perf_counter() - started, 3)
         built = {}
         for name, sql in sqls.items():
             started = time.perf_counter()
@@ -164,7 +168,8 @@ def build_spark(source: str | Path, target: str | Path, *, master: str | None = 
         import pyspark
 
         return finish(target, source, export, "spark", built, master=spark.sparkContext.master,
-                      spark=pyspark.__version__, session_seconds=start_s)
+                      spark=pyspark.__version__, session_seconds=start_s, translate_seconds=translate_s,
+                      register_seconds=register_s)
     finally:
         if own:
             spark.stop()
