@@ -26,6 +26,8 @@ from analytics.store.export import ExportError
 #: The environment variable naming the Spark master when ``--master`` is not given.
 MASTER_VARIABLE = "SPARK_MASTER"
 DEFAULT_MASTER = "local[*]"
+#: Spark's logging on a local master: errors only (its start-up warnings are not the user's business).
+LOGGING = Path(__file__).with_name("spark-log4j2.properties")
 #: Driver memory for a local master (the driver does the work there); ``$SPARK_DRIVER_MEMORY`` overrides it.
 LOCAL_DRIVER_MEMORY = "4g"
 
@@ -98,8 +100,9 @@ def session(master: str | None = None, driver_memory: str | None = None):
                .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
                .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false"))
     cores = local_cores(master)
-    if cores is not None:
+    if cores is not None:  # (on a cluster, its own settings for memory and logging stand)
         builder = (builder.config("spark.sql.shuffle.partitions", str(max(4, 2 * cores)))
+                   .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOGGING}")
                    .config("spark.driver.memory", driver_memory or os.environ.get("SPARK_DRIVER_MEMORY")
                            or LOCAL_DRIVER_MEMORY))
     elif driver_memory:
