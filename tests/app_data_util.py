@@ -43,8 +43,7 @@ def open_data_page(lang: str) -> AppTest:
     """
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.session_state["lang"] = lang
-    at.run()
-    at.switch_page("pages/data.py")
+    at.switch_page("pages/data.py")  # (before the first run: the page's own address, no overview drawn first)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
