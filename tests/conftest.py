@@ -34,22 +34,6 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[DUMMY_PAGE_VARIABLE] = "1"
 
 
-#: Marks of the longest test files, longest kind first (a Spark session and its builds; a browser and a server).
-LONG_MARKS = ("spark", "browser")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The files of :data:`LONG_MARKS` first, the rest in collection order: with one file per worker
-    (``--dist loadfile``) the workers start on the longest files and finish on short ones, instead of one worker
-    left alone at the end with a Spark build (longest first packs two workers best). A file's tests stay
-    together and in their order."""
-    rank: dict = {}
-    for item in items:
-        found = [i for i, mark in enumerate(LONG_MARKS) if item.get_closest_marker(mark)]
-        rank[item.path] = min(rank.get(item.path, len(LONG_MARKS)), *found, len(LONG_MARKS))
-    items.sort(key=lambda item: rank[item.path])
-
-
 @pytest.fixture
 def fresh_streamlit_caches() -> Iterator[None]:
     """No cached connection or result from another test, none left for the next: the app's
