@@ -33,6 +33,7 @@ import duckdb
 from analytics.errors import CRMError
 from analytics.paths import DATA_DIR
 from analytics.store import marts
+from analytics.store.build import export_files, model_files, models, written
 from analytics.store.connection import confine, connect
 from analytics.store.export import LEFT_OUT, MANIFEST, META, META_TABLES, TABLES, quoted
 
@@ -87,7 +88,7 @@ def read_build(folder: str | Path) -> dict:
     if "models" not in manifest or "input" not in manifest:
         raise ServedError(f"{folder} is not a marts build ({MANIFEST} is an export's, not a build's): build the marts "
                           "from it with python -m analytics marts build --input EXPORT --output DIR")
-    if manifest.get("models_version") != marts.models_version(marts.MARTS + marts.SUMMARIES):
+    if manifest.get("models_version") != marts.models_version(models()):
         raise ServedError(f"the marts in {folder} were built by other models than this release's: rebuild the marts "
                           "with this release (python -m analytics marts build)")
     return manifest
@@ -100,7 +101,7 @@ def _types() -> dict[str, list[tuple[str, str]]]:
     con = connect(":memory:")
     try:
         marts.summarize(con)
-        names = [*TABLES, *META_TABLES, *(m for m in marts.MARTS + marts.SUMMARIES if not m.startswith("_"))]
+        names = [*TABLES, *META_TABLES, *written()]
         return {name: [(r[0], r[1]) for r in con.execute(f"describe {name}").fetchall() if r[0] not in LEFT_OUT]
                 for name in names}
     finally:
@@ -155,7 +156,7 @@ def open_marts(folder: str | Path) -> duckdb.DuckDBPyConnection:
     con = connect(":memory:")
     try:
         marts.summarize(con)  # (the meta rows that say the summaries are built for these marts)
-        for name in (m for m in marts.MARTS + marts.SUMMARIES if not m.startswith("_")):
+        for name in written():
             if not (folder / name).is_dir():
                 raise ServedError(f"{folder} lacks the model {name}: rebuild the marts with this release")
             con.execute(f"drop table {name}")
@@ -163,13 +164,13 @@ def open_marts(folder: str | Path) -> duckdb.DuckDBPyConnection:
                 columns = ", ".join(f"cast(null as {kind}) as {c}" for c, kind in _types()[name])
                 con.execute(f"create view {name} as select {columns} where false")
                 continue
-            source = f"read_parquet({quoted(folder / name / '*.parquet')})"
+            source = f"read_parquet({quoted(Path(model_files(folder, name)))})"
             select = _columns(con, source, name, folder, "rebuild the marts (python -m analytics marts build)")
             con.execute(f"create view {name} as select {select} from {source}")
         for table in TABLES:
             con.execute(f"drop table {table}")
             if table in listed and (export / table).is_dir():
-                source = (f"read_parquet({quoted(export / table / '**' / '*.parquet')}, hive_partitioning = true, "
+                source = (f"read_parquet({quoted(Path(export_files(export, table)))}, hive_partitioning = true, "
                           "union_by_name = true)")
                 select = _columns(con, source, table, export, "export again (python -m analytics export --parquet) "
                                   "and rebuild the marts")
