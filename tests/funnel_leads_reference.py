@@ -7,8 +7,9 @@ stage times, stuck leads). For tests/test_funnel_leads*.py; nothing here is a te
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 
 import numpy as np
@@ -115,11 +116,14 @@ class Purchases:
         days = [d for d in self.days.get(customer, []) if d <= as_of]
         if not days:
             return None
-        for month in pd.date_range(pd.Timestamp(days[0]).replace(day=1), as_of, freq="MS"):
-            end = min((month + pd.offsets.MonthEnd(0)).date(), as_of)
-            since = (month - pd.DateOffset(months=11)).date()
-            if sum(since <= d <= end for d in days) >= n:
+        month = days[0].year * 12 + days[0].month - 1  # (months counted from year 0)
+        while date(month // 12, month % 12 + 1, 1) <= as_of:
+            after = month + 1
+            end = min(date(after // 12, after % 12 + 1, 1) - timedelta(days=1), as_of)
+            since = date((month - 11) // 12, (month - 11) % 12 + 1, 1)
+            if bisect_right(days, end) - bisect_left(days, since) >= n:
                 return end
+            month = after
         return None
 
 
@@ -127,16 +131,18 @@ def lead_reach(ev: pd.DataFrame, attrs: pd.DataFrame, buys: Purchases, as_of: da
     """Per lead of ``attrs``: the stages reached by ``as_of`` and their days (None: unknown), the implied pipeline
     stages, ``by_close`` and ``lost``; columns ``k_reached``, ``k_day``, ``k_implied``."""
     records = []
+    mine: dict[tuple, list[tuple]] = {}  # (lead, key) → its evidence's (day, log), read once for every lead
+    for lead, key, day, log in zip(ev["lead_id"], ev["key"], ev["stage_date"], ev["log"], strict=True):
+        mine.setdefault((lead, key), []).append((day, bool(log)))
     for lead, a in attrs.iterrows():
-        mine = ev[ev["lead_id"] == lead]
         rec = {"member_id": lead, "entered": a["created_date"], **{g: a[g] for g in GROUPS}}
         at = -1
         for k in (*CHAIN, "lost"):
-            rows = mine[mine["key"] == k]
-            known = [d for d in rows["stage_date"] if d is not None]
+            rows = mine.get((lead, k), [])
+            known = [d for d, _ in rows if d is not None]
             reached = len(rows) > 0 and (not known or min(known) <= as_of)
             rec[f"{k}_own"], rec[f"{k}_day"] = reached, min(known) if reached and known else None
-            if k != "lost" and reached and (~rows["log"]).any():
+            if k != "lost" and reached and any(not log for _, log in rows):
                 at = CHAIN.index(k)
         for i, k in enumerate(PIPELINE):
             rec[f"{k}_implied"] = not rec[f"{k}_own"] and at > i
