@@ -40,13 +40,17 @@ def fold(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().replace("_", " ").replace("-", " ").split())
 
 
+#: Each stage's names folded (once).
+FOLDED = {key: {fold(n) for n in names} for key, names in NAMES.items()}
+
+
 def meaning(name: str, saved: dict[str, str]) -> tuple[str | None, str | None]:
     """A stage name's key and how: the saved map first, then the design's names; (None, None): unmapped."""
     for raw, key in saved.items():
         if fold(raw) == fold(name):
             return key, "saved"
-    for key, names in NAMES.items():
-        if fold(name) in {fold(n) for n in names}:
+    for key, names in FOLDED.items():
+        if fold(name) in names:
             return key, "synonym"
     return None, None
 
@@ -196,16 +200,16 @@ def stage_rows(ref: pd.DataFrame, stages: tuple[str, ...], order: str) -> list[t
 def group_rows(ref: pd.DataFrame, stages: tuple[str, ...], order: str, by: str) -> list[tuple]:
     """Per step: the groups not small, weakest first (ties by name), then the small ones by name (None last):
     (group, step, start, reached, rate, low, high, small, rank)."""
-    at = at_stages(ref, stages, order)
+    at = at_stages(ref, stages, order)[list(stages)].to_numpy(dtype=bool)
     names = sorted({g for g in ref[by] if g is not None})
     labels = names + ([None] if ref[by].isna().any() else [])
+    masks = [(ref[by].isna() if g is None else ref[by] == g).to_numpy(dtype=bool) for g in labels]
     out = []
     for i in range(1, len(stages)):
         rows = []
-        for place, g in enumerate(labels):
-            mine = ref[by].isna() if g is None else ref[by] == g
-            start = int(at.loc[mine, stages[i - 1]].sum())
-            went = int((at.loc[mine, stages[i - 1]] & at.loc[mine, stages[i]]).sum())
+        for place, (g, mine) in enumerate(zip(labels, masks, strict=True)):
+            start = int(at[mine, i - 1].sum())
+            went = int((at[mine, i - 1] & at[mine, i]).sum())
             low, high = wilson(went, start)
             small = start < 30 or high - low > 0.20
             rows.append([g, i, start, went, went / start if start else np.nan, low, high, small, place])

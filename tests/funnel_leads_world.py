@@ -7,7 +7,7 @@ pandas); nothing here is a test."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -112,6 +112,9 @@ class World:
     attrs: pd.DataFrame
     buys: Purchases
     segments: dict[str, str]
+    #: The reference's stage evidence per stage map (``test_funnel_leads.expected``): read once, the world being
+    #: read-only.
+    evidence: dict[tuple, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     def open(self):
         return connect(self.path)

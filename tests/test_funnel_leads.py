@@ -69,7 +69,10 @@ def in_scope(a: pd.Series, scope: Scope, segments: dict[str, str]) -> bool:
 def expected(world: World, scope: Scope, as_of: date, saved: dict, n: int) -> pd.DataFrame:
     """The reference's reach of the scope's cohort: leads in scope created in the period by ``as_of``."""
     keep = [lead for lead, a in world.attrs.iterrows() if in_scope(a, scope, world.segments)]
-    ref = lead_reach(evidence(world.rows, world.attrs, saved), world.attrs.loc[keep], world.buys, as_of, n)
+    key = tuple(sorted(saved.items()))
+    if key not in world.evidence:  # (the stage evidence depends on the stage map only)
+        world.evidence[key] = evidence(world.rows, world.attrs, saved)
+    ref = lead_reach(world.evidence[key], world.attrs.loc[keep], world.buys, as_of, n)
     return cohort(ref, scope.start, min(scope.end_exclusive - timedelta(days=1), as_of)) if len(ref) else ref
 
 

@@ -62,6 +62,17 @@ def end_fixture(world) -> date:
 
 
 FULL = ("potential", "target", "proposal", "first_purchase", "repeat_purchase", "loyal")
+#: Each scope, order and stage list checked: the database and the files are read-only, so a funnel checked once
+#: against the reference (every figure) is the same funnel for every later test that asks for it.
+CHECKED: dict[tuple, object] = {}
+
+
+def checked(con, world: World, scope: Scope, end: date, *, order: str = "strict", stages: tuple[str, ...] = FULL):
+    """``test_funnel_leads.check`` of the demo (no stage map saved), once per scope, order and stage list."""
+    key = (scope, order, stages)
+    if key not in CHECKED:
+        CHECKED[key] = check(con, world, scope, order=order, stages=stages, saved={}, end=end)
+    return CHECKED[key]
 
 
 @pytest.mark.parametrize(("scope", "order", "stages"), [
@@ -72,7 +83,7 @@ FULL = ("potential", "target", "proposal", "first_purchase", "repeat_purchase", 
     (Scope(date(2025, 1, 1), date(2025, 6, 1), compare="last_year"), "any", FULL),
 ])
 def test_every_figure_of_the_demo_against_its_raw_files(con, world, end, scope, order, stages):
-    got = check(con, world, scope, order=order, stages=stages, saved={}, end=end)
+    got = checked(con, world, scope, end, order=order, stages=stages)
     assert got.now.unmapped.empty  # the demo's stage names are the design's synonyms
     # the demo dates every stage a lead passed: nothing is implied, and a won lead's close day is known
     assert (got.now.evidence["implied"] == 0).all()
@@ -80,7 +91,7 @@ def test_every_figure_of_the_demo_against_its_raw_files(con, world, end, scope, 
 
 def test_the_groups_are_ranked_and_the_leak_names_its_worst_region(con, world, end):
     scope = Scope(date(2023, 11, 1), date(2026, 10, 1), compare="none")
-    got = check(con, world, scope, stages=FULL, saved={}, end=end).funnel
+    got = checked(con, world, scope, end).funnel
     ranked = got.compare["region"].dropna(subset=["rank"])
     assert len(ranked) >= 5
     counts = got.counts.assign(start=got.counts["members"].shift(1))
@@ -96,8 +107,7 @@ def test_the_groups_are_ranked_and_the_leak_names_its_worst_region(con, world, e
 
 def test_a_sales_manager_sees_their_regions_leads_in_the_demo(con, world, end):
     region = world.attrs["region"].value_counts().index[0]
-    got = check(con, world, Scope(date(2025, 11, 1), date(2026, 10, 1), allowed_regions=(region,)), stages=FULL,
-                saved={}, end=end)
+    got = checked(con, world, Scope(date(2025, 11, 1), date(2026, 10, 1), allowed_regions=(region,)), end)
     assert set(got.reach["region"]) == {region} and not got.empty
 
 
@@ -111,7 +121,7 @@ def test_the_page_names_the_leak_and_its_worst_region_in_a_sentence(monkeypatch,
     from ui.formats import fmt_pct
     from ui.i18n import md_literal, t
 
-    got = check(con, world, Scope(date(2023, 11, 1), date(2026, 10, 1)), stages=FULL, saved={}, end=end).funnel
+    got = checked(con, world, Scope(date(2023, 11, 1), date(2026, 10, 1)), end).funnel
     leak = got.leak
     assert leak is not None and leak.region is not None
     at = open_app(monkeypatch, world.path, page="pages/funnel.py", lang=lang, **{"from": "2023-11", "to": "2026-10"})
