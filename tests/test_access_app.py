@@ -84,8 +84,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
     return path, access, expected
 
 
-def app_as(monkeypatch: pytest.MonkeyPatch, world, email: str | None, **params: str | list[str]) -> AppTest:
-    """The app as ``email`` (None: a visitor who has not logged in), in English."""
+def app_as(monkeypatch: pytest.MonkeyPatch, world, email: str | None, page: str | None = None,
+           **params: str | list[str]) -> AppTest:
+    """The app as ``email`` (None: a visitor who has not logged in), in English, opened at the address of ``page``
+    (a script whose stem is its address; default ``/``, the overview)."""
     path, access, _ = world
     monkeypatch.setenv("CRM_DB", str(path))
     monkeypatch.setenv("CRM_ACCESS_FILE", str(access))
@@ -95,6 +97,8 @@ def app_as(monkeypatch: pytest.MonkeyPatch, world, email: str | None, **params: 
     at.session_state["lang"] = params.pop("lang", "en")
     for key, value in params.items():
         at.query_params[key] = value
+    if page is not None:
+        at.switch_page(page)  # (before the first run: the page's own address, as a link opens it)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
@@ -188,17 +192,15 @@ def _role(email: str) -> str:
 
 @pytest.mark.parametrize("email", list(USERS))
 def test_only_analysts_and_admins_get_the_data_page(monkeypatch, world, email):
-    at = app_as(monkeypatch, world, email)
     if email not in CAN_IMPORT:  # not in the navigation at all: no link, no URL that reaches it
+        at = app_as(monkeypatch, world, email)
         links = [p.proto for p in at.get("page_link")]
         assert links and not [x for x in links if "data" in x.page]  # (the overview links to the tiers page)
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page("pages/data.py")
         assert not any(b.label == t("load_demo", "en") for b in at.button)
         return
-    at.switch_page("pages/data.py")
-    at.run()
-    assert not at.exception
+    at = open_page(monkeypatch, world, email, "data")
     assert [x.value for x in at.title] == [t("data_title", "en")]
     assert at.get("file_uploader")
 
@@ -216,9 +218,7 @@ def test_the_data_page_run_without_the_frame_shows_nothing(monkeypatch, world):
 
 @pytest.mark.parametrize(("email", "editable"), [("analyst@example.com", False), ("admin@example.com", True)])
 def test_only_an_admin_can_change_the_settings(monkeypatch, world, email, editable):
-    at = app_as(monkeypatch, world, email)
-    at.switch_page("pages/data.py")
-    at.run()
+    at = open_page(monkeypatch, world, email, "data")
     at.session_state["data_tab"] = t("data_tab_settings", "en")
     at.run()
     assert not at.exception
@@ -256,11 +256,18 @@ def assert_nothing_hidden(at: AppTest, email: str, offered: list[pd.DataFrame]) 
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, world, email: str, key: str, **params) -> AppTest:
-    """The app as ``email``, moved to page ``key`` through the navigation, as a click does."""
-    at = app_as(monkeypatch, world, email, **params)
-    at.switch_page(pages.get(key).script)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
+    """The app as ``email`` on page ``key``: opened at the page's own address, as a link does (no overview drawn
+    first); a page whose script is not named as its address (``--dummy-page``'s) through the navigation, as a click
+    does. Either way the page is in the user's navigation and is the page drawn."""
+    script = pages.get(key).script
+    direct = Path(script).stem == key
+    at = app_as(monkeypatch, world, email, page=script if direct else None, **params)
+    if not direct:
+        at.switch_page(script)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+    at.switch_page(script)  # (not run: raises unless the user's navigation has the page)
+    assert at._page_hash == at._finished_page_script_hash, "the run drew another page than the one asked for"
     return at
 
 
