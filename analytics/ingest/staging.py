@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.ingest import leads, surveys
+from analytics.ingest import leads, parser_file, surveys
 from analytics.ingest.identity import natural_key_columns
 from analytics.ingest.layout import AMOUNT_PLACES, CODED, PIVOT, TRIM, derived_columns, failed_texts, trimmed_later
 from analytics.ingest.mapping import Mapping
@@ -98,13 +98,15 @@ def define_macros(cur: duckdb.DuckDBPyConnection) -> None:
     and temporary macros die with their cursor, one per import. So they are defined once per
     database instance, in the in-memory database :data:`PARSERS` attached to it (every cursor
     of the instance sees an attached database; a database file reopened is a new instance, which
-    gets its own), and ``cur`` finds them through its search path. A read-only database can attach
-    none: there they are temporary macros of ``cur``.
+    gets its own; a process's later instances attach a file of them: :mod:`~analytics.ingest.parser_file`),
+    and ``cur`` finds them through its search path. A read-only database can attach none: there they
+    are temporary macros of ``cur``.
     """
     text = MACROS_SQL.read_text(encoding="utf-8") + _MACROS
     with _DEFINING:
         if not cur.execute("select count(*) from duckdb_databases() where database_name = ?",
-                           [PARSERS]).fetchall()[0][0]:
+                           [PARSERS]).fetchall()[0][0] and not parser_file.attach(
+                cur, PARSERS, re.sub(r"\btemp macro\b", "macro", text)):
             try:
                 cur.execute(f"attach ':memory:' as {PARSERS}")
             except duckdb.Error:  # a read-only database

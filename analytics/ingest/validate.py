@@ -113,7 +113,10 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
                 "where not _blank and not _total and _invalid")
     cur.execute(f"create temp table {staged}_rejects "
                 "(line bigint, column_name varchar, value varchar, reason varchar)")
-    for header, value, cond, reason in checks:
+    # Each check is a statement DuckDB binds (its macros expanded: 24 of them cost more than staging a
+    # small file): run only when some row is invalid.
+    invalid = cur.execute(f"select exists (select 1 from {staged}_bad)").fetchall()[0][0]
+    for header, value, cond, reason in checks if invalid else []:
         cur.execute(f"insert into {staged}_rejects select _line, ?, cast({value} as varchar), {reason} "
                     f"from {staged}_bad where coalesce({cond}, false)", [header])
     if raw.malformed:  # one insert of them all (a file of ragged rows has tens of thousands)
@@ -173,7 +176,10 @@ def _settle_day_month(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mapp
     the rows holding such values are touched.
     """
     dates = [c for c in COLUMNS[mapping.kind] if c.type == "date" and c.name in mapping.columns]
-    if not dates:
+    # only a cell that failed to parse (``_raw``) can hold one: without any, the query below (its
+    # macros bound for every date column) is not needed
+    if not dates or not cur.execute(f"select exists (select 1 from {staged}_v where _raw is not null)"
+                                    ).fetchall()[0][0]:
         return
     exprs = []
     for c in dates:
