@@ -106,7 +106,8 @@ def test_stored_rows_are_those_of_the_committed_imports(empty_database, steps):
         # the committed imports alone, in their order, into a database of their own; after an import
         # that is the previous step's replay and the new import (it has the highest id), so only an
         # undo needs a new replay
-        replay = connect(":memory:")
+        replays = iter(range(len(steps) + 1))
+        replay = connect(new_database(empty_database, folder / f"replay{next(replays)}.duckdb"))
         try:
             for n, (action, arg) in enumerate(steps):
                 if action == "import":
@@ -117,7 +118,7 @@ def test_stored_rows_are_those_of_the_committed_imports(empty_database, steps):
                     undo_import(con, target)
                     del committed[target]
                     replay.close()
-                    replay = connect(":memory:")
+                    replay = connect(new_database(empty_database, folder / f"replay{next(replays)}.duckdb"))
                     for i, spec in enumerate(committed[k] for k in sorted(committed)):
                         run(replay, folder, spec, 100 + i)
                 assert stored(con) == stored(replay), (steps[: n + 1], sorted(committed))

@@ -26,7 +26,7 @@ from import_strategies import CANONICAL, DATE_FORMATS, HEADERS, SETTINGS, Row, f
 from import_util import new_database
 from roundtrip_checks import check_committed, check_reimport
 
-from analytics.ingest.pipeline import import_file, prepare
+from analytics.ingest.pipeline import commit_import, import_file, prepare
 from analytics.ingest.report import ImportReport
 from analytics.store.connection import connect
 
@@ -124,14 +124,14 @@ def test_csv_round_trip(empty_database: Path, case: dict[str, Any]) -> None:
         try:
             # Both readers are really compared: without line breaks inside cells the default
             # path is DuckDB's reader (with them it must fall back to Python's).
+            # (prepare and commit_import are import_file, taken apart to see the reader it used)
             prepared = prepare(con, written.path)
             try:
                 multiline = any("\n" in (v or "") for r in rows for v in (r.region, r.channel))
                 assert prepared.raw.reader == ("python" if multiline else "duckdb")
+                report = commit_import(prepared, imported_by="prop")
             finally:
                 prepared.close()
-
-            report = import_file(con, written.path, commit=True, imported_by="prop")
             assert report.encoding == written.expected_encoding
             assert report.delimiter == case["delimiter"]
             assert report.header_row == (2 if case["title"] else 1)

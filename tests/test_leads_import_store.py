@@ -19,7 +19,7 @@ from atomicity_util import snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 from import_strategies import SETTINGS
-from import_util import con_fixture, rows, write  # noqa: F401 (the con fixture)
+from import_util import con_fixture, new_database, rows, write  # noqa: F401 (the con fixture)
 
 from analytics.cli import main
 from analytics.ingest.pipeline import import_file, undo_import
@@ -139,28 +139,34 @@ steps = st.lists(st.one_of(
 
 @given(steps=steps)
 @SETTINGS
-def test_stored_leads_are_those_of_the_committed_imports(steps):
+def test_stored_leads_are_those_of_the_committed_imports(empty_database, steps):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        con = connect(folder / "crm.duckdb")
+        con = connect(new_database(empty_database, folder / "crm.duckdb"))
         committed: dict[int, list] = {}
+        # the committed imports alone, in their order, into a database of their own; after an import
+        # that is the previous step's replay and the new import (it has the highest id), so only an
+        # undo needs a new replay
+        replays = iter(range(len(steps) + 1))
+        replay = connect(new_database(empty_database, folder / f"replay{next(replays)}.duckdb"))
         try:
             for n, (action, arg) in enumerate(steps):
                 if action == "import":
-                    committed[import_file(con, write(folder / f"f{n}.csv", text(arg)), commit=True).import_id] = arg
+                    path = write(folder / f"f{n}.csv", text(arg))
+                    committed[import_file(con, path, commit=True).import_id] = arg
+                    import_file(replay, path, commit=True)
                 elif committed:
                     target = sorted(committed)[arg % len(committed)]
                     undo_import(con, target)
                     del committed[target]
-                replay = connect(":memory:")
-                try:
-                    for i, key in enumerate(sorted(committed)):
-                        import_file(replay, write(folder / f"r{i}.csv", text(committed[key])), commit=True)
-                    assert stored(con) == stored(replay), (steps[: n + 1], sorted(committed))
-                finally:
                     replay.close()
+                    replay = connect(new_database(empty_database, folder / f"replay{next(replays)}.duckdb"))
+                    for i, key in enumerate(sorted(committed)):
+                        import_file(replay, write(folder / f"r{n}_{i}.csv", text(committed[key])), commit=True)
+                assert stored(con) == stored(replay), (steps[: n + 1], sorted(committed))
                 assert ledger_holds(con) == []
         finally:
+            replay.close()
             con.close()
 
 
@@ -211,7 +217,8 @@ def test_a_failure_while_replacing_or_putting_back_leads_changes_nothing(tmp_pat
 
 # ----------------------------------------------------------------------------- a database of schema 6
 
-def test_a_database_of_schema_6_keeps_its_leads_under_the_new_key_and_rule(tmp_path, monkeypatch):
+def test_a_database_of_schema_6_keeps_its_leads_under_the_new_key_and_rule(tmp_path, monkeypatch,
+                                                                         empty_database):
     """Rows, claims and held versions stored by schema 6 (a lead keyed by its id alone, the stored row kept):
     after the upgrade the stored rows are those the four imports give under the new key and rule (a held lead
     at another stage comes in; a later held version replaces older bringers), the ledger holds, re-importing
@@ -248,8 +255,10 @@ def test_a_database_of_schema_6_keeps_its_leads_under_the_new_key_and_rule(tmp_p
     con.close()
     monkeypatch.undo()
 
+    replays = iter(range(10))
+
     def replay(committed: list[int]) -> Counter:
-        fresh = connect(":memory:")
+        fresh = connect(new_database(empty_database, tmp_path / "replays" / f"{next(replays)}.duckdb"))
         try:
             for i in committed:
                 body = "".join(f"{lead},{stage},,2024-01-01,{rep}\n" for lead, stage, rep in files[i])
