@@ -21,7 +21,6 @@ from test_churn_view import GROUPINGS, MID, PERIOD, Reference, attributes, load,
 from analytics.metrics import churn_drivers
 from analytics.metrics.churn_view import churn_view
 from analytics.paths import PROJECT_ROOT
-from analytics.store.connection import connect
 
 END = date(2024, 12, 31)
 
@@ -39,9 +38,23 @@ def con(tmp_path_factory, data):
     con.close()
 
 
+@pytest.fixture(scope="module")
+def views():
+    """``view_of`` once per database and options: the databases are read-only and the tests only read the views."""
+    made: dict[tuple, tuple] = {}
+
+    def view(con, **options):
+        key = (id(con), tuple(sorted(options.items())))
+        if key not in made:
+            made[key] = (con, view_of(con, **options))  # (the connection kept: its id stays its own)
+        return made[key][1]
+
+    return view
+
+
 @pytest.mark.parametrize(("as_of", "window"), [(None, None), (MID, 60)])
-def test_the_curves_are_kaplan_meier_on_one_row_per_customer(con, data, as_of, window):
-    view = view_of(con, as_of=as_of, window_days=window)
+def test_the_curves_are_kaplan_meier_on_one_row_per_customer(con, data, views, as_of, window):
+    view = views(con, as_of=as_of, window_days=window)
     life = Reference(data[0], view.definition.as_of, view.definition.window).lifetimes()
     life = life.join(data[2], on="customer_id")
     assert set(view.survival) == {"all", *GROUPINGS} and view.survival["all"].log_rank is None
@@ -70,10 +83,10 @@ def test_the_curves_are_kaplan_meier_on_one_row_per_customer(con, data, as_of, w
     assert view.survival["all"].curves[0].n_events == view.churned and life["duration"].min() >= 0
 
 
-def test_drivers_are_fitted_with_a_partial_customers_file(con):
+def test_drivers_are_fitted_with_a_partial_customers_file(con, views):
     """Customers missing from the customers file lack segment and channel alike: the channel's missing level is
     the segment's customers, estimated once (under segment) and named as left out."""
-    view = view_of(con)
+    view = views(con, as_of=None, window_days=None)
     assert view.cox_problem is None, view.cox_problem
     assert any(x.reason == "same_customers" and x.column == "acquisition_channel" and x.level is None
                for x in view.cox.left_out)
@@ -118,8 +131,8 @@ def world(tmp_path_factory):
     con.close()
 
 
-def test_the_cox_model_finds_the_known_hazard_ratio(world):
-    view = view_of(world[0], window_days=30)
+def test_the_cox_model_finds_the_known_hazard_ratio(world, views):
+    view = views(world[0], window_days=30)
     assert view.cox_problem is None and (view.cox_customers, view.cox_population, view.cox.n) == (3000, 3000, 3000)
     terms = {(t.column, t.level): t for t in view.cox.terms}
     term = terms["segment", "个人"]
@@ -133,9 +146,9 @@ def test_the_cox_model_finds_the_known_hazard_ratio(world):
     assert all(abs(np.log(t.hazard_ratio)) < 0.3 for t in others), [(t.column, t.hazard_ratio) for t in others]
 
 
-def test_feedback_enters_from_when_it_was_given_within_the_customers_life(world):
+def test_feedback_enters_from_when_it_was_given_within_the_customers_life(world, views):
     con, sales, _, feedback = world
-    view = view_of(con, window_days=30)
+    view = views(con, window_days=30)
     life = Reference(sales, END, 30).lifetimes().set_index("customer_id")
     first = sales.groupby("customer_id")["day"].min()
     said = feedback[feedback["feedback_date"] <= END]
@@ -167,21 +180,21 @@ def small_world(tmp_path_factory):
     con.close()
 
 
-def test_absent_feedback_is_left_out_not_a_crash(small_world):
-    view = view_of(small_world, window_days=60)
+def test_absent_feedback_is_left_out_not_a_crash(small_world, views):
+    view = views(small_world, window_days=60)
     assert view.cox_problem is None
     left = {(x.column, x.reason) for x in view.cox.left_out if x.level is None}
     assert left == {("complaints", "no_variation"), ("unresolved_complaint", "no_variation"),
                     ("satisfaction", "all_missing")}
 
 
-def test_up_to_cox_sample_customers_the_model_takes_them_all(small_world):
-    view = view_of(small_world, window_days=60)
+def test_up_to_cox_sample_customers_the_model_takes_them_all(small_world, views):
+    view = views(small_world, window_days=60)
     assert (view.cox_customers, view.cox_population, view.cox.n) == (600, 600, 600) <= (churn_drivers.COX_SAMPLE,) * 3
 
 
-def test_the_cox_sample_is_a_fixed_hash_sample(small_world, monkeypatch):
-    whole = view_of(small_world, window_days=60)
+def test_the_cox_sample_is_a_fixed_hash_sample(small_world, views, monkeypatch):
+    whole = views(small_world, window_days=60)  # (COX_SAMPLE as it is: every customer)
     monkeypatch.setattr(churn_drivers, "COX_SAMPLE", 250)
     # (at commit 6f7f7f4 this raised ValueError: pd.util.hash_array refuses numpy's fixed-width text array)
     first, again = view_of(small_world, window_days=60), view_of(small_world, window_days=60)
@@ -226,18 +239,16 @@ def test_the_at_risk_list_does_not_see_purchases_after_the_as_of_day(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory, data):
-    """``report churn --json`` run as a user would, and the view of the same database, window and day."""
+def cli(tmp_path_factory, data, con, views):
+    """``report churn --json`` run as a user would, and the view of the same rows (``con``: imported alike), window
+    and day."""
     folder = tmp_path_factory.mktemp("churn_cli")
     load(folder, data[0], data[1]).close()
     done = subprocess.run([sys.executable, "-m", "analytics", "--db", str(folder / "crm.duckdb"), "report", "churn",
                            "--json", "--window-days", "60", "--as-of", MID.isoformat(), "--from", "2024-01", "--to",
                            "2024-12"], cwd=PROJECT_ROOT, text=True, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    con = connect(folder / "crm.duckdb")
-    view = churn_view(con, PERIOD, window_days=60, as_of=MID, with_at_risk=False)
-    con.close()
-    return json.loads(done.stdout), view
+    return json.loads(done.stdout), views(con, as_of=MID, window_days=60)  # (churn_view without the at-risk list)
 
 
 def test_the_cli_report_is_json_and_says_what_the_view_says(cli):

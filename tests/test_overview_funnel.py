@@ -60,6 +60,19 @@ def raw_fixture(data):
     return raw_of(*data)
 
 
+@pytest.fixture(scope="module", name="want")
+def want_fixture(raw):
+    """``expected(raw, scope)``, computed once per scope (the raw rows are read-only; callers only read it)."""
+    made: dict[Scope, Expected] = {}
+
+    def want(scope: Scope) -> Expected:
+        if scope not in made:
+            made[scope] = expected(raw, scope)
+        return made[scope]
+
+    return want
+
+
 @pytest.fixture(scope="module", name="db")
 def db_fixture(tmp_path_factory, data) -> Path:
     folder = tmp_path_factory.mktemp("overview_funnel")
@@ -112,22 +125,22 @@ def assert_mini(mini: overview_funnel.MiniFunnel, view: funnel_view.FunnelView, 
 
 
 @pytest.mark.parametrize("scope", SCOPES)
-def test_the_miniature_is_the_funnel_pages_view_and_the_raw_rows(con, raw, scope):
+def test_the_miniature_is_the_funnel_pages_view_and_the_raw_rows(con, want, scope):
     view = funnel_view.load(con, scope)
     mini = overview_funnel.mini_funnel(con, scope)
-    assert_mini(mini, view, expected(raw, scope))
+    assert_mini(mini, view, want(scope))
 
 
-def test_a_change_beyond_and_one_within_sampling_error(con, raw):
+def test_a_change_beyond_and_one_within_sampling_error(con, want):
     """The scopes are what their names say (by statsmodels), and the miniature says the same."""
-    beyond, within = expected(raw, BEYOND), expected(raw, WITHIN)
+    beyond, within = want(BEYOND), want(WITHIN)
     assert z_test(beyond) < 0.05 <= z_test(within)
     assert overview_funnel.mini_funnel(con, BEYOND).within_noise is False
     assert overview_funnel.mini_funnel(con, WITHIN).within_noise is True
     assert round(100 * overview_funnel.mini_funnel(con, YEAR).change, 1) == -2.5
 
 
-def test_the_overview_holds_the_funnel_pages_figures_once(con, raw, monkeypatch):
+def test_the_overview_holds_the_funnel_pages_figures_once(con, want, monkeypatch):
     """overview() asks the funnel page's producer once (the funnel that ``which`` picks) and keeps its miniature;
     with_funnel=False (the page's first paint) never asks."""
     calls = []
@@ -141,7 +154,7 @@ def test_the_overview_holds_the_funnel_pages_figures_once(con, raw, monkeypatch)
     view = ov.overview(con, YEAR, with_average_clv=False, with_churn=False)
     assert len(calls) == 1 and calls[0]["order"] == "strict" and calls[0]["loyal_min"] == funnel_view.LOYAL_MIN
     assert calls[0]["window_days"] is None and calls[0]["stuck_days"] is None  # (the page's defaults)
-    assert_mini(view.funnel, funnel_view.load(con, YEAR), expected(raw, YEAR))
+    assert_mini(view.funnel, funnel_view.load(con, YEAR), want(YEAR))
     calls.clear()
     assert ov.overview(con, YEAR, with_average_clv=False, with_churn=False, with_funnel=False).funnel is None
     assert calls == []
@@ -167,7 +180,7 @@ def report_json(capsys, db: Path, *args: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_the_overview_report_has_the_funnel(db, raw, capsys):
+def test_the_overview_report_has_the_funnel(db, want, capsys):
     """``report overview --json``'s ``funnel``: the miniature's report (the same function), each figure the raw
     rows'; the text report says it in a few lines."""
     data = report_json(capsys, db, "--from", "2023-12", "--to", "2024-11")
@@ -178,7 +191,7 @@ def test_the_overview_report_has_the_funnel(db, raw, capsys):
         con.close()
     funnel = data["funnel"]
     assert funnel == json.loads(json.dumps(ours, default=str))
-    want = expected(raw, BEYOND)
+    want = want(BEYOND)
     assert (funnel["kind"], funnel["why"], funnel["as_of"]) == ("lifecycle", "no_leads", str(want.as_of))
     assert [(s["key"], s["en"], s["zh"]) for s in funnel["stages"]] == [
         (k, BY_KEY[k].en, BY_KEY[k].zh) for k in want.stages["stage"]]
@@ -231,7 +244,7 @@ def funnel_html(at) -> str:
 @pytest.mark.usefixtures("fresh_streamlit_caches")
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("scope", [pytest.param(BEYOND, id="beyond"), pytest.param(WITHIN, id="within")])
-def test_the_overview_shows_the_miniature_in_each_language(monkeypatch, db, raw, lang, scope):
+def test_the_overview_shows_the_miniature_in_each_language(monkeypatch, db, want, lang, scope):
     """The subheader, the cohort, each stage's name, count and share of the first, the overall conversion with its
     interval and the change (coloured beyond sampling error, said to be within it otherwise), and the link; every
     figure the raw rows'. The funnel page opened next reuses the overview's computation (one producer call)."""
@@ -239,7 +252,7 @@ def test_the_overview_shows_the_miniature_in_each_language(monkeypatch, db, raw,
     real = funnel_view.PRODUCERS["lifecycle"]
     monkeypatch.setitem(funnel_view.PRODUCERS, "lifecycle", lambda *a, **k: calls.append(k) or real(*a, **k))
     at = run_overview(monkeypatch, db, lang, scope)
-    want = expected(raw, scope)
+    want = want(scope)
     assert t("overview_funnel_title", lang) in [s.value for s in at.subheader]
     k, n = int(want.stages["members"].iloc[-1]), len(want.ref)
     assert t("overview_funnel_caption_lifecycle", lang, n=fmt_int(n, lang),
