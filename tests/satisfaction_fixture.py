@@ -6,9 +6,12 @@ some never resolved. ``reference_*`` compute the page's figures from these raw r
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+from import_util import database_of
 from test_churn_view import random_rows
 
 PERIOD_START, PERIOD_END = date(2024, 1, 1), date(2024, 12, 1)  # whole months, the last one's first day
@@ -47,3 +50,12 @@ def surveys(feedback: pd.DataFrame, scale: str, first: date, last: date) -> pd.D
 
 def month_last(d: date) -> date:
     return (pd.Timestamp(d) + pd.offsets.MonthEnd(0)).date()
+
+
+@pytest.fixture(scope="module", name="without_feedback")
+def without_feedback_fixture(world, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's ``world`` (sales, customers, ...) imported without its feedback: a database with no survey and
+    no complaint file."""
+    sales, customers = world[0], world[1]
+    return database_of(tmp_path_factory.mktemp("no_feedback"), {
+        "customers": customers, "transactions": sales.rename(columns={"day": "order_date"})})

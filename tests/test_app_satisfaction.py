@@ -24,6 +24,7 @@ import satisfaction_fixture as sf
 import statsmodels.api as sm
 from app_util import NORTH_MANAGER, open_app, page_text, spy_downloads
 from import_util import database_of
+from satisfaction_fixture import without_feedback_fixture  # noqa: F401 (a database without feedback)
 from scipy.special import expit
 from streamlit.testing.v1 import AppTest
 from test_churn_view import attributes
@@ -357,10 +358,8 @@ def test_a_sales_manager_sees_only_their_regions_anywhere_downloads_included(mon
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_without_surveys_the_page_says_so(monkeypatch, world, tmp_path, lang):
-    sales, customers, _, _ = world
-    path = database_of(tmp_path, {"customers": customers, "transactions": sales.rename(columns={"day": "order_date"})})
-    at = run_page(monkeypatch, path, lang)
+def test_without_surveys_the_page_says_so(monkeypatch, without_feedback, lang):
+    at = run_page(monkeypatch, without_feedback, lang)
     assert t("satisfaction_no_responses", lang) in [i.value for i in at.info]
     # no survey section, the complaints (no complaint file: said so, not "none in the filters") and loyalty ones
     assert [s.value for s in at.subheader] == [t(k, lang) for k in SECTIONS[-2:]]

@@ -12,6 +12,7 @@ manager who sees only their region, and the demo data in both languages.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataF
     return build(tmp_path_factory.mktemp("app_value"), 240)
 
 
+@functools.cache  # (each database is read-only once built, and the tests only read the view)
 def expected_view(path: Path, allowed: tuple[str, ...] | None = None, **options) -> value.ValueView:
     con = connect(path)
     try:
@@ -284,9 +286,15 @@ def test_a_holdout_too_early_says_why(monkeypatch, fixture_db):
 # ----------------------------------------------------------------------------- when the models cannot fit
 
 
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """40 customers: too few for the models."""
+    return build(tmp_path_factory.mktemp("app_value_small"), 40, seed=5)
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_too_few_customers_shows_the_problem_and_still_the_rfm_segments(monkeypatch, tmp_path, lang):
-    path, tx = build(tmp_path, 40, seed=5)
+def test_too_few_customers_shows_the_problem_and_still_the_rfm_segments(monkeypatch, small_db, lang):
+    path, tx = small_db
     at = run_value(monkeypatch, path, lang)
     assert expected_view(path).fits.problem == "too_few_customers"
     assert t("value_problem_too_few_customers", lang) in [w.value for w in at.warning]
