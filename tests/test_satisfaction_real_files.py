@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from app_util import open_app
 from cdnow_summary import CDNOW_SAMPLE
+from satisfaction_fixture import month_last
 from scipy import stats
 from test_customer_base import BY_POSITION
 from test_loyalty import moved, shares, z_test
@@ -71,10 +72,6 @@ SCOPES = {
 LOYAL_MINS = (None, 2, 5)
 
 
-def month_last(month: date) -> date:
-    return (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
-
-
 def months_of(first: date, last: date) -> list[date]:
     return list(pd.date_range(first, last, freq="MS").date)
 
@@ -97,6 +94,7 @@ class RawFile:
         assert not top["customer_id"].duplicated().any()  # (no tie in these files: no tie rule needed)
         self.home = top.set_index("customer_id")["region"].reindex(ids).astype(object)
         self.segment = rows.groupby("customer_id")["segment"].first().reindex(ids)
+        self.years: dict[tuple, pd.Series] = {}  # (month, members) → year's: the rows are read-only
 
     def members(self, scope: Scope) -> set[str]:
         """The customers in scope: home region and segment."""
@@ -109,10 +107,12 @@ class RawFile:
 
     def year(self, month: date, members: set[str]) -> pd.Series:
         """Per customer of ``members`` with a purchase in the 12 months ending with ``month``: their purchase days."""
-        first = pd.Timestamp(month) - pd.DateOffset(months=11)
-        d = self.days[(self.days["day"] >= first) & (self.days["day"] <= pd.Timestamp(month_last(month)))
-                      & self.days["customer_id"].isin(members)]
-        return d.groupby("customer_id").size()
+        if (key := (month, frozenset(members))) not in self.years:  # (read once: every N asks for the same years)
+            first = pd.Timestamp(month) - pd.DateOffset(months=11)
+            d = self.days[(self.days["day"] >= first) & (self.days["day"] <= pd.Timestamp(month_last(month)))
+                          & self.days["customer_id"].isin(members)]
+            self.years[key] = d.groupby("customer_id").size()
+        return self.years[key]
 
     def bought_in(self, month: date, members: set[str]) -> set[str]:
         d = self.days[(self.days["day"] >= pd.Timestamp(month)) & (self.days["day"] <= pd.Timestamp(month_last(month)))]
