@@ -1,6 +1,8 @@
 """Fixtures of the browser tests (``tests/test_browser*.py``): database files, the servers over
-them and desktop pages in browser contexts of their own, with what the overview must show for
-the demo database (:class:`DemoFacts`, computed from the raw rows).
+them (servers that must not have had a request yet are started during the test before:
+:class:`FreshServers`), and pages kept open for a module, one per window and browser language
+(:class:`PagePool`), with what the overview must show for the demo database (:class:`DemoFacts`,
+computed from the raw rows).
 
 Each server is a subprocess on a free port with ``CRM_DB`` pointing at a database file the test
 prepared in a temporary folder and then closed: the server is the only process holding it.
@@ -14,6 +16,7 @@ Nothing here is a test.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from browser_util import CHROMIUM, Server, new_page, start_server, wait_rendered
+from browser_util import CHROMIUM, DESKTOP, Server, launch_server, new_page, start_server, wait_healthy, wait_rendered
 from playwright.sync_api import Browser, Page
 
 from analytics.ingest.demo import load_demo
@@ -95,20 +98,73 @@ def demo_facts_fixture(demo_db: tuple[Path, DemoFacts]) -> DemoFacts:
 
 @pytest.fixture(scope="module", name="demo_server")
 def demo_server_fixture(demo_db: tuple[Path, DemoFacts], tmp_path_factory: pytest.TempPathFactory,
-                        chromium: Browser) -> Iterator[Server]:
+                        page_pool: PagePool) -> Iterator[Server]:
     """The app over the demo database, past its first request: that one is served by
     Streamlit's folder-based navigation, which knows only the scripts in pages/ (a page a
     test registers elsewhere would get a "page not found" dialog; the first request of a
-    fresh server is tested on its own, for every page of the app)."""
+    fresh server is tested on its own, for every page of the app). Made in the module's
+    desktop page of an English browser (``page_pool``)."""
     server = serve(demo_db[0], tmp_path_factory.mktemp("demo_server"))
-    first = new_page(chromium)
-    try:
-        first.goto(f"{server.url}/")
-        wait_rendered(first, first.get_by_test_id("stMain").locator("h1"))
-    finally:
-        first.context.close()
+    first = page_pool.get()
+    first.goto(f"{server.url}/")
+    wait_rendered(first, first.get_by_test_id("stMain").locator("h1"))
     yield server
     server.stop()
+
+
+class FreshServers:
+    """Servers that have had no request yet, each over a copy of one database, one per test of
+    the module that asks for one (``count``): :meth:`take` gives the next and starts the one
+    after it in the background, so that a server starts while the test before it runs (a start
+    is a few CPU seconds; until the test's own first request a health check is all it is asked)."""
+
+    def __init__(self, template: Path, folder: Path, count: int) -> None:
+        self.template, self.folder, self.count = template, folder, count
+        self.started: list[Server] = []
+        self.waiting: list[Server] = []
+
+    def _launch(self) -> None:
+        own = self.folder / f"server_{len(self.started)}"
+        own.mkdir()
+        shutil.copyfile(self.template, own / "crm.duckdb")
+        server = launch_server(own / "crm.duckdb", own)
+        self.started.append(server)
+        self.waiting.append(server)
+
+    def take(self) -> Server:
+        """The next fresh server, once it answers its health check (the one after it started)."""
+        if not self.waiting:
+            self._launch()
+        server = self.waiting.pop(0)
+        if len(self.started) < self.count:
+            self._launch()
+        try:
+            return wait_healthy(server)
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    def stop(self) -> None:
+        for server in self.started:
+            server.stop()
+
+
+def _tests_asking_for(request: pytest.FixtureRequest, fixture: str) -> int:
+    """How many of the session's tests (after ``-k`` and the like) in ``request``'s module ask
+    for ``fixture``."""
+    return sum(1 for item in request.session.items
+               if getattr(item, "module", None) is request.module and fixture in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="module", name="fresh_servers")
+def fresh_servers_fixture(request: pytest.FixtureRequest, demo_db: tuple[Path, DemoFacts],
+                          tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshServers]:
+    """Fresh servers over copies of the demo database (:class:`FreshServers`)."""
+    folder = tmp_path_factory.mktemp("fresh_servers")
+    template = folder / "template.duckdb"
+    shutil.copyfile(demo_db[0], template)
+    servers = FreshServers(template, folder, _tests_asking_for(request, "fresh_servers"))
+    yield servers
+    servers.stop()
 
 
 def empty_db(folder: Path) -> Path:
@@ -119,17 +175,27 @@ def empty_db(folder: Path) -> Path:
 
 @pytest.fixture(scope="module", name="empty_server")
 def empty_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server over an empty database, for the module's tests that import nothing."""
     folder = tmp_path_factory.mktemp("empty_db")
     server = serve(empty_db(folder), folder)
     yield server
     server.stop()
 
 
+@pytest.fixture(scope="module", name="upload_servers")
+def upload_servers_fixture(request: pytest.FixtureRequest,
+                           tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshServers]:
+    folder = tmp_path_factory.mktemp("upload_servers")
+    servers = FreshServers(empty_db(folder), folder, _tests_asking_for(request, "upload_server"))
+    yield servers
+    servers.stop()
+
+
 @pytest.fixture(name="upload_server")
-def upload_server_fixture(tmp_path: Path) -> Iterator[Server]:
+def upload_server_fixture(upload_servers: FreshServers) -> Iterator[Server]:
     """A server of its own over an empty database: the upload test writes to it and then
-    stops it to read the file."""
-    server = serve(empty_db(tmp_path), tmp_path)
+    stops it to read the file (started during the test before, :class:`FreshServers`)."""
+    server = upload_servers.take()
     yield server
     server.stop()
 
@@ -137,12 +203,44 @@ def upload_server_fixture(tmp_path: Path) -> Iterator[Server]:
 # --------------------------------------------------------------------------- pages
 
 
+class PagePool:
+    """One page per (window, browser language), each in a context of its own, made when first
+    asked for and kept for the pool's life (a module): every ``page.goto`` in it is still a new
+    document and a new Streamlit session (a new websocket), but the browser has the app's
+    JavaScript already loaded and parsed (about 1 s less per goto, and a faster first paint).
+    For tests whose point is not a browser of their own (a login is: each user needs a context)."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self._pages: dict[tuple[tuple[int, int], str], Page] = {}
+
+    def get(self, size: tuple[int, int] = DESKTOP, locale: str = "en-US") -> Page:
+        """The pool's page for ``size`` and ``locale``, as a new context's would be but for the
+        browser's cache: back to ``size`` (a test that failed half-way through a screenshot may
+        have left it taller), no cookies, nothing in the app's local or session storage (where
+        Streamlit keeps, e.g., a sidebar a person opened or closed)."""
+        page = self._pages.get((size, locale))
+        if page is None or page.is_closed():
+            page = self._pages[(size, locale)] = new_page(self.browser, size, locale)
+            return page
+        if page.viewport_size != {"width": size[0], "height": size[1]}:
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+        page.context.clear_cookies()
+        if page.url.startswith("http"):
+            page.evaluate("localStorage.clear(); sessionStorage.clear()")
+        return page
+
+    def close(self) -> None:
+        for page in self._pages.values():
+            page.context.close()
+        self._pages.clear()
+
+
 @pytest.fixture(name="page")
-def page_fixture(chromium: Browser) -> Iterator[Page]:
-    """A desktop page in a browser set to English (``?lang=zh`` must still give Chinese)."""
-    page = new_page(chromium)
-    yield page
-    page.context.close()
+def page_fixture(page_pool: PagePool) -> Page:
+    """A desktop page in a browser set to English (``?lang=zh`` must still give Chinese): the
+    module's (``page_pool``), whose next ``goto`` is a new session with nothing stored."""
+    return page_pool.get()
 
 
 @pytest.fixture(name="zh_page")
@@ -151,3 +249,11 @@ def zh_page_fixture(chromium: Browser) -> Iterator[Page]:
     page = new_page(chromium, locale="zh-CN")
     yield page
     page.context.close()
+
+
+@pytest.fixture(scope="module", name="page_pool")
+def page_pool_fixture(chromium: Browser) -> Iterator[PagePool]:
+    """Pages kept open for the module, one per window and browser language (:class:`PagePool`)."""
+    pool = PagePool(chromium)
+    yield pool
+    pool.close()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from analytics import pages
 from ui.i18n import LANGUAGES, t
@@ -82,20 +83,14 @@ class Server:
             self.process.wait(timeout=15)
 
 
-def start_server(db_path: Path, log_dir: Path, *, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = (), port: int | None = None) -> Server:
-    """Start the app on a free port (or ``port``) with ``CRM_DB=db_path`` and wait for its
-    health check. ``env`` adds environment variables, ``args`` command-line options (e.g.
-    ``--secrets.files``).
+def launch_server(db_path: Path, log_dir: Path, *, env: dict[str, str] | None = None,
+                  args: tuple[str, ...] = (), port: int | None = None) -> Server:
+    """Start the app on a free port (or ``port``) with ``CRM_DB=db_path`` and return at once:
+    :func:`wait_healthy` waits for it (so that a server can start while a test runs). ``env``
+    adds environment variables, ``args`` command-line options (e.g. ``--secrets.files``).
 
     The file watcher is off: another engineer saving a file in the checkout must not show a
     "File change" banner or rerun the page under a test.
-
-    Raises
-    ------
-    RuntimeError
-        When the server exits or does not answer within :data:`START_TIMEOUT_S`; the message
-        holds what it printed.
     """
     port = port or free_port()
     log_path = log_dir / f"streamlit_{port}.log"
@@ -109,11 +104,23 @@ def start_server(db_path: Path, log_dir: Path, *, env: dict[str, str] | None = N
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {}), "CRM_DB": str(db_path)},
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-    server = Server(db_path=db_path, log_path=log_path, port=port, process=process)
+    return Server(db_path=db_path, log_path=log_path, port=port, process=process)
+
+
+def wait_healthy(server: Server) -> Server:
+    """Wait for a launched server's health check (no page is requested: a server's first
+    request stays the test's).
+
+    Raises
+    ------
+    RuntimeError
+        When the server exits or does not answer within :data:`START_TIMEOUT_S` of this call;
+        the message holds what it printed.
+    """
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Streamlit server exited with {process.returncode}:\n{server.log()}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the Streamlit server exited with {server.process.returncode}:\n{server.log()}")
         try:
             with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as response:
                 if response.status == 200 and response.read().strip() == b"ok":
@@ -125,19 +132,68 @@ def start_server(db_path: Path, log_dir: Path, *, env: dict[str, str] | None = N
     raise RuntimeError(f"the Streamlit server did not answer within {START_TIMEOUT_S:.0f} s:\n{server.log()}")
 
 
+def start_server(db_path: Path, log_dir: Path, *, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = (), port: int | None = None) -> Server:
+    """:func:`launch_server`, then :func:`wait_healthy`."""
+    return wait_healthy(launch_server(db_path, log_dir, env=env, args=args, port=port))
+
+
+#: True when the app is at rest: its script state ``notRunning`` (``data-test-script-state`` on
+#: ``stApp``), no "running" icon, skeleton or spinner, and every Plotly chart's first ``.main-svg``
+#: visible (a box of some size, not ``visibility: hidden``), as :func:`wait_rendered` expects them.
+_AT_REST = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+    const none = (id) => document.querySelectorAll(`[data-testid="${id}"]`).length === 0;
+    if (!none("stStatusWidgetRunningIcon") || !none("stSkeleton") || !none("stSpinner")) return false;
+    const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+    const svgs = [...charts].map((chart) => chart.querySelector(".main-svg"));
+    if (svgs.some((svg) => !svg)) return false;  // (no layout is forced while the page is still drawing)
+    return svgs.every((svg) => {
+        const box = svg.getBoundingClientRect();
+        return box.width > 0 && box.height > 0 && getComputedStyle(svg).visibility !== "hidden";
+    });
+}"""
+#: How often the page checks :data:`_AT_REST` (Playwright's own ``expect`` polls every 500 ms
+#: once a wait is longer than a quarter of a second).
+_POLL_MS = 100
+
+
+def _wait_at_rest(page: Page) -> bool:
+    """Wait (polling :data:`_AT_REST` in the page) until the app is at rest; False on timeout."""
+    try:
+        page.wait_for_function(_AT_REST, polling=_POLL_MS, timeout=RENDER_TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        return False
+    return True
+
+
 def wait_rendered(page: Page, ready: Locator) -> None:
     """Wait until the script run that drew ``ready`` has finished and everything is painted.
 
-    ``ready`` is an element only a finished page shows (the KPI tiles, a title). Then: no
-    "running" indicator, no skeleton placeholders, every Plotly chart drawn, fonts loaded.
+    ``ready`` is an element only a finished page shows (the KPI tiles, a title). Then: the
+    app's script state ``notRunning`` (``data-test-script-state`` on ``stApp``, as Streamlit's
+    own end-to-end tests wait: the "running" icon appears only after a delay, so its absence
+    alone can hold before a run has drawn its charts), no "running" indicator, no skeleton
+    placeholders, every Plotly chart drawn, fonts loaded. After ``page.goto`` the state is
+    that of the new document (``initial`` until its first run starts).
+
+    The waits are one check polled in the page every :data:`_POLL_MS` ms (:data:`_AT_REST`),
+    once before ``ready`` (so that ``ready`` is usually there at the first look) and once
+    after; when that one times out, the same conditions are expected one by one, for a
+    failure that says which.
     """
+    _wait_at_rest(page)  # may hold before a run a click asked for has started: ready decides
     expect(ready).to_be_visible(timeout=RENDER_TIMEOUT_MS)
-    expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
-    expect(page.get_by_test_id("stSpinner")).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
-    charts = page.get_by_test_id("stPlotlyChart")
-    for i in range(charts.count()):
-        expect(charts.nth(i).locator(".main-svg").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    if not _wait_at_rest(page):
+        expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning",
+                                                               timeout=RENDER_TIMEOUT_MS)
+        expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
+        expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
+        expect(page.get_by_test_id("stSpinner")).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
+        charts = page.get_by_test_id("stPlotlyChart")
+        for i in range(charts.count()):
+            expect(charts.nth(i).locator(".main-svg").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     page.evaluate("document.fonts.ready.then(() => true)")
 
 
@@ -286,9 +342,12 @@ SAME_PICTURE_PIXELS = 64
 def write_png(path: Path, png: bytes) -> None:
     """Write ``png`` to ``path`` unless the file there already shows the same picture."""
     if path.exists():
+        before = path.read_bytes()
+        if before == png:  # Chromium encodes the same picture to the same bytes: no decoding needed
+            return
         from PIL import Image, ImageChops
 
-        old, new = (Image.open(io.BytesIO(data)).convert("RGB") for data in (path.read_bytes(), png))
+        old, new = (Image.open(io.BytesIO(data)).convert("RGB") for data in (before, png))
         if old.size == new.size:
             differing = ImageChops.difference(old, new).convert("L").point(lambda v: 255 if v else 0)
             if differing.histogram()[255] < SAME_PICTURE_PIXELS:

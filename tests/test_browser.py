@@ -22,8 +22,6 @@ demo import and a server start (a few CPU seconds), and in return the two can ru
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -31,12 +29,15 @@ from browser_fixtures import (
     BROWSER_MARKS,
     EAST,
     DemoFacts,
+    FreshServers,
+    PagePool,
     demo_db_fixture,  # noqa: F401 (the demo_db fixture)
     demo_facts_fixture,  # noqa: F401 (the demo_facts fixture)
     demo_server_fixture,  # noqa: F401 (the demo_server fixture)
     empty_server_fixture,  # noqa: F401 (the empty_server fixture)
+    fresh_servers_fixture,  # noqa: F401 (the fresh_servers fixture)
     page_fixture,  # noqa: F401 (the page fixture)
-    serve,
+    page_pool_fixture,  # noqa: F401 (the page_pool fixture)
 )
 from browser_util import (
     DESKTOP,
@@ -150,33 +151,22 @@ SHOTS = [  # (screenshot name, server fixture, what, size): states no page's smo
 
 
 @pytest.mark.parametrize(("name", "server", "target", "size"), SHOTS, ids=[f"{s[0]}_{s[3][0]}" for s in SHOTS])
-def test_screenshot(request: pytest.FixtureRequest, chromium: Browser, size: tuple[int, int],
+def test_screenshot(request: pytest.FixtureRequest, page_pool: PagePool, size: tuple[int, int],
                     name: str, server: str, target: str) -> None:
     running: Server = request.getfixturevalue(server)
-    page = new_page(chromium, size, locale="zh-CN")
-    try:
-        if target == "data":
-            open_data_page(page, running, "zh")
-        else:
-            page.goto(f"{running.url}/?lang=zh")
-            wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
-            if target == "filters":  # the sidebar, opened on a phone
-                expand = page.get_by_test_id("stExpandSidebarButton")
-                if expand.is_visible():
-                    expand.click()
-                expect(page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first).to_be_in_viewport()
-        path = screenshot(page, name, ("stSidebarContent",) if target == "filters" else ("stMain", "stSidebarContent"))
-    finally:
-        page.context.close()
+    page = page_pool.get(size, locale="zh-CN")
+    if target == "data":
+        open_data_page(page, running, "zh")
+    else:
+        page.goto(f"{running.url}/?lang=zh")
+        wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
+        if target == "filters":  # the sidebar, opened on a phone
+            expand = page.get_by_test_id("stExpandSidebarButton")
+            if expand.is_visible():
+                expand.click()
+            expect(page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first).to_be_in_viewport()
+    path = screenshot(page, name, ("stSidebarContent",) if target == "filters" else ("stMain", "stSidebarContent"))
     assert path.stat().st_size > 10_000
-
-
-@pytest.fixture(scope="module")
-def demo_template(demo_db: tuple[Path, DemoFacts], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the demo database, made before any server opened it, for servers of their own."""
-    copy = tmp_path_factory.mktemp("demo_template") / "crm.duckdb"
-    shutil.copyfile(demo_db[0], copy)
-    return copy
 
 
 def first_request_cases() -> list[str]:
@@ -187,14 +177,13 @@ def first_request_cases() -> list[str]:
 
 
 @pytest.mark.parametrize("key", first_request_cases())
-def test_a_shared_link_is_the_first_request_of_a_fresh_server(chromium: Browser, demo_template: Path,
-                                                              tmp_path: Path, key: str) -> None:
+def test_a_shared_link_is_the_first_request_of_a_fresh_server(chromium: Browser, fresh_servers: FreshServers,
+                                                              key: str) -> None:
     """``/<page>?lang=zh&region=华东`` opened by an English browser as the very first request a
     server gets (Streamlit starts such a server in its old folder-based navigation): the
-    page, in Chinese, with its filters, and the address keeps them; no error dialog."""
-    db_path = tmp_path / "crm.duckdb"
-    shutil.copyfile(demo_template, db_path)
-    server = serve(db_path, tmp_path)
+    page, in Chinese, with its filters, and the address keeps them; no error dialog. (Each
+    case's server, over its own copy of the demo database, was started during the case before.)"""
+    server = fresh_servers.take()
     page = new_page(chromium)
     try:
         page.goto(f"{server.url}/{key}?lang=zh&region={quote(EAST)}")
@@ -230,6 +219,7 @@ def test_the_address_keeps_language_and_filters_between_pages(page: Page, demo_s
     for _ in range(3):
         for registered in [*pages.PAGES[1:], pages.PAGES[0]]:
             nav.get_by_role("link", name=t(registered.title, "zh")).click()
+            page.wait_for_url(re.compile(rf"/{registered.key}\?"), wait_until="commit")  # on the event
             expect(page).to_have_url(re.compile(rf"/{registered.key}\?"))
             wait_rendered(page, page.get_by_test_id("stMain").locator("h1"))
             assert_query(page, lang="zh", region=EAST, **{"from": first})

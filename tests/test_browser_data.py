@@ -18,6 +18,7 @@ import pytest
 from browser_fixtures import (
     BROWSER_MARKS,
     upload_server_fixture,  # noqa: F401 (the upload_server fixture)
+    upload_servers_fixture,  # noqa: F401 (the upload_servers fixture)
     zh_page_fixture,  # noqa: F401 (the zh_page fixture)
 )
 from browser_util import (

@@ -1,7 +1,8 @@
 """End to end in Chromium: the hostile but realistic files of issue 10 (``tests/hostile/``:
 unclosed quotes, mixed line endings, EUC-KR text, a GBK file behind a UTF-8 BOM, merged and
 hidden Excel sheets, stray scores, look-alike ids, spaced total rows, ...) uploaded together on
-the Data page of the real server, as a new user would.
+the Data page of the real server, as a new user would (nothing is imported: both languages'
+tests use one server over an empty database; the previews are not cached between sessions).
 
 Each file gets a clear preview (count tiles) or a clear message (an error or a warning in its
 panel), never an unexpected error, a traceback or a leaked message key; and with all of them
@@ -22,7 +23,7 @@ import hostile
 import pytest
 from browser_fixtures import (
     BROWSER_MARKS,
-    upload_server_fixture,  # noqa: F401 (the upload_server fixture)
+    empty_server_fixture,  # noqa: F401 (the empty_server fixture)
 )
 from browser_util import (
     Server,
@@ -77,11 +78,11 @@ def _unexpected(lang: str) -> list[str]:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_hostile_file_gets_a_clear_preview_or_message_and_no_tab_is_blocked(
-        chromium: Browser, upload_server: Server, lang: str) -> None:
+        chromium: Browser, empty_server: Server, lang: str) -> None:
     assert len({finding for finding, _, _ in FILES}) >= 15, "the hostile files of issue 10 are all here"
     page = new_page(chromium, locale="zh-CN" if lang == "zh" else "en-US")
     try:
-        open_data_page(page, upload_server, lang)
+        open_data_page(page, empty_server, lang)
         main = _upload(page, FILES)
         for _, name, _ in FILES:
             panel = _panel(main, name)

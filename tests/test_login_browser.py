@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from browser_util import CHROMIUM, Server, free_port, start_server, wait_rendered
+from browser_util import CHROMIUM, Server, free_port, launch_server, wait_healthy, wait_rendered
 from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -68,26 +68,31 @@ def _revenue_by_region(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[Provider]:
+    """The mock provider, started and not waited for: :func:`_wait_for_provider` (the server
+    fixture waits for it once the database and the app's server are under way)."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "-H", "127.0.0.1", "-p", str(port)],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    yield Provider(f"http://127.0.0.1:{port}", process)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+def _wait_for_provider(provider: Provider) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2) as response:
+            with urllib.request.urlopen(f"{provider.url}/.well-known/openid-configuration", timeout=2) as response:
                 if response.status == 200:
-                    break
+                    return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
+        if provider.process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(provider.process.pid, signal.SIGKILL)
             pytest.fail("the OpenID Connect mock provider did not start", pytrace=False)
         time.sleep(0.25)  # polling a process that is starting
-    yield Provider(url, process)
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +118,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
 
 
 @pytest.fixture(scope="module")
-def server(world, provider: Provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(provider: Provider, world, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app with the login configured: the provider starts first, then the database is made
+    (``world``) and the app's server started while the provider comes up; then both are waited for."""
     path, access, _ = world
     folder = tmp_path_factory.mktemp("login_server")
     port = free_port()
@@ -125,13 +132,17 @@ def server(world, provider: Provider, tmp_path_factory: pytest.TempPathFactory) 
         'client_id = "crm-dashboard"\n'
         'client_secret = "crm-dashboard-secret"\n'
         f'server_metadata_url = "{provider.url}/.well-known/openid-configuration"\n', encoding="utf-8")
+    server = launch_server(path, folder, env={"CRM_ACCESS_FILE": str(access)},
+                           args=("--secrets.files", str(secrets)), port=port)
     try:
-        server = start_server(path, folder, env={"CRM_ACCESS_FILE": str(access)},
-                              args=("--secrets.files", str(secrets)), port=port)
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
+        _wait_for_provider(provider)
+        try:
+            wait_healthy(server)
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield server
+    finally:
+        server.stop()
 
 
 DIALOGS: list[str] = []  # every alert/confirm/prompt any page opened: a script that ran
