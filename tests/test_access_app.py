@@ -104,6 +104,21 @@ def app_as(monkeypatch: pytest.MonkeyPatch, world, email: str | None, page: str 
     return at
 
 
+@pytest.fixture(scope="module")
+def landing(world):
+    """``app_as(world, email)`` (the app opened at ``/`` as each user) run once per user, for the tests that only
+    read what it drew or ask its navigation."""
+    runs: dict[str, AppTest] = {}
+
+    def run(email: str) -> AppTest:
+        if email not in runs:
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                runs[email] = app_as(monkeypatch, world, email)
+        return runs[email]
+
+    return run
+
+
 def shown_regions(at: AppTest) -> set[str]:
     """The regions in the revenue-by-region table (the one the downloads are made from)."""
     col = t("col_region", "en")
@@ -168,9 +183,9 @@ def test_a_broken_access_file_lets_nobody_in(monkeypatch, world, tmp_path):
 
 
 @pytest.mark.parametrize("email", list(USERS))
-def test_each_user_sees_their_scope_on_the_overview(monkeypatch, world, email):
+def test_each_user_sees_their_scope_on_the_overview(world, landing, email):
     _, _, expected = world
-    at = app_as(monkeypatch, world, email)
+    at = landing(email)
     view = expected[email]
     allowed = USERS[email]
     assert tiles(at) == {t(f"kpi_{name}", "en"): kpi_value(name, view.kpis[name].value, "en", "CNY")
@@ -191,9 +206,9 @@ def _role(email: str) -> str:
 
 
 @pytest.mark.parametrize("email", list(USERS))
-def test_only_analysts_and_admins_get_the_data_page(monkeypatch, world, email):
+def test_only_analysts_and_admins_get_the_data_page(monkeypatch, world, landing, email):
     if email not in CAN_IMPORT:  # not in the navigation at all: no link, no URL that reaches it
-        at = app_as(monkeypatch, world, email)
+        at = landing(email)
         links = [p.proto for p in at.get("page_link")]
         assert links and not [x for x in links if "data" in x.page]  # (the overview links to the tiers page)
         with pytest.raises(ValueError, match="Could not find a navigation page"):
@@ -272,7 +287,7 @@ def open_page(monkeypatch: pytest.MonkeyPatch, world, email: str, key: str, **pa
 
 
 @pytest.mark.parametrize(("email", "key"), matrix_cases())
-def test_every_role_on_every_page(monkeypatch, world, downloads, email, key):
+def test_every_role_on_every_page(monkeypatch, world, landing, downloads, email, key):
     """A page the user's role may open: reachable, drawn without error, nothing of another
     region on it or in its downloads. Any other page: not in the navigation (no link, no
     address reaches it), and its script refuses on its own even with a session that has
@@ -287,9 +302,8 @@ def test_every_role_on_every_page(monkeypatch, world, downloads, email, key):
         if key in ("overview", "value"):  # pages with tables to download: the spy sees their files
             assert downloads, "no download was written"
         return
-    at = app_as(monkeypatch, world, email)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page(page.script)
+        landing(email).switch_page(page.script)
     alone = AppTest.from_file(str(ROOT / page.script), default_timeout=60)
     alone.session_state["_access"] = Access(email, role, USERS[email])  # what ui.session.gate stores
     alone.run()
