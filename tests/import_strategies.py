@@ -47,6 +47,7 @@ customer_ids = st.one_of(
     st.from_regex(r"[1-9][0-9]{0,8}", fullmatch=True),
     st.text(ZH + string.ascii_letters + string.digits + "-_", min_size=1, max_size=10).filter(_not_total),
 )
+TX_IDS = st.from_regex(r"(SO|订单|0)[0-9]{1,8}", fullmatch=True)
 order_dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31))
 amounts = st.decimals(min_value=Decimal("-99999999.99"), max_value=Decimal("99999999.99"),
                       places=2, allow_nan=False, allow_infinity=False)
@@ -55,11 +56,20 @@ amount_styles = st.tuples(st.booleans(), st.sampled_from(["", "¥", "￥"]), st.
 TEXT_SPECIALS = ['"', '","', 'a"b', "x, y", "合计", "Total", "小计：", "华东, 上海"]
 
 
-def texts(multiline: bool) -> st.SearchStrategy[str | None]:
-    """Region/channel text as stored: trimmed, never empty (an empty cell is None)."""
+def _texts(multiline: bool) -> st.SearchStrategy[str | None]:
     alphabet = ZH + string.ascii_letters + string.digits + " ,\"'-&()#" + ("\n" if multiline else "")
     free = st.text(alphabet, min_size=1, max_size=12).map(lambda s: s.strip(" \n")).filter(bool)
     return st.one_of(st.none(), st.sampled_from(TEXT_SPECIALS), free)
+
+
+# Built once: building a text strategy (its alphabet's intervals) cost more than drawing from it,
+# and a row draws two.
+_TEXTS = {multiline: _texts(multiline) for multiline in (False, True)}
+
+
+def texts(multiline: bool) -> st.SearchStrategy[str | None]:
+    """Region/channel text as stored: trimmed, never empty (an empty cell is None)."""
+    return _TEXTS[multiline]
 
 
 def format_amount(value: Decimal, style: tuple[bool, str, bool]) -> str:
@@ -84,10 +94,10 @@ def row_lists(draw: st.DrawFn, multiline: bool, with_ids: bool, max_size: int = 
     n = draw(st.integers(min_value=1, max_value=max_size))
     tx_ids: list[str | None] = [None] * n
     if with_ids:
-        tx_ids = draw(st.lists(st.from_regex(r"(SO|订单|0)[0-9]{1,8}", fullmatch=True),
-                               min_size=n, max_size=n, unique=True))
-    rows = [Row(draw(customer_ids), draw(order_dates), draw(amounts), draw(texts(multiline)),
-                draw(texts(multiline)), tx_ids[i]) for i in range(n)]
+        tx_ids = draw(st.lists(TX_IDS, min_size=n, max_size=n, unique=True))
+    text = texts(multiline)
+    rows = [Row(draw(customer_ids), draw(order_dates), draw(amounts), draw(text), draw(text), tx_ids[i])
+            for i in range(n)]
     if not with_ids:
         # Identical purchases in one file (without an id column) stay separate records.
         for i in draw(st.lists(st.integers(min_value=0, max_value=n - 1), max_size=3)):

@@ -341,6 +341,8 @@ def _compare_orders(cur: duckdb.DuckDBPyConnection, staged: str, mapping: Mappin
         f"from transactions t semi join {staged}_known using (transaction_id) group by transaction_id) "
         f"select transaction_id from {staged}_known k join d using (transaction_id) "
         f"where k.lines <> d.lines or k.fingerprint <> d.fingerprint")
+    if not cur.execute(f"select exists (select 1 from {staged}_changed)").fetchall()[0][0]:
+        return True  # the orders it shares are stored with the same lines: none continued, none amended
     # each file line of a changed order, numbered among the order's lines of the same content:
     # lines past the number stored are the file's new lines
     cur.execute(f"drop table if exists {staged}_lines")
