@@ -102,11 +102,11 @@ def demo_server_fixture(demo_db: tuple[Path, DemoFacts], tmp_path_factory: pytes
     """The app over the demo database, past its first request: that one is served by
     Streamlit's folder-based navigation, which knows only the scripts in pages/ (a page a
     test registers elsewhere would get a "page not found" dialog; the first request of a
-    fresh server is tested on its own, for every page of the app). Made in the module's
-    desktop page of an English browser (``page_pool``)."""
+    fresh server is tested on its own, for every page of the app). Made on the Data page (no
+    charts to draw) in the module's desktop page of an English browser (``page_pool``)."""
     server = serve(demo_db[0], tmp_path_factory.mktemp("demo_server"))
     first = page_pool.get()
-    first.goto(f"{server.url}/")
+    first.goto(f"{server.url}/data")
     wait_rendered(first, first.get_by_test_id("stMain").locator("h1"))
     yield server
     server.stop()
