@@ -102,5 +102,5 @@ def test_screenshots_of_a_demo_customer(demo, page_pool: PagePool, lang):
     for key in ("customer_history_title", "customer_transactions_title", "customer_feedback_title"):
         expect(main).to_contain_text(t(key, lang))
     assert not leaked_messages(app_text(page), lang)
-    screenshots_at_both_widths(page, f"customer-{lang}", folder=docs_folder())
-    assert all((docs_folder() / f"customer-{lang}_{width}.png").exists() for width in (1366, 390))
+    screenshots_at_both_widths(page, f"customer-detail-{lang}", folder=docs_folder())  # (customer-*: the smoke test's)
+    assert all((docs_folder() / f"customer-detail-{lang}_{width}.png").exists() for width in (1366, 390))
