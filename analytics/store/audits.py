@@ -6,6 +6,7 @@ it looks for. They run after every import and from ``python -m analytics check``
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +33,9 @@ class CheckResult:
         return self.count == 0
 
 
-def checks() -> list[tuple[str, str, str]]:
-    """Every check as (name, description, sql)."""
+@functools.cache
+def checks() -> tuple[tuple[str, str, str], ...]:
+    """Every check as (name, description, sql) (read once per process: the files ship with the code)."""
     found = []
     for path in sorted(AUDITS_DIR.glob("*.sql")):
         sql = path.read_text(encoding="utf-8")
@@ -41,7 +43,7 @@ def checks() -> list[tuple[str, str, str]]:
         if not first.startswith("--"):
             raise RuntimeError(f"audit {path.name} must start with a comment saying what it checks")
         found.append((path.stem, first.lstrip("- ").strip(), sql))
-    return found
+    return tuple(found)
 
 
 def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
@@ -55,3 +57,18 @@ def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
         count = int(sample["_found"].iloc[0]) if len(sample) else 0
         results.append(CheckResult(name, description, count, sample.drop(columns="_found")))
     return results
+
+
+def count_failures(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many rows fail each check (:func:`run_checks`' counts), in one query and without the sample rows: what
+    every import reports, a fifth of a small import's time when the samples were drawn as tables."""
+    found = checks()
+    if not found:
+        return {}
+    counts = ", ".join(f"(select count(*) from ({sql}\n))" for _, _, sql in found)
+    cur = con.cursor()
+    try:
+        values = cur.execute(f"select {counts}").fetchall()[0]
+    finally:
+        cur.close()
+    return {name: int(value) for (name, _, _), value in zip(found, values, strict=True)}
