@@ -115,10 +115,10 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapp
                 "(line bigint, column_name varchar, value varchar, reason varchar)")
     # Each check is a statement DuckDB binds (its macros expanded: 24 of them cost more than staging a
     # small file): run only when some row is invalid.
-    invalid = cur.execute(f"select exists (select 1 from {staged}_bad)").fetchall()[0][0]
-    for header, value, cond, reason in checks if invalid else []:
-        cur.execute(f"insert into {staged}_rejects select _line, ?, cast({value} as varchar), {reason} "
-                    f"from {staged}_bad where coalesce({cond}, false)", [header])
+    if cur.execute(f"select exists (select 1 from {staged}_bad)").fetchall()[0][0]:
+        for header, value, cond, reason in checks:
+            cur.execute(f"insert into {staged}_rejects select _line, ?, cast({value} as varchar), {reason} "
+                        f"from {staged}_bad where coalesce({cond}, false)", [header])
     if raw.malformed:  # one insert of them all (a file of ragged rows has tens of thousands)
         malformed = pa.table({"line": pa.array([m.line for m in raw.malformed], pa.int64()),
                               "value": pa.array([m.text[:500] for m in raw.malformed], pa.string()),
