@@ -44,16 +44,23 @@ from analytics.store.export import export_parquet
 from analytics.store.ledger import import_history
 
 
+def _source_arguments(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``--db`` or ``--marts``: before the command (``python -m analytics --marts DIR report churn``) or after it
+    (``report churn --marts DIR``), as people write it. After it they are ``SUPPRESS``ed when not given, so that
+    they do not undo what was given before; one given before and the other after is refused in :func:`main`."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--db", type=Path, default=default,
+                        help="database file (default: $CRM_DB, else data/crm.duckdb)")
+    source.add_argument("--marts", type=Path, default=default, metavar="DIR",
+                        help="read a folder of built marts (python -m analytics marts build) instead of a database, "
+                             f"read-only (default: ${served.ENV} when --db is not given)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analytics",
         description="CRM analytics: import files into the database, undo imports, check data.")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--db", type=Path, default=None,
-                        help="database file (default: $CRM_DB, else data/crm.duckdb)")
-    source.add_argument("--marts", type=Path, default=None, metavar="DIR",
-                        help="read a folder of built marts (python -m analytics marts build) instead of a database, "
-                             f"read-only (default: ${served.ENV} when --db is not given)")
+    _source_arguments(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="generate the demo data set and import it")
@@ -109,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--parquet", type=Path, required=True, metavar="DIR", help="a new or empty folder")
     export.add_argument("--json", action="store_true")
     cli_marts.add_arguments(sub.add_parser("marts", help="build the marts from an export folder (no database)"))
+    for name, command in sub.choices.items():  # (marts build reads an export folder, never a database)
+        if name != "marts":
+            _source_arguments(command, default=argparse.SUPPRESS)
     return parser
 
 
@@ -159,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.db is not None and args.marts is not None:  # (one before the command, the other after it)
+        parser.error("argument --marts: not allowed with argument --db")
     if getattr(args, "access_file", None) and not args.user:
         parser.error("--access-file is used only with --user")
     path = args.db or default_db_path()

@@ -147,6 +147,28 @@ def test_crm_marts_is_read_when_no_db_is_given_and_db_wins(world, monkeypatch, c
         main(["--db", str(world.db), "--marts", str(world.marts), "imports"])
 
 
+def test_the_source_may_follow_the_command(world, capsys):
+    """``report churn --marts DIR`` as ``--marts DIR report churn`` (people write it after the command); ``--db`` the
+    same; one source before the command and the other after it is refused, as both before it are."""
+    figures = {}
+    for name, args in {"before": ["--marts", str(world.marts), "report", "churn", "--json"],
+                       "after": ["report", "churn", "--json", "--marts", str(world.marts)],
+                       "db after": ["report", "churn", "--db", str(world.db), "--json"]}.items():
+        assert main(args) == 0, name
+        figures[name] = json.loads(capsys.readouterr().out)
+    assert figures["after"] == figures["before"]
+    assert_same_figures(figures["db after"], figures["before"])
+    assert main(["imports", "--json", "--db", str(world.db)]) == 0 and len(json.loads(capsys.readouterr().out)) == 4
+    for args in (["--db", str(world.db), "imports", "--marts", str(world.marts)],
+                 ["--marts", str(world.marts), "report", "churn", "--db", str(world.db)]):
+        with pytest.raises(SystemExit) as refused:
+            main(args)
+        assert refused.value.code == 2 and "not allowed with argument --db" in capsys.readouterr().err, args
+    with pytest.raises(SystemExit):  # (marts build reads an export folder: no database to name)
+        main(["marts", "build", "--engine", "duckdb", "--input", str(world.export), "--output", "x", "--db", "y"])
+    assert "unrecognized arguments: --db" in capsys.readouterr().err
+
+
 def test_the_settings_and_the_ledger_come_from_meta(world):
     con = served.open_marts(world.marts)
     embedded = duckdb.connect(str(world.db), read_only=True)
