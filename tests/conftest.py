@@ -34,7 +34,6 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[DUMMY_PAGE_VARIABLE] = "1"
 
 
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The Spark parity module first, the rest in collection order: it is the longest file (a Spark session and
     two builds, about 3 minutes on one worker), and with one file per worker (``--dist loadfile``) a long file
@@ -42,6 +41,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     first, 15:48 in alphabetical order. (Only that one module: the longest-first order of every Spark and
     browser file put both of the then two Spark files on one worker and was slower.)"""
     items.sort(key=lambda item: 0 if item.get_closest_marker("spark") else 1)
+
 
 @pytest.fixture
 def fresh_streamlit_caches() -> Iterator[None]:

@@ -15,6 +15,7 @@ is checked on the page's whole text, tables included.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import date
@@ -108,13 +109,10 @@ def app_as(monkeypatch: pytest.MonkeyPatch, world, email: str | None, page: str 
 def landing(world):
     """``app_as(world, email)`` (the app opened at ``/`` as each user) run once per user, for the tests that only
     read what it drew or ask its navigation."""
-    runs: dict[str, AppTest] = {}
-
+    @functools.cache
     def run(email: str) -> AppTest:
-        if email not in runs:
-            with pytest.MonkeyPatch.context() as monkeypatch:
-                runs[email] = app_as(monkeypatch, world, email)
-        return runs[email]
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            return app_as(monkeypatch, world, email)
 
     return run
 

@@ -7,6 +7,7 @@ the day-by-day reference: tests/test_churn_view.py."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -40,16 +41,9 @@ def con(tmp_path_factory, data):
 
 @pytest.fixture(scope="module")
 def views():
-    """``view_of`` once per database and options: the databases are read-only and the tests only read the views."""
-    made: dict[tuple, tuple] = {}
-
-    def view(con, **options):
-        key = (id(con), tuple(sorted(options.items())))
-        if key not in made:
-            made[key] = (con, view_of(con, **options))  # (the connection kept: its id stays its own)
-        return made[key][1]
-
-    return view
+    """``view_of`` once per database and options (the same options in the same order): the databases are read-only
+    and the tests only read the views."""
+    return functools.cache(view_of)
 
 
 @pytest.mark.parametrize(("as_of", "window"), [(None, None), (MID, 60)])

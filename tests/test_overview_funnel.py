@@ -10,6 +10,7 @@ pages)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date
 from pathlib import Path
@@ -63,14 +64,7 @@ def raw_fixture(data):
 @pytest.fixture(scope="module", name="want")
 def want_fixture(raw):
     """``expected(raw, scope)``, computed once per scope (the raw rows are read-only; callers only read it)."""
-    made: dict[Scope, Expected] = {}
-
-    def want(scope: Scope) -> Expected:
-        if scope not in made:
-            made[scope] = expected(raw, scope)
-        return made[scope]
-
-    return want
+    return functools.cache(lambda scope: expected(raw, scope))
 
 
 @pytest.fixture(scope="module", name="db")
